@@ -1,0 +1,7 @@
+/** Every top-level command; each module registers its own subcommands. */
+import type { Command } from 'commander';
+import { registerInit } from './init.js';
+
+export type RegisterCommand = (program: Command) => void;
+
+export const COMMANDS: readonly RegisterCommand[] = [registerInit];

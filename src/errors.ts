@@ -1,0 +1,53 @@
+/**
+ * Errors a user can act on. Each carries where the problem is (file, field) and what to do, so the
+ * CLI prints one line instead of a stack trace. Anything that is not a KubestrapError is a bug and
+ * is reported as such.
+ */
+export interface ErrorPlace {
+  /** The file the problem is in (config, manifest, certificate), when there is one. */
+  file?: string;
+  /** Dotted path of the offending field, e.g. `networking.podSubnet` or `spec.containers[0].image`. */
+  field?: string;
+  /** What the user should do about it. */
+  hint?: string;
+}
+
+export class KubestrapError extends Error {
+  readonly file?: string;
+  readonly field?: string;
+  readonly hint?: string;
+  /** Process exit code the CLI uses for this error. */
+  readonly exitCode: number = 1;
+
+  constructor(message: string, place: ErrorPlace = {}) {
+    super(message);
+    this.name = new.target.name;
+    this.file = place.file;
+    this.field = place.field;
+    this.hint = place.hint;
+  }
+
+  /** The single line shown to the user: `file: field: message (hint)`. */
+  oneLine(): string {
+    const where = [this.file, this.field].filter(Boolean).join(': ');
+    const hint = this.hint ? ` (${this.hint})` : '';
+    return `${where ? `${where}: ` : ''}${this.message}${hint}`;
+  }
+}
+
+/** Invalid flags or configuration files. */
+export class ConfigError extends KubestrapError {}
+
+/** A preflight check failed and was not ignored. */
+export class PreflightError extends KubestrapError {}
+
+/** A static pod manifest (or a rendered one) is not a valid Pod. */
+export class ManifestError extends KubestrapError {}
+
+/** Something on the host (file system, process, network) is not as required. */
+export class HostError extends KubestrapError {}
+
+/** The message of any thrown value, without assuming it is an Error. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
