@@ -1,0 +1,88 @@
+/**
+ * The agent's runtime interface: what a pod worker needs from "something that runs containers".
+ * Shaped like the CRI (sandbox + containers) so the cri runtime is a thin mapping and the process
+ * runtime fakes only what it must (its "sandbox" is the pod's mount/log setup).
+ */
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
+
+export type RuntimeName = 'process' | 'cri';
+
+/** A pod as the runtime sees it: the agent's resolved static pod (identity already applied). */
+export interface RuntimePod {
+  /** Deterministic UID (= config hash) from the agent. */
+  uid: string;
+  /** Full pod name, `<manifest name>-<node>`. */
+  name: string;
+  namespace: string;
+  /** The resolved pod, defaults applied. */
+  pod: V1Pod;
+}
+
+export interface SandboxRef {
+  /** Runtime id of the sandbox (CRI pod sandbox id; for processes, the pod uid). */
+  id: string;
+}
+
+export interface ContainerRef {
+  /** Runtime id (CRI container id; for processes, `<pid>:<start time>`). */
+  id: string;
+  /** Container name within the pod. */
+  name: string;
+  /** Restart count this container was started for (CRI "attempt"). */
+  attempt: number;
+}
+
+export interface ContainerStart {
+  container: V1Container;
+  attempt: number;
+  /** Host path (real, rootfs included) of the CRI-format log file for this attempt. */
+  logPath: string;
+  /** True for an init container (labels/annotations differ only in name). */
+  init?: boolean;
+}
+
+export type ContainerRunState =
+  | { state: 'running'; startedAt: Date }
+  | { state: 'exited'; startedAt?: Date; finishedAt: Date; exitCode: number; reason: string; message?: string }
+  | { state: 'unknown'; reason: string };
+
+/** What an adopting agent finds still running after a restart. */
+export interface ManagedContainer {
+  ref: ContainerRef;
+  podUid: string;
+  podName: string;
+  namespace: string;
+  sandboxId: string;
+  running: boolean;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  output: string;
+}
+
+export interface Runtime {
+  readonly name: RuntimeName;
+  /** Checks the runtime can be used (socket answers, binaries present); throws HostError with what to do. */
+  init(): Promise<void>;
+  /** Makes sure the image is present, honouring imagePullPolicy. Process runtime: resolves the binary. */
+  ensureImage(image: string, pullPolicy: string | undefined): Promise<void>;
+  /** Creates the pod-level environment (CRI sandbox; process: nothing to start). */
+  runPodSandbox(pod: RuntimePod): Promise<SandboxRef>;
+  stopPodSandbox(pod: RuntimePod, sandbox: SandboxRef): Promise<void>;
+  removePodSandbox(pod: RuntimePod, sandbox: SandboxRef): Promise<void>;
+  /** Creates and starts one container; resolves when it is running. */
+  startContainer(pod: RuntimePod, sandbox: SandboxRef, start: ContainerStart): Promise<ContainerRef>;
+  /** SIGTERM, then SIGKILL after graceSeconds; resolves when the container has exited. */
+  stopContainer(ref: ContainerRef, graceSeconds: number): Promise<void>;
+  removeContainer(ref: ContainerRef): Promise<void>;
+  status(ref: ContainerRef): Promise<ContainerRunState>;
+  /** Resolves when the container exits (or is already gone), with its final state. */
+  waitExit(ref: ContainerRef, signal?: AbortSignal): Promise<ContainerRunState>;
+  /** Runs a command inside the container (exec probes). */
+  exec(ref: ContainerRef, command: string[], timeoutMs: number): Promise<ExecResult>;
+  /** Everything this agent started that the runtime still knows, for adoption after a restart. */
+  listManaged(): Promise<ManagedContainer[]>;
+  /** Releases connections; does not stop containers. */
+  close(): Promise<void>;
+}
