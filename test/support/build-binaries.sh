@@ -10,7 +10,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 mkdir -p "$out"
 
-k8s_version=$(sed -n 's/^require k8s.io\/kubernetes \(v[0-9.]*\)$/\1/p' "$here/k8s/go.mod")
+# The version from the require line (single-line or inside a require block); an empty stamp would
+# make every binary panic at init (component-base/metrics parses gitVersion), so fail loudly instead.
+k8s_version=$(sed -n 's/^\(require\)\{0,1\}[[:space:]]*k8s.io\/kubernetes \(v[0-9][0-9.]*\)\([[:space:]].*\)\{0,1\}$/\2/p' "$here/k8s/go.mod" | head -n1)
+if [ -z "$k8s_version" ]; then echo "[build] cannot read the k8s.io/kubernetes version from $here/k8s/go.mod" >&2; exit 1; fi
 major=${k8s_version#v}; minor=${major#*.}; major=${major%%.*}; minor=${minor%%.*}
 ldflags="-s -w"
 for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
