@@ -30,6 +30,8 @@ export interface ContainerRef {
   name: string;
   /** Restart count this container was started for (CRI "attempt"). */
   attempt: number;
+  /** What the image resolved to, for containerStatuses[].imageID (CRI image_ref; process: binary path). */
+  imageRef?: string;
 }
 
 export interface ContainerStart {
