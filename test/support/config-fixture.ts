@@ -1,0 +1,20 @@
+/**
+ * A ResolvedConfig for unit tests: node "cp1" advertising 127.0.0.1, kubeadm defaults otherwise.
+ * Built by the real resolver (no file, no host lookups), so tests see what init would see.
+ */
+import type { InitFlags } from '../../src/config/flags.js';
+import { deriveConfig, resolveDocumentsSync } from '../../src/config/resolve.js';
+import type { ResolvedConfig } from '../../src/config/types.js';
+
+export const TEST_TOKEN = 'abcdef.0123456789abcdef';
+
+export function testConfig(overrides: Partial<InitFlags> = {}): ResolvedConfig {
+  const flags: InitFlags = {
+    nodeName: 'cp1',
+    apiserverAdvertiseAddress: '127.0.0.1',
+    token: TEST_TOKEN,
+    ...overrides,
+  };
+  const { init, cluster, file } = resolveDocumentsSync(flags);
+  return deriveConfig(init, cluster, file);
+}
