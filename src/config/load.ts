@@ -1,15 +1,189 @@
-// TEMP: replaced by the YAML loader in the next commit.
+/**
+ * `--config FILE`: a multi-document YAML file with a kubeadm.k8s.io/v1beta4 InitConfiguration
+ * and/or ClusterConfiguration. Decoding is strict like kubeadm's: unknown fields, wrong types,
+ * old API versions and duplicate documents are errors that name the file and the dotted field.
+ */
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments, YAMLError } from 'yaml';
 import { ConfigError } from '../errors.js';
 import type { DeepPartial } from './merge.js';
-import type { ClusterConfiguration, InitConfiguration } from './types.js';
+import { CLUSTER_CONFIGURATION_SCHEMA, INIT_CONFIGURATION_SCHEMA, type Schema } from './schema.js';
+import { KUBEADM_API_VERSION, type ClusterConfiguration, type InitConfiguration } from './types.js';
 
 export interface LoadedConfig {
   file: string;
   init?: DeepPartial<InitConfiguration>;
   cluster?: DeepPartial<ClusterConfiguration>;
+  /** Documents that were accepted but ignored, for the caller to print. */
   warnings: string[];
 }
 
+const KUBEADM_GROUP = 'kubeadm.k8s.io';
+
+/** Component configs kubeadm accepts next to its own documents; kubestrap does not use them yet. */
+const IGNORED_COMPONENT_CONFIGS: Readonly<Record<string, string>> = {
+  KubeletConfiguration: 'kubelet.config.k8s.io',
+  KubeProxyConfiguration: 'kubeproxy.config.k8s.io',
+};
+/** kubeadm kinds that belong to other commands; `init` skips them as kubeadm does. */
+const OTHER_KUBEADM_KINDS: readonly string[] = ['JoinConfiguration', 'ResetConfiguration', 'UpgradeConfiguration'];
+
+const READ_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EISDIR: 'is a directory, not a file',
+};
+
+function typeName(v: unknown): string {
+  if (Array.isArray(v)) return 'a list';
+  if (v === null) return 'null';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
+  return `the ${typeof v} ${String(v)}`;
+}
+
+/** Levenshtein distance, for "did you mean" on misspelled fields. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+function suggestion(key: string, known: readonly string[]): string | undefined {
+  const best = known.map((k) => ({ k, d: distance(key, k) })).sort((x, y) => x.d - y.d)[0];
+  return best && best.d <= 2 ? best.k : undefined;
+}
+
+/**
+ * `value` checked against `schema`; returns it with nulls dropped (YAML `field:` with no value
+ * means "not set", as in Go). Throws on the first unknown field or wrong type.
+ */
+function decode(value: unknown, schema: Schema, path: string, file: string, kind: string): unknown {
+  const wrong = (expected: string): never => {
+    throw new ConfigError(`must be ${expected}, not ${typeName(value)}`, { file, field: path });
+  };
+  switch (schema.type) {
+    case 'string':
+      return typeof value === 'string' ? value : wrong('a string');
+    case 'int':
+      return typeof value === 'number' && Number.isInteger(value) ? value : wrong('an integer');
+    case 'bool':
+      return typeof value === 'boolean' ? value : wrong('true or false');
+    case 'list':
+      if (!Array.isArray(value)) return wrong('a list');
+      return value.map((item, i) => decode(item, schema.of, `${path}[${i}]`, file, kind));
+    case 'map':
+    case 'object': {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return wrong('a mapping');
+      const out: Record<string, unknown> = {};
+      for (const [key, item] of Object.entries(value)) {
+        const field = path ? `${path}.${key}` : key;
+        const itemSchema = schema.type === 'map' ? schema.of : schema.fields[key];
+        if (!itemSchema) {
+          const known = schema.type === 'object' ? Object.keys(schema.fields) : [];
+          const guess = suggestion(key, known);
+          throw new ConfigError(`unknown field in ${kind}`, {
+            file,
+            field,
+            hint: guess ? `did you mean "${guess}"?` : `check the spelling against the ${KUBEADM_API_VERSION} ${kind} reference`,
+          });
+        }
+        if (item === null || item === undefined) continue;
+        out[key] = decode(item, itemSchema, field, file, kind);
+      }
+      return out;
+    }
+  }
+}
+
+function parseYamlError(err: YAMLError): string {
+  const reason = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').replace(/:$/, '');
+  const pos = err.linePos?.[0];
+  return pos ? `${reason} at line ${pos.line}, column ${pos.col}` : reason;
+}
+
+/** Parses the text of a config file (named `file` in errors). */
+export function parseConfig(text: string, file: string): LoadedConfig {
+  const result: LoadedConfig = { file, warnings: [] };
+  const seen = new Map<string, number>();
+  const docs = parseAllDocuments(text, { uniqueKeys: true });
+  if (!Array.isArray(docs)) throw new ConfigError('cannot parse YAML: unexpected document structure', { file });
+  docs.forEach((doc, index) => {
+    const err = doc.errors[0];
+    if (err) throw new ConfigError(`cannot parse YAML: ${parseYamlError(err)}`, { file });
+    let body: unknown;
+    try {
+      body = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      throw new ConfigError(`cannot parse YAML: ${e instanceof Error ? e.message : String(e)}`, { file });
+    }
+    if (body === null || body === undefined) return; // empty document, e.g. a trailing "---"
+    const docName = `document ${index + 1}`;
+    if (typeof body !== 'object' || Array.isArray(body)) {
+      throw new ConfigError(`${docName} must be a mapping with apiVersion and kind, not ${typeName(body)}`, { file });
+    }
+    const { apiVersion, kind } = body as Record<string, unknown>;
+    if (typeof apiVersion !== 'string' || typeof kind !== 'string' || !apiVersion || !kind) {
+      throw new ConfigError(`${docName} has no apiVersion and kind`, {
+        file,
+        hint: `start it with "apiVersion: ${KUBEADM_API_VERSION}" and "kind: InitConfiguration" or "kind: ClusterConfiguration"`,
+      });
+    }
+    const group = apiVersion.split('/')[0];
+    if (IGNORED_COMPONENT_CONFIGS[kind] === group) {
+      result.warnings.push(`${file}: ignoring the ${kind} document (${docName}); kubestrap does not use component configs yet`);
+      return;
+    }
+    if (group === KUBEADM_GROUP && apiVersion !== KUBEADM_API_VERSION) {
+      throw new ConfigError(`${apiVersion} is not supported`, {
+        file,
+        field: 'apiVersion',
+        hint: `use ${KUBEADM_API_VERSION}; convert the file with "kubeadm config migrate --old-config ${file} --new-config new.yaml"`,
+      });
+    }
+    if (apiVersion !== KUBEADM_API_VERSION) {
+      throw new ConfigError(`unknown apiVersion "${apiVersion}" of ${kind} (${docName})`, { file, field: 'apiVersion', hint: `use ${KUBEADM_API_VERSION}` });
+    }
+    if (OTHER_KUBEADM_KINDS.includes(kind)) {
+      result.warnings.push(`${file}: ignoring the ${kind} document (${docName}); init reads InitConfiguration and ClusterConfiguration`);
+      return;
+    }
+    const schema = kind === 'InitConfiguration' ? INIT_CONFIGURATION_SCHEMA : kind === 'ClusterConfiguration' ? CLUSTER_CONFIGURATION_SCHEMA : undefined;
+    if (!schema) {
+      throw new ConfigError(`unknown kind "${kind}" (${docName})`, { file, field: 'kind', hint: 'use InitConfiguration or ClusterConfiguration' });
+    }
+    const first = seen.get(kind);
+    if (first !== undefined) {
+      throw new ConfigError(`${kind} appears twice (documents ${first} and ${index + 1})`, { file, field: 'kind', hint: 'merge them into one document' });
+    }
+    seen.set(kind, index + 1);
+    const decoded = decode(body, schema, '', file, kind);
+    // decode() checked every field against the schema, which mirrors the types.
+    if (kind === 'InitConfiguration') result.init = decoded as DeepPartial<InitConfiguration>;
+    else result.cluster = decoded as DeepPartial<ClusterConfiguration>;
+  });
+  if (seen.size === 0) {
+    throw new ConfigError('has no InitConfiguration or ClusterConfiguration document', { file, hint: 'see "kubestrap config print init-defaults"' });
+  }
+  return result;
+}
+
+/** Reads and parses `--config FILE`. */
 export function loadConfigFile(file: string): LoadedConfig {
-  throw new ConfigError('--config is not supported yet', { file });
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    throw new ConfigError(`cannot read config file: ${READ_ERRORS[code] ?? (e instanceof Error ? e.message : String(e))}`, { file });
+  }
+  return parseConfig(text, file);
 }
