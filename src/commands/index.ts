@@ -1,7 +1,8 @@
 /** Every top-level command; each module registers its own subcommands. */
 import type { Command } from 'commander';
+import { registerConfig } from './config.js';
 import { registerInit } from './init.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [registerInit];
+export const COMMANDS: readonly RegisterCommand[] = [registerInit, registerConfig];

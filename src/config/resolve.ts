@@ -24,7 +24,7 @@ import { loadConfigFile, type LoadedConfig } from './load.js';
 import { overlay } from './merge.js';
 import { defaultRouteIPv4, joinHostPort, nthIP, parseCIDR, splitHostPort } from './net.js';
 import type { ClusterConfiguration, InitConfiguration, LocalEtcd, ResolvedConfig, Timeouts } from './types.js';
-import { validateConfig, type Placer } from './validate.js';
+import { validateClusterConfiguration, validateConfig, type Placer } from './validate.js';
 import { DEFAULT_KUBERNETES_VERSION } from './versions.js';
 
 export interface Documents {
@@ -187,6 +187,29 @@ export function resolveDocumentsSync(flags: InitFlags, options: ResolveOptions =
   if (options.hostDefaults !== false) fillHostDefaults(docs);
   validateConfig(docs.init, docs.cluster, placer(flags, loaded?.file));
   return { ...docs, file: loaded?.file };
+}
+
+/** The flags `config images list` takes (kubeadm's names). */
+export interface ImagesFlags {
+  config?: string;
+  kubernetesVersion?: string;
+  imageRepository?: string;
+}
+
+/**
+ * The ClusterConfiguration alone (file + flags + defaults, validated), for commands that describe
+ * the cluster without a node: `config images list`. Flags override the file here, as in kubeadm.
+ */
+export function resolveClusterConfiguration(flags: ImagesFlags, options: ResolveOptions = {}): ClusterConfiguration {
+  const warn = options.warn ?? ((m: string) => process.stderr.write(`[config] WARNING: ${m}\n`));
+  const loaded = flags.config !== undefined ? loadConfigFile(flags.config) : undefined;
+  loaded?.warnings.forEach(warn);
+  const docs = documentsFrom(loaded);
+  if (flags.kubernetesVersion !== undefined) docs.cluster.kubernetesVersion = flags.kubernetesVersion;
+  if (flags.imageRepository !== undefined) docs.cluster.imageRepository = flags.imageRepository;
+  normalize(docs, warn);
+  validateClusterConfiguration(docs.cluster, placer(flags, loaded?.file));
+  return docs.cluster;
 }
 
 /** Everything derived once from the documents (see ResolvedConfig). */

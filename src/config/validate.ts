@@ -250,11 +250,19 @@ function validateCluster(cluster: ClusterConfiguration, fail: Check): void {
   }
 }
 
-/** Throws the first problem of the two documents as a ConfigError placed by `place`. */
-export function validateConfig(init: InitConfiguration, cluster: ClusterConfiguration, place: Placer): void {
-  const fail: Check = (field, message, hint) => {
+function thrower(place: Placer): Check {
+  return (field, message, hint) => {
     throw new ConfigError(message, { ...place(field), ...(hint ? { hint } : {}) });
   };
-  validateInit(init, fail);
-  validateCluster(cluster, fail);
+}
+
+/** Throws the first problem of the two documents as a ConfigError placed by `place`. */
+export function validateConfig(init: InitConfiguration, cluster: ClusterConfiguration, place: Placer): void {
+  validateInit(init, thrower(place));
+  validateCluster(cluster, thrower(place));
+}
+
+/** ClusterConfiguration alone, for commands that need no node (`config images list`). */
+export function validateClusterConfiguration(cluster: ClusterConfiguration, place: Placer): void {
+  validateCluster(cluster, thrower(place));
 }

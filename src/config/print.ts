@@ -1,0 +1,42 @@
+/**
+ * `config print init-defaults`: kubeadm's default documents as YAML, with kubeadm's fixed
+ * placeholders (node "node", address 1.2.3.4, token abcdef.0123456789abcdef) so the output does
+ * not depend on the machine and is accepted by `--config` as-is.
+ */
+import { stringify } from 'yaml';
+import { defaultBootstrapToken } from './defaults.js';
+import { documentsFrom } from './resolve.js';
+
+export const EXAMPLE_TOKEN = 'abcdef.0123456789abcdef';
+export const EXAMPLE_NODE_NAME = 'node';
+export const EXAMPLE_ADVERTISE_ADDRESS = '1.2.3.4';
+
+/**
+ * Drops what Go's `omitempty` would: empty strings and lists, false, and empty maps (except the
+ * component structs kubeadm always prints as `{}`). `null` stays: `taints: null` means "default taint".
+ */
+function omitEmpty(value: unknown, keepEmpty: ReadonlySet<string>, key = ''): unknown {
+  if (Array.isArray(value)) return value.length ? value.map((v) => omitEmpty(v, keepEmpty)) : undefined;
+  if (value === null) return null;
+  if (typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const kept = omitEmpty(v, keepEmpty, k);
+      if (kept !== undefined) out[k] = kept;
+    }
+    return Object.keys(out).length || keepEmpty.has(key) ? out : undefined;
+  }
+  if (value === '' || value === false) return undefined;
+  return value;
+}
+
+const ALWAYS_PRINTED = new Set(['apiServer', 'controllerManager', 'scheduler', 'dns', 'proxy']);
+
+export function initDefaultsYaml(): string {
+  const { init, cluster } = documentsFrom(undefined);
+  init.bootstrapTokens = [defaultBootstrapToken(EXAMPLE_TOKEN)];
+  init.nodeRegistration.name = EXAMPLE_NODE_NAME;
+  init.localAPIEndpoint.advertiseAddress = EXAMPLE_ADVERTISE_ADDRESS;
+  // Go marshals struct fields in sorted order (through JSON); do the same so diffs against kubeadm are small.
+  return [init, cluster].map((doc) => stringify(omitEmpty(doc, ALWAYS_PRINTED), { sortMapEntries: true, indentSeq: false })).join('---\n');
+}
