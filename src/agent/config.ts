@@ -1,0 +1,245 @@
+/**
+ * `kubestrap agent` configuration: kubelet-compatible flags plus a KubeletConfiguration-style file
+ * (`--config`, kubelet.config.k8s.io/v1beta1) holding the static-pod subset. Flags override the
+ * file; the file overrides defaults. Unknown fields are errors (naming field and file), so a typo
+ * never silently turns a source off.
+ */
+import { access } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { parseDocument } from 'yaml';
+import { AGENT_STATE_DIR, DEFAULT_CRI_SOCKET, MANIFESTS_DIR } from '../config/defaults.js';
+import { parseDuration } from '../config/duration.js';
+import { ConfigError, messageOf } from '../errors.js';
+import { Host } from '../host/host.js';
+import type { RuntimeName } from './runtime/types.js';
+
+/** commander's view of the flags (camelCase of the flag names). */
+export interface AgentFlags {
+  config?: string;
+  podManifestPath?: string;
+  manifestUrl?: string;
+  manifestUrlHeader?: string[];
+  hostnameOverride?: string;
+  nodeName?: string;
+  containerRuntimeEndpoint?: string;
+  kubeconfig?: string;
+  rootfs?: string;
+  runtime?: string;
+  readOnlyPort?: string;
+  stopPodsOnExit?: boolean;
+  stateDir?: string;
+}
+
+export interface FlagSpec {
+  flags: string;
+  help: string;
+  /** Repeatable flag: values are collected into a list. */
+  repeatable?: boolean;
+}
+
+export const AGENT_FLAGS: readonly FlagSpec[] = [
+  { flags: '--config <file>', help: 'KubeletConfiguration-style file (staticPodPath, staticPodURL, staticPodURLHeader, fileCheckFrequency, httpCheckFrequency, readOnlyPort)' },
+  { flags: '--pod-manifest-path <path>', help: `directory (or file) of static pod manifests (default ${MANIFESTS_DIR} when no URL is given)` },
+  { flags: '--manifest-url <url>', help: 'URL to poll for a Pod or PodList' },
+  { flags: '--manifest-url-header <key:value,...>', help: 'HTTP headers for --manifest-url, e.g. "a:hello,b:again" (repeatable)', repeatable: true },
+  { flags: '--hostname-override <name>', help: 'node name to use instead of the host name' },
+  { flags: '--node-name <name>', help: 'same as --hostname-override' },
+  { flags: '--container-runtime-endpoint <endpoint>', help: `CRI endpoint for --runtime cri (default ${DEFAULT_CRI_SOCKET})` },
+  { flags: '--kubeconfig <file>', help: 'kubeconfig for the API server (node registration and mirror pods)' },
+  { flags: '--rootfs <dir>', help: 'put every host path (/etc/kubernetes, /var/lib/kubestrap, /var/log/pods, ...) under this directory' },
+  { flags: '--runtime <runtime>', help: 'how pods run: process or cri (default: cri when the CRI socket exists, else process)' },
+  { flags: '--read-only-port <port>', help: 'port of the read-only HTTP server on 127.0.0.1 (default 10255; 0 disables it)' },
+  { flags: '--stop-pods-on-exit', help: 'stop every pod when the agent exits (default: leave them running, like the kubelet)' },
+  { flags: '--state-dir <dir>', help: `checkpoint directory (host path, default ${AGENT_STATE_DIR})` },
+];
+
+export const DEFAULT_READ_ONLY_PORT = 10255;
+/** The kubelet's fileCheckFrequency and httpCheckFrequency defaults. */
+export const DEFAULT_CHECK_FREQUENCY_MS = 20_000;
+
+/** The resolved agent configuration. Host paths are as on the host; `host` maps them under rootfs. */
+export interface AgentConfig {
+  host: Host;
+  nodeName: string;
+  runtime: RuntimeName;
+  containerRuntimeEndpoint: string;
+  kubeconfig?: string;
+  /** Host path of the manifest directory or file; undefined when only a URL is used. */
+  staticPodPath?: string;
+  staticPodURL?: string;
+  staticPodURLHeader: Record<string, string[]>;
+  fileCheckFrequencyMs: number;
+  httpCheckFrequencyMs: number;
+  /** 0 = no read-only server. */
+  readOnlyPort: number;
+  stopPodsOnExit: boolean;
+  stateDir: string;
+}
+
+/** The static-pod subset of KubeletConfiguration this agent reads. */
+interface KubeletConfigFile {
+  staticPodPath?: string;
+  staticPodURL?: string;
+  staticPodURLHeader?: Record<string, string[]>;
+  fileCheckFrequency?: number;
+  httpCheckFrequency?: number;
+  readOnlyPort?: number;
+  containerRuntimeEndpoint?: string;
+}
+
+type FieldReader = (value: unknown, file: string, field: string) => unknown;
+
+const readString: FieldReader = (v, file, field) => {
+  if (typeof v !== 'string') throw new ConfigError('must be a string', { file, field });
+  return v;
+};
+const readDuration: FieldReader = (v, file, field) => {
+  const ms = typeof v === 'string' ? parseDuration(v) : undefined;
+  if (ms === undefined || ms <= 0) throw new ConfigError(`${JSON.stringify(v)} is not a positive duration`, { file, field, hint: 'use a Go duration such as "20s" or "1m"' });
+  return ms;
+};
+const readPort: FieldReader = (v, file, field) => {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) throw new ConfigError(`${JSON.stringify(v)} is not a port`, { file, field, hint: 'use 0-65535 (0 disables it)' });
+  return v;
+};
+const readHeaders: FieldReader = (v, file, field) => {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ConfigError('must be a mapping of header name to a list of values', { file, field });
+  const out: Record<string, string[]> = {};
+  for (const [k, list] of Object.entries(v)) {
+    if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) {
+      throw new ConfigError('must be a list of strings', { file, field: `${field}.${k}`, hint: `e.g. ${k}: ["value"]` });
+    }
+    out[k] = list as string[];
+  }
+  return out;
+};
+
+/** Every field the file may hold, with its reader: the table is the schema. */
+const FILE_FIELDS: Readonly<Record<keyof KubeletConfigFile, FieldReader>> = {
+  staticPodPath: readString,
+  staticPodURL: readString,
+  staticPodURLHeader: readHeaders,
+  fileCheckFrequency: readDuration,
+  httpCheckFrequency: readDuration,
+  readOnlyPort: readPort,
+  containerRuntimeEndpoint: readString,
+};
+
+export const KUBELET_CONFIG_API_VERSION = 'kubelet.config.k8s.io/v1beta1';
+
+/** Parses a KubeletConfiguration-style document; `file` names it in errors. */
+export function parseKubeletConfig(text: string, file: string): KubeletConfigFile {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw new ConfigError(`is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`, { file });
+  const raw: unknown = doc.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('must be a KubeletConfiguration mapping', { file });
+  const obj = raw as Record<string, unknown>;
+  if (obj.apiVersion !== KUBELET_CONFIG_API_VERSION) {
+    throw new ConfigError(`is ${JSON.stringify(obj.apiVersion ?? null)}`, { file, field: 'apiVersion', hint: `use ${KUBELET_CONFIG_API_VERSION}` });
+  }
+  if (obj.kind !== 'KubeletConfiguration') {
+    throw new ConfigError(`is ${JSON.stringify(obj.kind ?? null)}`, { file, field: 'kind', hint: 'use KubeletConfiguration' });
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(obj)) {
+    if (key === 'apiVersion' || key === 'kind') continue;
+    const reader = (FILE_FIELDS as Record<string, FieldReader | undefined>)[key];
+    if (!reader) {
+      throw new ConfigError('unknown field', { file, field: key, hint: `the agent reads only ${Object.keys(FILE_FIELDS).join(', ')}` });
+    }
+    if (value !== null && value !== undefined) out[key] = reader(value, file, key);
+  }
+  return out as KubeletConfigFile;
+}
+
+/** `--manifest-url-header 'a:hello,b:again'` (repeatable), the kubelet's syntax. */
+export function parseHeaderFlags(values: readonly string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const value of values) {
+    for (const pair of value.split(',')) {
+      if (pair.trim() === '') continue;
+      const colon = pair.indexOf(':');
+      if (colon <= 0) throw new ConfigError(`"${pair}" is not key:value`, { field: '--manifest-url-header', hint: "e.g. --manifest-url-header 'Authorization:Bearer x'" });
+      (out[pair.slice(0, colon).trim()] ??= []).push(pair.slice(colon + 1));
+    }
+  }
+  return out;
+}
+
+function parsePortFlag(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65535) throw new ConfigError(`"${text}" is not a port`, { field: '--read-only-port', hint: 'use 0-65535 (0 disables it)' });
+  return n;
+}
+
+async function socketExists(host: Host, endpoint: string): Promise<boolean> {
+  if (!endpoint.startsWith('unix://')) return false;
+  return access(host.path(endpoint.slice('unix://'.length))).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Flags + file + defaults → AgentConfig; every input is checked before anything starts. */
+export async function resolveAgentConfig(flags: AgentFlags, readFile: (p: string) => Promise<string>): Promise<AgentConfig> {
+  let file: KubeletConfigFile = {};
+  if (flags.config !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(flags.config);
+    } catch (err) {
+      throw new ConfigError(`cannot read: ${messageOf(err)}`, { file: flags.config, hint: 'pass an existing file to --config' });
+    }
+    file = parseKubeletConfig(text, flags.config);
+  }
+  const host = new Host(flags.rootfs ?? '/');
+
+  const nodeName = (flags.hostnameOverride ?? flags.nodeName ?? hostname().toLowerCase()).trim();
+  if (flags.hostnameOverride !== undefined && flags.nodeName !== undefined && flags.hostnameOverride !== flags.nodeName) {
+    throw new ConfigError('--hostname-override and --node-name disagree', { hint: 'give only one of them' });
+  }
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/i.test(nodeName) || nodeName.length > 253) {
+    throw new ConfigError(`"${nodeName}" is not a valid node name`, { field: '--hostname-override', hint: 'lowercase letters, digits, "-" and "."' });
+  }
+
+  const staticPodURL = flags.manifestUrl ?? file.staticPodURL;
+  if (staticPodURL !== undefined && !/^https?:\/\//.test(staticPodURL)) {
+    throw new ConfigError(`"${staticPodURL}" is not an http(s) URL`, { field: flags.manifestUrl ? '--manifest-url' : 'staticPodURL', file: flags.manifestUrl ? undefined : flags.config });
+  }
+  let staticPodPath = flags.podManifestPath ?? file.staticPodPath;
+  // kubeadm's layout: with no source at all, read the kubeadm manifest directory.
+  if (staticPodPath === undefined && staticPodURL === undefined) staticPodPath = MANIFESTS_DIR;
+  if (staticPodPath !== undefined) {
+    staticPodPath = staticPodPath.replace(/(.)\/+$/, '$1');
+    if (!staticPodPath.startsWith('/')) {
+      throw new ConfigError(`"${staticPodPath}" is not an absolute path`, { field: flags.podManifestPath ? '--pod-manifest-path' : 'staticPodPath', file: flags.podManifestPath ? undefined : flags.config });
+    }
+  }
+
+  const headers = flags.manifestUrlHeader?.length ? parseHeaderFlags(flags.manifestUrlHeader) : (file.staticPodURLHeader ?? {});
+  const endpoint = flags.containerRuntimeEndpoint ?? file.containerRuntimeEndpoint ?? DEFAULT_CRI_SOCKET;
+
+  let runtime: RuntimeName;
+  if (flags.runtime === undefined) runtime = (await socketExists(host, endpoint)) ? 'cri' : 'process';
+  else if (flags.runtime === 'process' || flags.runtime === 'cri') runtime = flags.runtime;
+  else throw new ConfigError(`"${flags.runtime}" is not a runtime`, { field: '--runtime', hint: 'use process or cri' });
+
+  const stateDir = flags.stateDir ?? AGENT_STATE_DIR;
+  if (!stateDir.startsWith('/')) throw new ConfigError(`"${stateDir}" is not an absolute path`, { field: '--state-dir' });
+
+  return {
+    host,
+    nodeName,
+    runtime,
+    containerRuntimeEndpoint: endpoint,
+    kubeconfig: flags.kubeconfig,
+    staticPodPath,
+    staticPodURL,
+    staticPodURLHeader: headers,
+    fileCheckFrequencyMs: file.fileCheckFrequency ?? DEFAULT_CHECK_FREQUENCY_MS,
+    httpCheckFrequencyMs: file.httpCheckFrequency ?? DEFAULT_CHECK_FREQUENCY_MS,
+    readOnlyPort: flags.readOnlyPort !== undefined ? parsePortFlag(flags.readOnlyPort) : (file.readOnlyPort ?? DEFAULT_READ_ONLY_PORT),
+    stopPodsOnExit: flags.stopPodsOnExit === true,
+    stateDir,
+  };
+}
