@@ -1,0 +1,141 @@
+/**
+ * A typed CRI client over a unix socket: the runtime.v1 RuntimeService and ImageService subset in
+ * api.proto, loaded at run time with @grpc/proto-loader (no generated code to keep in sync). Calls
+ * return promises; GetContainerEvents returns the server stream.
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ContainerEventResponse, ImageRpcs, Input, RuntimeRpcs } from './types.js';
+
+export type * from './types.js';
+
+/** Decoding options; types.ts describes the shapes they produce, so change both together. */
+export const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  bytes: Buffer,
+  defaults: true,
+  oneofs: true,
+};
+
+/** api.proto beside this module (src/ under tsx), or in src/ when running the compiled dist/. */
+export function protoPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.join(here, 'api.proto'), path.resolve(here, '../../src/cri/api.proto')];
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`CRI api.proto not found (looked in ${candidates.join(', ')})`);
+  return found;
+}
+
+let definition: protoLoader.PackageDefinition | undefined;
+function packageDefinition(): protoLoader.PackageDefinition {
+  definition ??= protoLoader.loadSync(protoPath(), LOADER_OPTIONS);
+  return definition;
+}
+
+function methodsOf(service: string): protoLoader.ServiceDefinition {
+  const def = packageDefinition()[`runtime.v1.${service}`];
+  // Message and enum definitions carry `format`; services are plain method tables.
+  if (!def || 'format' in def) throw new Error(`runtime.v1.${service} missing from api.proto`);
+  return def as protoLoader.ServiceDefinition;
+}
+
+export interface CallOptions {
+  /** Per-call deadline in milliseconds (default: the client's). */
+  timeoutMs?: number;
+}
+
+type Api<R> = {
+  [K in keyof R as Uncapitalize<K & string>]: R[K] extends [infer Req, infer Res]
+    ? (request?: Input<Req>, options?: CallOptions) => Promise<Res>
+    : never;
+};
+export type RuntimeApi = Api<RuntimeRpcs> & {
+  /** The container event stream; cancel() it when done. */
+  getContainerEvents(): grpc.ClientReadableStream<ContainerEventResponse>;
+};
+export type ImageApi = Api<ImageRpcs>;
+
+export interface CriClient {
+  /** The endpoint as given, normalised to `unix:///path`. */
+  readonly endpoint: string;
+  readonly runtime: RuntimeApi;
+  readonly image: ImageApi;
+  close(): void;
+}
+
+export interface CriClientOptions {
+  /** Default deadline for unary calls (default 2 minutes; image pulls may need more). */
+  timeoutMs?: number;
+}
+
+/** `/run/x.sock` or `unix:///run/x.sock` → `unix:///run/x.sock`. */
+export function normaliseEndpoint(endpoint: string): string {
+  if (endpoint.startsWith('unix://')) return endpoint;
+  if (path.isAbsolute(endpoint)) return `unix://${endpoint}`;
+  throw new Error(`CRI endpoint ${endpoint} must be unix:///absolute/path or an absolute socket path`);
+}
+
+function unaryApi<R>(client: grpc.Client, service: string, defaultTimeoutMs: number): Api<R> {
+  const api: Record<string, (request?: object, options?: CallOptions) => Promise<unknown>> = {};
+  for (const [name, method] of Object.entries(methodsOf(service))) {
+    if (method.requestStream || method.responseStream) continue;
+    const fnName = name.charAt(0).toLowerCase() + name.slice(1);
+    api[fnName] = (request = {}, options = {}) =>
+      new Promise((resolve, reject) => {
+        const deadline = Date.now() + (options.timeoutMs ?? defaultTimeoutMs);
+        client.makeUnaryRequest(
+          method.path,
+          method.requestSerialize,
+          method.responseDeserialize,
+          request,
+          new grpc.Metadata(),
+          { deadline },
+          (err: grpc.ServiceError | null, value?: unknown) => {
+            if (err) reject(new Error(`CRI ${service}.${name}: ${err.details || err.message}`, { cause: err }));
+            else resolve(value);
+          },
+        );
+      });
+  }
+  return api as Api<R>;
+}
+
+/** Opens a client on `endpoint`; the connection is made lazily on the first call. */
+export function criClient(endpoint: string, options: CriClientOptions = {}): CriClient {
+  const target = normaliseEndpoint(endpoint);
+  const client = new grpc.Client(target, grpc.credentials.createInsecure(), {
+    // containerd rejects messages over 16 MiB; status listings stay far below.
+    'grpc.max_receive_message_length': 16 * 1024 * 1024,
+  });
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const events = methodsOf('RuntimeService').GetContainerEvents;
+  if (!events) throw new Error('runtime.v1.RuntimeService.GetContainerEvents missing from api.proto');
+  const runtime = {
+    ...unaryApi<RuntimeRpcs>(client, 'RuntimeService', timeoutMs),
+    getContainerEvents: () =>
+      client.makeServerStreamRequest(
+        events.path,
+        events.requestSerialize,
+        events.responseDeserialize as (buf: Buffer) => ContainerEventResponse,
+        {},
+        new grpc.Metadata(),
+        {},
+      ),
+  };
+  return {
+    endpoint: target,
+    runtime,
+    image: unaryApi<ImageRpcs>(client, 'ImageService', timeoutMs),
+    close: () => client.close(),
+  };
+}
+
+/** A CRI nanosecond timestamp as a Date (undefined for 0, "not set"). */
+export function criTime(nanos: number): Date | undefined {
+  return nanos > 0 ? new Date(Math.floor(nanos / 1e6)) : undefined;
+}
