@@ -1,0 +1,106 @@
+/**
+ * The Handlebars templates in the package's templates/ directory. `_name.yaml.hbs` files are
+ * partials (`{{> name}}`); the others are one manifest each. HTML escaping is off (these are YAML,
+ * not HTML) and strict mode is on, so a template naming a value that does not exist fails instead
+ * of printing an empty string.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+import YAML from 'yaml';
+import { ManifestError, messageOf } from '../errors.js';
+
+/** From src/manifests (tsx) and dist/manifests (built) alike, the package root is two levels up. */
+export const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
+
+const SUFFIX = '.yaml.hbs';
+const COMPILE_OPTIONS: CompileOptions = { noEscape: true, strict: true };
+export const TEMPLATE_HINT = 'the template is broken: fix it or reinstall kubestrap';
+
+/**
+ * A string as a YAML scalar: plain when YAML 1.2 and 1.1 readers both read it back unchanged,
+ * else double-quoted (a JSON string is a valid YAML double-quoted scalar).
+ */
+export function yamlScalar(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value !== 'string') throw new Error(`expected a string, got ${JSON.stringify(value)}`);
+  // The read-back test catches indicators (`*`, `&`, `!`, `{`, `#`...) and typed values (`true`, `1e3`, `yes`).
+  if (value !== '' && !/^\s|\s$|[\n\r\t]|: | #/.test(value) && readsBackAs(value)) return value;
+  return JSON.stringify(value);
+}
+
+function readsBackAs(value: string): boolean {
+  try {
+    return (['1.1', '1.2'] as const).every((version) => {
+      const doc = YAML.parse(`- ${value}\n`, { version }) as unknown;
+      return Array.isArray(doc) && doc.length === 1 && doc[0] === value;
+    });
+  } catch {
+    return false;
+  }
+}
+
+export interface TemplateSet {
+  dir: string;
+  /** Renders `<name>.yaml.hbs` with `view`; throws ManifestError naming the file. */
+  render(name: string, view: object): string;
+  file(name: string): string;
+}
+
+const cache = new Map<string, Promise<TemplateSet>>();
+
+/** Loads (once per directory) and syntax-checks every template, so a broken one is found up front. */
+export function loadTemplates(dir: string = DEFAULT_TEMPLATES_DIR): Promise<TemplateSet> {
+  const key = path.resolve(dir);
+  let set = cache.get(key);
+  if (!set) {
+    set = compileDir(key);
+    cache.set(key, set);
+    set.catch(() => cache.delete(key));
+  }
+  return set;
+}
+
+async function compileDir(dir: string): Promise<TemplateSet> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((f) => f.endsWith(SUFFIX));
+  } catch (err) {
+    throw new ManifestError(`cannot read the templates: ${messageOf(err)}`, { file: dir, hint: TEMPLATE_HINT });
+  }
+  const env = Handlebars.create();
+  env.registerHelper('q', (value: unknown) => yamlScalar(value));
+  const templates = new Map<string, HandlebarsTemplateDelegate>();
+  for (const name of names) {
+    const file = path.join(dir, name);
+    const text = await readFile(file, 'utf8');
+    try {
+      env.parse(text); // compile() is lazy; parse now so a syntax error names this file
+    } catch (err) {
+      throw new ManifestError(`template does not parse: ${firstLine(err)}`, { file, hint: TEMPLATE_HINT });
+    }
+    const base = name.slice(0, -SUFFIX.length);
+    const compiled = env.compile(text, COMPILE_OPTIONS);
+    if (base.startsWith('_')) env.registerPartial(base.slice(1), compiled);
+    else templates.set(base, compiled);
+  }
+  const fileOf = (name: string): string => path.join(dir, `${name}${SUFFIX}`);
+  return {
+    dir,
+    file: fileOf,
+    render(name, view) {
+      const template = templates.get(name);
+      if (!template) throw new ManifestError(`template "${name}${SUFFIX}" is missing`, { file: fileOf(name), hint: TEMPLATE_HINT });
+      try {
+        return template(view);
+      } catch (err) {
+        throw new ManifestError(`template does not render: ${firstLine(err)}`, { file: fileOf(name), hint: TEMPLATE_HINT });
+      }
+    },
+  };
+}
+
+function firstLine(err: unknown): string {
+  return messageOf(err).split('\n')[0]!;
+}
