@@ -1,0 +1,59 @@
+/**
+ * Token discovery, as kubeadm and `kubeadm join` see it: the CA pin (`sha256:<hex>` of the CA's
+ * SubjectPublicKeyInfo), the `cluster-info` kubeconfig and the detached JWS the controller-manager's
+ * bootstrapsigner puts next to it.
+ */
+import { createHash, createHmac, timingSafeEqual, X509Certificate } from 'node:crypto';
+import { stringify } from 'yaml';
+
+/** kubeadm's `--discovery-token-ca-cert-hash` value for a PEM CA certificate. */
+export function caCertHash(caPem: string | Buffer): string {
+  const spki = new X509Certificate(caPem).publicKey.export({ type: 'spki', format: 'der' });
+  return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
+}
+
+/**
+ * The kubeconfig stored in kube-public/cluster-info: one cluster named "" with the server and the
+ * embedded CA, no users or contexts (what kubeadm's bootstrap-token phase writes).
+ */
+export function clusterInfoKubeconfig(server: string, caPem: string | Buffer): string {
+  const ca = Buffer.isBuffer(caPem) ? caPem : Buffer.from(caPem);
+  return stringify({
+    apiVersion: 'v1',
+    clusters: [{ cluster: { 'certificate-authority-data': ca.toString('base64'), server }, name: '' }],
+    contexts: null,
+    'current-context': '',
+    kind: 'Config',
+    preferences: {},
+    users: null,
+  });
+}
+
+const b64url = (data: Buffer | string): string => Buffer.from(data).toString('base64url');
+
+/** A detached compact JWS (`header..signature`), HS256 keyed by the token secret, as bootstrapsigner makes. */
+export function signDetachedJWS(payload: string, tokenId: string, tokenSecret: string): string {
+  const header = b64url(JSON.stringify({ alg: 'HS256', kid: tokenId }));
+  const sig = createHmac('sha256', tokenSecret).update(`${header}.${b64url(payload)}`).digest();
+  return `${header}..${b64url(sig)}`;
+}
+
+/**
+ * Checks a detached JWS over `payload` with the token secret, the way `kubeadm join` validates
+ * `jws-kubeconfig-<id>`: HS256, `kid` equal to the token id, constant-time signature compare.
+ */
+export function verifyDetachedJWS(jws: string, payload: string, tokenId: string, tokenSecret: string): boolean {
+  const parts = jws.split('.');
+  if (parts.length !== 3 || parts[1] !== '') return false;
+  const [header, , signature] = parts as [string, string, string];
+  let parsed: { alg?: unknown; kid?: unknown };
+  try {
+    parsed = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as { alg?: unknown; kid?: unknown };
+  } catch {
+    return false;
+  }
+  if (parsed.alg !== 'HS256' || parsed.kid !== tokenId) return false;
+  const want = createHmac('sha256', tokenSecret).update(`${header}.${b64url(payload)}`).digest();
+  const got = Buffer.from(signature, 'base64url');
+  return got.length === want.length && timingSafeEqual(got, want);
+}
