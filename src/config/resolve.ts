@@ -106,10 +106,14 @@ function flagsSet(flags: InitFlags): (keyof InitFlags)[] {
 
 /** kubeadm's ValidateMixedArguments: with --config, only a few flags may be given. */
 function checkMixedFlags(flags: InitFlags): void {
-  const bad = flagsSet(flags).filter((k) => !MIXABLE_WITH_CONFIG.has(k));
+  // Sorted by flag name, as pflag's Visit reports them.
+  const bad = flagsSet(flags)
+    .filter((k) => !MIXABLE_WITH_CONFIG.has(k))
+    .map((k) => FLAG_INFO.get(k)!)
+    .sort((a, b) => a.name.localeCompare(b.name));
   if (bad.length === 0) return;
-  const names = bad.map((k) => FLAG_INFO.get(k)!.name.slice(2)).sort();
-  const fields = bad.map((k) => FLAG_INFO.get(k)!.field).filter(Boolean);
+  const names = bad.map((f) => f.name.slice(2));
+  const fields = bad.map((f) => f.field).filter(Boolean);
   throw new ConfigError(`can not mix '--config' with arguments [${names.join(' ')}]`, {
     hint: `set ${fields.join(', ')} in the config file instead`,
   });
