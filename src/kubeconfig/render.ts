@@ -1,0 +1,37 @@
+/**
+ * Renders a kubeconfig the way client-go's clientcmd writes kubeadm's files (same keys, same order,
+ * everything embedded as base64 `*-data`). Built as an object and serialized by `yaml` rather than a
+ * template: names such as `system:node:cp1` and long base64 values need YAML quoting/folding rules a
+ * text template would have to reimplement, and `yaml` gets them right by construction.
+ */
+import { stringify } from 'yaml';
+
+export interface KubeconfigContent {
+  clusterName: string;
+  server: string;
+  caPem: string;
+  userName: string;
+  clientCertPem: string;
+  clientKeyPem: string;
+}
+
+const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+
+export function contextName(userName: string, clusterName: string): string {
+  return `${userName}@${clusterName}`;
+}
+
+export function renderKubeconfig(c: KubeconfigContent): string {
+  const context = contextName(c.userName, c.clusterName);
+  const doc = {
+    apiVersion: 'v1',
+    clusters: [{ cluster: { 'certificate-authority-data': b64(c.caPem), server: c.server }, name: c.clusterName }],
+    contexts: [{ context: { cluster: c.clusterName, user: c.userName }, name: context }],
+    'current-context': context,
+    kind: 'Config',
+    preferences: {},
+    users: [{ name: c.userName, user: { 'client-certificate-data': b64(c.clientCertPem), 'client-key-data': b64(c.clientKeyPem) } }],
+  };
+  // lineWidth 0: never fold the long base64 values.
+  return stringify(doc, { lineWidth: 0, minContentWidth: 0, indentSeq: false });
+}
