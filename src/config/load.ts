@@ -114,7 +114,7 @@ function parseYamlError(err: YAMLError): string {
 export function parseConfig(text: string, file: string): LoadedConfig {
   const result: LoadedConfig = { file, warnings: [] };
   const seen = new Map<string, number>();
-  const docs = parseAllDocuments(text, { uniqueKeys: true });
+  const docs = parseAllDocuments(text, { uniqueKeys: true, merge: true });
   if (!Array.isArray(docs)) throw new ConfigError('cannot parse YAML: unexpected document structure', { file });
   docs.forEach((doc, index) => {
     const err = doc.errors[0];

@@ -35,11 +35,6 @@ export interface Documents {
 export interface ResolveOptions {
   /** Where non-fatal notes go (ignored documents, normalized values). Default: stderr. */
   warn?: (message: string) => void;
-  /**
-   * Fill host-dependent defaults (host name, default-route address, a fresh token). Off for
-   * `config print`/`images list`, which must not depend on the machine.
-   */
-  hostDefaults?: boolean;
 }
 
 /** kubeadm's isAllowedFlag for init: the flags that may be combined with --config. */
@@ -188,7 +183,7 @@ export function resolveDocumentsSync(flags: InitFlags, options: ResolveOptions =
   }
   if (flags.dryRun === true) docs.init.dryRun = true;
   normalize(docs, warn);
-  if (options.hostDefaults !== false) fillHostDefaults(docs);
+  fillHostDefaults(docs);
   validateConfig(docs.init, docs.cluster, placer(flags, loaded?.file));
   return { ...docs, file: loaded?.file };
 }

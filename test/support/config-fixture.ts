@@ -9,12 +9,9 @@ import type { ResolvedConfig } from '../../src/config/types.js';
 export const TEST_TOKEN = 'abcdef.0123456789abcdef';
 
 export function testConfig(overrides: Partial<InitFlags> = {}): ResolvedConfig {
-  const flags: InitFlags = {
-    nodeName: 'cp1',
-    apiserverAdvertiseAddress: '127.0.0.1',
-    token: TEST_TOKEN,
-    ...overrides,
-  };
-  const { init, cluster, file } = resolveDocumentsSync(flags);
+  // With --config the file must name the node itself (kubeadm forbids mixing these flags with it).
+  const base: InitFlags = overrides.config ? {} : { nodeName: 'cp1', apiserverAdvertiseAddress: '127.0.0.1', token: TEST_TOKEN };
+  const flags: InitFlags = { ...base, ...overrides };
+  const { init, cluster, file } = resolveDocumentsSync(flags, { warn: () => {} });
   return deriveConfig(init, cluster, file);
 }

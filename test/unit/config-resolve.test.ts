@@ -271,6 +271,19 @@ describe('helpers', () => {
     assert.deepEqual(splitHostPort('lb:443'), { host: 'lb', port: '443' });
   });
 
+  test('YAML anchors and merge keys work as in Go YAML', () => {
+    const loaded = parseConfig(
+      `${HEAD}kind: ClusterConfiguration\napiServer:\n  extraVolumes:\n  - &vol {name: a, hostPath: /a, mountPath: /a}\n  - <<: *vol\n    name: b\n`,
+      'x.yaml',
+    );
+    assert.deepEqual(loaded.cluster?.apiServer?.extraVolumes?.[1], { name: 'b', hostPath: '/a', mountPath: '/a' });
+  });
+
+  test('testConfig with a config file takes the node from the file', () => {
+    const c = testConfig({ config: file(initDefaultsYaml()) });
+    assert.equal(c.nodeName, 'node');
+  });
+
   test('empty YAML documents are skipped', () => {
     const loaded = parseConfig(`---\n${HEAD}kind: ClusterConfiguration\n---\n`, 'x.yaml');
     assert.ok(loaded.cluster);
