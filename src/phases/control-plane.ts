@@ -1,8 +1,38 @@
-// Placeholder: replaced by the real phase.
-import type { Phase } from './workflow.js';
+/** `init phase control-plane`: static Pod manifests of kube-apiserver, -controller-manager and -scheduler. */
+import { renderManifests, writeManifest, type ControlPlaneComponent, type RenderedManifest } from '../manifests/index.js';
 import type { InitContext } from './context.js';
+import type { Phase } from './workflow.js';
+
+/** Subphase name → component, in kubeadm's order. */
+const SUBPHASES: readonly { name: string; component: ControlPlaneComponent }[] = [
+  { name: 'apiserver', component: 'kube-apiserver' },
+  { name: 'controller-manager', component: 'kube-controller-manager' },
+  { name: 'scheduler', component: 'kube-scheduler' },
+];
+
+function subphase(name: string, component: ControlPlaneComponent): Phase<InitContext> {
+  const key = `control-plane/${name}`;
+  const render = async (ctx: InitContext): Promise<RenderedManifest> =>
+    (await renderManifests(ctx.config, ctx.host, [component])).get(component)!;
+  return {
+    name,
+    help: `Generates the ${component} static Pod manifest`,
+    async prepare(ctx) {
+      ctx.prepared.set(key, await render(ctx));
+    },
+    async run(ctx) {
+      const manifest = (ctx.prepared.get(key) as RenderedManifest | undefined) ?? (await render(ctx));
+      ctx.out.line('control-plane', `Creating static Pod manifest for "${component}"`);
+      await writeManifest(ctx.host, ctx.config, manifest);
+    },
+  };
+}
 
 export const controlPlanePhase: Phase<InitContext> = {
   name: 'control-plane',
   help: 'Generate all static Pod manifest files necessary to establish the control plane',
+  run(ctx) {
+    ctx.out.line('control-plane', `Using manifest folder "${ctx.config.paths.manifestsDir}"`);
+  },
+  phases: SUBPHASES.map((s) => subphase(s.name, s.component)),
 };

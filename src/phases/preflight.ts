@@ -1,8 +1,227 @@
-// Placeholder: replaced by the real phase.
-import type { Phase } from './workflow.js';
+/**
+ * `init phase preflight`: kubeadm's init checks that apply to a kubestrap node
+ * (cmd/kubeadm/app/preflight/checks.go). Check names are kubeadm's, because they are what
+ * `--ignore-preflight-errors` matches (case-insensitively; `all` ignores every check). Every failure
+ * is collected and reported together, like kubeadm, before the phase fails.
+ */
+import { readdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { resolveBinary } from '../agent/runtime/process/binary.js';
+import type { RuntimeKind } from '../config/types.js';
+import { PreflightError, messageOf } from '../errors.js';
+import type { Host } from '../host/host.js';
 import type { InitContext } from './context.js';
+import type { Phase } from './workflow.js';
+
+const MIN_CPUS = 2;
+const MIN_MEMORY_MB = 1700;
+const KUBE_SCHEDULER_PORT = 10259;
+const KUBE_CONTROLLER_MANAGER_PORT = 10257;
+const ETCD_CLIENT_PORT = 2379;
+const ETCD_PEER_PORT = 2380;
+
+/** What the checks read about the machine; tests pass their own. */
+export interface PreflightFacts {
+  uid(): number;
+  cpus(): number;
+  /** Total memory in MB (kubeadm: sysinfo totalram). */
+  memoryMB(): number;
+  /** PATH for the binaries of the process runtime. */
+  path(): string;
+}
+
+export const systemFacts: PreflightFacts = {
+  uid: () => process.getuid?.() ?? 0,
+  cpus: () => os.availableParallelism(),
+  memoryMB: () => Math.floor(os.totalmem() / 1024 / 1024),
+  path: () => process.env.PATH ?? '',
+};
+
+export interface PreflightCheck {
+  name: string;
+  /** Error messages; empty when the check passes. */
+  check(): Promise<string[]>;
+}
+
+export interface PreflightResult {
+  /** `\t[WARNING Name]: message` lines (ignored errors). */
+  warnings: string[];
+  /** `\t[ERROR Name]: message` lines. */
+  errors: string[];
+  /** Names of the checks that failed and were not ignored. */
+  failed: string[];
+}
+
+/** kubeadm names file checks after the path: /etc/kubernetes/x.yaml → `-etc-kubernetes-x.yaml`. */
+const pathLabel = (hostPath: string): string => hostPath.replace(/\//g, '-');
+
+/** True when nothing could be bound there: kubeadm binds `:port` (all addresses) and closes it. */
+function portCheck(port: number): PreflightCheck {
+  return {
+    name: `Port-${port}`,
+    check: () =>
+      new Promise((resolve) => {
+        const server = createServer();
+        server.once('error', () => resolve([`Port ${port} is in use`]));
+        server.listen({ port, exclusive: true }, () => server.close(() => resolve([])));
+      }),
+  };
+}
+
+function fileAvailableCheck(host: Host, hostPath: string): PreflightCheck {
+  return {
+    name: `FileAvailable-${pathLabel(hostPath)}`,
+    check: async () => ((await host.exists(hostPath)) ? [`${host.path(hostPath)} already exists`] : []),
+  };
+}
+
+/** A directory that must be absent or empty (etcd would otherwise join whatever data it finds). */
+function dirAvailableCheck(host: Host, hostPath: string): PreflightCheck {
+  return {
+    name: `DirAvailable-${pathLabel(hostPath)}`,
+    check: async () => {
+      let entries: string[];
+      try {
+        entries = await readdir(host.path(hostPath));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') return [];
+        return [`unable to check if ${host.path(hostPath)} is empty: ${messageOf(err)}`];
+      }
+      return entries.length > 0 ? [`${host.path(hostPath)} is not empty`] : [];
+    },
+  };
+}
+
+/** Host path of a `unix://` CRI endpoint (kubeadm accepts a bare path too). */
+export function criSocketPath(endpoint: string): string {
+  return endpoint.startsWith('unix://') ? endpoint.slice('unix://'.length) : endpoint;
+}
+
+/** The runtime the agent will use: as given, else cri when the CRI socket exists, else process. */
+export async function chooseRuntime(ctx: Pick<InitContext, 'config' | 'host' | 'runtime'>): Promise<RuntimeKind> {
+  if (ctx.runtime) return ctx.runtime;
+  return (await ctx.host.exists(criSocketPath(ctx.config.init.nodeRegistration.criSocket))) ? 'cri' : 'process';
+}
+
+/** What the chosen runtime needs: a CRI socket, or the control-plane binaries for the process runtime. */
+async function runtimeChecks(ctx: InitContext, facts: PreflightFacts): Promise<PreflightCheck[]> {
+  const { config, host } = ctx;
+  if ((await chooseRuntime(ctx)) === 'cri') {
+    const socket = criSocketPath(config.init.nodeRegistration.criSocket);
+    return [
+      {
+        name: 'CRI',
+        check: async () =>
+          (await host.exists(socket)) ? [] : [`container runtime is not running: ${host.path(socket)} does not exist`],
+      },
+    ];
+  }
+  const binaries: [string, string][] = [
+    ['kube-apiserver', config.images.kubeApiserver],
+    ['kube-controller-manager', config.images.kubeControllerManager],
+    ['kube-scheduler', config.images.kubeScheduler],
+  ];
+  if (config.cluster.etcd.local && !config.cluster.etcd.external) binaries.unshift(['etcd', config.images.etcd]);
+  return binaries.map(([binary, image]) => ({
+    name: `FileExisting-${binary}`,
+    check: async () =>
+      (await resolveBinary(host, image, binary, facts.path()))
+        ? []
+        : [`${binary} not found in ${host.path('/var/lib/kubestrap/images')}/<repository>/<tag> for ${image} or in the system path`],
+  }));
+}
+
+/** The privilege check kubeadm runs on its own, first: nothing else means anything without root. */
+export function privilegedUserCheck(facts: PreflightFacts): PreflightCheck {
+  return {
+    name: 'IsPrivilegedUser',
+    check: async () => (facts.uid() === 0 ? [] : ['user is not running as root']),
+  };
+}
+
+/** kubeadm's init checks, in its order, for this configuration. */
+export async function initChecks(ctx: InitContext, facts: PreflightFacts = systemFacts): Promise<PreflightCheck[]> {
+  const { config, host } = ctx;
+  const manifest = (component: string): string => path.posix.join(config.paths.manifestsDir, `${component}.yaml`);
+  const checks: PreflightCheck[] = [
+    {
+      name: 'NumCPU',
+      check: async () => {
+        const n = facts.cpus();
+        return n < MIN_CPUS ? [`the number of available CPUs ${n} is less than the required ${MIN_CPUS}`] : [];
+      },
+    },
+    {
+      name: 'Mem',
+      check: async () => {
+        const mb = facts.memoryMB();
+        return mb < MIN_MEMORY_MB ? [`the system RAM (${mb} MB) is less than the minimum ${MIN_MEMORY_MB} MB`] : [];
+      },
+    },
+    portCheck(config.bindPort),
+    portCheck(KUBE_SCHEDULER_PORT),
+    portCheck(KUBE_CONTROLLER_MANAGER_PORT),
+    ...['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'].map((c) => fileAvailableCheck(host, manifest(c))),
+    ...(await runtimeChecks(ctx, facts)),
+  ];
+  const local = config.cluster.etcd.local;
+  if (local && !config.cluster.etcd.external) {
+    checks.push(portCheck(ETCD_CLIENT_PORT), portCheck(ETCD_PEER_PORT), dirAvailableCheck(host, local.dataDir));
+  }
+  return checks;
+}
+
+/** kubeadm's setHasItemOrAll: the set holds lower-cased names. */
+function ignored(ignore: ReadonlySet<string>, name: string): boolean {
+  return ignore.has('all') || ignore.has(name.toLowerCase());
+}
+
+/** Runs the checks one by one (port checks must not race each other) and sorts failures into warnings and errors. */
+export async function runChecks(checks: readonly PreflightCheck[], ignore: ReadonlySet<string>): Promise<PreflightResult> {
+  const result: PreflightResult = { warnings: [], errors: [], failed: [] };
+  for (const c of checks) {
+    const messages = await c.check();
+    if (messages.length === 0) continue;
+    if (ignored(ignore, c.name)) {
+      for (const m of messages) result.warnings.push(`\t[WARNING ${c.name}]: ${m}`);
+    } else {
+      for (const m of messages) result.errors.push(`\t[ERROR ${c.name}]: ${m}`);
+      result.failed.push(c.name);
+    }
+  }
+  return result;
+}
+
+/** Prints the result as kubeadm does and throws PreflightError when a check failed. */
+function report(ctx: InitContext, result: PreflightResult): void {
+  for (const w of result.warnings) ctx.out.text(w);
+  if (result.errors.length === 0) return;
+  ctx.out.text(
+    [
+      '[preflight] Some fatal errors occurred:',
+      ...result.errors,
+      '[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`',
+    ].join('\n'),
+  );
+  throw new PreflightError(`preflight checks failed: ${result.failed.join(', ')}`, {
+    field: '--ignore-preflight-errors',
+    hint: 'fix the [ERROR ...] lines above, or ignore a check by name',
+  });
+}
+
+/** The whole preflight: the root check alone first (as kubeadm), then every init check. */
+export async function runPreflight(ctx: InitContext, facts: PreflightFacts = systemFacts): Promise<void> {
+  const ignore = ctx.config.ignorePreflightErrors;
+  report(ctx, await runChecks([privilegedUserCheck(facts)], ignore));
+  ctx.out.line('preflight', 'Running pre-flight checks');
+  report(ctx, await runChecks(await initChecks(ctx, facts), ignore));
+}
 
 export const preflightPhase: Phase<InitContext> = {
   name: 'preflight',
   help: 'Run pre-flight checks',
+  run: (ctx) => runPreflight(ctx),
 };
