@@ -114,6 +114,7 @@ function parseYamlError(err: YAMLError): string {
 export function parseConfig(text: string, file: string): LoadedConfig {
   const result: LoadedConfig = { file, warnings: [] };
   const seen = new Map<string, number>();
+  let documents = 0;
   const docs = parseAllDocuments(text, { uniqueKeys: true, merge: true });
   if (!Array.isArray(docs)) throw new ConfigError('cannot parse YAML: unexpected document structure', { file });
   docs.forEach((doc, index) => {
@@ -126,6 +127,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
       throw new ConfigError(`cannot parse YAML: ${e instanceof Error ? e.message : String(e)}`, { file });
     }
     if (body === null || body === undefined) return; // empty document, e.g. a trailing "---"
+    documents++;
     const docName = `document ${index + 1}`;
     if (typeof body !== 'object' || Array.isArray(body)) {
       throw new ConfigError(`${docName} must be a mapping with apiVersion and kind, not ${typeName(body)}`, { file });
@@ -170,7 +172,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     if (kind === 'InitConfiguration') result.init = decoded as DeepPartial<InitConfiguration>;
     else result.cluster = decoded as DeepPartial<ClusterConfiguration>;
   });
-  if (seen.size === 0) {
+  if (documents === 0) {
     throw new ConfigError('has no InitConfiguration or ClusterConfiguration document', { file, hint: 'see "kubestrap config print init-defaults"' });
   }
   return result;
