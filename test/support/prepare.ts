@@ -1,0 +1,344 @@
+/**
+ * Prepares the real components the integration and e2e tests run (`npm run prepare:components`):
+ *   binaries  kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd (pinned Go
+ *             modules beside this file, built by build-binaries.sh) and a static pause program,
+ *   runtime   containerd + runc from Debian (installed when missing; crictl when packaged),
+ *   images    OCI archives named like upstream, built with src/images, rebuilt only when the binary
+ *             or recipe changes,
+ * into ~/.cache/kubestrap-test/<k8s version>/ and records it all in components.json (read through
+ * components.ts). Idempotent: a warm run only verifies and takes seconds.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_ETCD_IMAGE_TAG, DEFAULT_KUBERNETES_VERSION, PAUSE_VERSION } from '../../src/config/versions.js';
+import { componentImageRef, componentImageSpec, recipeFingerprint } from '../../src/images/kubernetes.js';
+import { writeImage } from '../../src/images/oci.js';
+import {
+  cacheRoot,
+  COMPONENTS_FORMAT,
+  type BinaryInfo,
+  type BinaryName,
+  type Components,
+  type ImageInfo,
+  type ImageName,
+  type ToolInfo,
+} from './components.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** Bump when the image builder's output format changes, to rebuild every cached image. */
+const IMAGE_BUILDER_VERSION = 1;
+
+const started = Date.now();
+function log(message: string): void {
+  console.log(`[prepare ${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${message}`);
+}
+
+async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  const result = await fn();
+  log(`${what}: done in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  return result;
+}
+
+/** The version a go.mod requires for `module` (single-line require or require block). */
+async function goModVersion(goMod: string, module: string): Promise<string> {
+  const text = await readFile(goMod, 'utf8');
+  const escaped = module.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const match = new RegExp(`^(?:require\\s+)?\\s*${escaped}\\s+(v[^\\s]+)`, 'm').exec(text);
+  if (!match?.[1]) throw new Error(`${goMod}: no require line for ${module}`);
+  return match[1];
+}
+
+function run(command: string, args: readonly string[]): { ok: boolean; out: string } {
+  const r = spawnSync(command, args, { encoding: 'utf8', timeout: 60_000 });
+  return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}`.trim() };
+}
+
+/** Runs a command with its output streamed, prefixed; rejects on a non-zero exit. */
+function stream(prefix: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const relay = (chunk: Buffer): void => {
+      for (const line of chunk.toString().split('\n')) if (line.trim()) console.log(`${prefix} ${line}`);
+    };
+    child.stdout.on('data', relay);
+    child.stderr.on('data', relay);
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}`))));
+  });
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** One lock per cache dir, so two prepare runs never build at once (a dead holder's lock is taken over). */
+async function lock(dir: string): Promise<() => Promise<void>> {
+  const file = path.join(dir, '.prepare.lock');
+  for (let waitedLogged = false; ; ) {
+    try {
+      const fh = await open(file, 'wx');
+      await fh.writeFile(String(process.pid));
+      await fh.close();
+      return () => rm(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+      let alive = false;
+      try {
+        if (holder > 0) {
+          process.kill(holder, 0);
+          alive = true;
+        }
+      } catch {
+        alive = false;
+      }
+      if (!alive) {
+        await rm(file, { force: true });
+        continue;
+      }
+      if (!waitedLogged) log(`waiting for another prepare (pid ${holder}) to finish`);
+      waitedLogged = true;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
+
+interface BinarySpec {
+  name: BinaryName;
+  versionArgs: string[];
+  /** Text the first version line must contain. */
+  expect: string;
+}
+
+async function describeBinary(file: string, spec: BinarySpec, previous: BinaryInfo | undefined): Promise<BinaryInfo | string> {
+  if (!existsSync(file)) return 'missing';
+  const r = run(file, spec.versionArgs);
+  const line = r.out.split('\n')[0] ?? '';
+  if (!r.ok || !line.includes(spec.expect)) return `version check failed (${line.slice(0, 120) || 'no output'})`;
+  const st = await stat(file);
+  const sha256 =
+    previous && previous.size === st.size && previous.mtimeMs === st.mtimeMs ? previous.sha256 : await sha256File(file);
+  return { path: file, sha256, size: st.size, mtimeMs: st.mtimeMs, version: line };
+}
+
+async function prepareBinaries(
+  binDir: string,
+  specs: BinarySpec[],
+  previous: Partial<Record<BinaryName, BinaryInfo>>,
+  build: () => Promise<void>,
+): Promise<Partial<Record<BinaryName, BinaryInfo>>> {
+  const found: Partial<Record<BinaryName, BinaryInfo>> = {};
+  let needBuild = false;
+  for (const spec of specs) {
+    const file = path.join(binDir, spec.name);
+    const info = await describeBinary(file, spec, previous[spec.name]);
+    if (typeof info === 'string') {
+      log(`${spec.name}: ${info}; will build`);
+      await rm(file, { force: true }); // the build script skips binaries that exist
+      needBuild = true;
+    } else {
+      found[spec.name] = info;
+    }
+  }
+  if (!needBuild) return found;
+  await build();
+  for (const spec of specs) {
+    if (found[spec.name]) continue;
+    const info = await describeBinary(path.join(binDir, spec.name), spec, undefined);
+    if (typeof info === 'string') throw new Error(`${spec.name} after build: ${info}`);
+    found[spec.name] = info;
+  }
+  return found;
+}
+
+function tool(name: string, args: string[]): ToolInfo | undefined {
+  const which = run('sh', ['-c', `command -v ${name}`]);
+  if (!which.ok) return undefined;
+  const r = run(which.out, args);
+  return r.ok ? { path: which.out, version: r.out.split('\n')[0] ?? '' } : undefined;
+}
+
+async function ensureRuntime(): Promise<{ containerd: ToolInfo; runc: ToolInfo; ctr: ToolInfo; crictl: ToolInfo | null }> {
+  let containerd = tool('containerd', ['--version']);
+  let runc = tool('runc', ['--version']);
+  if (!containerd || !runc) {
+    if (process.getuid?.() !== 0) throw new Error('containerd/runc missing and not root: run `apt-get install -y containerd runc` as root');
+    log('containerd/runc missing: apt-get install -y containerd runc');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    await stream('[apt]', 'apt-get', ['update', '-q'], env);
+    await stream('[apt]', 'apt-get', ['install', '-y', '-q', '--no-install-recommends', 'containerd', 'runc'], env);
+    containerd = tool('containerd', ['--version']);
+    runc = tool('runc', ['--version']);
+    if (!containerd || !runc) throw new Error('containerd/runc still missing after apt-get install');
+  }
+  const ctr = tool('ctr', ['--version']);
+  if (!ctr) throw new Error('ctr (from the containerd package) not found');
+  let crictl = tool('crictl', ['--version']) ?? null;
+  if (!crictl) {
+    const policy = run('apt-cache', ['policy', 'cri-tools']);
+    const candidate = /Candidate:\s*(\S+)/.exec(policy.out)?.[1];
+    if (candidate && candidate !== '(none)' && process.getuid?.() === 0) {
+      await stream('[apt]', 'apt-get', ['install', '-y', '-q', 'cri-tools'], { ...process.env, DEBIAN_FRONTEND: 'noninteractive' });
+      crictl = tool('crictl', ['--version']) ?? null;
+    } else {
+      log('crictl: cri-tools is not packaged for this Debian release; skipping (tests use src/cri)');
+    }
+  }
+  return { containerd, runc, ctr, crictl };
+}
+
+async function prepareImages(
+  imageDir: string,
+  binaries: Record<BinaryName, BinaryInfo>,
+  tags: Record<ImageName, string>,
+  previous: Partial<Record<ImageName, ImageInfo>>,
+): Promise<Record<ImageName, ImageInfo>> {
+  await mkdir(imageDir, { recursive: true });
+  const out: Partial<Record<ImageName, ImageInfo>> = {};
+  for (const component of Object.keys(tags) as ImageName[]) {
+    const ref = componentImageRef(component, tags[component]);
+    const binary = binaries[component];
+    const key = createHash('sha256')
+      .update(JSON.stringify([IMAGE_BUILDER_VERSION, binary.sha256, recipeFingerprint(component), ref]))
+      .digest('hex');
+    const tarball = path.join(imageDir, `${component}_${tags[component]}.oci.tar`);
+    const old = previous[component];
+    if (old && old.key === key && old.tarball === tarball && existsSync(tarball)) {
+      out[component] = old;
+      continue;
+    }
+    const built = await timed(`image ${ref}`, async () =>
+      writeImage(componentImageSpec(component, ref, await readFile(binary.path)), tarball),
+    );
+    out[component] = { ref, tarball, manifestDigest: built.manifest.digest, key };
+  }
+  return out as Record<ImageName, ImageInfo>;
+}
+
+async function readPrevious(file: string): Promise<Partial<Components>> {
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as Components;
+    return parsed.format === COMPONENTS_FORMAT ? parsed : {};
+  } catch {
+    return {};
+  }
+}
+
+export async function prepare(): Promise<Components> {
+  const kubernetesVersion = await goModVersion(path.join(here, 'k8s/go.mod'), 'k8s.io/kubernetes');
+  if (kubernetesVersion !== DEFAULT_KUBERNETES_VERSION) {
+    throw new Error(`test/support/k8s/go.mod pins ${kubernetesVersion} but src/config/versions.ts says ${DEFAULT_KUBERNETES_VERSION}: make them agree`);
+  }
+  const criApiVersion = await goModVersion(path.join(here, 'k8s/go.mod'), 'k8s.io/cri-api');
+  const etcdVersion = (await goModVersion(path.join(here, 'etcd/go.mod'), 'go.etcd.io/etcd/server/v3')).replace(/^v/, '');
+  if (!DEFAULT_ETCD_IMAGE_TAG.startsWith(`${etcdVersion}-`)) {
+    throw new Error(`test/support/etcd/go.mod pins etcd ${etcdVersion} but the default etcd image tag is ${DEFAULT_ETCD_IMAGE_TAG}`);
+  }
+  const cacheDir = path.join(cacheRoot(), kubernetesVersion);
+  const binDir = path.join(cacheDir, 'bin');
+  const imageDir = path.join(cacheDir, 'images');
+  const manifestFile = path.join(cacheDir, 'components.json');
+  await mkdir(binDir, { recursive: true });
+  log(`kubernetes ${kubernetesVersion}, etcd ${etcdVersion}, pause ${PAUSE_VERSION}, cri-api ${criApiVersion}; cache ${cacheDir}`);
+
+  const unlock = await lock(cacheDir);
+  try {
+    const previous = await readPrevious(manifestFile);
+    const prevBinaries = previous.binaries ?? {};
+
+    const goBinaries = await prepareBinaries(
+      binDir,
+      [
+        { name: 'kube-apiserver', versionArgs: ['--version'], expect: `Kubernetes ${kubernetesVersion}` },
+        { name: 'kube-controller-manager', versionArgs: ['--version'], expect: `Kubernetes ${kubernetesVersion}` },
+        { name: 'kube-scheduler', versionArgs: ['--version'], expect: `Kubernetes ${kubernetesVersion}` },
+        { name: 'kubectl', versionArgs: ['version', '--client'], expect: `Client Version: ${kubernetesVersion}` },
+        { name: 'etcd', versionArgs: ['--version'], expect: `etcd Version: ${etcdVersion}` },
+      ],
+      prevBinaries,
+      () => timed('Go binaries (build-binaries.sh)', () => stream(' ', 'bash', [path.join(here, 'build-binaries.sh'), binDir])),
+    );
+    log(`binaries ok: ${Object.values(goBinaries).map((b) => b.version).join(' | ')}`);
+
+    const pauseDir = path.join(here, 'pause');
+    const pauseSourceHash = createHash('sha256')
+      .update(await readFile(path.join(pauseDir, 'go.mod')))
+      .update(await readFile(path.join(pauseDir, 'main.go')))
+      .digest('hex');
+    const pauseBinary = path.join(binDir, 'pause');
+    if (previous.pauseSourceHash !== pauseSourceHash) await rm(pauseBinary, { force: true }); // sources changed
+    const pause = await prepareBinaries(
+      binDir,
+      [{ name: 'pause', versionArgs: ['-v'], expect: `pause.go version: ${PAUSE_VERSION}` }],
+      prevBinaries,
+      () =>
+        timed('pause', () =>
+          stream('[build]', 'go', ['build', '-C', pauseDir, '-trimpath', '-ldflags=-s -w', '-o', pauseBinary, '.'], {
+            ...process.env,
+            GOTOOLCHAIN: 'local',
+            CGO_ENABLED: '0',
+            GOFLAGS: '-buildvcs=false',
+          }),
+        ),
+    );
+    const binaries = { ...goBinaries, ...pause } as Record<BinaryName, BinaryInfo>;
+
+    const runtime = await ensureRuntime();
+    log(`runtime: ${runtime.containerd.version} | ${runtime.runc.version}`);
+
+    const images = await prepareImages(
+      imageDir,
+      binaries,
+      {
+        'kube-apiserver': kubernetesVersion,
+        'kube-controller-manager': kubernetesVersion,
+        'kube-scheduler': kubernetesVersion,
+        etcd: DEFAULT_ETCD_IMAGE_TAG,
+        pause: PAUSE_VERSION,
+      },
+      previous.images ?? {},
+    );
+    log(`images: ${Object.values(images).map((i) => i.ref).join(', ')}`);
+
+    const manifest: Components = {
+      format: COMPONENTS_FORMAT,
+      kubernetesVersion,
+      etcdVersion,
+      etcdImageTag: DEFAULT_ETCD_IMAGE_TAG,
+      pauseVersion: PAUSE_VERSION,
+      criApiVersion,
+      cacheDir,
+      binDir,
+      imageDir,
+      binaries,
+      images,
+      ...runtime,
+      pauseSourceHash,
+      preparedAt: new Date().toISOString(),
+    };
+    const tmp = `${manifestFile}.${process.pid}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
+    await rename(tmp, manifestFile);
+    log(`wrote ${manifestFile}`);
+    return manifest;
+  } finally {
+    await unlock();
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  prepare().then(
+    () => log('components ready'),
+    (err: unknown) => {
+      console.error(`[prepare] FAILED: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    },
+  );
+}
