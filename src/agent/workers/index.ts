@@ -1,24 +1,22 @@
 /**
- * Pod workers: one worker per static pod, driven by the merger's events. This module is the
- * boundary the agent wires against; the per-pod state machine lives in ./pod-worker.ts.
+ * Pod workers: one PodWorker per static pod, driven by the merger's events. An update stops the old
+ * pod completely before the new one starts; a remove aborts its worker at once. After an agent
+ * restart, adopt() matches what the runtime still runs against the checkpoint and the desired pods.
  */
+import { networkInterfaces } from 'node:os';
+import { messageOf } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import type { PodEvent, PodState, SourceError, StaticPod } from '../pod-types.js';
-import type { Runtime } from '../runtime/types.js';
+import type { ProbeRunner } from '../probes/prober.js';
+import type { ContainerRef, ManagedContainer, Runtime } from '../runtime/types.js';
+import { CheckpointStore, DEFAULT_STATE_DIR, type PodCheckpoint } from '../state/checkpoint.js';
+import type { BackoffPolicy } from './backoff.js';
+import { realClock, type Clock } from './clock.js';
+import { silentLogger, type WorkerLogger } from './logger.js';
+import { PodWorker, type Adopted } from './pod-worker.js';
 
-/** The minimal logger the workers need; the agent's logger satisfies it. */
-export interface WorkerLogger {
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
-
-/** Time source; injected so unit tests drive backoff and probes without real waiting. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type { Clock } from './clock.js';
+export type { WorkerLogger } from './logger.js';
 
 export interface PodWorkersOptions {
   runtime: Runtime;
@@ -30,6 +28,9 @@ export interface PodWorkersOptions {
   stateDir?: string;
   logger?: WorkerLogger;
   clock?: Clock;
+  /** Tests: shorter backoff, fake probes. */
+  backoff?: BackoffPolicy;
+  probeRunner?: ProbeRunner;
 }
 
 /** Counters for /metrics. */
@@ -38,41 +39,246 @@ export interface WorkerMetrics {
   runningContainers: number;
   /** Container restarts since the agent started, summed over pods. */
   restartsTotal: number;
-  /** Event received → all containers of the pod running, milliseconds, last N samples. */
+  /** Event received → all containers of the pod running, milliseconds, recent samples. */
   syncLatencyMs: number[];
+  /** Containers killed because a liveness or startup probe failed. */
   probeFailuresTotal: number;
   startFailuresTotal: number;
 }
 
-export class PodWorkers {
-  constructor(readonly options: PodWorkersOptions) {}
+const LATENCY_SAMPLES = 100;
 
-  /** add → start; update → stop the old pod completely, then start the new; remove → stop. */
-  apply(_event: PodEvent): void {
-    throw new Error('not implemented yet');
+export function defaultNodeIP(): string {
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+function podKey(p: StaticPod): string {
+  return `${p.namespace}/${p.name}`;
+}
+
+export class PodWorkers {
+  private readonly workers = new Map<string, PodWorker>();
+  /** Stops in progress per pod name: a new version of the pod starts only after they settle. */
+  private readonly stopping = new Map<string, Promise<void>>();
+  private readonly listeners = new Set<(state: PodState) => void>();
+  private readonly checkpoints: CheckpointStore;
+  private readonly clock: Clock;
+  private readonly logger: WorkerLogger;
+  private readonly nodeIP: string;
+  private readonly latencies: number[] = [];
+  private restartsOfGone = 0;
+  private probeFailuresOfGone = 0;
+  private startFailuresOfGone = 0;
+  private sourceErrors: SourceError[] = [];
+
+  constructor(readonly options: PodWorkersOptions) {
+    this.checkpoints = new CheckpointStore(options.host, options.stateDir ?? DEFAULT_STATE_DIR);
+    this.clock = options.clock ?? realClock;
+    this.logger = options.logger ?? silentLogger;
+    this.nodeIP = options.nodeIP ?? defaultNodeIP();
   }
 
-  /** After an agent restart: adopt running containers of unchanged pods, stop the rest. */
-  async adopt(_desired: StaticPod[]): Promise<void> {
-    throw new Error('not implemented yet');
+  /** add → start; update → stop the old pod completely, then start the new; remove → stop. */
+  apply(event: PodEvent): void {
+    switch (event.type) {
+      case 'add':
+        this.startPod(event.pod);
+        break;
+      case 'update':
+        if (event.previous.uid === event.pod.uid) return;
+        this.stopPod(event.previous);
+        this.startPod(event.pod);
+        break;
+      case 'remove':
+        this.stopPod(event.pod);
+        break;
+    }
+  }
+
+  private startPod(pod: StaticPod, adopted?: Adopted): void {
+    if (this.workers.has(pod.uid)) return; // already running this exact version (e.g. adopted)
+    const worker = new PodWorker(
+      pod,
+      {
+        runtime: this.options.runtime,
+        host: this.options.host,
+        clock: this.clock,
+        logger: this.logger,
+        nodeIP: this.nodeIP,
+        checkpoints: this.checkpoints,
+        backoff: this.options.backoff,
+        probeRunner: this.options.probeRunner,
+        changed: () => this.emit(worker),
+      },
+      adopted,
+    );
+    worker.sourceErrors = this.errorsFor(pod);
+    this.workers.set(pod.uid, worker);
+    this.logger.info(adopted ? 'adopting pod' : 'starting pod', { pod: pod.name, namespace: pod.namespace, uid: pod.uid });
+    worker.start(this.stopping.get(podKey(pod)));
+  }
+
+  private stopPod(pod: StaticPod): void {
+    const worker = this.workers.get(pod.uid);
+    if (!worker) return;
+    this.workers.delete(pod.uid);
+    this.logger.info('stopping pod', { pod: pod.name, namespace: pod.namespace, uid: pod.uid });
+    this.trackStop(podKey(pod), worker.stop().then(() => this.retire(worker)));
+  }
+
+  private trackStop(key: string, stop: Promise<void>): void {
+    const all = Promise.all([this.stopping.get(key), stop]).then(() => undefined);
+    this.stopping.set(key, all);
+    void all.then(() => {
+      if (this.stopping.get(key) === all) this.stopping.delete(key);
+    });
+  }
+
+  private retire(worker: PodWorker): void {
+    const m = worker;
+    this.restartsOfGone += m.restartsSinceStart;
+    this.probeFailuresOfGone += m.probeFailures;
+    this.startFailuresOfGone += m.startFailures;
+  }
+
+  private emit(worker: PodWorker): void {
+    if (worker.syncLatencyMs !== undefined && !this.recorded.has(worker)) {
+      this.recorded.add(worker);
+      this.latencies.push(worker.syncLatencyMs);
+      if (this.latencies.length > LATENCY_SAMPLES) this.latencies.shift();
+    }
+    if (this.listeners.size === 0) return;
+    const state = worker.state();
+    for (const cb of this.listeners) {
+      try {
+        cb(state);
+      } catch (err) {
+        this.logger.error('pod state listener failed', { error: messageOf(err) });
+      }
+    }
+  }
+
+  private readonly recorded = new WeakSet<PodWorker>();
+
+  /**
+   * After an agent restart, before any event: containers of desired pods (same uid = same hash)
+   * that still run are adopted, never started twice; everything else this agent started is stopped,
+   * completely, before the desired pods start. Then a worker runs for every desired pod.
+   */
+  async adopt(desired: StaticPod[]): Promise<void> {
+    const managed = await this.options.runtime.listManaged();
+    const checkpoints = new Map((await this.checkpoints.list()).map((c) => [c.uid, c]));
+    const wanted = new Map(desired.map((p) => [p.uid, p]));
+    const stops: Promise<void>[] = [];
+    const keep = new Map<string, Map<string, ContainerRef>>();
+    const byPod = new Map<string, ManagedContainer[]>();
+    for (const m of managed) byPod.set(m.podUid, [...(byPod.get(m.podUid) ?? []), m]);
+    for (const [uid, list] of byPod) {
+      if (this.workers.has(uid)) continue; // already managed by a live worker
+      const pod = wanted.get(uid);
+      const cp = checkpoints.get(uid);
+      if (!pod || (cp && cp.hash !== pod.hash)) {
+        const grace = cp?.graceSeconds ?? 30;
+        this.logger.info('stopping containers of a pod that is gone or changed', { pod: list[0]!.podName, uid });
+        for (const m of list) stops.push(this.stopManaged(m.ref, grace));
+        continue;
+      }
+      const chosen = new Map<string, ContainerRef>();
+      for (const name of new Set(list.map((m) => m.ref.name))) {
+        const same = list.filter((m) => m.ref.name === name);
+        const fromCp = cp?.containers.find((c) => c.name === name)?.ref?.id;
+        // the checkpoint's ref wins; otherwise the newest attempt; any other copy is a duplicate
+        const pick = same.find((m) => m.ref.id === fromCp) ?? same.reduce((a, b) => (b.ref.attempt > a.ref.attempt ? b : a));
+        chosen.set(name, pick.ref);
+        for (const m of same) if (m !== pick) stops.push(this.stopManaged(m.ref, pod.pod.spec?.terminationGracePeriodSeconds ?? 30));
+      }
+      keep.set(uid, chosen);
+    }
+    await Promise.all(stops);
+    for (const cp of checkpoints.values()) {
+      if (!wanted.has(cp.uid) && !this.workers.has(cp.uid)) await this.dropSandbox(cp);
+    }
+    for (const pod of desired) {
+      const running = keep.get(pod.uid);
+      const cp = checkpoints.get(pod.uid);
+      const sameVersion = cp?.hash === pod.hash;
+      this.startPod(
+        pod,
+        running && running.size > 0 ? { sandboxId: cp?.sandboxId ?? byPod.get(pod.uid)![0]!.sandboxId, running, checkpoint: sameVersion ? cp : undefined } : undefined,
+      );
+    }
+  }
+
+  private async stopManaged(ref: ContainerRef, grace: number): Promise<void> {
+    try {
+      await this.options.runtime.stopContainer(ref, grace);
+      await this.options.runtime.removeContainer(ref);
+    } catch (err) {
+      this.logger.error('cannot stop container', { container: ref.name, error: messageOf(err) });
+    }
+  }
+
+  private async dropSandbox(cp: PodCheckpoint): Promise<void> {
+    if (cp.sandboxId) {
+      const rp = { uid: cp.uid, name: cp.name, namespace: cp.namespace, pod: { metadata: { name: cp.name, namespace: cp.namespace, uid: cp.uid } } };
+      const sb = { id: cp.sandboxId };
+      await this.options.runtime.stopPodSandbox(rp, sb).catch(() => undefined);
+      await this.options.runtime.removePodSandbox(rp, sb).catch(() => undefined);
+    }
+    await this.checkpoints.remove(cp.uid);
   }
 
   /** Source errors to surface in the PodState of the pods they kept running. */
-  setSourceErrors(_errors: SourceError[]): void {}
+  setSourceErrors(errors: SourceError[]): void {
+    this.sourceErrors = errors;
+    for (const w of this.workers.values()) {
+      const next = this.errorsFor(w.pod);
+      if (next.join('\n') !== w.sourceErrors.join('\n')) {
+        w.sourceErrors = next;
+        this.emit(w);
+      }
+    }
+  }
+
+  private errorsFor(pod: StaticPod): string[] {
+    return this.sourceErrors
+      .filter((e) => e.origin === pod.origin || (e.keptPod?.name === pod.name && e.keptPod.namespace === pod.namespace))
+      .map((e) => `${e.origin}: ${e.message}`);
+  }
 
   states(): PodState[] {
-    return [];
+    return [...this.workers.values()].map((w) => w.state());
   }
 
   /** Called after every status change of a pod; returns an unsubscribe function. */
-  onChange(_cb: (state: PodState) => void): () => void {
-    return () => undefined;
+  onChange(cb: (state: PodState) => void): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
   }
 
-  /** Stops every pod (for --stop-pods-on-exit and reset). */
-  async stopAll(): Promise<void> {}
+  /** Stops every pod (for --stop-pods-on-exit and reset) and waits until they are gone. */
+  async stopAll(): Promise<void> {
+    for (const w of [...this.workers.values()]) this.stopPod(w.pod);
+    await Promise.all([...this.stopping.values()]);
+  }
+
+  /** Resolves when no stop is in progress (tests, bench). */
+  async settled(): Promise<void> {
+    while (this.stopping.size > 0) await Promise.all([...this.stopping.values()]);
+  }
 
   metrics(): WorkerMetrics {
-    return { pods: 0, runningContainers: 0, restartsTotal: 0, syncLatencyMs: [], probeFailuresTotal: 0, startFailuresTotal: 0 };
+    const ws = [...this.workers.values()];
+    return {
+      pods: ws.length,
+      runningContainers: ws.reduce((n, w) => n + w.runningCount(), 0),
+      restartsTotal: this.restartsOfGone + ws.reduce((n, w) => n + w.restartsSinceStart, 0),
+      syncLatencyMs: [...this.latencies],
+      probeFailuresTotal: this.probeFailuresOfGone + ws.reduce((n, w) => n + w.probeFailures, 0),
+      startFailuresTotal: this.startFailuresOfGone + ws.reduce((n, w) => n + w.startFailures, 0),
+    };
   }
 }

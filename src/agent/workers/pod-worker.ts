@@ -1,0 +1,418 @@
+/**
+ * One static pod's life: sandbox, init containers in order, app containers each under a supervisor
+ * (restart policy + CrashLoopBackOff), probes, and the final stop (SIGTERM, grace, SIGKILL). Every
+ * wait is abortable, so a remove or update stops the pod within milliseconds of the event.
+ */
+import type { V1Container } from '@kubernetes/client-node';
+import { messageOf } from '../../errors.js';
+import type { Host } from '../../host/host.js';
+import { containerLogPath } from '../logs/cri-log.js';
+import type { StaticPod, PodState } from '../pod-types.js';
+import { ContainerProbes, type ProbeRunner } from '../probes/prober.js';
+import type { ContainerRef, ContainerRunState, Runtime, RuntimePod, SandboxRef } from '../runtime/types.js';
+import type { CheckpointStore, PodCheckpoint } from '../state/checkpoint.js';
+import { CrashBackoff, type BackoffPolicy } from './backoff.js';
+import { AbortError, sleep, type Clock } from './clock.js';
+import { Conditions, podStatus, type ContainerView, type Terminated } from './status.js';
+import type { WorkerLogger } from './logger.js';
+
+export interface WorkerDeps {
+  runtime: Runtime;
+  host: Host;
+  clock: Clock;
+  logger: WorkerLogger;
+  nodeIP: string;
+  checkpoints: CheckpointStore;
+  backoff?: BackoffPolicy;
+  probeRunner?: ProbeRunner;
+  /** Called after every visible change. */
+  changed(): void;
+}
+
+/** What adoption found still running for this pod. */
+export interface Adopted {
+  sandboxId: string;
+  running: Map<string, ContainerRef>;
+  checkpoint?: PodCheckpoint;
+}
+
+interface Rec {
+  spec: V1Container;
+  init: boolean;
+  restartCount: number;
+  ref?: ContainerRef;
+  /** The previous container, kept until the next one replaces it (kubelet keeps one dead container). */
+  deadRef?: ContainerRef;
+  view: ContainerView['state'];
+  last?: Terminated;
+  startedAtMs?: number;
+  probes?: ContainerProbes;
+  /** Why we killed the current container (probe failure), reported in its termination. */
+  killedFor?: string;
+  completed: boolean;
+  backoff: CrashBackoff;
+}
+
+export class PodWorker {
+  private readonly abort = new AbortController();
+  private readonly recs: Rec[];
+  private sandbox?: SandboxRef;
+  private initialized = false;
+  private readonly startTime: Date;
+  private readonly conditions = new Conditions();
+  private loop?: Promise<void>;
+  private stopPromise?: Promise<void>;
+  private readonly errors = new Map<string, string>();
+  sourceErrors: string[] = [];
+  /** Event received → all app containers running, the first time (ms). */
+  syncLatencyMs?: number;
+  restartsSinceStart = 0;
+  probeFailures = 0;
+  startFailures = 0;
+  private finalMessage?: string;
+
+  constructor(
+    readonly pod: StaticPod,
+    private readonly deps: WorkerDeps,
+    private readonly adopted?: Adopted,
+  ) {
+    this.startTime = new Date(deps.clock.now());
+    const spec = pod.pod.spec;
+    const mk = (c: V1Container, init: boolean): Rec => {
+      const cp = adopted?.checkpoint?.containers.find((x) => x.name === c.name && x.init === init);
+      // a container that died while the agent was away is restarted: that is one more restart
+      const diedMeanwhile = cp?.ref !== undefined && !adopted?.running.has(c.name) && !(init && cp.completed);
+      return {
+        spec: c,
+        init,
+        restartCount: (cp?.restartCount ?? 0) + (diedMeanwhile ? 1 : 0),
+        view: { waiting: { reason: init ? 'PodInitializing' : 'ContainerCreating' } },
+        completed: init && cp?.completed === true,
+        backoff: new CrashBackoff(deps.backoff),
+      };
+    };
+    this.recs = [...(spec?.initContainers ?? []).map((c) => mk(c, true)), ...(spec?.containers ?? []).map((c) => mk(c, false))];
+  }
+
+  get uid(): string {
+    return this.pod.uid;
+  }
+
+  private get runtimePod(): RuntimePod {
+    return { uid: this.pod.uid, name: this.pod.name, namespace: this.pod.namespace, pod: this.pod.pod };
+  }
+
+  private get graceSeconds(): number {
+    return this.pod.pod.spec?.terminationGracePeriodSeconds ?? 30;
+  }
+
+  private get restartPolicy(): string {
+    return this.pod.pod.spec?.restartPolicy ?? 'Always';
+  }
+
+  /** Starts the pod once `after` (the stop of a previous version) has settled. */
+  start(after: Promise<unknown> = Promise.resolve()): void {
+    const eventAt = this.deps.clock.now();
+    this.loop = after
+      .then(() => this.run(eventAt))
+      .catch((err: unknown) => {
+        if (err instanceof AbortError || this.signal.aborted) return;
+        this.deps.logger.error('pod worker failed', { pod: this.pod.name, error: messageOf(err) });
+      });
+  }
+
+  private get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  private check(): void {
+    if (this.signal.aborted) throw new AbortError();
+  }
+
+  private async run(eventAt: number): Promise<void> {
+    this.check();
+    this.sandbox = await this.retry('sandbox', async () =>
+      this.adopted ? { id: this.adopted.sandboxId } : this.deps.runtime.runPodSandbox(this.runtimePod),
+    );
+    await this.saveCheckpoint();
+    const inits = this.recs.filter((r) => r.init);
+    const apps = this.recs.filter((r) => !r.init);
+    // adopted app containers mean the init phase was done before the agent restarted
+    const initDone = this.adopted !== undefined && apps.some((r) => this.adopted!.running.has(r.spec.name));
+    if (!initDone) {
+      for (const rec of inits) {
+        if (rec.completed) continue;
+        const ok = await this.supervise(rec);
+        if (!ok) {
+          this.finalMessage = `init container ${rec.spec.name} failed`;
+          this.deps.changed();
+          return;
+        }
+      }
+    } else {
+      for (const rec of inits) {
+        rec.completed = true;
+        rec.view = { terminated: { exitCode: 0, reason: 'Completed', finishedAt: this.startTime } };
+      }
+    }
+    this.initialized = true;
+    this.deps.changed();
+    const supervisors = apps.map((rec) => this.supervise(rec));
+    void Promise.all(apps.map((rec) => this.untilRunning(rec))).then(() => {
+      if (this.syncLatencyMs !== undefined) return;
+      this.syncLatencyMs = this.deps.clock.now() - eventAt;
+      this.deps.changed();
+    });
+    await Promise.all(supervisors);
+  }
+
+  private readonly runningWaiters = new Map<Rec, Array<() => void>>();
+
+  private untilRunning(rec: Rec): Promise<void> {
+    if ('running' in rec.view) return Promise.resolve();
+    return new Promise((resolve) => this.runningWaiters.set(rec, [...(this.runningWaiters.get(rec) ?? []), resolve]));
+  }
+
+  /** Retries a runtime call with the crash backoff (an image or sandbox problem); errors are surfaced. */
+  private async retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const backoff = new CrashBackoff(this.deps.backoff);
+    for (;;) {
+      this.check();
+      try {
+        const v = await fn();
+        this.errors.delete(what);
+        return v;
+      } catch (err) {
+        this.check();
+        this.startFailures++;
+        this.errors.set(what, `${what}: ${messageOf(err)}`);
+        this.deps.logger.warn(`cannot create ${what}`, { pod: this.pod.name, error: messageOf(err) });
+        this.deps.changed();
+        const now = this.deps.clock.now();
+        backoff.restarted(now);
+        await sleep(this.deps.clock, Math.max(backoff.delay(now, now), this.deps.backoff?.initialMs ?? 10_000), this.signal);
+      }
+    }
+  }
+
+  /**
+   * Runs one container until the restart policy says it is done. Init containers: true once one
+   * attempt exits 0. App containers: resolves when no more restarts will happen.
+   */
+  private async supervise(rec: Rec): Promise<boolean> {
+    const adoptedRef = this.adopted?.running.get(rec.spec.name);
+    if (adoptedRef) {
+      rec.ref = adoptedRef;
+      const st = await this.deps.runtime.status(adoptedRef);
+      rec.startedAtMs = st.state === 'running' ? st.startedAt.getTime() : this.deps.clock.now();
+      this.markRunning(rec, new Date(rec.startedAtMs));
+    }
+    for (;;) {
+      this.check();
+      if (!rec.ref) await this.startOne(rec);
+      const ref = rec.ref!;
+      const exit = await this.deps.runtime.waitExit(ref, this.signal);
+      this.check();
+      rec.probes?.stop();
+      rec.probes = undefined;
+      const term = this.termination(rec, ref, exit);
+      rec.view = { terminated: term };
+      this.deps.changed();
+      const failed = term.exitCode !== 0;
+      if (rec.init && !failed) {
+        rec.completed = true;
+        await this.saveCheckpoint();
+        return true;
+      }
+      const policy = this.restartPolicy;
+      const restart = policy === 'Always' ? !rec.init || failed : policy === 'OnFailure' ? failed : false;
+      if (!restart) return !failed;
+      const now = this.deps.clock.now();
+      const delay = rec.backoff.delay(term.finishedAt.getTime(), now);
+      if (delay > 0) {
+        rec.last = term;
+        rec.view = {
+          waiting: {
+            reason: 'CrashLoopBackOff',
+            message: `back-off ${Math.round(delay / 1000)}s restarting failed container=${rec.spec.name} pod=${this.pod.name}_${this.pod.namespace}(${this.pod.uid})`,
+          },
+        };
+        this.deps.changed();
+        await sleep(this.deps.clock, delay, this.signal);
+      }
+      rec.backoff.restarted(this.deps.clock.now());
+      rec.last = term;
+      if (rec.deadRef) await this.deps.runtime.removeContainer(rec.deadRef).catch(() => undefined);
+      rec.deadRef = ref;
+      rec.ref = undefined;
+      rec.restartCount++;
+      this.restartsSinceStart++;
+    }
+  }
+
+  private termination(rec: Rec, ref: ContainerRef, exit: ContainerRunState): Terminated {
+    const containerID = `${this.deps.runtime.name}://${ref.id}`;
+    const killedFor = rec.killedFor;
+    rec.killedFor = undefined;
+    if (exit.state === 'exited') {
+      return {
+        exitCode: exit.exitCode,
+        reason: exit.reason,
+        message: killedFor ?? exit.message,
+        startedAt: exit.startedAt ?? (rec.startedAtMs !== undefined ? new Date(rec.startedAtMs) : undefined),
+        finishedAt: exit.finishedAt,
+        containerID,
+      };
+    }
+    return { exitCode: 255, reason: 'Unknown', message: killedFor ?? (exit.state === 'unknown' ? exit.reason : 'state unknown'), finishedAt: new Date(this.deps.clock.now()), containerID };
+  }
+
+  private async startOne(rec: Rec): Promise<void> {
+    const c = rec.spec;
+    const ref = await this.retry(`container ${c.name}`, async () => {
+      await this.deps.runtime.ensureImage(c.image ?? '', c.imagePullPolicy);
+      this.check();
+      return this.deps.runtime.startContainer(this.runtimePod, this.sandbox!, {
+        container: c,
+        attempt: rec.restartCount,
+        logPath: this.hostLogPath(c.name, rec.restartCount),
+        init: rec.init,
+      });
+    });
+    rec.ref = ref;
+    rec.startedAtMs = this.deps.clock.now();
+    this.markRunning(rec, new Date(rec.startedAtMs));
+    await this.saveCheckpoint();
+  }
+
+  private hostLogPath(container: string, attempt: number): string {
+    return this.deps.host.path(containerLogPath(this.pod.namespace, this.pod.name, this.pod.uid, container, attempt));
+  }
+
+  private markRunning(rec: Rec, startedAt: Date): void {
+    rec.view = { running: { startedAt } };
+    if (!rec.init) {
+      const ref = rec.ref!;
+      const probes = new ContainerProbes(
+        rec.spec,
+        { container: rec.spec, host: '127.0.0.1', exec: (cmd, timeoutMs) => this.deps.runtime.exec(ref, cmd, timeoutMs) },
+        startedAt.getTime(),
+        this.deps.clock,
+        {
+          onChange: () => {
+            this.deps.changed();
+          },
+          onKill: (kind, message) => void this.killUnhealthy(rec, ref, kind, message),
+        },
+        this.deps.probeRunner,
+      );
+      rec.probes = probes;
+      probes.start();
+    }
+    for (const w of this.runningWaiters.get(rec) ?? []) w();
+    this.runningWaiters.delete(rec);
+    this.deps.changed();
+  }
+
+  /** A liveness or startup probe failed for good: kill the container; its supervisor restarts it. */
+  private async killUnhealthy(rec: Rec, ref: ContainerRef, kind: string, message: string): Promise<void> {
+    if (rec.ref !== ref || this.signal.aborted) return;
+    this.probeFailures++;
+    rec.killedFor = `Container ${rec.spec.name} failed ${kind} probe, will be restarted: ${message}`;
+    this.deps.logger.warn('killing unhealthy container', { pod: this.pod.name, container: rec.spec.name, reason: message });
+    const probe = kind === 'liveness' ? rec.spec.livenessProbe : rec.spec.startupProbe;
+    const grace = probe?.terminationGracePeriodSeconds ?? this.graceSeconds;
+    await this.deps.runtime.stopContainer(ref, grace).catch((err: unknown) =>
+      this.deps.logger.error('cannot stop unhealthy container', { pod: this.pod.name, error: messageOf(err) }),
+    );
+  }
+
+  private async saveCheckpoint(): Promise<void> {
+    if (this.signal.aborted) return;
+    await this.deps.checkpoints
+      .save({
+        uid: this.pod.uid,
+        hash: this.pod.hash,
+        name: this.pod.name,
+        namespace: this.pod.namespace,
+        graceSeconds: this.graceSeconds,
+        sandboxId: this.sandbox?.id,
+        containers: this.recs.map((r) => ({ name: r.spec.name, init: r.init, restartCount: r.restartCount, ref: r.ref, completed: r.completed })),
+      })
+      .catch((err: unknown) => this.deps.logger.warn('cannot write checkpoint', { pod: this.pod.name, error: messageOf(err) }));
+  }
+
+  /** Stops the pod completely: every container gone, sandbox removed, checkpoint dropped. Idempotent. */
+  stop(): Promise<void> {
+    this.stopPromise ??= this.doStop();
+    return this.stopPromise;
+  }
+
+  private async doStop(): Promise<void> {
+    this.abort.abort();
+    await this.loop;
+    for (const r of this.recs) r.probes?.stop();
+    const grace = this.graceSeconds;
+    const live = this.recs.filter((r) => r.ref);
+    await Promise.all(
+      live.map(async (r) => {
+        try {
+          await this.deps.runtime.stopContainer(r.ref!, grace);
+          const st = await this.deps.runtime.status(r.ref!);
+          if (st.state === 'exited') r.view = { terminated: this.termination(r, r.ref!, st) };
+        } catch (err) {
+          this.deps.logger.error('cannot stop container', { pod: this.pod.name, container: r.spec.name, error: messageOf(err) });
+        }
+      }),
+    );
+    for (const r of this.recs) {
+      for (const ref of [r.deadRef, r.ref]) if (ref) await this.deps.runtime.removeContainer(ref).catch(() => undefined);
+    }
+    if (this.sandbox) {
+      const rp = this.runtimePod;
+      await this.deps.runtime.stopPodSandbox(rp, this.sandbox).catch(() => undefined);
+      await this.deps.runtime.removePodSandbox(rp, this.sandbox).catch(() => undefined);
+    }
+    await this.deps.checkpoints.remove(this.pod.uid).catch(() => undefined);
+    this.finalMessage = 'stopped';
+    this.deps.changed();
+  }
+
+  /** Containers running now. */
+  runningCount(): number {
+    return this.recs.filter((r) => 'running' in r.view).length;
+  }
+
+  state(): PodState {
+    const views: ContainerView[] = this.recs.map((r) => ({
+      name: r.spec.name,
+      image: r.spec.image ?? '',
+      imageID: r.ref?.imageRef ?? r.deadRef?.imageRef ?? '',
+      containerID: r.ref ? `${this.deps.runtime.name}://${r.ref.id}` : undefined,
+      init: r.init,
+      state: r.view,
+      last: r.last,
+      ready: !r.init && 'running' in r.view && (r.probes?.ready ?? false),
+      started: 'running' in r.view && (r.probes?.started ?? r.init),
+      restartCount: r.restartCount,
+    }));
+    const errors = [...this.sourceErrors, ...this.errors.values()];
+    for (const r of this.recs) for (const f of r.probes?.failures.values() ?? []) errors.push(`${r.spec.name}: ${f}`);
+    return {
+      pod: this.pod,
+      status: podStatus({
+        init: views.filter((v) => v.init),
+        app: views.filter((v) => !v.init),
+        initialized: this.initialized,
+        restartPolicy: this.restartPolicy,
+        startTime: this.startTime,
+        nodeIP: this.deps.nodeIP,
+        conditions: this.conditions,
+        now: new Date(this.deps.clock.now()),
+        message: this.finalMessage,
+      }),
+      restarts: this.recs.reduce((n, r) => n + r.restartCount, 0),
+      errors,
+    };
+  }
+}
