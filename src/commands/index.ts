@@ -1,8 +1,10 @@
 /** Every top-level command; each module registers its own subcommands. */
 import type { Command } from 'commander';
+import { registerAgent } from './agent.js';
+import { registerCerts } from './certs.js';
 import { registerConfig } from './config.js';
 import { registerInit } from './init.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [registerInit, registerConfig];
+export const COMMANDS: readonly RegisterCommand[] = [registerInit, registerConfig, registerAgent, registerCerts];

@@ -1,0 +1,116 @@
+/**
+ * `certs check-expiration`: kubeadm's two tables (certificates incl. the kubeconfig client
+ * certificates, then CAs), with its date format, residual-time rounding and tabwriter layout.
+ */
+import type { X509Certificate } from 'node:crypto';
+import path from 'node:path';
+import type { Host } from '../host/host.js';
+import { X509Certificate as X509 } from 'node:crypto';
+import { loadKubeconfig } from '../kubeconfig/load.js';
+import { KUBECONFIG_SPECS } from '../kubeconfig/specs.js';
+import { certFile, keyFile, readCert } from './files.js';
+import { CERT_SPECS, isCASpec, type CAName } from './specs.js';
+
+export interface ExpirationOptions {
+  pkiDir: string;
+  kubernetesDir: string;
+  externalEtcd: boolean;
+  now?: Date;
+}
+
+interface Row {
+  name: string;
+  cert?: X509Certificate;
+  ca?: CAName;
+  externallyManaged: boolean;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+
+/** Go's "Jan 02, 2006 15:04 MST" in UTC. */
+export function formatExpiry(d: Date): string {
+  return `${MONTHS[d.getUTCMonth()]} ${pad2(d.getUTCDate())}, ${d.getUTCFullYear()} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())} UTC`;
+}
+
+/** apimachinery's duration.ShortHumanDuration, which kubeadm uses for RESIDUAL TIME. */
+export function shortHumanDuration(ms: number): string {
+  const seconds = Math.trunc(ms / 1000);
+  if (seconds < -1) return '<invalid>';
+  if (seconds < 0) return '0s';
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.trunc(seconds / 60);
+  if (minutes < 60) return `${minutes}m`;
+  const hours = Math.trunc(minutes / 60);
+  if (hours < 24) return `${hours}h`;
+  if (hours < 24 * 365) return `${Math.trunc(hours / 24)}d`;
+  return `${Math.trunc(hours / 24 / 365)}y`;
+}
+
+/** Go's text/tabwriter with kubeadm's settings (minwidth 10, padding 3): tab-terminated cells are padded. */
+export function tabwrite(lines: readonly string[], minWidth = 10, padding = 3): string {
+  const out: string[] = [];
+  // A line without tabs (the blank separator) ends a column block, as in tabwriter.
+  let block: string[][] = [];
+  const flush = (): void => {
+    const widths: number[] = [];
+    for (const cells of block) {
+      cells.slice(0, -1).forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, Math.max(minWidth, c.length + padding))));
+    }
+    for (const cells of block) out.push(cells.map((c, i) => (i < cells.length - 1 ? c.padEnd(widths[i]!) : c)).join(''));
+    block = [];
+  };
+  for (const line of lines) {
+    if (!line.includes('\t')) {
+      flush();
+      out.push(line);
+    } else block.push(line.split('\t'));
+  }
+  flush();
+  return out.map((l) => `${l}\n`).join('');
+}
+
+const yesNo = (b: boolean): string => (b ? 'yes' : 'no').padEnd(8);
+
+export async function checkExpiration(host: Host, opts: ExpirationOptions): Promise<string> {
+  const now = opts.now ?? new Date();
+  const specs = CERT_SPECS.filter((s) => !(opts.externalEtcd && s.etcd));
+  const caKeyless = new Map<CAName, boolean>();
+  const cas: Row[] = [];
+  for (const spec of specs.filter(isCASpec)) {
+    const loaded = await readCert(host, certFile(opts.pkiDir, spec.baseName)).catch(() => undefined);
+    const external = loaded !== undefined && !(await host.exists(keyFile(opts.pkiDir, spec.baseName)));
+    caKeyless.set(spec.name, external);
+    cas.push({ name: spec.name, cert: loaded?.cert, externallyManaged: external });
+  }
+  const certs: Row[] = [];
+  for (const spec of specs.filter((s) => !isCASpec(s))) {
+    const loaded = await readCert(host, certFile(opts.pkiDir, spec.baseName)).catch(() => undefined);
+    certs.push({ name: spec.name, cert: loaded?.cert, ca: spec.ca, externallyManaged: caKeyless.get(spec.ca!) ?? false });
+  }
+  for (const spec of KUBECONFIG_SPECS.filter((k) => k.renewable)) {
+    const kc = await loadKubeconfig(host, path.posix.join(opts.kubernetesDir, spec.file)).catch(() => undefined);
+    let cert: X509Certificate | undefined;
+    try {
+      cert = kc?.clientCertPem ? new X509(kc.clientCertPem) : undefined;
+    } catch {
+      cert = undefined;
+    }
+    certs.push({ name: spec.file, cert, ca: 'ca', externallyManaged: caKeyless.get('ca') ?? false });
+  }
+  const byName = (a: Row, b: Row): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const expiry = (c: X509Certificate): [string, string] => {
+    const to = new Date(c.validTo);
+    return [formatExpiry(to), shortHumanDuration(to.getTime() - now.getTime())];
+  };
+  const lines = ['CERTIFICATE\tEXPIRES\tRESIDUAL TIME\tCERTIFICATE AUTHORITY\tEXTERNALLY MANAGED'];
+  for (const r of certs.sort(byName)) {
+    lines.push(r.cert ? [r.name, ...expiry(r.cert), r.ca, yesNo(r.externallyManaged)].join('\t') : `!MISSING! ${r.name}\t\t\t\t`);
+  }
+  lines.push('');
+  lines.push('CERTIFICATE AUTHORITY\tEXPIRES\tRESIDUAL TIME\tEXTERNALLY MANAGED');
+  for (const r of cas.sort(byName)) {
+    lines.push(r.cert ? [r.name, ...expiry(r.cert), yesNo(r.externallyManaged)].join('\t') : `!MISSING! ${r.name}\t\t\t`);
+  }
+  return tabwrite(lines);
+}
