@@ -96,8 +96,8 @@ export class ExitWatcher {
       return;
     }
     clearTimeout(this.timer);
+    // Not unref'd: a pending waitExit is work in progress and keeps the process alive.
     this.timer = setTimeout(() => void this.tick(), ms);
-    this.timer.unref?.();
   }
 
   private async tick(): Promise<void> {
