@@ -172,9 +172,10 @@ function parsePortFlag(text: string): number {
   return n;
 }
 
-async function socketExists(host: Host, endpoint: string): Promise<boolean> {
+/** The CRI endpoint is a real socket path (containerd is shared), never under --rootfs. */
+async function socketExists(endpoint: string): Promise<boolean> {
   if (!endpoint.startsWith('unix://')) return false;
-  return access(host.path(endpoint.slice('unix://'.length))).then(
+  return access(endpoint.slice('unix://'.length)).then(
     () => true,
     () => false,
   );
@@ -220,7 +221,7 @@ export async function resolveAgentConfig(flags: AgentFlags, readFile: (p: string
   const endpoint = flags.containerRuntimeEndpoint ?? file.containerRuntimeEndpoint ?? DEFAULT_CRI_SOCKET;
 
   let runtime: RuntimeName;
-  if (flags.runtime === undefined) runtime = (await socketExists(host, endpoint)) ? 'cri' : 'process';
+  if (flags.runtime === undefined) runtime = (await socketExists(endpoint)) ? 'cri' : 'process';
   else if (flags.runtime === 'process' || flags.runtime === 'cri') runtime = flags.runtime;
   else throw new ConfigError(`"${flags.runtime}" is not a runtime`, { field: '--runtime', hint: 'use process or cri' });
 

@@ -1,0 +1,242 @@
+/**
+ * The agent's component manager: wires sources → merger → pod workers → read-only server and owns
+ * their order. Start: runtime.init → sources (first snapshots only fill the merger) → workers adopt
+ * what still runs from before a restart → the desired pods are applied → server. Stop (SIGTERM):
+ * sources and server stop; pods keep running (like the kubelet) unless stopPodsOnExit.
+ */
+import type { WorkerMetrics } from './workers/index.js';
+import type { AgentConfig } from './config.js';
+import { podKey } from './identity.js';
+import type { Logger } from './log.js';
+import { Merger } from './merger.js';
+import type { PodEvent, PodState, SourceError, StaticPod } from './pod-types.js';
+import type { Runtime } from './runtime/types.js';
+import { AgentServer, family, Histogram, quantile, type AgentView } from './server.js';
+import { FileSource } from './sources/file.js';
+import { HttpSource } from './sources/http.js';
+import type { PodSource, SourceSnapshot } from './sources/types.js';
+
+/** What the agent needs from the pod workers (src/agent/workers PodWorkers satisfies it). */
+export interface PodManager {
+  /** add → start; update → stop the previous pod completely, then start; remove → stop. */
+  apply(event: PodEvent): void | Promise<void>;
+  /** After an agent restart: adopt running containers of unchanged desired pods, stop the rest. */
+  adopt(desired: StaticPod[]): Promise<void>;
+  setSourceErrors?(errors: SourceError[]): void;
+  states(): PodState[];
+  stopAll(): Promise<void>;
+  metrics(): WorkerMetrics;
+}
+
+export interface AgentParts {
+  config: AgentConfig;
+  runtime: Runtime;
+  workers: PodManager;
+  logger: Logger;
+  /** Default: built from the config (file source for staticPodPath, http source for staticPodURL). */
+  sources?: PodSource[];
+}
+
+/** The sources the configuration asks for. */
+export function configuredSources(config: AgentConfig, logger: Logger): PodSource[] {
+  const sources: PodSource[] = [];
+  if (config.staticPodPath !== undefined) {
+    sources.push(new FileSource({ path: config.host.path(config.staticPodPath), nodeName: config.nodeName, checkFrequencyMs: config.fileCheckFrequencyMs, logger }));
+  }
+  if (config.staticPodURL !== undefined) {
+    sources.push(
+      new HttpSource({ url: config.staticPodURL, headers: config.staticPodURLHeader, nodeName: config.nodeName, checkFrequencyMs: config.httpCheckFrequencyMs, logger }),
+    );
+  }
+  return sources;
+}
+
+export class Agent implements AgentView {
+  readonly merger = new Merger();
+  private readonly sources: PodSource[];
+  private readonly log: Logger;
+  private server: AgentServer | undefined;
+  /** Until adoption is done, snapshots only update the merger. */
+  private ready = false;
+  /** Events are applied strictly in order, even when apply() is async. */
+  private queue: Promise<void> = Promise.resolve();
+  private readonly syncLatency = new Histogram();
+  private sourceErrorsTotal = 0;
+  private knownErrors = new Set<string>();
+  private started = false;
+  /** The read-only server's port once listening (tests pass port 0). */
+  port: number | undefined;
+
+  constructor(private readonly parts: AgentParts) {
+    this.log = parts.logger.child({ component: 'agent' });
+    this.sources = parts.sources ?? configuredSources(parts.config, parts.logger);
+  }
+
+  async start(): Promise<void> {
+    const { config, runtime, workers } = this.parts;
+    this.started = true;
+    this.log.info('starting', { node: config.nodeName, runtime: runtime.name, rootfs: config.host.rootfs, staticPodPath: config.staticPodPath, staticPodURL: config.staticPodURL });
+    await runtime.init();
+    for (const source of this.sources) await source.start((s) => this.onSnapshot(s));
+    if (!this.started) return;
+    const desired = this.merger.pods();
+    await workers.adopt(desired);
+    if (!this.started) return;
+    this.ready = true;
+    this.enqueue(catchUpEvents(desired, this.merger.pods()), Date.now());
+    workers.setSourceErrors?.(this.merger.errors());
+    if (config.readOnlyPort !== 0) {
+      this.server = new AgentServer(this, this.parts.logger);
+      this.port = await this.server.listen(config.readOnlyPort);
+      this.log.info('read-only server listening', { address: `127.0.0.1:${this.port}` });
+    }
+    this.log.info('started', { pods: desired.length, errors: this.merger.errors().length });
+  }
+
+  /** Test hook: start with the read-only server on an ephemeral port. */
+  async listenOn(port: number): Promise<number> {
+    this.server ??= new AgentServer(this, this.parts.logger);
+    this.port = await this.server.listen(port);
+    return this.port;
+  }
+
+  /** Stops sources and server; pods keep running unless `stopPods` (default: config.stopPodsOnExit). */
+  async stop(stopPods = this.parts.config.stopPodsOnExit): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    this.ready = false;
+    await Promise.all(this.sources.map((s) => s.stop()));
+    await this.server?.close();
+    await this.queue;
+    if (stopPods) {
+      this.log.info('stopping all pods (--stop-pods-on-exit)');
+      await this.parts.workers.stopAll();
+    } else {
+      this.log.info('leaving pods running');
+    }
+    await this.parts.runtime.close();
+    this.log.info('stopped');
+  }
+
+  private onSnapshot(snapshot: SourceSnapshot): void {
+    const events = this.merger.update(snapshot);
+    const errors = this.merger.errors();
+    const keys = new Set(errors.map((e) => `${e.origin}\0${e.message}`));
+    for (const k of keys) if (!this.knownErrors.has(k)) this.sourceErrorsTotal++;
+    this.knownErrors = keys;
+    if (!this.ready) return;
+    this.parts.workers.setSourceErrors?.(errors);
+    this.enqueue(events, snapshot.observedAt);
+  }
+
+  private enqueue(events: PodEvent[], observedAt: number): void {
+    if (events.length === 0) return;
+    for (const e of events) {
+      const name = podKey(e.pod);
+      if (e.type === 'update') this.log.info('pod changed', { pod: name, uid: e.pod.uid, previousUid: e.previous.uid, origin: e.pod.origin });
+      else this.log.info(e.type === 'add' ? 'pod added' : 'pod removed', { pod: name, uid: e.pod.uid, origin: e.pod.origin });
+    }
+    this.queue = this.queue.then(async () => {
+      for (const event of events) {
+        try {
+          await this.parts.workers.apply(event);
+        } catch (err) {
+          this.log.error('pod workers refused an event', { pod: podKey(event.pod), type: event.type, error: (err as Error).message });
+        }
+      }
+      this.syncLatency.observe((Date.now() - observedAt) / 1000);
+    });
+  }
+
+  // AgentView ------------------------------------------------------------------------------------
+
+  desired(): StaticPod[] {
+    return this.merger.pods();
+  }
+
+  states(): PodState[] {
+    return this.parts.workers.states();
+  }
+
+  errors(): SourceError[] {
+    return this.merger.errors();
+  }
+
+  metrics(): string {
+    const states = this.states();
+    const desired = this.desired();
+    const phases = new Map<string, number>();
+    const stateUids = new Set(states.map((s) => s.pod.uid));
+    for (const s of states) phases.set(s.status.phase ?? 'Unknown', (phases.get(s.status.phase ?? 'Unknown') ?? 0) + 1);
+    const pending = desired.filter((p) => !stateUids.has(p.uid)).length;
+    if (pending > 0) phases.set('Pending', (phases.get('Pending') ?? 0) + pending);
+    const restarts: { labels: Record<string, string>; value: number }[] = [];
+    for (const s of states) {
+      for (const cs of [...(s.status.initContainerStatuses ?? []), ...(s.status.containerStatuses ?? [])]) {
+        restarts.push({ labels: { namespace: s.pod.namespace, pod: s.pod.name, container: cs.name }, value: cs.restartCount });
+      }
+    }
+    const errorsBySource = new Map<string, number>([['file', 0], ['http', 0]]);
+    for (const e of this.errors()) errorsBySource.set(e.source, (errorsBySource.get(e.source) ?? 0) + 1);
+    const w = this.parts.workers.metrics();
+    const startLatency = w.syncLatencyMs.map((ms) => ms / 1000);
+    const lines = [
+      ...family('kubestrap_agent_desired_pods', 'gauge', 'Static pods the sources declare.', [{ value: desired.length }]),
+      ...family('kubestrap_agent_pods', 'gauge', 'Pods by phase (desired pods without a worker yet count as Pending).', [...phases].map(([phase, value]) => ({ labels: { phase }, value }))),
+      ...family('kubestrap_agent_running_containers', 'gauge', 'Containers running.', [{ value: w.runningContainers }]),
+      ...family('kubestrap_agent_container_restarts', 'gauge', 'Restart count per container.', restarts),
+      ...family('kubestrap_agent_container_restarts_total', 'counter', 'Container restarts since the agent started.', [{ value: w.restartsTotal }]),
+      ...family('kubestrap_agent_probe_failures_total', 'counter', 'Probe failures.', [{ value: w.probeFailuresTotal }]),
+      ...family('kubestrap_agent_start_failures_total', 'counter', 'Container start failures.', [{ value: w.startFailuresTotal }]),
+      ...this.syncLatency.render('kubestrap_agent_sync_latency_seconds', 'Source change observed → pod workers applied the event.'),
+      ...family('kubestrap_agent_pod_start_latency_seconds', 'summary', 'Event received → all containers of the pod running (recent samples).', [
+        ...[0.5, 0.9, 0.99].map((q) => ({ labels: { quantile: String(q) }, value: quantile(startLatency, q) })),
+      ]),
+      `kubestrap_agent_pod_start_latency_seconds_sum ${startLatency.reduce((a, b) => a + b, 0)}`,
+      `kubestrap_agent_pod_start_latency_seconds_count ${startLatency.length}`,
+      ...family('kubestrap_agent_source_errors', 'gauge', 'Current source errors (broken or refused manifests, failed fetches).', [...errorsBySource].map(([source, value]) => ({ labels: { source }, value }))),
+      ...family('kubestrap_agent_source_errors_total', 'counter', 'Source errors seen since the agent started.', [{ value: this.sourceErrorsTotal }]),
+    ];
+    return `${lines.join('\n')}\n`;
+  }
+}
+
+/**
+ * The events after adoption: every desired pod is applied (`add` of an adopted pod is a no-op for
+ * the workers), and whatever changed while adopt() ran becomes update/remove against what it got.
+ */
+export function catchUpEvents(adopted: StaticPod[], now: StaticPod[]): PodEvent[] {
+  const before = new Map(adopted.map((p) => [podKey(p), p]));
+  const events: PodEvent[] = [];
+  const nowKeys = new Set(now.map(podKey));
+  for (const pod of adopted) if (!nowKeys.has(podKey(pod))) events.push({ type: 'remove', pod });
+  for (const pod of now) {
+    const previous = before.get(podKey(pod));
+    events.push(previous && previous.uid !== pod.uid ? { type: 'update', pod, previous } : { type: 'add', pod });
+  }
+  return events;
+}
+
+/**
+ * Runs the agent until SIGTERM/SIGINT, then stops it (pods keep running unless stopPodsOnExit).
+ * Resolves when it has stopped.
+ */
+export async function runUntilSignal(agent: Agent, logger: Logger): Promise<void> {
+  let stopping: Promise<void> | undefined;
+  await new Promise<void>((resolve, reject) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      logger.info('signal received, shutting down', { signal });
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      stopping = agent.stop().then(resolve, reject);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    agent.start().catch((err: unknown) => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      agent.stop().finally(() => reject(err));
+    });
+  });
+}

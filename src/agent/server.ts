@@ -1,0 +1,185 @@
+/**
+ * The agent's read-only HTTP server on 127.0.0.1 (the kubelet's read-only port, 10255), plain HTTP
+ * and no auth, so it binds to loopback only:
+ *
+ *   /healthz   "ok"
+ *   /pods      a v1 PodList of the desired pods with live status from the workers (plus pods still
+ *              being stopped). A pod kept running from last good content while its manifest is broken
+ *              carries the annotation `kubestrap.io/source-error` with the error.
+ *   /errors    every current source error (also those of origins with no pod), as a
+ *              `SourceErrorList`: {kind, items: [{source, origin, message, keptPod?, since}]}
+ *   /metrics   Prometheus text
+ */
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { V1Pod, V1PodList } from '@kubernetes/client-node';
+import type { Logger } from './log.js';
+import type { PodState, SourceError, StaticPod } from './pod-types.js';
+
+export const ANNOTATION_SOURCE_ERROR = 'kubestrap.io/source-error';
+
+/** What the server shows; the agent implements it over merger + workers. */
+export interface AgentView {
+  desired(): StaticPod[];
+  states(): PodState[];
+  errors(): SourceError[];
+  /** Prometheus text exposition. */
+  metrics(): string;
+}
+
+export interface SourceErrorList {
+  kind: 'SourceErrorList';
+  items: { source: string; origin: string; message: string; keptPod?: { namespace: string; name: string }; since: string }[];
+}
+
+/** The /pods body: desired pods (state from the workers when they have one), then pods still stopping. */
+export function podList(view: Pick<AgentView, 'desired' | 'states' | 'errors'>): V1PodList {
+  const states = new Map(view.states().map((s) => [s.pod.uid, s]));
+  const errorsByPod = new Map<string, string>();
+  for (const e of view.errors()) {
+    if (e.keptPod) errorsByPod.set(`${e.keptPod.namespace}/${e.keptPod.name}`, e.message);
+  }
+  const items: V1Pod[] = [];
+  const render = (pod: StaticPod, state: PodState | undefined): V1Pod => {
+    const out = structuredClone(pod.pod);
+    out.status = state ? structuredClone(state.status) : { phase: 'Pending' };
+    const err = errorsByPod.get(`${pod.namespace}/${pod.name}`);
+    const workerErrors = state?.errors ?? [];
+    if (err !== undefined || workerErrors.length > 0) {
+      out.metadata = { ...out.metadata, annotations: { ...out.metadata?.annotations } };
+      if (err !== undefined) out.metadata.annotations![ANNOTATION_SOURCE_ERROR] = err;
+      if (workerErrors.length > 0) out.metadata.annotations!['kubestrap.io/errors'] = workerErrors.join('; ');
+    }
+    return out;
+  };
+  const desiredUids = new Set<string>();
+  for (const pod of view.desired()) {
+    desiredUids.add(pod.uid);
+    items.push(render(pod, states.get(pod.uid)));
+  }
+  for (const state of states.values()) if (!desiredUids.has(state.pod.uid)) items.push(render(state.pod, state));
+  return { apiVersion: 'v1', kind: 'PodList', metadata: {}, items };
+}
+
+export function sourceErrorList(errors: SourceError[]): SourceErrorList {
+  return {
+    kind: 'SourceErrorList',
+    items: errors.map((e) => ({ source: e.source, origin: e.origin, message: e.message, keptPod: e.keptPod, since: e.since.toISOString() })),
+  };
+}
+
+type Route = (view: AgentView) => { type: string; body: string };
+
+const json = (value: unknown): { type: string; body: string } => ({ type: 'application/json', body: `${JSON.stringify(value)}\n` });
+
+const ROUTES: Readonly<Record<string, Route>> = {
+  '/healthz': () => ({ type: 'text/plain; charset=utf-8', body: 'ok' }),
+  '/pods': (view) => json(podList(view)),
+  '/errors': (view) => json(sourceErrorList(view.errors())),
+  '/metrics': (view) => ({ type: 'text/plain; version=0.0.4; charset=utf-8', body: view.metrics() }),
+};
+
+export class AgentServer {
+  private server: HttpServer | undefined;
+
+  constructor(
+    private readonly view: AgentView,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Listens on 127.0.0.1:port (0 = any free port, for tests); resolves with the bound port. */
+  async listen(port: number): Promise<number> {
+    const server = createServer((req, res) => this.handle(req, res));
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    }).catch((err: NodeJS.ErrnoException) => {
+      throw new Error(`cannot listen on 127.0.0.1:${port}: ${err.code === 'EADDRINUSE' ? 'the port is in use (another agent or kubelet?)' : err.message}`);
+    });
+    this.server = server;
+    return (server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = ROUTES[url.pathname.replace(/(.)\/+$/, '$1')];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('method not allowed\n');
+      return;
+    }
+    if (!route) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`404 page not found\n`);
+      return;
+    }
+    try {
+      const { type, body } = route(this.view);
+      res.writeHead(200, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    } catch (err) {
+      this.logger.error('read-only server: request failed', { path: url.pathname, error: (err as Error).message });
+      res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error\n');
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prometheus text
+
+/** A cumulative histogram in seconds (Prometheus conventions). */
+export class Histogram {
+  private readonly counts: number[];
+  private sum = 0;
+  private count = 0;
+
+  constructor(readonly buckets: readonly number[] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]) {
+    this.counts = buckets.map(() => 0);
+  }
+
+  observe(seconds: number): void {
+    this.sum += seconds;
+    this.count++;
+    this.buckets.forEach((b, i) => {
+      if (seconds <= b) this.counts[i]!++;
+    });
+  }
+
+  render(name: string, help: string): string[] {
+    const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} histogram`];
+    this.buckets.forEach((b, i) => lines.push(`${name}_bucket{le="${b}"} ${this.counts[i]}`));
+    lines.push(`${name}_bucket{le="+Inf"} ${this.count}`, `${name}_sum ${this.sum}`, `${name}_count ${this.count}`);
+    return lines;
+  }
+}
+
+const escapeLabel = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+
+export function labels(map: Record<string, string>): string {
+  const parts = Object.entries(map).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
+  return parts.length ? `{${parts.join(',')}}` : '';
+}
+
+/** One metric family: HELP, TYPE and its samples. */
+export function family(name: string, type: 'gauge' | 'counter' | 'summary', help: string, samples: { labels?: Record<string, string>; value: number }[]): string[] {
+  return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples.map((s) => `${name}${labels(s.labels ?? {})} ${s.value}`)];
+}
+
+/** The q-quantile of samples (nearest rank); NaN when there are none, as Prometheus summaries do. */
+export function quantile(samples: readonly number[], q: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
