@@ -16,7 +16,7 @@ export const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', i
 
 const SUFFIX = '.yaml.hbs';
 const COMPILE_OPTIONS: CompileOptions = { noEscape: true, strict: true };
-export const TEMPLATE_HINT = 'the template is broken: fix it or reinstall kubestrap';
+export const TEMPLATE_HINT = 'the template (or a _partial it includes) is broken: fix it or reinstall kubestrap';
 
 /**
  * A string as a YAML scalar: plain when YAML 1.2 and 1.1 readers both read it back unchanged,
@@ -24,7 +24,8 @@ export const TEMPLATE_HINT = 'the template is broken: fix it or reinstall kubest
  */
 export function yamlScalar(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (typeof value !== 'string') throw new Error(`expected a string, got ${JSON.stringify(value)}`);
+  if (value === undefined) throw new Error('{{q}} got undefined: the template names a value the view does not have');
+  if (typeof value !== 'string') throw new Error(`{{q}} expects a string, got ${JSON.stringify(value)}`);
   // The read-back test catches indicators (`*`, `&`, `!`, `{`, `#`...) and typed values (`true`, `1e3`, `yes`).
   if (value !== '' && !/^\s|\s$|[\n\r\t]|: | #/.test(value) && readsBackAs(value)) return value;
   return JSON.stringify(value);
