@@ -1,0 +1,114 @@
+/**
+ * kubeadm's bootstrap-token phase: the token Secrets, the RBAC that lets token holders join
+ * (get nodes, post CSRs, auto-approval, rotation), and the kube-public/cluster-info ConfigMap that
+ * anonymous users may read for discovery (the controller-manager's bootstrapsigner signs it).
+ */
+import type { InitContext } from './context.js';
+import type { Phase } from './workflow.js';
+import { ConfigError, HostError } from '../errors.js';
+import { bootstrapTokenSecret, DEFAULT_NODE_TOKEN_GROUP, parseToken } from '../kube/bootstrap-token.js';
+import { applyConfigMap, applySecret, configMap } from '../kube/configmap.js';
+import { clusterInfoKubeconfig } from '../kube/discovery.js';
+import { applyClusterRole, applyClusterRoleBinding, applyRoleAndBinding, clusterRole, clusterRoleBinding, group, namedRule, role, user } from '../kube/rbac.js';
+import { withRetry } from '../kube/retry.js';
+import { adminClient } from './cluster-admins.js';
+import type { KubeClient } from '../kube/client.js';
+
+export const CLUSTER_INFO = 'cluster-info';
+
+/** [progress line, what to create] in kubeadm's order. */
+const RBAC_STEPS: readonly [string, (c: KubeClient) => Promise<void>][] = [
+  [
+    'Configured RBAC rules to allow Node Bootstrap tokens to get nodes',
+    async (c) => {
+      await applyClusterRole(c, clusterRole('kubeadm:get-nodes', [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }]));
+      await applyClusterRoleBinding(c, clusterRoleBinding('kubeadm:get-nodes', 'kubeadm:get-nodes', [group(DEFAULT_NODE_TOKEN_GROUP)]));
+    },
+  ],
+  [
+    'Configured RBAC rules to allow Node Bootstrap tokens to post CSRs in order for nodes to get long term certificate credentials',
+    (c) => applyClusterRoleBinding(c, clusterRoleBinding('kubeadm:kubelet-bootstrap', 'system:node-bootstrapper', [group(DEFAULT_NODE_TOKEN_GROUP)])),
+  ],
+  [
+    'Configured RBAC rules to allow the csrapprover controller automatically approve CSRs from a Node Bootstrap Token',
+    (c) =>
+      applyClusterRoleBinding(
+        c,
+        clusterRoleBinding('kubeadm:node-autoapprove-bootstrap', 'system:certificates.k8s.io:certificatesigningrequests:nodeclient', [
+          group(DEFAULT_NODE_TOKEN_GROUP),
+        ]),
+      ),
+  ],
+  [
+    'Configured RBAC rules to allow certificate rotation for all node client certificates in the cluster',
+    (c) =>
+      applyClusterRoleBinding(
+        c,
+        clusterRoleBinding('kubeadm:node-autoapprove-certificate-rotation', 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', [
+          group('system:nodes'),
+        ]),
+      ),
+  ],
+];
+
+/** cluster-info carries admin.conf's server and CA, like kubeadm's CreateBootstrapConfigMapIfNotExists. */
+function clusterInfoData(c: KubeClient): string {
+  const cluster = c.kc.getCurrentCluster();
+  if (!cluster?.caData) {
+    throw new HostError(`${c.file} has no embedded certificate-authority-data`, { hint: 'regenerate it with the kubeconfig phase' });
+  }
+  return clusterInfoKubeconfig(cluster.server, Buffer.from(cluster.caData, 'base64'));
+}
+
+export const bootstrapTokenPhase: Phase<InitContext> = {
+  name: 'bootstrap-token',
+  help: 'Generates bootstrap tokens used to join a node to a cluster',
+  prepare: (ctx) => {
+    for (const [i, t] of ctx.config.init.bootstrapTokens.entries()) {
+      if (!parseToken(t.token)) {
+        throw new ConfigError(`bootstrap token "${t.token}" does not match [a-z0-9]{6}.[a-z0-9]{16}`, {
+          field: `bootstrapTokens[${i}].token`,
+          hint: 'use `kubestrap token generate` or leave it empty',
+        });
+      }
+    }
+  },
+  run: async (ctx) => {
+    const tokens = ctx.config.init.bootstrapTokens;
+    if (tokens[0]) ctx.out.line('bootstrap-token', `Using token: ${tokens[0].token}`);
+    ctx.out.line('bootstrap-token', 'Configuring bootstrap tokens, cluster-info ConfigMap, RBAC Roles');
+    const c = ctx.dryRun ? undefined : await adminClient(ctx);
+    const opts = { timeoutMs: ctx.config.timeoutsMs.kubernetesAPICall };
+    if (c) {
+      await withRetry(async () => {
+        for (const t of tokens) await applySecret(c, bootstrapTokenSecret(t));
+      }, { ...opts, what: 'creating bootstrap token Secrets' });
+    }
+    for (const [line, apply] of RBAC_STEPS) {
+      if (c) await withRetry(() => apply(c), { ...opts, what: line });
+      ctx.out.line('bootstrap-token', line);
+    }
+    ctx.out.line('bootstrap-token', `Creating the "${CLUSTER_INFO}" ConfigMap in the "kube-public" namespace`);
+    if (!c) return;
+    const kubeconfig = clusterInfoData(c);
+    await withRetry(
+      async () => {
+        await applyConfigMapKeepingSignatures(c, kubeconfig);
+        await applyRoleAndBinding(c, role('kubeadm:bootstrap-signer-clusterinfo', 'kube-public', [namedRule('configmaps', [CLUSTER_INFO])]), [
+          user('system:anonymous'),
+        ]);
+      },
+      { ...opts, what: 'creating the cluster-info ConfigMap' },
+    );
+  },
+};
+
+/**
+ * Creates cluster-info, or updates only its kubeconfig: the `jws-kubeconfig-*` keys belong to the
+ * bootstrapsigner and must survive a re-run.
+ */
+async function applyConfigMapKeepingSignatures(c: KubeClient, kubeconfig: string): Promise<void> {
+  const existing = await c.core.readNamespacedConfigMap({ name: CLUSTER_INFO, namespace: 'kube-public' }).catch(() => undefined);
+  const data = existing?.data?.kubeconfig === kubeconfig ? existing.data : { kubeconfig };
+  await applyConfigMap(c, configMap(CLUSTER_INFO, 'kube-public', data));
+}

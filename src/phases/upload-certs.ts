@@ -1,0 +1,108 @@
+/**
+ * kubeadm's upload-certs (only with --upload-certs): the shared control-plane CAs and keys,
+ * encrypted with the certificate key, in kube-system/kubeadm-certs. A 2h bootstrap token owns the
+ * Secret, so the garbage collector deletes it when the token expires.
+ */
+import type { V1Secret } from '@kubernetes/client-node';
+import path from 'node:path';
+import { HostError } from '../errors.js';
+import { bootstrapTokenSecret, DEFAULT_NODE_TOKEN_GROUP, generateToken } from '../kube/bootstrap-token.js';
+import { applySecret } from '../kube/configmap.js';
+import { encryptWithCertificateKey, generateCertificateKey, UPLOADED_CERT_FILES } from '../kube/copycerts.js';
+import { applyRoleAndBinding, group, namedRule, role } from '../kube/rbac.js';
+import { withRetry } from '../kube/retry.js';
+import { adminClient } from './cluster-admins.js';
+import type { InitContext } from './context.js';
+import type { Phase } from './workflow.js';
+
+export const KUBEADM_CERTS_SECRET = 'kubeadm-certs';
+const KEY_SLOT = 'upload-certs/certificate-key';
+
+/** The certificate key of this run: the configured one, else a new one (kept for show-join-command). */
+export function certificateKey(ctx: InitContext): string {
+  let key = ctx.prepared.get(KEY_SLOT) as string | undefined;
+  if (!key) {
+    key = ctx.config.init.certificateKey || generateCertificateKey();
+    ctx.prepared.set(KEY_SLOT, key);
+  }
+  return key;
+}
+
+/** The certificate key if upload-certs ran in this process. */
+export const uploadedCertificateKey = (ctx: InitContext): string | undefined => ctx.prepared.get(KEY_SLOT) as string | undefined;
+
+/** [secret key, host path] of every file to upload (external etcd: its client files instead of the etcd CA). */
+function filesToUpload(ctx: InitContext): [string, string][] {
+  const pki = ctx.config.paths.pkiDir;
+  const external = ctx.config.cluster.etcd.external;
+  const local = UPLOADED_CERT_FILES.filter(([k]) => !(external && k.startsWith('etcd-'))).map(
+    ([k, rel]): [string, string] => [k, path.posix.join(pki, rel)],
+  );
+  if (!external) return local;
+  return [...local, ['external-etcd-ca.crt', external.caFile], ['external-etcd.crt', external.certFile], ['external-etcd.key', external.keyFile]];
+}
+
+async function upload(ctx: InitContext): Promise<void> {
+  const key = certificateKey(ctx);
+  const data: Record<string, string> = {};
+  for (const [name, file] of filesToUpload(ctx)) {
+    const content = await ctx.host.readOptional(file);
+    if (content === undefined) {
+      // kubeadm skips missing files (e.g. an external CA without its key).
+      if (name.endsWith('.crt') || name === 'sa.pub') {
+        throw new HostError(`cannot upload ${ctx.host.path(file)}: the file does not exist`, { hint: 'run the certs phase first' });
+      }
+      continue;
+    }
+    data[name] = encryptWithCertificateKey(content, key).toString('base64');
+  }
+  const c = await adminClient(ctx);
+  const timeoutMs = ctx.config.timeoutsMs.kubernetesAPICall;
+  const ttlToken = bootstrapTokenSecret({
+    token: generateToken(),
+    description: 'Proxy for managing TTL for the kubeadm-certs secret',
+    ttl: '2h0m0s',
+    usages: [],
+    groups: [],
+  });
+  const owner = await withRetry(() => c.core.createNamespacedSecret({ namespace: 'kube-system', body: ttlToken }), {
+    timeoutMs,
+    what: 'creating the kubeadm-certs TTL token',
+  });
+  const secret: V1Secret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: KUBEADM_CERTS_SECRET,
+      namespace: 'kube-system',
+      ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: owner.metadata!.name!, uid: owner.metadata!.uid!, controller: true }],
+    },
+    type: 'Opaque',
+    data,
+  };
+  await withRetry(
+    async () => {
+      await applySecret(c, secret);
+      await applyRoleAndBinding(c, role('kubeadm:kubeadm-certs', 'kube-system', [namedRule('secrets', [KUBEADM_CERTS_SECRET])]), [
+        group(DEFAULT_NODE_TOKEN_GROUP),
+      ]);
+    },
+    { timeoutMs, what: `uploading Secret ${KUBEADM_CERTS_SECRET}` },
+  );
+}
+
+export const uploadCertsPhase: Phase<InitContext> = {
+  name: 'upload-certs',
+  help: 'Upload certificates to kubeadm-certs',
+  run: async (ctx) => {
+    if (!ctx.uploadCerts) {
+      ctx.out.line('upload-certs', 'Skipping phase. Please see --upload-certs');
+      return;
+    }
+    ctx.out.line('upload-certs', `Storing the certificates in Secret "${KUBEADM_CERTS_SECRET}" in the "kube-system" Namespace`);
+    const key = certificateKey(ctx);
+    if (!ctx.dryRun) await upload(ctx);
+    ctx.out.line('upload-certs', 'Using certificate key:');
+    ctx.out.text(key);
+  },
+};

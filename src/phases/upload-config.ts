@@ -1,0 +1,85 @@
+/**
+ * kubeadm's upload-config: the ClusterConfiguration in kube-system/kubeadm-config and a
+ * KubeletConfiguration in kube-system/kubelet-config, each readable by joining nodes
+ * (bootstrap-token group) and by nodes (system:nodes) through a Role + RoleBinding.
+ */
+import { stringify } from 'yaml';
+import type { ResolvedConfig } from '../config/types.js';
+import { DEFAULT_NODE_TOKEN_GROUP } from '../kube/bootstrap-token.js';
+import { applyConfigMap, configMap } from '../kube/configmap.js';
+import { applyRoleAndBinding, group, namedRule, role } from '../kube/rbac.js';
+import { withRetry } from '../kube/retry.js';
+import { adminClient } from './cluster-admins.js';
+import type { InitContext } from './context.js';
+import type { Phase } from './workflow.js';
+
+export const KUBEADM_CONFIG_CM = 'kubeadm-config';
+export const KUBELET_CONFIG_CM = 'kubelet-config';
+const NODE_READERS = [group(DEFAULT_NODE_TOKEN_GROUP), group('system:nodes')];
+
+/** The ClusterConfiguration as kubeadm stores it (v1beta4 YAML, empty values left out). */
+export function clusterConfigurationYAML(config: ResolvedConfig): string {
+  return stringify(config.cluster, { aliasDuplicateObjects: false });
+}
+
+/** The cluster-wide KubeletConfiguration kubeadm uploads (what a joining kubelet starts from). */
+export function kubeletConfiguration(config: ResolvedConfig): Record<string, unknown> {
+  return {
+    apiVersion: 'kubelet.config.k8s.io/v1beta1',
+    kind: 'KubeletConfiguration',
+    authentication: {
+      anonymous: { enabled: false },
+      webhook: { cacheTTL: '0s', enabled: true },
+      x509: { clientCAFile: `${config.cluster.certificatesDir}/ca.crt` },
+    },
+    authorization: { mode: 'Webhook', webhook: { cacheAuthorizedTTL: '0s', cacheUnauthorizedTTL: '0s' } },
+    cgroupDriver: 'systemd',
+    clusterDNS: [config.dnsServiceIP],
+    clusterDomain: config.cluster.networking.dnsDomain,
+    healthzBindAddress: '127.0.0.1',
+    healthzPort: 10248,
+    rotateCertificates: true,
+    staticPodPath: config.paths.manifestsDir,
+  };
+}
+
+const kubeadmSub: Phase<InitContext> = {
+  name: 'kubeadm',
+  help: 'Upload the kubeadm ClusterConfiguration to a ConfigMap',
+  run: async (ctx) => {
+    ctx.out.line('upload-config', `Storing the configuration used in ConfigMap "${KUBEADM_CONFIG_CM}" in the "kube-system" Namespace`);
+    if (ctx.dryRun) return;
+    const c = await adminClient(ctx);
+    const timeoutMs = ctx.config.timeoutsMs.kubernetesAPICall;
+    await withRetry(
+      async () => {
+        await applyConfigMap(c, configMap(KUBEADM_CONFIG_CM, 'kube-system', { ClusterConfiguration: clusterConfigurationYAML(ctx.config) }));
+        await applyRoleAndBinding(c, role('kubeadm:nodes-kubeadm-config', 'kube-system', [namedRule('configmaps', [KUBEADM_CONFIG_CM])]), NODE_READERS);
+      },
+      { timeoutMs, what: `uploading ConfigMap ${KUBEADM_CONFIG_CM}` },
+    );
+  },
+};
+
+const kubeletSub: Phase<InitContext> = {
+  name: 'kubelet',
+  help: 'Upload the kubelet component config to a ConfigMap',
+  run: async (ctx) => {
+    ctx.out.line('kubelet', `Creating a ConfigMap "${KUBELET_CONFIG_CM}" in namespace kube-system with the configuration for the kubelets in the cluster`);
+    if (ctx.dryRun) return;
+    const c = await adminClient(ctx);
+    await withRetry(
+      async () => {
+        await applyConfigMap(c, configMap(KUBELET_CONFIG_CM, 'kube-system', { kubelet: stringify(kubeletConfiguration(ctx.config)) }));
+        await applyRoleAndBinding(c, role('kubeadm:kubelet-config', 'kube-system', [namedRule('configmaps', [KUBELET_CONFIG_CM])]), NODE_READERS);
+      },
+      { timeoutMs: ctx.config.timeoutsMs.kubernetesAPICall, what: `uploading ConfigMap ${KUBELET_CONFIG_CM}` },
+    );
+  },
+};
+
+export const uploadConfigPhase: Phase<InitContext> = {
+  name: 'upload-config',
+  help: 'Upload the kubeadm and kubelet configuration to a ConfigMap',
+  phases: [kubeadmSub, kubeletSub],
+};

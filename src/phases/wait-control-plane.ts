@@ -1,0 +1,223 @@
+/**
+ * kubeadm 1.34's wait-control-plane (WaitForAllControlPlaneComponents): poll every component's
+ * health endpoint in parallel, insecure TLS, every 500 ms, up to controlPlaneComponentHealthCheck.
+ * Endpoints come from the manifests on disk, as kubeadm parses them. On timeout it shows why: the
+ * agent's view of each unhealthy pod and the tail of its log.
+ */
+import type { V1Pod, V1PodList, V1Probe } from '@kubernetes/client-node';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { formatDuration } from '../config/duration.js';
+import { HostError } from '../errors.js';
+import { sleep } from '../kube/retry.js';
+import { parseFlags } from '../manifests/command.js';
+import type { Arg } from '../config/types.js';
+import type { InitContext } from './context.js';
+import type { Phase } from './workflow.js';
+
+/** The agent's read-only HTTP port (kubelet's legacy readOnlyPort), bound to 127.0.0.1. */
+export const AGENT_READ_ONLY_PORT = 10255;
+const POLL_MS = 500;
+const LOG_TAIL_LINES = 20;
+
+export interface ComponentCheck {
+  /** Component (= container) name: etcd, kube-apiserver, ... */
+  name: string;
+  url: string;
+}
+
+type Lookup = (component: string) => Promise<V1Pod | undefined>;
+
+const flagOf = (args: readonly Arg[], name: string): string | undefined => args.findLast((a) => a.name === name)?.value;
+const bracket = (h: string): string => (h.includes(':') && !h.startsWith('[') ? `[${h}]` : h);
+
+/** kubeadm's getControlPlaneComponents: address/port flags, with the component defaults. */
+const FLAG_CHECKS: readonly { name: string; addressFlag: string; defaultAddress: (ctx: InitContext) => string; defaultPort: number; path: string }[] = [
+  { name: 'kube-apiserver', addressFlag: 'advertise-address', defaultAddress: (ctx) => ctx.config.advertiseAddress, defaultPort: 6443, path: '/livez' },
+  { name: 'kube-controller-manager', addressFlag: 'bind-address', defaultAddress: () => '127.0.0.1', defaultPort: 10257, path: '/healthz' },
+  { name: 'kube-scheduler', addressFlag: 'bind-address', defaultAddress: () => '127.0.0.1', defaultPort: 10259, path: '/livez' },
+];
+
+async function readManifest(ctx: InitContext, component: string): Promise<V1Pod | undefined> {
+  try {
+    return parse(await ctx.host.readText(path.posix.join(ctx.config.paths.manifestsDir, `${component}.yaml`))) as V1Pod;
+  } catch {
+    return undefined;
+  }
+}
+
+/** etcd's readiness probe (`http://127.0.0.1:2381/readyz`), resolving a named port. */
+export function probeURL(pod: V1Pod | undefined, fallback: string): string {
+  const c = pod?.spec?.containers?.[0];
+  const probe: V1Probe | undefined = c?.readinessProbe ?? c?.startupProbe ?? c?.livenessProbe;
+  const get = probe?.httpGet;
+  if (!get) return fallback;
+  const port = typeof get.port === 'number' ? get.port : (c?.ports?.find((p) => p.name === get.port)?.containerPort ?? Number(get.port));
+  if (!Number.isFinite(port)) return fallback;
+  const scheme = (get.scheme ?? 'HTTP').toLowerCase();
+  return `${scheme}://${bracket(get.host ?? '127.0.0.1')}:${port}${get.path ?? '/'}`;
+}
+
+/** The four endpoints, read from the manifests where they exist. */
+export async function componentChecks(ctx: InitContext): Promise<ComponentCheck[]> {
+  const checks: ComponentCheck[] = [];
+  if (ctx.config.cluster.etcd.external === undefined) {
+    checks.push({ name: 'etcd', url: probeURL(await readManifest(ctx, 'etcd'), 'http://127.0.0.1:2381/readyz') });
+  }
+  for (const f of FLAG_CHECKS) {
+    const pod = await readManifest(ctx, f.name);
+    const c = pod?.spec?.containers?.[0];
+    const args = parseFlags([...(c?.command ?? []), ...(c?.args ?? [])]);
+    const address = flagOf(args, f.addressFlag) || f.defaultAddress(ctx);
+    const port = Number(flagOf(args, 'secure-port') ?? (f.name === 'kube-apiserver' ? ctx.config.bindPort : f.defaultPort));
+    checks.push({ name: f.name, url: `https://${bracket(address)}:${port}${f.path}` });
+  }
+  return checks;
+}
+
+/** One GET with insecure TLS (kubeadm does not verify component serving certs here); true on 200. */
+export function probeOnce(url: string, timeoutMs = 5000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const mod = url.startsWith('https:') ? https : http;
+    const req = mod.get(url, { rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+/** "3.214s" style durations for the progress lines. */
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 3 : 1).replace(/\.?0+$/, '')}s`;
+
+async function waitHealthy(check: ComponentCheck, deadline: number, signal: AbortSignal): Promise<number | undefined> {
+  const start = Date.now();
+  while (!signal.aborted) {
+    if (await probeOnce(check.url, Math.max(1000, Math.min(5000, deadline - Date.now())))) return Date.now() - start;
+    if (Date.now() + POLL_MS > deadline) return undefined;
+    await sleep(POLL_MS, signal);
+  }
+  return undefined;
+}
+
+/** The agent's /pods (a v1 PodList with live status), or undefined when the agent does not answer. */
+async function agentPods(): Promise<V1PodList | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get(`http://127.0.0.1:${AGENT_READ_ONLY_PORT}/pods`, { timeout: 3000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as V1PodList);
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+/** One line per container: state, restarts, last exit code, readiness. */
+export function describePod(pod: V1Pod): string[] {
+  const lines = [`pod ${pod.metadata?.namespace}/${pod.metadata?.name}: phase ${pod.status?.phase ?? 'Unknown'}`];
+  for (const cs of pod.status?.containerStatuses ?? []) {
+    const state = cs.state?.running
+      ? 'running'
+      : cs.state?.waiting
+        ? `waiting (${cs.state.waiting.reason ?? ''}${cs.state.waiting.message ? `: ${cs.state.waiting.message}` : ''})`
+        : cs.state?.terminated
+          ? `exited with code ${cs.state.terminated.exitCode} (${cs.state.terminated.reason ?? ''})`
+          : 'unknown';
+    const last = cs.lastState?.terminated;
+    const lastText = last ? `, last exit code ${last.exitCode}${last.reason ? ` (${last.reason})` : ''}` : '';
+    lines.push(`  container ${cs.name}: ${state}, ready=${cs.ready}, restarts=${cs.restartCount}${lastText}`);
+  }
+  for (const cond of pod.status?.conditions ?? []) {
+    if (cond.status !== 'True' && cond.message) lines.push(`  ${cond.type}: ${cond.message}`);
+  }
+  if (pod.status?.message) lines.push(`  ${pod.status.message}`);
+  return lines;
+}
+
+/** The last lines of the newest log file of a container (CRI log format, prefix kept: it has the time). */
+export async function tailContainerLog(ctx: InitContext, podName: string, container: string, lines = LOG_TAIL_LINES): Promise<string[] | undefined> {
+  const root = ctx.host.path('/var/log/pods');
+  const dirs = (await readdir(root).catch(() => [] as string[])).filter((d) => d.startsWith(`kube-system_${podName}_`));
+  let newest: { file: string; mtime: number } | undefined;
+  for (const d of dirs) {
+    const cdir = path.join(root, d, container);
+    for (const f of await readdir(cdir).catch(() => [] as string[])) {
+      if (!f.endsWith('.log')) continue;
+      const st = await stat(path.join(cdir, f)).catch(() => undefined);
+      if (st && (!newest || st.mtimeMs > newest.mtime)) newest = { file: path.join(cdir, f), mtime: st.mtimeMs };
+    }
+  }
+  if (!newest) return undefined;
+  const text = await readFile(newest.file, 'utf8').catch(() => '');
+  return text.split('\n').filter(Boolean).slice(-lines);
+}
+
+async function diagnose(ctx: InitContext, failed: ComponentCheck[], lookup: Lookup): Promise<string> {
+  const out: string[] = [];
+  for (const check of failed) {
+    const podName = `${check.name}-${ctx.config.nodeName}`;
+    out.push(`\n${check.name} is not healthy at ${check.url}`);
+    const pod = await lookup(check.name);
+    out.push(...(pod ? describePod(pod) : [`  the agent reports no pod ${podName} (is the agent running? kubestrap ps)`]));
+    const tail = await tailContainerLog(ctx, podName, check.name);
+    if (tail) out.push(`  last ${tail.length} log lines:`, ...tail.map((l) => `    ${l}`));
+    else out.push(`  no log under ${ctx.host.path('/var/log/pods')}/kube-system_${podName}_*/${check.name}/`);
+  }
+  return out.join('\n');
+}
+
+export async function waitForControlPlane(ctx: InitContext, lookup: Lookup = agentLookup(ctx)): Promise<void> {
+  const timeoutMs = ctx.config.timeoutsMs.controlPlaneComponentHealthCheck;
+  const checks = await componentChecks(ctx);
+  ctx.out.line('control-plane-check', `Waiting for healthy control plane components. This can take up to ${formatDuration(timeoutMs)}`);
+  for (const c of checks) ctx.out.line('control-plane-check', `Checking ${c.name} at ${c.url}`);
+  const deadline = Date.now() + timeoutMs;
+  const stop = new AbortController();
+  const results = await Promise.all(
+    checks.map(async (c) => {
+      const took = await waitHealthy(c, deadline, stop.signal);
+      if (took !== undefined) ctx.out.line('control-plane-check', `${c.name} is healthy after ${seconds(took)}`);
+      return { check: c, healthy: took !== undefined };
+    }),
+  );
+  const failed = results.filter((r) => !r.healthy).map((r) => r.check);
+  if (failed.length === 0) return;
+  ctx.out.text(await diagnose(ctx, failed, lookup));
+  throw new HostError(
+    `control plane components did not become healthy within ${formatDuration(timeoutMs)}: ${failed.map((f) => f.name).join(', ')}`,
+    { hint: 'see the pod status and log lines above; `kubestrap ps` and the agent log show more' },
+  );
+}
+
+/** Finds a component's pod in the agent's /pods by its `component` label or full name. */
+function agentLookup(ctx: InitContext): Lookup {
+  let list: Promise<V1PodList | undefined> | undefined;
+  return async (component) => {
+    list ??= agentPods();
+    const pods = (await list)?.items ?? [];
+    return pods.find((p) => p.metadata?.name === `${component}-${ctx.config.nodeName}` || p.metadata?.labels?.component === component);
+  };
+}
+
+export const waitControlPlanePhase: Phase<InitContext> = {
+  name: 'wait-control-plane',
+  help: 'Wait for the control plane to start',
+  run: async (ctx) => {
+    if (ctx.dryRun) {
+      ctx.out.line('dryrun', 'Would wait for the control plane components to become healthy');
+      return;
+    }
+    await waitForControlPlane(ctx);
+  },
+};
