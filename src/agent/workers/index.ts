@@ -268,6 +268,7 @@ export class PodWorkers {
   /** Resolves when no stop is in progress (tests, bench). */
   async settled(): Promise<void> {
     while (this.stopping.size > 0) await Promise.all([...this.stopping.values()]);
+    await Promise.all([...this.workers.values()].map((w) => w.persisted()));
   }
 
   metrics(): WorkerMetrics {

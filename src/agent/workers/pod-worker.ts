@@ -134,7 +134,7 @@ export class PodWorker {
     this.sandbox = await this.retry('sandbox', async () =>
       this.adopted ? { id: this.adopted.sandboxId } : this.deps.runtime.runPodSandbox(this.runtimePod),
     );
-    await this.saveCheckpoint();
+    void this.saveCheckpoint();
     const inits = this.recs.filter((r) => r.init);
     const apps = this.recs.filter((r) => !r.init);
     // adopted app containers mean the init phase was done before the agent restarted
@@ -221,14 +221,15 @@ export class PodWorker {
       const failed = term.exitCode !== 0;
       if (rec.init && !failed) {
         rec.completed = true;
-        await this.saveCheckpoint();
+        void this.saveCheckpoint();
         return true;
       }
       const policy = this.restartPolicy;
       const restart = policy === 'Always' ? !rec.init || failed : policy === 'OnFailure' ? failed : false;
       if (!restart) return !failed;
+      // exit detection is immediate, so "now" is the finish time on the workers' own clock
       const now = this.deps.clock.now();
-      const delay = rec.backoff.delay(term.finishedAt.getTime(), now);
+      const delay = rec.backoff.delay(now, now);
       if (delay > 0) {
         rec.last = term;
         rec.view = {
@@ -282,7 +283,7 @@ export class PodWorker {
     rec.ref = ref;
     rec.startedAtMs = this.deps.clock.now();
     this.markRunning(rec, new Date(rec.startedAtMs));
-    await this.saveCheckpoint();
+    void this.saveCheckpoint();
   }
 
   private hostLogPath(container: string, attempt: number): string {
@@ -327,19 +328,32 @@ export class PodWorker {
     );
   }
 
-  private async saveCheckpoint(): Promise<void> {
-    if (this.signal.aborted) return;
-    await this.deps.checkpoints
-      .save({
-        uid: this.pod.uid,
-        hash: this.pod.hash,
-        name: this.pod.name,
-        namespace: this.pod.namespace,
-        graceSeconds: this.graceSeconds,
-        sandboxId: this.sandbox?.id,
-        containers: this.recs.map((r) => ({ name: r.spec.name, init: r.init, restartCount: r.restartCount, ref: r.ref, completed: r.completed })),
-      })
+  private persisting: Promise<void> = Promise.resolve();
+
+  /**
+   * Queues a checkpoint write; writes stay in order but off the start path (the runtime's own view
+   * is the ground truth on adoption, the checkpoint only adds restart counts and grace periods).
+   */
+  private saveCheckpoint(): Promise<void> {
+    if (this.signal.aborted) return this.persisting;
+    const cp: PodCheckpoint = {
+      uid: this.pod.uid,
+      hash: this.pod.hash,
+      name: this.pod.name,
+      namespace: this.pod.namespace,
+      graceSeconds: this.graceSeconds,
+      sandboxId: this.sandbox?.id,
+      containers: this.recs.map((r) => ({ name: r.spec.name, init: r.init, restartCount: r.restartCount, ref: r.ref, completed: r.completed })),
+    };
+    this.persisting = this.persisting
+      .then(() => this.deps.checkpoints.save(cp))
       .catch((err: unknown) => this.deps.logger.warn('cannot write checkpoint', { pod: this.pod.name, error: messageOf(err) }));
+    return Promise.resolve();
+  }
+
+  /** Resolves when queued checkpoint writes are on disk. */
+  persisted(): Promise<void> {
+    return this.persisting;
   }
 
   /** Stops the pod completely: every container gone, sandbox removed, checkpoint dropped. Idempotent. */
@@ -373,6 +387,7 @@ export class PodWorker {
       await this.deps.runtime.stopPodSandbox(rp, this.sandbox).catch(() => undefined);
       await this.deps.runtime.removePodSandbox(rp, this.sandbox).catch(() => undefined);
     }
+    await this.persisting;
     await this.deps.checkpoints.remove(this.pod.uid).catch(() => undefined);
     this.finalMessage = 'stopped';
     this.deps.changed();

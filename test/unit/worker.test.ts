@@ -1,0 +1,366 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import { Host } from '../../src/host/host.js';
+import type { StaticPod } from '../../src/agent/pod-types.js';
+import type { ProbeRunner } from '../../src/agent/probes/prober.js';
+import type {
+  ContainerRef,
+  ContainerRunState,
+  ContainerStart,
+  ExecResult,
+  ManagedContainer,
+  Runtime,
+  RuntimePod,
+  SandboxRef,
+} from '../../src/agent/runtime/types.js';
+import { CrashBackoff } from '../../src/agent/workers/backoff.js';
+import type { Clock } from '../../src/agent/workers/clock.js';
+import { PodWorkers } from '../../src/agent/workers/index.js';
+
+/** A clock whose time moves only when the test says so. */
+class FakeClock implements Clock {
+  t = 1_000_000;
+  private timers: { at: number; fn: () => void; id: number }[] = [];
+  private next = 0;
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = ++this.next;
+    this.timers.push({ at: this.t + ms, fn, id });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.timers = this.timers.filter((x) => x.id !== handle);
+  }
+  async advance(ms: number): Promise<void> {
+    const end = this.t + ms;
+    for (;;) {
+      await flush();
+      const due = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      this.timers = this.timers.filter((x) => x !== due);
+      this.t = Math.max(this.t, due.at);
+      due.fn();
+    }
+    this.t = end;
+    await flush();
+  }
+}
+
+async function flush(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+interface FakeContainer {
+  ref: ContainerRef;
+  pod: string;
+  exit: (code: number) => void;
+  done?: ContainerRunState;
+  exited: Promise<ContainerRunState>;
+}
+
+/** Records every runtime call in order; containers exit when the test tells them to. */
+class FakeRuntime implements Runtime {
+  readonly name = 'process' as const;
+  readonly log: string[] = [];
+  readonly containers: FakeContainer[] = [];
+  private n = 0;
+  async init(): Promise<void> {}
+  async ensureImage(): Promise<void> {}
+  async runPodSandbox(pod: RuntimePod): Promise<SandboxRef> {
+    this.log.push(`sandbox ${pod.uid}`);
+    return { id: `sb-${pod.uid}` };
+  }
+  async stopPodSandbox(pod: RuntimePod): Promise<void> {
+    this.log.push(`stopsandbox ${pod.uid}`);
+  }
+  async removePodSandbox(): Promise<void> {}
+  async startContainer(pod: RuntimePod, _sb: SandboxRef, start: ContainerStart): Promise<ContainerRef> {
+    const ref = { id: `c${++this.n}`, name: start.container.name, attempt: start.attempt };
+    let exit!: (code: number) => void;
+    const fc: FakeContainer = {
+      ref,
+      pod: pod.uid,
+      exit: (code) => exit(code),
+      exited: new Promise<ContainerRunState>((resolve) => {
+        exit = (code) => {
+          if (fc.done) return;
+          fc.done = { state: 'exited', finishedAt: new Date(), exitCode: code, reason: code === 0 ? 'Completed' : 'Error' };
+          resolve(fc.done);
+        };
+      }),
+    };
+    this.containers.push(fc);
+    this.log.push(`start ${pod.uid}/${ref.name}#${ref.attempt}`);
+    return ref;
+  }
+  find(ref: ContainerRef): FakeContainer {
+    return this.containers.find((c) => c.ref.id === ref.id)!;
+  }
+  /** The latest container of that name. */
+  latest(name: string): FakeContainer {
+    return [...this.containers].reverse().find((c) => c.ref.name === name)!;
+  }
+  async stopContainer(ref: ContainerRef): Promise<void> {
+    const c = this.find(ref);
+    if (!c.done) this.log.push(`stop ${c.pod}/${ref.name}#${ref.attempt}`);
+    c.exit(143);
+  }
+  async removeContainer(): Promise<void> {}
+  async status(ref: ContainerRef): Promise<ContainerRunState> {
+    return this.find(ref).done ?? { state: 'running', startedAt: new Date() };
+  }
+  waitExit(ref: ContainerRef, signal?: AbortSignal): Promise<ContainerRunState> {
+    const c = this.find(ref);
+    return new Promise((resolve, reject) => {
+      signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+      void c.exited.then(resolve);
+    });
+  }
+  async exec(): Promise<ExecResult> {
+    return { exitCode: 0, output: '' };
+  }
+  async listManaged(): Promise<ManagedContainer[]> {
+    return this.containers
+      .filter((c) => !c.done)
+      .map((c) => ({ ref: c.ref, podUid: c.pod, podName: c.pod, namespace: 'default', sandboxId: `sb-${c.pod}`, running: true }));
+  }
+  async close(): Promise<void> {}
+}
+
+function staticPod(uid: string, spec: { containers: V1Container[]; initContainers?: V1Container[]; restartPolicy?: string }): StaticPod {
+  const pod: V1Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-node1', namespace: 'default', uid }, spec: { hostNetwork: true, ...spec } };
+  return { uid, name: 'web-node1', namespace: 'default', source: 'file', origin: '/etc/kubernetes/manifests/web.yaml', hash: uid, pod };
+}
+
+const dirs: string[] = [];
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+/** The runtime as a crashed agent sees it: after sever(), nothing it waits for ever arrives. */
+class SeverableRuntime extends FakeRuntime {
+  severed = false;
+  constructor(private readonly inner: FakeRuntime) {
+    super();
+  }
+  override async runPodSandbox(pod: RuntimePod): Promise<SandboxRef> {
+    return this.inner.runPodSandbox(pod);
+  }
+  override async startContainer(pod: RuntimePod, sb: SandboxRef, start: ContainerStart): Promise<ContainerRef> {
+    return this.inner.startContainer(pod, sb, start);
+  }
+  override waitExit(ref: ContainerRef, signal?: AbortSignal): Promise<ContainerRunState> {
+    return new Promise((resolve, reject) => {
+      this.inner.waitExit(ref, signal).then((s) => {
+        if (!this.severed) resolve(s);
+      }, reject);
+    });
+  }
+}
+
+async function setup(probeRunner?: ProbeRunner): Promise<{ rt: FakeRuntime; clock: FakeClock; workers: PodWorkers; host: Host }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'kubestrap-worker-'));
+  dirs.push(dir);
+  const rt = new FakeRuntime();
+  const clock = new FakeClock();
+  const host = new Host(dir);
+  const workers = new PodWorkers({ runtime: rt, host, nodeName: 'node1', nodeIP: '10.0.0.5', clock, probeRunner });
+  return { rt, clock, workers, host };
+}
+
+const app = (name = 'app'): V1Container => ({ name, image: 'example/app:1' });
+
+describe('CrashBackoff', () => {
+  it('restarts the first crash at once, then 10s doubling to 5min, reset after 10min of running', () => {
+    const b = new CrashBackoff();
+    let now = 0;
+    const delays: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      now += 1000; // each run lasts 1s
+      const d = b.delay(now, now);
+      delays.push(d / 1000);
+      now += d;
+      b.restarted(now);
+    }
+    assert.deepEqual(delays, [0, 10, 20, 40, 80, 160, 300, 300]);
+    now += 601_000; // a long healthy run
+    assert.equal(b.delay(now, now), 0);
+    b.restarted(now);
+    now += 1000;
+    assert.equal(b.delay(now, now), 10_000);
+  });
+});
+
+describe('PodWorkers', () => {
+  it('restarts a crashed container immediately the first time, then backs off', async () => {
+    const { rt, clock, workers } = await setup();
+    workers.apply({ type: 'add', pod: staticPod('u1', { containers: [app()] }) });
+    await clock.advance(0);
+    assert.deepEqual(rt.log, ['sandbox u1', 'start u1/app#0']);
+    assert.equal(workers.states()[0]!.status.phase, 'Running');
+    rt.latest('app').exit(1);
+    await clock.advance(0);
+    assert.deepEqual(rt.log.slice(-1), ['start u1/app#1'], 'first restart is immediate');
+    rt.latest('app').exit(2);
+    await clock.advance(0);
+    const st = workers.states()[0]!.status.containerStatuses![0]!;
+    assert.equal(st.state?.waiting?.reason, 'CrashLoopBackOff');
+    assert.match(st.state?.waiting?.message ?? '', /back-off 10s/);
+    assert.equal(st.lastState?.terminated?.exitCode, 2);
+    assert.equal(st.lastState?.terminated?.reason, 'Error');
+    assert.equal(st.restartCount, 1);
+    await clock.advance(9_999);
+    assert.equal(rt.log.filter((l) => l.startsWith('start')).length, 2);
+    await clock.advance(1);
+    assert.deepEqual(rt.log.slice(-1), ['start u1/app#2']);
+    rt.latest('app').exit(1);
+    await clock.advance(19_999);
+    assert.equal(rt.log.filter((l) => l.startsWith('start')).length, 3);
+    await clock.advance(1);
+    assert.equal(rt.log.filter((l) => l.startsWith('start')).length, 4);
+    assert.equal(workers.states()[0]!.restarts, 3);
+    assert.equal(workers.metrics().restartsTotal, 3);
+    await workers.stopAll();
+  });
+
+  it('honours restartPolicy Never and OnFailure', async () => {
+    const { rt, clock, workers } = await setup();
+    workers.apply({ type: 'add', pod: staticPod('never', { containers: [app()], restartPolicy: 'Never' }) });
+    await clock.advance(0);
+    rt.latest('app').exit(1);
+    await clock.advance(60_000);
+    assert.equal(rt.log.filter((l) => l.startsWith('start')).length, 1);
+    assert.equal(workers.states()[0]!.status.phase, 'Failed');
+    await workers.stopAll();
+
+    const b = await setup();
+    b.workers.apply({ type: 'add', pod: staticPod('onf', { containers: [app()], restartPolicy: 'OnFailure' }) });
+    await b.clock.advance(0);
+    b.rt.latest('app').exit(0);
+    await b.clock.advance(60_000);
+    assert.equal(b.rt.log.filter((l) => l.startsWith('start')).length, 1);
+    assert.equal(b.workers.states()[0]!.status.phase, 'Succeeded');
+    await b.workers.stopAll();
+  });
+
+  it('runs init containers in order, retrying a failed one, before the app containers', async () => {
+    const { rt, clock, workers } = await setup();
+    workers.apply({ type: 'add', pod: staticPod('i1', { initContainers: [app('init-a'), app('init-b')], containers: [app()] }) });
+    await clock.advance(0);
+    assert.deepEqual(rt.log, ['sandbox i1', 'start i1/init-a#0']);
+    assert.equal(workers.states()[0]!.status.phase, 'Pending');
+    rt.latest('init-a').exit(1);
+    await clock.advance(0);
+    assert.deepEqual(rt.log.slice(-1), ['start i1/init-a#1']);
+    rt.latest('init-a').exit(0);
+    await clock.advance(0);
+    assert.deepEqual(rt.log.slice(-1), ['start i1/init-b#0']);
+    rt.latest('init-b').exit(0);
+    await clock.advance(0);
+    assert.deepEqual(rt.log.slice(-1), ['start i1/app#0']);
+    const status = workers.states()[0]!.status;
+    assert.equal(status.phase, 'Running');
+    assert.equal(status.conditions?.find((c) => c.type === 'Initialized')?.status, 'True');
+    assert.equal(status.initContainerStatuses?.[0]?.restartCount, 1);
+    await workers.stopAll();
+  });
+
+  it('stops the old pod completely before the new one starts on update; remove stops at once', async () => {
+    const { rt, clock, workers } = await setup();
+    const v1 = staticPod('v1', { containers: [app('etcd')] });
+    const v2 = staticPod('v2', { containers: [app('etcd')] });
+    workers.apply({ type: 'add', pod: v1 });
+    await clock.advance(0);
+    workers.apply({ type: 'update', pod: v2, previous: v1 });
+    await clock.advance(0);
+    await workers.settled();
+    await clock.advance(0);
+    assert.deepEqual(rt.log, ['sandbox v1', 'start v1/etcd#0', 'stop v1/etcd#0', 'stopsandbox v1', 'sandbox v2', 'start v2/etcd#0']);
+    assert.deepEqual(workers.states().map((s) => s.pod.uid), ['v2']);
+    workers.apply({ type: 'remove', pod: v2 });
+    await clock.advance(0);
+    assert.deepEqual(rt.log.slice(-2), ['stop v2/etcd#0', 'stopsandbox v2']);
+    assert.equal(workers.states().length, 0);
+  });
+
+  it('kills and restarts a container whose liveness probe fails failureThreshold times', async () => {
+    let healthy = true;
+    const runner: ProbeRunner = async () => (healthy ? { ok: true, message: '' } : { ok: false, message: 'HTTP probe failed with statuscode: 500' });
+    const { rt, clock, workers } = await setup(runner);
+    const c: V1Container = { ...app(), livenessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 10, failureThreshold: 3 }, readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 } };
+    workers.apply({ type: 'add', pod: staticPod('p1', { containers: [c] }) });
+    await clock.advance(0);
+    assert.equal(workers.states()[0]!.status.containerStatuses![0]!.ready, true, 'readiness succeeded at once');
+    assert.equal(workers.states()[0]!.status.conditions?.find((x) => x.type === 'Ready')?.status, 'True');
+    healthy = false;
+    await clock.advance(10_000);
+    await clock.advance(10_000);
+    assert.equal(rt.log.filter((l) => l.startsWith('stop')).length, 0, 'two failures are below the threshold');
+    assert.equal(workers.states()[0]!.status.containerStatuses![0]!.ready, false, 'readiness failed 3 times');
+    assert.ok(workers.states()[0]!.errors.some((e) => /Liveness probe failed: HTTP probe failed with statuscode: 500/.test(e)));
+    await clock.advance(10_000);
+    assert.deepEqual(rt.log.slice(-2), ['stop p1/app#0', 'start p1/app#1']);
+    const st = workers.states()[0]!.status.containerStatuses![0]!;
+    assert.equal(st.restartCount, 1);
+    assert.match(st.lastState?.terminated?.message ?? '', /failed liveness probe, will be restarted/);
+    assert.equal(workers.metrics().probeFailuresTotal, 1);
+    await workers.stopAll();
+  });
+
+  it('startup probe gates liveness and readiness', async () => {
+    let started = false;
+    const calls: string[] = [];
+    const runner: ProbeRunner = async (probe) => {
+      calls.push(probe.httpGet?.path ?? '?');
+      return { ok: probe.httpGet?.path !== '/startup' || started, message: 'not yet' };
+    };
+    const { clock, workers } = await setup(runner);
+    const c: V1Container = {
+      ...app(),
+      startupProbe: { httpGet: { path: '/startup', port: 1 }, periodSeconds: 1, failureThreshold: 100 },
+      livenessProbe: { httpGet: { path: '/live', port: 1 } },
+      readinessProbe: { httpGet: { path: '/ready', port: 1 } },
+    };
+    workers.apply({ type: 'add', pod: staticPod('s1', { containers: [c] }) });
+    await clock.advance(3_000);
+    assert.ok(!calls.includes('/live') && !calls.includes('/ready'));
+    assert.equal(workers.states()[0]!.status.containerStatuses![0]!.started, false);
+    started = true;
+    await clock.advance(1_000);
+    assert.equal(workers.states()[0]!.status.containerStatuses![0]!.started, true);
+    assert.ok(calls.includes('/live') && calls.includes('/ready'));
+    await workers.stopAll();
+  });
+
+  it('adopts running containers of unchanged pods and stops those of removed pods', async () => {
+    const { rt, clock, host } = await setup();
+    const crashing = new SeverableRuntime(rt);
+    const workers = new PodWorkers({ runtime: crashing, host, nodeName: 'node1', nodeIP: '10.0.0.5', clock });
+    const keep = staticPod('keep', { containers: [app()] });
+    const gone = staticPod('gone', { containers: [app()] });
+    workers.apply({ type: 'add', pod: keep });
+    workers.apply({ type: 'add', pod: gone });
+    await clock.advance(0);
+    await workers.settled();
+    crashing.severed = true;
+    // the agent "crashes": a new PodWorkers on the same runtime and state dir
+    const next = new PodWorkers({ runtime: rt, host, nodeName: 'node1', nodeIP: '10.0.0.5', clock });
+    await next.adopt([keep]);
+    await clock.advance(0);
+    const starts = rt.log.filter((l) => l.startsWith('start'));
+    assert.deepEqual(starts, ['start keep/app#0', 'start gone/app#0'], 'nothing started twice');
+    assert.ok(rt.log.includes('stop gone/app#0'));
+    assert.equal(next.states()[0]!.status.containerStatuses![0]!.state?.running !== undefined, true);
+    rt.latest('app').exit(1); // latest is keep's (gone's was stopped)
+    rt.containers.find((c) => c.pod === 'keep')!.exit(1);
+    await clock.advance(0);
+    assert.deepEqual(rt.log.filter((l) => l.startsWith('start')).slice(-1), ['start keep/app#1'], 'adopted container exit is watched');
+    await next.stopAll();
+  });
+});
