@@ -4,7 +4,8 @@ import { registerAgent } from './agent.js';
 import { registerCerts } from './certs.js';
 import { registerConfig } from './config.js';
 import { registerInit } from './init.js';
+import { registerLogs } from './logs.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [registerInit, registerConfig, registerAgent, registerCerts];
+export const COMMANDS: readonly RegisterCommand[] = [registerInit, registerConfig, registerAgent, registerCerts, registerLogs];
