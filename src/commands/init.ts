@@ -55,10 +55,11 @@ export function registerInit(program: Command): void {
   const phaseCmd = init.command('phase').description('Use this command to invoke a single phase of the init workflow');
   const addPhase = (parent: Command, phase: Phase<InitContext>, path: string): void => {
     const cmd = addInitFlags(parent.command(phase.name, { hidden: phase.hidden }).description(phase.description ?? phase.help));
-    cmd.action(async (flags: InitFlags) => runPhases(flags, path));
+    // `init` declares the same flags, so commander hands them to it, not to the phase: read them all.
+    cmd.action(async (_flags: InitFlags, self: Command) => runPhases(self.optsWithGlobals<InitFlags>(), path));
     if (phase.phases?.length) {
-      addInitFlags(cmd.command('all').description(`Run all ${phase.name} phases`)).action(async (flags: InitFlags) =>
-        runPhases(flags, path),
+      addInitFlags(cmd.command('all').description(`Run all ${phase.name} phases`)).action(async (_flags: InitFlags, self: Command) =>
+        runPhases(self.optsWithGlobals<InitFlags>(), path),
       );
       for (const child of phase.phases) addPhase(cmd, child, `${path}/${child.name}`);
     }
