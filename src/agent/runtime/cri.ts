@@ -107,6 +107,7 @@ export class CriRuntime implements Runtime {
       selector: { [OWNER_LABEL]: opts.nodeName },
       status: (id) => this.status({ id, name: '', attempt: 0 }),
       fastMs: opts.pollIntervalMs ?? 100,
+      containerdEndpoint: this.client.endpoint,
       onError: opts.onError,
     });
   }

@@ -3,11 +3,14 @@
  * the agent's containers (one RPC, however many pods) and fetches the final status of those that
  * stopped. When the runtime offers the GetContainerEvents stream (containerd ≥ 1.7), a stop event
  * triggers the check at once and the loop only runs as a slow safety net; containerd 1.6 answers
- * UNIMPLEMENTED and the fast loop stays. Crash → restart latency is bounded by the fast interval.
+ * UNIMPLEMENTED, so there containerd's own `/tasks/exit` events (same socket) are the trigger. A
+ * trigger starts a short burst of quick checks, because the CRI state may trail the task event by a
+ * few milliseconds. Without any stream the fast loop alone bounds crash → restart latency.
  */
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import type { ContainerEventResponse, ContainerState, CriClient } from '../../../cri/client.js';
 import type { ContainerRunState } from '../types.js';
+import { subscribeTaskExits } from './containerd-events.js';
 
 export interface ExitWatchOptions {
   client: CriClient;
@@ -19,6 +22,8 @@ export interface ExitWatchOptions {
   fastMs?: number;
   /** Poll interval while the event stream is up (default 2 s). */
   slowMs?: number;
+  /** Also subscribe to containerd's task-exit events on this endpoint (unix://…). */
+  containerdEndpoint?: string;
   /** Called with errors the loop swallows (runtime briefly unavailable). */
   onError?(err: unknown): void;
 }
@@ -29,6 +34,8 @@ interface Waiter {
 
 const GRPC_UNIMPLEMENTED = 12;
 const GRPC_CANCELLED = 1;
+const BURST_MS = 15;
+const BURST_LENGTH_MS = 1000;
 
 export class ExitWatcher {
   private readonly waiters = new Map<string, Set<Waiter>>();
@@ -40,17 +47,22 @@ export class ExitWatcher {
   /** undefined: not tried yet; false: the runtime does not implement it. */
   private eventsSupported: boolean | undefined;
   private streamRetry: NodeJS.Timeout | undefined;
+  private taskExits: ReturnType<typeof subscribeTaskExits> | undefined;
+  /** undefined: not tried yet; true once an event arrived or the subscription is accepted. */
+  private taskExitsSupported: boolean | undefined;
+  /** Until then, check every BURST_MS: a trigger arrived and the CRI may not show the exit yet. */
+  private burstUntil = 0;
 
   constructor(private readonly opts: ExitWatchOptions) {}
 
   /** True while the event stream delivers (for reports and tests). */
   get usingEvents(): boolean {
-    return this.stream !== undefined && this.eventsSupported === true;
+    return (this.stream !== undefined && this.eventsSupported === true) || (this.taskExits !== undefined && this.taskExitsSupported === true);
   }
 
   wait(id: string, signal?: AbortSignal): Promise<ContainerRunState> {
-    if (this.closed) return Promise.resolve({ state: 'unknown', reason: 'RuntimeClosed' });
     return new Promise((resolve) => {
+      if (this.closed) return; // see close()
       const waiter: Waiter = {
         resolve: (state) => {
           signal?.removeEventListener('abort', onAbort);
@@ -65,17 +77,24 @@ export class ExitWatcher {
       if (!set) this.waiters.set(id, (set = new Set()));
       set.add(waiter);
       this.openStream();
+      this.openTaskExits();
       this.schedule(0);
     });
   }
 
+  /**
+   * Stops watching. Pending waits are dropped, never resolved: the containers still run (close does
+   * not stop them), and a resolved wait would read as an exit and trigger a restart.
+   */
   close(): void {
     this.closed = true;
     clearTimeout(this.timer);
     clearTimeout(this.streamRetry);
     this.stream?.cancel();
     this.stream = undefined;
-    for (const set of this.waiters.values()) for (const w of [...set]) w.resolve({ state: 'unknown', reason: 'RuntimeClosed' });
+    this.taskExits?.close();
+    this.taskExits = undefined;
+    this.waiters.clear();
   }
 
   private remove(id: string, waiter: Waiter): void {
@@ -86,6 +105,7 @@ export class ExitWatcher {
   }
 
   private interval(): number {
+    if (Date.now() < this.burstUntil) return BURST_MS;
     return this.usingEvents ? (this.opts.slowMs ?? 2000) : (this.opts.fastMs ?? 100);
   }
 
@@ -139,7 +159,7 @@ export class ExitWatcher {
         this.waiters.has(ev.containerId) &&
         (ev.containerEventType === 'CONTAINER_STOPPED_EVENT' || ev.containerEventType === 'CONTAINER_DELETED_EVENT')
       ) {
-        this.schedule(0);
+        this.trigger();
       }
     });
     stream.on('error', (err: Error & { code?: number }) => {
@@ -156,6 +176,36 @@ export class ExitWatcher {
     });
     stream.on('end', () => {
       if (this.stream === stream) this.stream = undefined;
+    });
+  }
+
+  private trigger(): void {
+    this.burstUntil = Date.now() + BURST_LENGTH_MS;
+    this.schedule(0);
+  }
+
+  private openTaskExits(): void {
+    const endpoint = this.opts.containerdEndpoint;
+    if (!endpoint || this.taskExits || this.taskExitsSupported === false || this.closed) return;
+    const sub = subscribeTaskExits(endpoint);
+    this.taskExits = sub;
+    // Headers arrive when containerd accepts the subscription: from then on, exits are pushed.
+    sub.stream.on('metadata', () => {
+      this.taskExitsSupported = true;
+    });
+    sub.stream.on('data', () => {
+      this.taskExitsSupported = true;
+      if (this.waiters.size > 0) this.trigger();
+    });
+    sub.stream.on('error', (err: Error & { code?: number }) => {
+      if (this.taskExits === sub) this.taskExits = undefined;
+      sub.close();
+      if (err.code === GRPC_UNIMPLEMENTED) this.taskExitsSupported = false;
+      else if (err.code !== GRPC_CANCELLED && !this.closed) {
+        this.opts.onError?.(err);
+        setTimeout(() => this.waiters.size > 0 && this.openTaskExits(), 1000).unref?.();
+      }
+      this.schedule(0);
     });
   }
 }
