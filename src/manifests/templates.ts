@@ -22,14 +22,29 @@ export const TEMPLATE_HINT = 'the template (or a _partial it includes) is broken
  * A string as a YAML scalar: plain when YAML 1.2 and 1.1 readers both read it back unchanged,
  * else double-quoted (a JSON string is a valid YAML double-quoted scalar).
  */
+const ALWAYS_PLAIN = /^(--[a-z0-9][-a-z0-9]*=|\/)[A-Za-z0-9_.\/:=,*+@%~-]*$/;
+const PLAIN_WORD = /^[A-Za-z][A-Za-z0-9_.\/-]*$/;
+/** Words YAML 1.1 or 1.2 read as booleans or null. */
+const TYPED_WORDS = new Set(['y', 'yes', 'n', 'no', 'true', 'false', 'on', 'off', 'null']);
+
 export function yamlScalar(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (value === undefined) throw new Error('{{q}} got undefined: the template names a value the view does not have');
   if (typeof value !== 'string') throw new Error(`{{q}} expects a string, got ${JSON.stringify(value)}`);
-  // The read-back test catches indicators (`*`, `&`, `!`, `{`, `#`...) and typed values (`true`, `1e3`, `yes`).
-  if (value !== '' && !/^\s|\s$|[\n\r\t]|: | #/.test(value) && readsBackAs(value)) return value;
-  return JSON.stringify(value);
+  // Flags, absolute paths and words of plain characters can only be read as strings: skip the parse.
+  if (ALWAYS_PLAIN.test(value) || (PLAIN_WORD.test(value) && !TYPED_WORDS.has(value.toLowerCase()))) return value;
+  let quoted = scalarCache.get(value);
+  if (quoted === undefined) {
+    // The read-back test catches indicators (`*`, `&`, `!`, `{`, `#`...) and typed values (`1e3`, `0x1F`, `1:20`).
+    const plain = value !== '' && !/^\s|\s$|[\n\r\t]|: | #/.test(value) && readsBackAs(value);
+    quoted = plain ? value : JSON.stringify(value);
+    if (scalarCache.size < 10_000) scalarCache.set(value, quoted);
+  }
+  return quoted;
 }
+
+/** Values repeat across renders (images, addresses, quantities); parsing them twice each is the slow part. */
+const scalarCache = new Map<string, string>();
 
 function readsBackAs(value: string): boolean {
   try {
