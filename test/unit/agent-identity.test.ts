@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import { ManifestError } from '../../src/errors.js';
+import { decodeDocument } from '../../src/agent/sources/decode.js';
 import { canonicalJson, defaultPullPolicy, podUid, resolveStaticPod, validateManifest } from '../../src/agent/identity.js';
 
 const manifest = (): Record<string, unknown> => ({
@@ -144,4 +145,12 @@ describe('agent identity', () => {
       assert.ok(err.oneLine().startsWith(`/m/etcd.yaml: ${field}: `), err.oneLine());
     });
   }
+
+  it('decodes one YAML or JSON document; more than one is refused', () => {
+    assert.deepEqual(decodeDocument('a: 1\nb: "2026-01-01"\nc: 2026-01-01\n---\n', '/m/x.yaml'), { a: 1, b: '2026-01-01', c: '2026-01-01' });
+    assert.deepEqual(decodeDocument(Buffer.from('{"a": [1]}'), '/m/x.json'), { a: [1] });
+    assert.match(manifestError(() => decodeDocument('a: 1\n---\nb: 2\n', '/m/x.yaml')).oneLine(), /^\/m\/x\.yaml: holds 2 YAML documents \(put one Pod per file\)$/);
+    assert.match(manifestError(() => decodeDocument('a: [1\n', '/m/x.yaml')).oneLine(), /^\/m\/x\.yaml: is not valid YAML: .*line/);
+    assert.match(manifestError(() => decodeDocument('  \n', '/m/x.yaml')).oneLine(), /is empty/);
+  });
 });

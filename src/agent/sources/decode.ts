@@ -1,9 +1,10 @@
 /**
- * Bytes → one decoded document, shared by the file and HTTP sources. JSON goes through JSON.parse
- * (fast for the 1000-manifest relist); anything else through `yaml`. Unlike the kubelet, a second
- * YAML document is an error instead of being silently dropped.
+ * Bytes → one decoded document, shared by the file and HTTP sources. JSON goes through JSON.parse,
+ * anything else through js-yaml (core schema: no dates). Unlike the kubelet, a second YAML
+ * document is an error instead of being silently dropped.
  */
-import { isScalar, parseAllDocuments } from 'yaml';
+// js-yaml, not `yaml`: about ten times faster on small documents, which is what a 1000-manifest relist needs.
+import { CORE_SCHEMA, loadAll, YAMLException } from 'js-yaml';
 import { ManifestError } from '../../errors.js';
 
 /** The kubelet's maxConfigLength. */
@@ -23,16 +24,16 @@ export function decodeDocument(data: Buffer | string, origin: string): unknown {
       throw new ManifestError(`is not valid JSON: ${(err as Error).message}`, { file: origin });
     }
   }
-  // A trailing `---` yields an empty document; only documents with content (or errors) count.
-  const docs = Array.from(parseAllDocuments(text)).filter(
-    (d) => d.errors.length > 0 || !(d.contents === null || (isScalar(d.contents) && d.contents.value === null)),
-  );
+  let docs: unknown[];
+  try {
+    docs = loadAll(text, undefined, { schema: CORE_SCHEMA, filename: origin });
+  } catch (err) {
+    const reason = err instanceof YAMLException ? `${err.reason}${err.mark ? ` (line ${err.mark.line + 1})` : ''}` : String(err);
+    throw new ManifestError(`is not valid YAML: ${reason}`, { file: origin });
+  }
+  // A trailing `---` yields an empty document; only documents with content count.
+  docs = docs.filter((d) => d !== null && d !== undefined);
   if (docs.length === 0) throw new ManifestError('is empty', { file: origin, hint: 'write one kind: Pod manifest' });
   if (docs.length > 1) throw new ManifestError(`holds ${docs.length} YAML documents`, { file: origin, hint: 'put one Pod per file' });
-  const doc = docs[0]!;
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    throw new ManifestError(`is not valid YAML: ${e.message.split('\n')[0]!.replace(/:$/, '')}`, { file: origin });
-  }
-  return doc.toJS({ maxAliasCount: 100 }) as unknown;
+  return docs[0];
 }

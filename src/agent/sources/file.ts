@@ -88,6 +88,9 @@ export class FileSource implements PodSource {
   private missingLogged = false;
   private stopped = false;
   private relisting: Promise<void> | undefined;
+  /** While a relist reads many files, emits are collected into one (else a relist is O(n²)). */
+  private batching = false;
+  private dirtySince: number | undefined;
 
   constructor(private readonly options: FileSourceOptions) {
     this.quietMs = options.quietMs ?? 50;
@@ -275,6 +278,7 @@ export class FileSource implements PodSource {
     this.ensureWatch();
     const present = new Set(names);
     let changed = false;
+    this.batching = true;
     for (const name of [...this.entries.keys()]) {
       if (!present.has(name)) {
         this.entries.delete(name);
@@ -293,13 +297,21 @@ export class FileSource implements PodSource {
         this.pending.set(name, { observedAt });
         await this.settle(name);
       }),
-    );
-    if (changed || initial) this.emit(observedAt, initial);
+    ).finally(() => {
+      this.batching = false;
+    });
+    const dirtySince = this.dirtySince;
+    this.dirtySince = undefined;
+    if (changed || initial || dirtySince !== undefined) this.emit(Math.min(observedAt, dirtySince ?? observedAt), initial);
   }
 
   /** Builds the complete snapshot (duplicates resolved) and hands it on if anything changed. */
   private emit(observedAt: number, force = false): void {
     if (this.stopped || !this.listener) return;
+    if (this.batching) {
+      this.dirtySince = Math.min(this.dirtySince ?? observedAt, observedAt);
+      return;
+    }
     const snapshot = this.snapshot(observedAt);
     const signature = JSON.stringify([snapshot.pods.map((p) => p.uid), snapshot.errors.map((e) => [e.origin, e.message, e.keptPod])]);
     if (!force && signature === this.lastEmitted) return;
