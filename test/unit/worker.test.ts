@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -226,6 +226,18 @@ describe('PodWorkers', () => {
     assert.equal(rt.log.filter((l) => l.startsWith('start')).length, 4);
     assert.equal(workers.states()[0]!.restarts, 3);
     assert.equal(workers.metrics().restartsTotal, 3);
+    await workers.stopAll();
+  });
+
+  it('continues restart counts after the highest <n>.log of an earlier life of the same pod', async () => {
+    const { rt, clock, workers, host } = await setup();
+    const dir = host.path('/var/log/pods/default_web-node1_r1/app');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, '0.log'), '');
+    await writeFile(path.join(dir, '1.log'), '');
+    workers.apply({ type: 'add', pod: staticPod('r1', { containers: [app()] }) });
+    await clock.advance(0);
+    assert.deepEqual(rt.log.slice(-1), ['start r1/app#2']);
     await workers.stopAll();
   });
 

@@ -6,7 +6,8 @@
 import type { V1Container } from '@kubernetes/client-node';
 import { messageOf } from '../../errors.js';
 import type { Host } from '../../host/host.js';
-import { containerLogPath } from '../logs/cri-log.js';
+import { readdirSync } from 'node:fs';
+import { containerLogPath, podLogDir } from '../logs/cri-log.js';
 import type { StaticPod, PodState } from '../pod-types.js';
 import { ContainerProbes, type ProbeRunner } from '../probes/prober.js';
 import type { ContainerRef, ContainerRunState, Runtime, RuntimePod, SandboxRef } from '../runtime/types.js';
@@ -47,6 +48,8 @@ interface Rec {
   last?: Terminated;
   startedAtMs?: number;
   probes?: ContainerProbes;
+  /** Probe failures of the previous container, shown until the new one is ready. */
+  lastProbeFailures: string[];
   /** Why we killed the current container (probe failure), reported in its termination. */
   killedFor?: string;
   completed: boolean;
@@ -88,6 +91,7 @@ export class PodWorker {
         restartCount: (cp?.restartCount ?? 0) + (diedMeanwhile ? 1 : 0),
         view: { waiting: { reason: init ? 'PodInitializing' : 'ContainerCreating' } },
         completed: init && cp?.completed === true,
+        lastProbeFailures: [],
         backoff: new CrashBackoff(deps.backoff),
       };
     };
@@ -129,8 +133,28 @@ export class PodWorker {
     if (this.signal.aborted) throw new AbortError();
   }
 
+  /**
+   * A pod that starts afresh but has logs from an earlier life (same UID: agent or host restart)
+   * continues its restart counts after the highest `<n>.log` (kubelet calcRestartCountByLogDir), so
+   * no attempt appends to an older attempt's log.
+   */
+  private restartCountsFromLogs(): void {
+    for (const rec of this.recs) {
+      const dir = this.deps.host.path(`${podLogDir(this.pod.namespace, this.pod.name, this.pod.uid)}/${rec.spec.name}`);
+      let names: string[] = [];
+      try {
+        names = readdirSync(dir); // a few entries, once per pod start; sync keeps the start path short
+      } catch {
+        continue;
+      }
+      const highest = Math.max(-1, ...names.map((n) => Number(/^(\d+)\.log/.exec(n)?.[1] ?? -1)));
+      if (highest >= rec.restartCount) rec.restartCount = highest + 1;
+    }
+  }
+
   private async run(eventAt: number): Promise<void> {
     this.check();
+    if (!this.adopted) this.restartCountsFromLogs();
     this.sandbox = await this.retry('sandbox', async () =>
       this.adopted ? { id: this.adopted.sandboxId } : this.deps.runtime.runPodSandbox(this.runtimePod),
     );
@@ -213,7 +237,10 @@ export class PodWorker {
       const ref = rec.ref!;
       const exit = await this.deps.runtime.waitExit(ref, this.signal);
       this.check();
-      rec.probes?.stop();
+      if (rec.probes) {
+        rec.lastProbeFailures = [...rec.probes.failures.values()];
+        rec.probes.stop();
+      }
       rec.probes = undefined;
       const term = this.termination(rec, ref, exit);
       rec.view = { terminated: term };
@@ -412,7 +439,11 @@ export class PodWorker {
       restartCount: r.restartCount,
     }));
     const errors = [...this.sourceErrors, ...this.errors.values()];
-    for (const r of this.recs) for (const f of r.probes?.failures.values() ?? []) errors.push(`${r.spec.name}: ${f}`);
+    for (const r of this.recs) {
+      const current = [...(r.probes?.failures.values() ?? [])];
+      const shown = current.length || r.probes?.ready ? current : r.lastProbeFailures;
+      for (const f of shown) errors.push(`${r.spec.name}: ${f}`);
+    }
     return {
       pod: this.pod,
       status: podStatus({
