@@ -6,27 +6,20 @@ import { readFile } from 'node:fs/promises';
 import type { V1Pod, V1PodList } from '@kubernetes/client-node';
 import { Command } from 'commander';
 import { Agent, runUntilSignal } from '../agent/agent.js';
-import { AGENT_FLAGS, DEFAULT_READ_ONLY_PORT, resolveAgentConfig, type AgentConfig, type AgentFlags } from '../agent/config.js';
+import { AGENT_FLAGS, DEFAULT_READ_ONLY_PORT, resolveAgentConfig, type AgentFlags } from '../agent/config.js';
 import { ANNOTATION_SEEN } from '../agent/identity.js';
 import { createLogger } from '../agent/log.js';
-import { CriRuntime } from '../agent/runtime/cri.js';
-import { ProcessRuntime } from '../agent/runtime/process.js';
-import type { Runtime } from '../agent/runtime/types.js';
+import { createRuntime } from '../agent/runtime/create.js';
 import { ANNOTATION_SOURCE_ERROR, type SourceErrorList } from '../agent/server.js';
 import { PodWorkers } from '../agent/workers/index.js';
 import { ConfigError, HostError, messageOf } from '../errors.js';
 
-function createRuntime(config: AgentConfig): Runtime {
-  return config.runtime === 'process'
-    ? new ProcessRuntime(config.host)
-    : new CriRuntime({ host: config.host, nodeName: config.nodeName, endpoint: config.containerRuntimeEndpoint });
-}
 
 async function runAgent(flags: AgentFlags): Promise<void> {
   const config = await resolveAgentConfig(flags, (p) => readFile(p, 'utf8'));
   await config.host.checkRootfs();
   const logger = createLogger();
-  const runtime = createRuntime(config);
+  const runtime = createRuntime({ runtime: config.runtime, host: config.host, nodeName: config.nodeName, endpoint: config.containerRuntimeEndpoint });
   const workers = new PodWorkers({ runtime, host: config.host, nodeName: config.nodeName, stateDir: config.stateDir, logger });
   const agent = new Agent({ config, runtime, workers, logger });
   await runUntilSignal(agent, logger);

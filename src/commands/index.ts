@@ -5,7 +5,8 @@ import { registerCerts } from './certs.js';
 import { registerConfig } from './config.js';
 import { registerInit } from './init.js';
 import { registerLogs } from './logs.js';
+import { registerReset } from './reset.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [registerInit, registerConfig, registerAgent, registerCerts, registerLogs];
+export const COMMANDS: readonly RegisterCommand[] = [registerInit, registerConfig, registerAgent, registerCerts, registerLogs, registerReset];

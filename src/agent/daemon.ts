@@ -1,0 +1,130 @@
+/**
+ * The agent as a host service: where its files live, how `init` starts it (systemd when systemd
+ * runs the real host, otherwise a detached daemon with a pid file and a log file), how it is found
+ * again (idempotent init) and how `reset` stops it. The flags file plays the part of kubeadm's
+ * /var/lib/kubelet/kubeadm-flags.env: the one record of how the agent was started.
+ */
+import { spawn } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { HostError, messageOf } from '../errors.js';
+import type { Host } from '../host/host.js';
+
+export const AGENT_PATHS = {
+  /** KubeletConfiguration-style config the agent reads (`--config`). */
+  config: '/var/lib/kubestrap/config.yaml',
+  /** `KUBESTRAP_AGENT_ARGS="..."`: node name, runtime, kubeconfig. */
+  flags: '/var/lib/kubestrap/kubestrap-flags.env',
+  pid: '/run/kubestrap-agent.pid',
+  log: '/var/log/kubestrap-agent.log',
+  unit: '/etc/systemd/system/kubestrap-agent.service',
+} as const;
+
+export const AGENT_UNIT_NAME = 'kubestrap-agent.service';
+
+/** The CLI entry the daemon runs: this package's bin/kubestrap.js (works from dist/ and src/). */
+export function kubestrapBin(): string {
+  return fileURLToPath(new URL('../../bin/kubestrap.js', import.meta.url));
+}
+
+/** Renders the flags file from the agent's arguments. */
+export function renderFlagsEnv(args: readonly string[]): string {
+  return `KUBESTRAP_AGENT_ARGS="${args.join(' ')}"\n`;
+}
+
+/** Reads the agent's arguments back from the flags file (undefined when init never wrote one). */
+export async function readAgentArgs(host: Host): Promise<string[] | undefined> {
+  const text = (await host.readOptional(AGENT_PATHS.flags))?.toString('utf8');
+  const m = text?.match(/^KUBESTRAP_AGENT_ARGS="([^"]*)"/m);
+  return m ? m[1]!.split(' ').filter(Boolean) : undefined;
+}
+
+/** Value of `--name=value` in an argument list. */
+export function argValue(args: readonly string[], name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return args.find((a) => a.startsWith(prefix))?.slice(prefix.length);
+}
+
+export function renderSystemdUnit(args: readonly string[]): string {
+  return [
+    '[Unit]',
+    'Description=kubestrap static-pod agent: runs the control-plane static pods',
+    'Documentation=https://kubernetes.io/docs/reference/setup-tools/kubeadm/',
+    'Wants=network-online.target containerd.service',
+    'After=network-online.target containerd.service',
+    '',
+    '[Service]',
+    `EnvironmentFile=-${AGENT_PATHS.flags}`,
+    `ExecStart=${process.execPath} ${kubestrapBin()} agent $KUBESTRAP_AGENT_ARGS`,
+    'Restart=always',
+    'RestartSec=2',
+    // the agent leaves pods running when it stops; systemd must not kill them with it
+    'KillMode=process',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+/** The pid of the agent daemon for this rootfs, if one is alive. */
+export async function runningAgentPid(host: Host): Promise<number | undefined> {
+  const text = (await host.readOptional(AGENT_PATHS.pid))?.toString('utf8').trim();
+  const pid = Number(text);
+  if (!text || !Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    // a recycled pid belongs to something else: only our `kubestrap agent` counts
+    return cmdline.includes('agent') && cmdline.some((a) => a.endsWith('kubestrap.js')) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts `kubestrap agent <args>` detached, output to the log file; records the pid. */
+export async function startAgentDaemon(host: Host, args: readonly string[]): Promise<number> {
+  await host.mkdir('/var/log', 0o755);
+  await host.mkdir('/run', 0o755);
+  const logFd = openSync(host.path(AGENT_PATHS.log), 'a', 0o640);
+  try {
+    const child = spawn(process.execPath, [kubestrapBin(), 'agent', ...args], {
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    const pid = await new Promise<number>((resolve, reject) => {
+      child.once('error', (err) => reject(new HostError(`cannot start the agent: ${messageOf(err)}`)));
+      child.once('spawn', () => resolve(child.pid!));
+    });
+    child.unref();
+    await host.writeFile(AGENT_PATHS.pid, `${pid}\n`, 0o644);
+    return pid;
+  } finally {
+    closeSync(logFd);
+  }
+}
+
+/** SIGTERM, then SIGKILL after graceMs; resolves once the process is gone. */
+export async function stopProcess(pid: number, graceMs = 10_000): Promise<void> {
+  const alive = (): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!alive()) return;
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (alive()) process.kill(pid, 'SIGKILL');
+  while (alive()) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** The last `lines` lines of a text file on the host ('' when missing). */
+export async function tailFile(host: Host, hostPath: string, lines = 20): Promise<string> {
+  const text = (await host.readOptional(hostPath))?.toString('utf8') ?? '';
+  return text.split('\n').filter(Boolean).slice(-lines).join('\n');
+}
