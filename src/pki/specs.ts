@@ -153,9 +153,3 @@ export function caSpec(name: CAName): CASpec {
   if (!spec) throw new Error(`no CA named ${name}`);
   return spec;
 }
-
-/** The specs that apply to this configuration (no etcd ones with external etcd). */
-export function certSpecsFor(cfg: ResolvedConfig): CertSpec[] {
-  const external = cfg.cluster.etcd.external !== undefined && cfg.cluster.etcd.local === undefined;
-  return CERT_SPECS.filter((s) => !(external && s.etcd));
-}
