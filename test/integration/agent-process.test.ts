@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { Host } from '../../src/host/host.js';
 import { readMessages } from '../../src/agent/logs/cri-log.js';
+import { findContainerLog } from '../../src/agent/logs/find.js';
 import type { PodState, StaticPod } from '../../src/agent/pod-types.js';
 import { ProcessRuntime } from '../../src/agent/runtime/process.js';
 import { readStat } from '../../src/agent/runtime/process/proc.js';
@@ -152,6 +153,22 @@ describe('agent with the process runtime', { skip: !root && 'needs root (unshare
     console.log(`# remove → process gone: ${Date.now() - t0} ms`);
     await w.settled();
     assert.equal(w.states().length, 0);
+  });
+
+  it('stops with SIGTERM, then SIGKILL after the grace period', async () => {
+    const w = newWorkers();
+    const pod = staticPod('stubborn', [{ name: 'c', image: 'busybox', command: ['sh', '-c', "trap '' TERM; echo up; while true; do sleep 0.1; done"] }], { terminationGracePeriodSeconds: 1 });
+    w.apply({ type: 'add', pod });
+    const pid = await until('running', () => pidOf(stateOf(w, 'stubborn')));
+    await until('trap set', async () => ((await logOf(pod, 'c', 0)).includes('up') ? true : undefined));
+    const t0 = Date.now();
+    await w.stopAll();
+    const took = Date.now() - t0;
+    assert.equal(await alive(pid), false);
+    assert.ok(took >= 900, `waited for the grace period (${took} ms)`);
+    // kubestrap logs finds it by manifest name
+    const file = await findContainerLog(host, { pod: 'stubborn' });
+    assert.deepEqual(readMessages(await readFile(file, 'utf8')), ['up']);
   });
 
   it('refuses pods without hostNetwork with a clear error', async () => {

@@ -52,6 +52,8 @@ interface Tracked {
   child?: ChildProcess;
   /** FIFO path prefix (`.out`, `.err`). */
   io?: string;
+  /** Exit poll of an adopted process. */
+  poll?: NodeJS.Timeout;
   /** Set when `exited` has settled. */
   done?: ContainerRunState;
   /** Settles once, when the process has exited. */
@@ -205,7 +207,7 @@ export class ProcessRuntime implements Runtime {
         });
       }),
     };
-    child.unref();
+    // the child handle stays referenced: a stop waiting for its exit keeps the loop alive (close() unrefs)
     const id = refId(pid, startTime);
     this.tracked.set(id, tracked);
     void tracked.exited.then((st) => (tracked.done = st));
@@ -249,23 +251,19 @@ export class ProcessRuntime implements Runtime {
     const env = await readEnviron(pid);
     if (env?.get(MARK.rootfs) !== this.host.rootfs) return undefined;
     const began = await startedAt(startTime);
-    const tracked: Tracked = {
-      pid,
-      startTime,
-      startedAt: began,
-      exited: new Promise<ContainerRunState>((resolve) => {
-        const timer = setInterval(() => {
-          void isAlive(pid, startTime).then((alive) => {
-            if (alive) return;
-            clearInterval(timer);
-            killGroup(pid, 'SIGKILL');
-            // not our child: the exit status went to whoever reaped it
-            resolve({ state: 'exited', startedAt: began, finishedAt: new Date(), exitCode: 255, reason: 'Error', message: 'exit code unknown (process adopted after an agent restart)' });
-          });
-        }, ADOPTED_POLL_MS);
-        timer.unref();
-      }),
-    };
+    let poll: NodeJS.Timeout | undefined;
+    const exited = new Promise<ContainerRunState>((resolve) => {
+      poll = setInterval(() => {
+        void isAlive(pid, startTime).then((alive) => {
+          if (alive) return;
+          clearInterval(poll);
+          killGroup(pid, 'SIGKILL');
+          // not our child: the exit status went to whoever reaped it
+          resolve({ state: 'exited', startedAt: began, finishedAt: new Date(), exitCode: 255, reason: 'Error', message: 'exit code unknown (process adopted after an agent restart)' });
+        });
+      }, ADOPTED_POLL_MS);
+    });
+    const tracked: Tracked = { pid, startTime, startedAt: began, exited, poll };
     this.tracked.set(ref.id, tracked);
     void tracked.exited.then((st) => (tracked.done = st));
     const io = env.get(MARK.io);
@@ -352,9 +350,12 @@ export class ProcessRuntime implements Runtime {
     return found;
   }
 
+  /** Lets the agent exit: log pumps, exit watches and child handles are released; processes keep running. */
   async close(): Promise<void> {
     for (const t of this.tracked.values()) {
       for (const s of t.logs?.sockets ?? []) s.destroy();
+      if (t.poll) clearInterval(t.poll);
+      t.child?.unref();
     }
   }
 }
