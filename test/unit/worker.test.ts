@@ -361,6 +361,7 @@ describe('PodWorkers', () => {
     await clock.advance(0);
     await workers.settled();
     crashing.severed = true;
+    workers.detachAll();
     // the agent "crashes": a new PodWorkers on the same runtime and state dir
     const next = new PodWorkers({ runtime: rt, host, nodeName: 'node1', nodeIP: '10.0.0.5', clock });
     await next.adopt([keep]);

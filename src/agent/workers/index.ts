@@ -265,6 +265,15 @@ export class PodWorkers {
     await Promise.all([...this.stopping.values()]);
   }
 
+  /**
+   * Forgets every pod without stopping anything, as a kill -9 of the agent would (tests and benches
+   * simulate an agent crash in-process with it; a new PodWorkers then adopts).
+   */
+  detachAll(): void {
+    for (const w of this.workers.values()) w.detach();
+    this.workers.clear();
+  }
+
   /** Resolves when no stop is in progress (tests, bench). */
   async settled(): Promise<void> {
     while (this.stopping.size > 0) await Promise.all([...this.stopping.values()]);

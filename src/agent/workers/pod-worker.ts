@@ -383,6 +383,12 @@ export class PodWorker {
     return this.persisting;
   }
 
+  /** Stops supervising without touching the containers (what a crashed agent leaves behind). */
+  detach(): void {
+    this.abort.abort();
+    for (const r of this.recs) r.probes?.stop();
+  }
+
   /** Stops the pod completely: every container gone, sandbox removed, checkpoint dropped. Idempotent. */
   stop(): Promise<void> {
     this.stopPromise ??= this.doStop();
