@@ -6,6 +6,13 @@ import { certsPhase } from './certs.js';
 import { kubeconfigPhase } from './kubeconfig.js';
 import { etcdPhase } from './etcd.js';
 import { controlPlanePhase } from './control-plane.js';
+import { waitControlPlanePhase } from './wait-control-plane.js';
+import { clusterAdminsPhase } from './cluster-admins.js';
+import { uploadConfigPhase } from './upload-config.js';
+import { uploadCertsPhase } from './upload-certs.js';
+import { markControlPlanePhase } from './mark-control-plane.js';
+import { bootstrapTokenPhase } from './bootstrap-token.js';
+import { showJoinCommandPhase } from './show-join-command.js';
 
 export const INIT_PHASES: readonly Phase<InitContext>[] = [
   preflightPhase,
@@ -13,4 +20,11 @@ export const INIT_PHASES: readonly Phase<InitContext>[] = [
   kubeconfigPhase,
   etcdPhase,
   controlPlanePhase,
+  waitControlPlanePhase,
+  clusterAdminsPhase,
+  uploadConfigPhase,
+  uploadCertsPhase,
+  markControlPlanePhase,
+  bootstrapTokenPhase,
+  showJoinCommandPhase,
 ];

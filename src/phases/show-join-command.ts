@@ -83,7 +83,8 @@ export const showJoinCommandPhase: Phase<InitContext> = {
       return;
     }
     const caFile = path.posix.join(ctx.config.paths.pkiDir, 'ca.crt');
-    const ca = await ctx.host.readOptional(caFile);
+    // A dry run has not written the CA; it is among the planned writes.
+    const ca = (await ctx.host.readOptional(caFile)) ?? ctx.host.planned.find((w) => w.path === caFile)?.content;
     if (!ca) {
       if (ctx.dryRun) return;
       throw new HostError(`cannot compute the CA hash: ${ctx.host.path(caFile)} does not exist`, { hint: 'run the certs phase first' });
