@@ -6,6 +6,7 @@ import { certsPhase } from './certs.js';
 import { kubeconfigPhase } from './kubeconfig.js';
 import { etcdPhase } from './etcd.js';
 import { controlPlanePhase } from './control-plane.js';
+import { agentPhase } from './agent.js';
 import { waitControlPlanePhase } from './wait-control-plane.js';
 import { clusterAdminsPhase } from './cluster-admins.js';
 import { uploadConfigPhase } from './upload-config.js';
@@ -20,6 +21,7 @@ export const INIT_PHASES: readonly Phase<InitContext>[] = [
   kubeconfigPhase,
   etcdPhase,
   controlPlanePhase,
+  agentPhase,
   waitControlPlanePhase,
   clusterAdminsPhase,
   uploadConfigPhase,
