@@ -222,7 +222,9 @@ export async function runSA(session: PkiSession, out: Printer): Promise<void> {
       const key = (await readPrivateKey(host, keyFile(session.pkiDir, SA_KEY.baseName)))!;
       await host.writeFile(pubPath, publicKeyPem(createPublicKey(key)), PUBLIC_KEY_MODE);
     }
-    out.line(PREFIX, `Using the existing "${SA_KEY.baseName}" key`);
+    // kubeadm words it differently when the cluster CA is external (it then never touches sa.*).
+    const ca = await session.caOnDisk('ca', 'ca');
+    out.line(PREFIX, ca && !ca.signer ? 'Using existing sa keys' : `Using the existing "${SA_KEY.baseName}" key`);
     return;
   }
   const { privateKey, publicKey } = await session.key(SA_KEY.name);

@@ -286,6 +286,7 @@ describe('pki: existing files', () => {
     assert.ok(lines.includes('[certs] Using existing ca keyless certificate authority'), lines.join('\n'));
     assert.ok(lines.includes('[certs] Using existing apiserver certificate and key on disk'));
     assert.ok(lines.includes('[kubeconfig] External CA mode: Using user provided admin.conf'));
+    assert.ok(lines.includes('[certs] Using existing sa keys'));
   });
 
   it('external CA: a missing leaf or kubeconfig is an error naming it', async () => {
