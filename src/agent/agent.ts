@@ -28,6 +28,13 @@ export interface PodManager {
   metrics(): WorkerMetrics;
 }
 
+/** The agent's API side (src/agent/mirror MirrorSync satisfies it). */
+export interface ApiSync {
+  /** Starts in the background; never throws. */
+  start(): void;
+  stop(): Promise<void>;
+}
+
 export interface AgentParts {
   config: AgentConfig;
   runtime: Runtime;
@@ -35,6 +42,11 @@ export interface AgentParts {
   logger: Logger;
   /** Default: built from the config (file source for staticPodPath, http source for staticPodURL). */
   sources?: PodSource[];
+  /**
+   * Builds the API side once the workers have adopted (so the desired pods are known, e.g. for the
+   * control-plane version); the agent starts it then and stops it first on shutdown.
+   */
+  apiSync?: (agent: Agent) => ApiSync | Promise<ApiSync>;
 }
 
 /** The sources the configuration asks for. */
@@ -64,6 +76,9 @@ export class Agent implements AgentView {
   private sourceErrorsTotal = 0;
   private knownErrors = new Set<string>();
   private started = false;
+  /** Sources that delivered their first snapshot. */
+  private readonly delivered = new Set<string>();
+  private apiSync: ApiSync | undefined;
   /** The read-only server's port once listening (tests pass port 0). */
   port: number | undefined;
 
@@ -85,6 +100,11 @@ export class Agent implements AgentView {
     this.ready = true;
     this.enqueue(catchUpEvents(desired, this.merger.pods()), Date.now());
     workers.setSourceErrors?.(this.merger.errors());
+    if (this.parts.apiSync) {
+      this.apiSync = await this.parts.apiSync(this);
+      if (!this.started) return;
+      this.apiSync.start();
+    }
     if (config.readOnlyPort !== 0) {
       this.server = new AgentServer(this, this.parts.logger);
       this.port = await this.server.listen(config.readOnlyPort);
@@ -106,6 +126,7 @@ export class Agent implements AgentView {
     this.started = false;
     this.ready = false;
     await Promise.all(this.sources.map((s) => s.stop()));
+    await this.apiSync?.stop();
     await this.server?.close();
     await this.queue;
     if (stopPods) {
@@ -118,7 +139,16 @@ export class Agent implements AgentView {
     this.log.info('stopped');
   }
 
+  /**
+   * True once every source delivered its first snapshot: until then an absent static pod may just
+   * not be read yet, so its mirror pod must not be deleted (the kubelet's "sources ready").
+   */
+  sourcesReady(): boolean {
+    return this.sources.every((s) => this.delivered.has(s.name));
+  }
+
   private onSnapshot(snapshot: SourceSnapshot): void {
+    this.delivered.add(snapshot.source);
     const events = this.merger.update(snapshot);
     const errors = this.merger.errors();
     const keys = new Set(errors.map((e) => `${e.origin}\0${e.message}`));

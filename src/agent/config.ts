@@ -5,6 +5,7 @@
  * never silently turns a source off.
  */
 import { access } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { parseDocument } from 'yaml';
 import { AGENT_STATE_DIR, DEFAULT_CRI_SOCKET, MANIFESTS_DIR } from '../config/defaults.js';
@@ -21,6 +22,7 @@ export interface AgentFlags {
   manifestUrlHeader?: string[];
   hostnameOverride?: string;
   nodeName?: string;
+  nodeIp?: string;
   containerRuntimeEndpoint?: string;
   kubeconfig?: string;
   rootfs?: string;
@@ -44,6 +46,7 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
   { flags: '--manifest-url-header <key:value,...>', help: 'HTTP headers for --manifest-url, e.g. "a:hello,b:again" (repeatable)', repeatable: true },
   { flags: '--hostname-override <name>', help: 'node name to use instead of the host name' },
   { flags: '--node-name <name>', help: 'same as --hostname-override' },
+  { flags: '--node-ip <ip>', help: "the node's InternalIP (default: the kubeconfig server's IP, else the first non-loopback IPv4)" },
   { flags: '--container-runtime-endpoint <endpoint>', help: `CRI endpoint for --runtime cri (default ${DEFAULT_CRI_SOCKET})` },
   { flags: '--kubeconfig <file>', help: 'kubeconfig for the API server (node registration and mirror pods)' },
   { flags: '--rootfs <dir>', help: 'put every host path (/etc/kubernetes, /var/lib/kubestrap, /var/log/pods, ...) under this directory' },
@@ -61,6 +64,8 @@ export const DEFAULT_CHECK_FREQUENCY_MS = 20_000;
 export interface AgentConfig {
   host: Host;
   nodeName: string;
+  /** --node-ip; undefined = derive it (see commands/agent.ts). */
+  nodeIP?: string;
   runtime: RuntimeName;
   containerRuntimeEndpoint: string;
   kubeconfig?: string;
@@ -203,6 +208,10 @@ export async function resolveAgentConfig(flags: AgentFlags, readFile: (p: string
     throw new ConfigError(`"${nodeName}" is not a valid node name`, { field: '--hostname-override', hint: 'lowercase letters, digits, "-" and "."' });
   }
 
+  if (flags.nodeIp !== undefined && isIP(flags.nodeIp) === 0) {
+    throw new ConfigError(`"${flags.nodeIp}" is not an IP address`, { field: '--node-ip' });
+  }
+
   const staticPodURL = flags.manifestUrl ?? file.staticPodURL;
   if (staticPodURL !== undefined && !/^https?:\/\//.test(staticPodURL)) {
     throw new ConfigError(`"${staticPodURL}" is not an http(s) URL`, { field: flags.manifestUrl ? '--manifest-url' : 'staticPodURL', file: flags.manifestUrl ? undefined : flags.config });
@@ -231,6 +240,7 @@ export async function resolveAgentConfig(flags: AgentFlags, readFile: (p: string
   return {
     host,
     nodeName,
+    nodeIP: flags.nodeIp,
     runtime,
     containerRuntimeEndpoint: endpoint,
     kubeconfig: flags.kubeconfig,

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import type { V1Pod, V1PodList } from '@kubernetes/client-node';
 import { Command } from 'commander';
 import { Agent, runUntilSignal } from '../agent/agent.js';
+import { createMirrorSync, nodeIP } from '../agent/api-sync.js';
 import { AGENT_FLAGS, DEFAULT_READ_ONLY_PORT, resolveAgentConfig, type AgentFlags } from '../agent/config.js';
 import { ANNOTATION_SEEN } from '../agent/identity.js';
 import { createLogger } from '../agent/log.js';
@@ -19,9 +20,24 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   const config = await resolveAgentConfig(flags, (p) => readFile(p, 'utf8'));
   await config.host.checkRootfs();
   const logger = createLogger();
+  const ip = await nodeIP(config);
   const runtime = createRuntime({ runtime: config.runtime, host: config.host, nodeName: config.nodeName, endpoint: config.containerRuntimeEndpoint });
-  const workers = new PodWorkers({ runtime, host: config.host, nodeName: config.nodeName, stateDir: config.stateDir, logger });
-  const agent = new Agent({ config, runtime, workers, logger });
+  const workers = new PodWorkers({ runtime, host: config.host, nodeName: config.nodeName, nodeIP: ip, stateDir: config.stateDir, logger });
+  const kubeconfig = config.kubeconfig;
+  const apiSync =
+    kubeconfig === undefined
+      ? undefined
+      : (a: Agent) =>
+          createMirrorSync({
+            config: { ...config, kubeconfig },
+            logger,
+            nodeIP: ip,
+            desired: a.desired(),
+            states: () => workers.states(),
+            onChange: (cb) => workers.onChange(cb),
+            sourcesReady: () => a.sourcesReady(),
+          });
+  const agent = new Agent({ config, runtime, workers, logger, apiSync });
   await runUntilSignal(agent, logger);
   // Pods (when left running) are not our children to wait for; nothing else should keep us alive.
   process.exit(0);

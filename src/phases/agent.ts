@@ -70,9 +70,11 @@ async function plan(ctx: InitContext): Promise<AgentPlan> {
   const { runtime, why } = await chooseRuntime(ctx);
   const c = ctx.config;
   const args = [
-    `--config=${AGENT_PATHS.config}`,
+    // --config is read as given (kubelet semantics), so under --rootfs it must name the real file
+    `--config=${ctx.host.path(AGENT_PATHS.config)}`,
     `--kubeconfig=${KUBELET_CONF}`,
     `--node-name=${c.nodeName}`,
+    `--node-ip=${c.advertiseAddress}`,
     `--runtime=${runtime}`,
     ...(runtime === 'cri' ? [`--container-runtime-endpoint=${c.init.nodeRegistration.criSocket}`] : []),
     ...(ctx.host.rootfs !== '/' ? [`--rootfs=${ctx.host.rootfs}`] : []),

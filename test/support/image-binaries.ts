@@ -1,0 +1,29 @@
+/**
+ * Puts the prepared component binaries where the process runtime looks for an image's program:
+ * `<rootfs>/var/lib/kubestrap/images/<repository>/<tag>/<binary>` (src/agent/runtime/process/binary.ts),
+ * so `kubestrap init --runtime process --rootfs <tmp>` runs the very binaries the harness built.
+ * Symlinks: nothing is copied, and reset's removal of /var/lib/kubestrap removes only the links.
+ */
+import { mkdir, rm, symlink } from 'node:fs/promises';
+import path from 'node:path';
+import { IMAGES_DIR, parseImage } from '../../src/agent/runtime/process/binary.js';
+import { components, type ImageName } from './components.js';
+
+/** The control-plane images whose binary has the image's name (pause is the CRI sandbox, not run here). */
+const STAGED: readonly Exclude<ImageName, 'pause'>[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
+
+/** Links each component binary into the rootfs' image directory; returns the link paths. */
+export async function stageImageBinaries(rootfs: string): Promise<string[]> {
+  const c = components();
+  const links: string[] = [];
+  for (const name of STAGED) {
+    const { repository, tag } = parseImage(c.images[name].ref);
+    const dir = path.join(rootfs, IMAGES_DIR, repository, tag);
+    await mkdir(dir, { recursive: true });
+    const link = path.join(dir, name);
+    await rm(link, { force: true });
+    await symlink(c.binaries[name].path, link);
+    links.push(link);
+  }
+  return links;
+}
