@@ -11,7 +11,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
-import { protoPath } from '../../src/cri/client.js';
+import * as protoLoader from '@grpc/proto-loader';
+import { criClient, LOADER_OPTIONS, normaliseEndpoint, protoPath } from '../../src/cri/client.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const k8sModule = path.join(repo, 'test/support/k8s');
@@ -130,4 +131,39 @@ test('the drift check notices a changed field number', () => {
   const ourField = broken.lookupType('runtime.v1.VersionResponse').fields.runtime_api_version!;
   const upField = upstream.lookupType('runtime.v1.VersionResponse').fields.runtime_api_version!;
   assert.notEqual(describeField(ourField), describeField(upField));
+});
+
+test('client: one promise method per unary rpc, decoded as types.ts describes', () => {
+  const client = criClient('/nonexistent/cri.sock');
+  try {
+    for (const method of Object.keys(ours.lookupService('runtime.v1.RuntimeService').methods)) {
+      const fn = method.charAt(0).toLowerCase() + method.slice(1);
+      assert.equal(typeof (client.runtime as unknown as Record<string, unknown>)[fn], 'function', fn);
+    }
+    assert.equal(typeof client.image.pullImage, 'function');
+  } finally {
+    client.close();
+  }
+  assert.equal(normaliseEndpoint('/run/containerd/containerd.sock'), 'unix:///run/containerd/containerd.sock');
+  assert.throws(() => normaliseEndpoint('relative.sock'), /absolute/);
+
+  // round trip through the loader's serializers: camelCase, enum names, int64 as number, defaults
+  const def = protoLoader.loadSync(protoPath(), LOADER_OPTIONS)['runtime.v1.RuntimeService'] as protoLoader.ServiceDefinition;
+  const method = def.ContainerStatus!;
+  const wire = upstream.lookupType('runtime.v1.ContainerStatusResponse');
+  const bytes = wire
+    .encode(wire.fromObject({ status: { id: 'c1', state: 'CONTAINER_EXITED', started_at: '1763767000123456789', exit_code: 3, metadata: { name: 'etcd' } } }))
+    .finish();
+  const decoded = method.responseDeserialize(Buffer.from(bytes)) as {
+    status: { id: string; state: string; startedAt: number; finishedAt: number; exitCode: number; mounts: unknown[]; image: unknown };
+    info: Record<string, string>;
+  };
+  assert.equal(decoded.status.state, 'CONTAINER_EXITED');
+  assert.equal(decoded.status.exitCode, 3);
+  assert.equal(typeof decoded.status.startedAt, 'number');
+  assert.ok(Math.abs(decoded.status.startedAt - 1763767000123456789) < 1e3);
+  assert.equal(decoded.status.finishedAt, 0);
+  assert.deepEqual(decoded.status.mounts, []);
+  assert.equal(decoded.status.image, null);
+  assert.deepEqual(decoded.info, {});
 });
