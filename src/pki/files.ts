@@ -53,11 +53,22 @@ export async function readPublicKey(host: Host, hostPath: string): Promise<KeyOb
   return key;
 }
 
+/** Directories already made per Host, so a run of 30 writes does not re-create them 30 times. */
+const madeDirs = new WeakMap<Host, Set<string>>();
+
+async function mkdirOnce(host: Host, dir: string): Promise<void> {
+  let made = madeDirs.get(host);
+  if (!made) madeDirs.set(host, (made = new Set()));
+  if (made.has(dir)) return;
+  await host.mkdir(dir, DIR_MODE);
+  made.add(dir);
+}
+
 /** Creates certificatesDir (and its etcd/ subdirectory when needed) with kubeadm's mode. */
 export async function ensurePkiDir(host: Host, pkiDir: string, baseName: string): Promise<void> {
-  await host.mkdir(pkiDir, DIR_MODE);
+  await mkdirOnce(host, pkiDir);
   const sub = path.posix.dirname(baseName);
-  if (sub !== '.') await host.mkdir(path.posix.join(pkiDir, sub), DIR_MODE);
+  if (sub !== '.') await mkdirOnce(host, path.posix.join(pkiDir, sub));
 }
 
 export async function writeCertAndKey(host: Host, pkiDir: string, baseName: string, certPem: string, key: KeyObject): Promise<void> {
