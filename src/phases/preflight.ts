@@ -4,7 +4,7 @@
  * `--ignore-preflight-errors` matches (case-insensitively; `all` ignores every check). Every failure
  * is collected and reported together, like kubeadm, before the phase fails.
  */
-import { readdir } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -100,10 +100,20 @@ export function criSocketPath(endpoint: string): string {
   return endpoint.startsWith('unix://') ? endpoint.slice('unix://'.length) : endpoint;
 }
 
+/**
+ * The CRI socket is a real path even under --rootfs: containerd is the machine's (or a test's
+ * private one), and the agent dials the endpoint as given (src/agent/config.ts).
+ */
+const socketExists = (socket: string): Promise<boolean> =>
+  access(socket).then(
+    () => true,
+    () => false,
+  );
+
 /** The runtime the agent will use: as given, else cri when the CRI socket exists, else process. */
 export async function chooseRuntime(ctx: Pick<InitContext, 'config' | 'host' | 'runtime'>): Promise<RuntimeKind> {
   if (ctx.runtime) return ctx.runtime;
-  return (await ctx.host.exists(criSocketPath(ctx.config.init.nodeRegistration.criSocket))) ? 'cri' : 'process';
+  return (await socketExists(criSocketPath(ctx.config.init.nodeRegistration.criSocket))) ? 'cri' : 'process';
 }
 
 /** What the chosen runtime needs: a CRI socket, or the control-plane binaries for the process runtime. */
@@ -115,7 +125,7 @@ async function runtimeChecks(ctx: InitContext, facts: PreflightFacts): Promise<P
       {
         name: 'CRI',
         check: async () =>
-          (await host.exists(socket)) ? [] : [`container runtime is not running: ${host.path(socket)} does not exist`],
+          (await socketExists(socket)) ? [] : [`container runtime is not running: ${socket} does not exist`],
       },
     ];
   }

@@ -38,7 +38,8 @@ const goodFacts: PreflightFacts = { uid: () => 0, cpus: () => 4, memoryMB: () =>
 
 /** `auto` leaves ctx.runtime unset, as when --runtime is not given. */
 function context(root: string, flags: Partial<InitFlags> = {}, runtime: RuntimeKind | 'auto' = 'cri') {
-  const config = testConfig(flags);
+  // The CRI socket is a real path (never rootfs-mapped); put it inside the temp dir.
+  const config = testConfig({ criSocket: `unix://${root}/var/run/containerd/containerd.sock`, ...flags });
   const ctx: InitContext & { out: ReturnType<typeof memoryPrinter> } = {
     config,
     host: new Host(root),
@@ -51,7 +52,7 @@ function context(root: string, flags: Partial<InitFlags> = {}, runtime: RuntimeK
   return ctx;
 }
 
-/** A CRI "socket" under the rootfs: the check only needs it to exist. */
+/** The CRI "socket" context() configures: the check only needs it to exist. */
 async function withCriSocket(root: string): Promise<void> {
   await mkdir(path.join(root, 'var/run/containerd'), { recursive: true });
   await writeFile(path.join(root, 'var/run/containerd/containerd.sock'), '');
