@@ -2,10 +2,9 @@
  * `certs check-expiration`: kubeadm's two tables (certificates incl. the kubeconfig client
  * certificates, then CAs), with its date format, residual-time rounding and tabwriter layout.
  */
-import type { X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import type { Host } from '../host/host.js';
-import { X509Certificate as X509 } from 'node:crypto';
 import { loadKubeconfig } from '../kubeconfig/load.js';
 import { KUBECONFIG_SPECS } from '../kubeconfig/specs.js';
 import { certFile, keyFile, readCert } from './files.js';
@@ -92,7 +91,7 @@ export async function checkExpiration(host: Host, opts: ExpirationOptions): Prom
     const kc = await loadKubeconfig(host, path.posix.join(opts.kubernetesDir, spec.file)).catch(() => undefined);
     let cert: X509Certificate | undefined;
     try {
-      cert = kc?.clientCertPem ? new X509(kc.clientCertPem) : undefined;
+      cert = kc?.clientCertPem ? new X509Certificate(kc.clientCertPem) : undefined;
     } catch {
       cert = undefined;
     }

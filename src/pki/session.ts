@@ -3,14 +3,14 @@
  * counts from, the CAs (loaded from disk, or generated in memory so a dry run can still sign), and the
  * key pairs, which are all started in the phases' `prepare` so they are generated in parallel.
  */
+import type { KeyObject } from 'node:crypto';
 import type { ResolvedConfig } from '../config/types.js';
+import { HostError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { Signer } from './certificate.js';
 import { certFile, keyFile, readCert, readPrivateKey, type LoadedCert } from './files.js';
 import { generateKeyPair, type KeyPair } from './keys.js';
-import { HostError } from '../errors.js';
 import type { CAName } from './specs.js';
-import type { KeyObject } from 'node:crypto';
 
 export interface CA extends LoadedCert {
   name: CAName;
