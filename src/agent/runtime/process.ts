@@ -38,6 +38,7 @@ const MARK = {
   attempt: 'KUBESTRAP_ATTEMPT',
   log: 'KUBESTRAP_LOG_PATH',
   io: 'KUBESTRAP_IO',
+  scratch: 'KUBESTRAP_SCRATCH',
 } as const;
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -52,6 +53,8 @@ interface Tracked {
   child?: ChildProcess;
   /** FIFO path prefix (`.out`, `.err`). */
   io?: string;
+  /** Scratch directory of the container's mount shadows (real path). */
+  scratch?: string;
   /** Exit poll of an adopted process. */
   poll?: NodeJS.Timeout;
   /** Set when `exited` has settled. */
@@ -66,6 +69,8 @@ export interface ProcessRuntimeOptions {
   nodeIP?: string;
   /** Host path for FIFOs (default /var/lib/kubestrap/agent/io). */
   ioDir?: string;
+  /** Host path for the per-container mount scratch dirs (default /var/lib/kubestrap/agent/scratch). */
+  scratchDir?: string;
 }
 
 function refId(pid: number, startTime: string): string {
@@ -91,12 +96,14 @@ export class ProcessRuntime implements Runtime {
   readonly name = 'process' as const;
   private readonly tracked = new Map<string, Tracked>();
   private readonly ioDir: string;
+  private readonly scratchDir: string;
 
   constructor(
     private readonly host: Host,
     private readonly options: ProcessRuntimeOptions = {},
   ) {
     this.ioDir = options.ioDir ?? '/var/lib/kubestrap/agent/io';
+    this.scratchDir = options.scratchDir ?? '/var/lib/kubestrap/agent/scratch';
   }
 
   async init(): Promise<void> {
@@ -130,6 +137,8 @@ export class ProcessRuntime implements Runtime {
 
   async removePodSandbox(pod: RuntimePod): Promise<void> {
     await rm(this.host.path(`${this.ioDir}/${pod.uid}`), { recursive: true, force: true });
+    // on the host these are empty mount points (the tmpfs lives only in the containers' namespaces)
+    await rm(this.host.path(`${this.scratchDir}/${pod.uid}`), { recursive: true, force: true });
   }
 
   async startContainer(pod: RuntimePod, _sandbox: SandboxRef, start: ContainerStart): Promise<ContainerRef> {
@@ -144,10 +153,12 @@ export class ProcessRuntime implements Runtime {
         hint: `put it at ${this.host.path(`/var/lib/kubestrap/images/<repository>/<tag>/${program}`)} or in PATH`,
       });
     }
-    const binds = await prepareMounts(this.host, pod.pod, c);
+    const mounts = await prepareMounts(this.host, pod.pod, c);
+    const binds = mounts.binds;
     const env = containerEnv(pod.pod, c, { nodeIP: this.options.nodeIP });
     const argv = containerArgs(c, env);
     const io = this.host.path(`${this.ioDir}/${pod.uid}/${c.name}-${start.attempt}`);
+    const scratch = mounts.shadows.length ? this.host.path(`${this.scratchDir}/${pod.uid}/${c.name}-${start.attempt}`) : undefined;
     const childEnv: Record<string, string> = {
       PATH: DEFAULT_PATH,
       ...Object.fromEntries(env),
@@ -159,11 +170,16 @@ export class ProcessRuntime implements Runtime {
       [MARK.attempt]: String(start.attempt),
       [MARK.log]: start.logPath,
       [MARK.io]: io,
+      ...(scratch ? { [MARK.scratch]: scratch } : {}),
     };
     if (c.workingDir && binds.length === 0 && !(await stat(c.workingDir).then((st) => st.isDirectory(), () => false))) {
       throw new HostError(`workingDir ${c.workingDir} is not a directory`, { field: `${field}.workingDir` });
     }
     await mkdir(this.host.path(`${this.ioDir}/${pod.uid}`), { recursive: true, mode: 0o700 });
+    if (scratch) {
+      await rm(scratch, { recursive: true, force: true });
+      await mkdir(scratch, { recursive: true, mode: 0o700 });
+    }
     const fifos = [`${io}.out`, `${io}.err`];
     await rm(fifos[0]!, { force: true });
     await rm(fifos[1]!, { force: true });
@@ -172,7 +188,7 @@ export class ProcessRuntime implements Runtime {
     const keep = fifos.map((f) => openSync(f, fsConstants.O_RDWR | fsConstants.O_NONBLOCK));
     const [cmd, args] =
       binds.length > 0
-        ? ['unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', mountScript(binds, c.workingDir), 'sh', binary, ...argv]]
+        ? ['unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', mountScript(mounts, { scratch, workingDir: c.workingDir }), 'sh', binary, ...argv]]
         : [binary, argv];
     let child: ChildProcess;
     try {
@@ -199,6 +215,7 @@ export class ProcessRuntime implements Runtime {
       startedAt: new Date(),
       child,
       io,
+      scratch,
       exited: new Promise<ContainerRunState>((resolve) => {
         child.once('exit', (code, signal) => {
           killGroup(pid, 'SIGKILL'); // leftovers of the container die with it, like a cgroup kill
@@ -268,6 +285,7 @@ export class ProcessRuntime implements Runtime {
     void tracked.exited.then((st) => (tracked.done = st));
     const io = env.get(MARK.io);
     tracked.io = io;
+    tracked.scratch = env.get(MARK.scratch);
     const logPath = env.get(MARK.log);
     if (io && logPath) {
       try {
@@ -298,8 +316,9 @@ export class ProcessRuntime implements Runtime {
   }
 
   async removeContainer(ref: ContainerRef): Promise<void> {
-    const io = this.tracked.get(ref.id)?.io;
-    if (io) await Promise.all([rm(`${io}.out`, { force: true }), rm(`${io}.err`, { force: true })]);
+    const t = this.tracked.get(ref.id);
+    if (t?.io) await Promise.all([rm(`${t.io}.out`, { force: true }), rm(`${t.io}.err`, { force: true })]);
+    if (t?.scratch) await rm(t.scratch, { recursive: true, force: true });
   }
 
   async status(ref: ContainerRef): Promise<ContainerRunState> {
