@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -143,6 +144,8 @@ describe('agent with the process runtime', { skip: !root && 'needs root (unshare
     assert.equal(s.status.containerStatuses![0]!.ready, true);
     // the bind lives only in the container's mount namespace
     assert.equal(await readFile(path.join(mountPath(), 'greeting'), 'utf8').catch(() => 'absent'), 'absent');
+    // and its missing mount point was created in that namespace only (the real host stays as it was)
+    assert.equal(existsSync(mountPath()), false);
     // exec (probes) runs inside that namespace
     const rt = new ProcessRuntime(host);
     const ref = { id: s.status.containerStatuses![0]!.containerID!.replace('process://', ''), name: 'tool', attempt: 0 };
