@@ -1,6 +1,7 @@
 /**
  * The process runtime: each container is a supervised host process in its own process group and a
- * private mount namespace (hostPath volumes bind-mounted from the rootfs at their mountPath). Its
+ * private mount namespace (hostPath volumes bind-mounted from the rootfs at their mountPath; mount
+ * points missing on the host are made in a namespace-private shadow, never on the real host). Its
  * stdout/stderr go through FIFOs the process itself holds open for reading too, so it never gets
  * SIGPIPE while the agent restarts; the agent turns the FIFO contents into CRI log files. Processes
  * carry marker env vars, so an agent that crashed finds them again in /proc.
