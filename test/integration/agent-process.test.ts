@@ -126,7 +126,7 @@ describe('agent with the process runtime', { skip: !root && 'needs root (unshare
   });
 
   it('runs a hostNetwork pod with a hostPath bind mount and writes CRI logs', async () => {
-    await fakeImage('example.com/tool', 'v1', 'tool', `echo "v1 $(cat "${mountPath()}/greeting")"; echo to-stderr >&2; exec sleep 1000`);
+    await fakeImage('example.com/tool', 'v1', 'tool', `echo "v1 $(cat "${mountPath()}/greeting")"; echo written > "${mountPath()}/reply"; echo to-stderr >&2; exec sleep 1000`);
     const w = newWorkers();
     const pod = staticPod('bind', [{ name: 'tool', image: 'example.com/tool:v1', command: ['tool'], volumeMounts: [{ name: 'data', mountPath: mountPath() }] }]);
     w.apply({ type: 'add', pod });
@@ -144,8 +144,10 @@ describe('agent with the process runtime', { skip: !root && 'needs root (unshare
     assert.equal(s.status.containerStatuses![0]!.ready, true);
     // the bind lives only in the container's mount namespace
     assert.equal(await readFile(path.join(mountPath(), 'greeting'), 'utf8').catch(() => 'absent'), 'absent');
-    // and its missing mount point was created in that namespace only (the real host stays as it was)
+    // and its missing mount point was created in that namespace only (the real host stays as it was),
+    // while writes through the bind reach the rootfs (it lies below the shadowed directory here)
     assert.equal(existsSync(mountPath()), false);
+    assert.equal(await readFile(path.join(rootfs, 'srv/data/reply'), 'utf8'), 'written\n');
     // exec (probes) runs inside that namespace
     const rt = new ProcessRuntime(host);
     const ref = { id: s.status.containerStatuses![0]!.containerID!.replace('process://', ''), name: 'tool', attempt: 0 };
