@@ -1,0 +1,76 @@
+/**
+ * `kubestrap init --runtime cri` end to end on a private containerd (its own socket, the harness'
+ * OCI images imported into k8s.io): the control plane runs as containers; the cluster checks are
+ * the process test's (mirror recreation keeps the container id, an edit makes a new container, a
+ * broken manifest keeps the API server's container); reset removes every container and sandbox.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { CONTAINER_NAME_LABEL, OWNER_LABEL, POD_NAMESPACE_LABEL } from '../../src/agent/runtime/cri/config.js';
+import { componentsReady } from '../support/components.js';
+import { startContainerd, type PrivateContainerd } from '../support/containerd.js';
+import { buildCli, forceCleanup, INIT_PORTS, kubectl, kubestrap, leftovers, type ControlPlaneComponent } from '../support/init-e2e.js';
+import { controlPlaneScenario, type RunningContainer } from '../support/init-scenario.js';
+import { waitPortsFree } from '../support/proc.js';
+
+const NODE = 'e2e-cri';
+const isRoot = process.getuid?.() === 0;
+
+async function runningContainer(ctrd: PrivateContainerd, name: ControlPlaneComponent): Promise<RunningContainer | undefined> {
+  const { containers } = await ctrd.cri.runtime.listContainers({
+    filter: { id: '', podSandboxId: '', state: { state: 'CONTAINER_RUNNING' }, labelSelector: { [CONTAINER_NAME_LABEL]: name, [POD_NAMESPACE_LABEL]: 'kube-system', [OWNER_LABEL]: NODE } },
+  });
+  const c = containers[0];
+  if (!c) return undefined;
+  const { info } = await ctrd.cri.runtime.containerStatus({ containerId: c.id, verbose: true });
+  const pid = (JSON.parse(info.info ?? '{}') as { pid?: number }).pid;
+  const args = pid ? (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean) : [];
+  return { id: c.id, args };
+}
+
+test(
+  'kubestrap init --runtime cri: control plane as containers, node, mirror pods, edits, token, reset',
+  { skip: (!isRoot && 'needs root (containerd, fixed ports)') || (!componentsReady() && 'components not prepared: npm run prepare:components'), timeout: 20 * 60_000 },
+  async (t) => {
+    t.diagnostic(await buildCli());
+    await waitPortsFree([...INIT_PORTS], 120_000);
+    const ctrd = await startContainerd();
+    const rootfs = mkdtempSync(path.join(os.tmpdir(), 'kubestrap-init-cri-'));
+    t.after(async () => {
+      // reset first, while containerd still answers; then containerd removes whatever is left
+      const notes = await forceCleanup(rootfs);
+      if (notes.length > 0) t.diagnostic(`cleanup: ${notes.join('; ')}`);
+      await ctrd.stop();
+    });
+    t.diagnostic(`private containerd at ${ctrd.endpoint} (${ctrd.snapshotter})`);
+
+    let t0 = performance.now();
+    const init = await kubestrap([
+      'init', '--rootfs', rootfs, '--runtime', 'cri', '--cri-socket', ctrd.endpoint,
+      '--apiserver-advertise-address', '127.0.0.1', '--node-name', NODE,
+    ]);
+    assert.equal(init.code, 0, `init failed:\n${init.stderr}\n${init.stdout}`);
+    t.diagnostic(`init took ${Math.round(performance.now() - t0)} ms`);
+    assert.match(init.stdout, /\[agent\] Using the cri runtime/);
+
+    await controlPlaneScenario(t, { rootfs, node: NODE, initStdout: init.stdout, container: (name) => runningContainer(ctrd, name) });
+
+    const admin = path.join(rootfs, 'etc/kubernetes/admin.conf');
+    const nodeInfo = JSON.parse(await kubectl(admin, ['get', 'node', NODE, '-o', 'jsonpath={.status.nodeInfo}'])) as { containerRuntimeVersion: string };
+    assert.match(nodeInfo.containerRuntimeVersion, /^containerd:\/\//);
+
+    t0 = performance.now();
+    const reset = await kubestrap(['reset', '--force', '--rootfs', rootfs]);
+    assert.equal(reset.code, 0, reset.stderr);
+    t.diagnostic(`reset took ${Math.round(performance.now() - t0)} ms`);
+    assert.deepEqual(await leftovers(rootfs), []);
+    const { containers } = await ctrd.cri.runtime.listContainers({});
+    const { items: sandboxes } = await ctrd.cri.runtime.listPodSandbox({});
+    assert.deepEqual(containers.map((c) => `${c.metadata?.name} ${c.state}`), [], 'no container left');
+    assert.deepEqual(sandboxes.map((s) => `${s.metadata?.name} ${s.state}`), [], 'no sandbox left');
+  },
+);
