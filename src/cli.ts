@@ -4,21 +4,38 @@
  */
 import { Command, CommanderError } from 'commander';
 import { KubestrapError } from './errors.js';
-import { COMMANDS } from './commands/index.js';
+import type { RegisterCommand } from './commands/index.js';
 
-export function buildProgram(): Command {
+/**
+ * Commands that load only their own module. The agent is a daemon that runs for months: the full
+ * command set would keep init's dependencies (@kubernetes/client-node, x509, handlebars, ≈ 70 MB of
+ * RSS) in its memory for nothing. Every other command (and help) loads all of them.
+ */
+const LEAN_COMMANDS: Readonly<Record<string, () => Promise<RegisterCommand>>> = {
+  agent: async () => (await import('./commands/agent.js')).registerAgent,
+  ps: async () => (await import('./commands/agent.js')).registerAgent,
+};
+
+/** The registrations needed for `argv` (node, script, command, ...). */
+async function commandsFor(argv: readonly string[]): Promise<readonly RegisterCommand[]> {
+  const lean = Object.hasOwn(LEAN_COMMANDS, argv[2] ?? '') ? LEAN_COMMANDS[argv[2]!] : undefined;
+  if (lean) return [await lean()];
+  return (await import('./commands/index.js')).COMMANDS;
+}
+
+export function buildProgram(commands: readonly RegisterCommand[]): Command {
   const program = new Command('kubestrap')
     .description('Bootstrap a Kubernetes control plane, kubeadm-style, with a built-in static-pod agent')
     .showHelpAfterError()
     .exitOverride();
-  for (const register of COMMANDS) register(program);
+  for (const register of commands) register(program);
   return program;
 }
 
 /** Runs the CLI; returns the exit code. User errors are one line on stderr, never a stack trace. */
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await buildProgram(await commandsFor(argv)).parseAsync(argv);
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -6,9 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { DEFAULT_KUBERNETES_VERSION } from '../config/versions.js';
-import { criClient } from '../cri/client.js';
 import { messageOf } from '../errors.js';
-import { MirrorSync } from './mirror/index.js';
+import type { MirrorSync } from './mirror/index.js';
 import type { AgentConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { PodState, StaticPod } from './pod-types.js';
@@ -43,6 +42,7 @@ export function controlPlaneVersion(pods: readonly StaticPod[]): string | undefi
 /** nodeInfo.containerRuntimeVersion: `<runtimeName>://<version>` from CRI Version, as the kubelet does. */
 export async function containerRuntimeVersion(config: AgentConfig, logger: Logger): Promise<string> {
   if (config.runtime === 'process') return `kubestrap-process://${await kubestrapVersion()}`;
+  const { criClient } = await import('../cri/client.js');
   const client = criClient(config.containerRuntimeEndpoint, { timeoutMs: 10_000 });
   try {
     const v = await client.runtime.version({ version: '0.1.0' });
@@ -80,6 +80,8 @@ export interface ApiSyncInput {
 
 export async function createMirrorSync(input: ApiSyncInput): Promise<MirrorSync> {
   const { config } = input;
+  // Loaded only with --kubeconfig: @kubernetes/client-node alone is ≈ 60 MB of the agent's RSS.
+  const { MirrorSync } = await import('./mirror/index.js');
   return new MirrorSync({
     kubeconfig: config.kubeconfig,
     host: config.host,

@@ -21,7 +21,7 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   await config.host.checkRootfs();
   const logger = createLogger();
   const ip = await nodeIP(config);
-  const runtime = createRuntime({ runtime: config.runtime, host: config.host, nodeName: config.nodeName, endpoint: config.containerRuntimeEndpoint });
+  const runtime = await createRuntime({ runtime: config.runtime, host: config.host, nodeName: config.nodeName, endpoint: config.containerRuntimeEndpoint });
   const workers = new PodWorkers({ runtime, host: config.host, nodeName: config.nodeName, nodeIP: ip, stateDir: config.stateDir, logger });
   const kubeconfig = config.kubeconfig;
   const apiSync =

@@ -59,7 +59,7 @@ async function stopPods(ctx: ResetContext): Promise<void> {
   const runtimes: RuntimeName[] = argValue(args, 'runtime') === 'cri' ? ['cri'] : ['process'];
   const nodeName = argValue(args, 'node-name') ?? '';
   for (const runtime of runtimes) {
-    const rt = createRuntime({ runtime, host: ctx.host, nodeName, endpoint: argValue(args, 'container-runtime-endpoint') });
+    const rt = await createRuntime({ runtime, host: ctx.host, nodeName, endpoint: argValue(args, 'container-runtime-endpoint') });
     try {
       await rt.init();
     } catch (err) {

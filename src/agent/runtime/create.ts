@@ -1,7 +1,5 @@
 /** Builds the runtime an agent (or reset) uses for a node. */
 import type { Host } from '../../host/host.js';
-import { CriRuntime } from './cri.js';
-import { ProcessRuntime } from './process.js';
 import type { Runtime, RuntimeName } from './types.js';
 
 export interface RuntimeChoice {
@@ -12,8 +10,15 @@ export interface RuntimeChoice {
   endpoint?: string;
 }
 
-export function createRuntime(choice: RuntimeChoice): Runtime {
-  return choice.runtime === 'process'
-    ? new ProcessRuntime(choice.host)
-    : new CriRuntime({ host: choice.host, nodeName: choice.nodeName, endpoint: choice.endpoint });
+/**
+ * Only the chosen runtime's module is loaded: the cri runtime brings gRPC and protobuf, which a
+ * process-runtime agent would otherwise carry in its memory for nothing.
+ */
+export async function createRuntime(choice: RuntimeChoice): Promise<Runtime> {
+  if (choice.runtime === 'process') {
+    const { ProcessRuntime } = await import('./process.js');
+    return new ProcessRuntime(choice.host);
+  }
+  const { CriRuntime } = await import('./cri.js');
+  return new CriRuntime({ host: choice.host, nodeName: choice.nodeName, endpoint: choice.endpoint });
 }
