@@ -17,7 +17,8 @@
  *
  * The last lines are `name: <median> (p95 <p95>)` (or a plain number) for the six figures of the
  * issue, in its order; extra lines (references, ratios, stop times) come before them.
- * Env: BENCH_AGENT_TRIALS (default 50), BENCH_AGENT_IDLE_S (30), BENCH_AGENT_SKIP_CRI=1,
+ * Env: BENCH_AGENT_TRIALS (default 50), BENCH_AGENT_IDLE_S (30), BENCH_AGENT_SETTLE_S (20: all pods
+ * running → idle window), BENCH_AGENT_SKIP_CRI=1,
  * BENCH_AGENT_SERIES=process,cri,relist,rss (a subset, while profiling), BENCH_AGENT_BIN (another
  * launcher to measure instead of the freshly compiled bin/kubestrap.js), BENCH_AGENT_NODE_OPTIONS
  * (NODE_OPTIONS of that agent, e.g. an --import that logs heap statistics), BENCH_AGENT_KEEP_LOG
@@ -53,6 +54,7 @@ import { killPodProcesses } from './lib/sweep.js';
 
 const TRIALS = Number(process.env.BENCH_AGENT_TRIALS ?? 50);
 const IDLE_S = Number(process.env.BENCH_AGENT_IDLE_S ?? 30);
+const SETTLE_S = Number(process.env.BENCH_AGENT_SETTLE_S ?? 20);
 const SKIP_CRI = process.env.BENCH_AGENT_SKIP_CRI === '1';
 const SERIES = new Set((process.env.BENCH_AGENT_SERIES ?? 'process,cri,relist,rss').split(',').map((x) => x.trim()));
 const NODE = 'bench-node';
@@ -457,8 +459,9 @@ async function benchAgentProcess(bin: string): Promise<IdleResult> {
     await sleep(250);
   }
   info(`100 pods running ${fmt(startAllMs)} ms after their manifests were written`);
-  // Let the start-up garbage be collected and the first periodic relist (20 s) happen before idling.
-  await sleep(5000);
+  // Idle means after the start-up: V8's memory reducer collects the start's garbage some seconds
+  // after the last burst (it waits for a low allocation rate), so the window starts 20 s later.
+  await sleep(SETTLE_S * 1000);
   const rss100: number[] = [];
   const c0 = await cpuTicks(proc.pid);
   const w0 = performance.now();
