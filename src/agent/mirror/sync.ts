@@ -88,6 +88,8 @@ export class MirrorSync {
   private unsubscribe?: () => void;
   private wake?: () => void;
   private dirty = true;
+  /** Set when part of a sync failed: the next one comes at the connect pace, not after resyncMs. */
+  private retrySoon = false;
   private lastStatusReport = 0;
   private leaseTimer?: NodeJS.Timeout;
   private readonly patched = new Map<string, string>(); // mirror UID → status fingerprint
@@ -144,17 +146,23 @@ export class MirrorSync {
     this.scheduleLease(0);
     this.startWatch();
     while (this.running) {
+      let failed = false;
       if (this.dirty) {
         this.dirty = false;
+        this.retrySoon = false;
         try {
           await this.syncOnce();
           this.state.lastSync = new Date();
         } catch (err) {
+          failed = true;
           this.fail('mirror pod sync failed', err);
           if (isNotFound(err) || isForbidden(err)) await this.ensureNode().catch((e: unknown) => this.fail('node registration failed', e));
         }
       }
-      await this.idle(this.opts.resyncMs);
+      // A failed sync is retried at the connect pace: right after start-up the API server answers
+      // before its post-start hooks made the system PriorityClasses, so the first mirror creations
+      // fail; waiting a full resync period then delays the mirrors by up to resyncMs.
+      await this.idle(failed || this.retrySoon ? this.opts.connectPollMs : this.opts.resyncMs);
       this.dirty = true;
     }
   }
@@ -317,6 +325,7 @@ export class MirrorSync {
         await this.patchStatus(mirror, st);
         await this.reportErrors(mirror, st);
       } catch (err) {
+        this.retrySoon = true;
         this.fail(`mirror pod ${key}`, err);
         if (isForbidden(err)) throw err; // likely a stale Node UID: re-register
       }

@@ -246,7 +246,8 @@ export class PodWorkers {
   private errorsFor(pod: StaticPod): string[] {
     return this.sourceErrors
       .filter((e) => e.origin === pod.origin || (e.keptPod?.name === pod.name && e.keptPod.namespace === pod.namespace))
-      .map((e) => `${e.origin}: ${e.message}`);
+      // file errors already name their file (ManifestError); do not say it twice
+      .map((e) => (e.message.startsWith(e.origin) ? e.message : `${e.origin}: ${e.message}`));
   }
 
   states(): PodState[] {

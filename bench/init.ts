@@ -1,0 +1,169 @@
+/**
+ * init benchmark, in one run with interleaved trials (each trial resets):
+ *  - ours: `kubestrap init --rootfs <tmp> --runtime process` from its start to the API server's
+ *    /readyz answering ok (polled concurrently every 50 ms), and from that moment to the
+ *    kube-apiserver mirror pod being visible through the API (super-admin.conf: admin.conf is not
+ *    authorized before the cluster-admins phase);
+ *  - direct (the reference): the same etcd + kube-apiserver — the command lines of the manifests
+ *    init wrote, paths mapped into the rootfs (test/support/static-pods.ts) — started at once as
+ *    plain processes, to /readyz ok. Writing the certificates and manifests is not timed there.
+ *
+ * Prints per-trial figures, the medians `init-to-readyz-s`, `direct-to-readyz-s`,
+ * `mirror-visible-after-readyz-ms`, and last `init-overhead-ratio: <ours/direct>` (target ≤ 1.3;
+ * mirror target ≤ 1000 ms). BENCH_INIT_TRIALS (default 3) sets the number of trials.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { kubeClient } from '../src/kube/client.js';
+import { Host } from '../src/host/host.js';
+import { probeOnce } from '../src/phases/wait-control-plane.js';
+import { stageImageBinaries } from '../test/support/image-binaries.js';
+import { APISERVER, buildCli, forceCleanup, INIT_PORTS, kubestrap, REPO } from '../test/support/init-e2e.js';
+import { waitPortsFree, type Proc } from '../test/support/proc.js';
+import { startFromManifest } from '../test/support/static-pods.js';
+
+const TRIALS = Number(process.env.BENCH_INIT_TRIALS ?? 3);
+const NODE = 'bench-init';
+const POLL_MS = 50;
+const TIMEOUT_MS = 180_000;
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Resolves with performance.now() of the first ok /readyz. */
+async function firstReadyz(deadline: number, abort: { stop: boolean }): Promise<number> {
+  while (performance.now() < deadline && !abort.stop) {
+    if (await probeOnce(`${APISERVER}/readyz`, 1000)) return performance.now();
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  throw new Error('/readyz never answered ok');
+}
+
+interface OursTrial {
+  readyzS: number;
+  mirrorMs: number;
+  initS: number;
+  /** Seconds from start to the first output line of some phases (where the time goes). */
+  marks: Record<string, number>;
+}
+
+/** Output lines whose first appearance is worth a timestamp. */
+const MARKS: readonly [string, RegExp][] = [
+  ['preflight', /^\[preflight\] Running/],
+  ['kubeconfig', /^\[kubeconfig\] Using/],
+  ['agent-started', /^\[agent\] Started/],
+  ['control-plane-check', /^\[control-plane-check\] Waiting/],
+];
+
+/** Runs the CLI, noting when marked output lines appear. */
+function runInit(args: readonly string[], t0: number): Promise<{ code: number; output: string; marks: Record<string, number> }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(REPO, 'bin/kubestrap.js'), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const marks: Record<string, number> = {};
+    let output = '';
+    let partial = '';
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString('utf8');
+      partial += chunk.toString('utf8');
+      const lines = partial.split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        for (const [name, re] of MARKS) if (marks[name] === undefined && re.test(line)) marks[name] = (performance.now() - t0) / 1000;
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code: code ?? -1, output, marks }));
+  });
+}
+
+async function ours(): Promise<OursTrial> {
+  const rootfs = mkdtempSync(path.join(tmpdir(), 'bench-init-'));
+  try {
+    await stageImageBinaries(rootfs);
+    await waitPortsFree([...INIT_PORTS], 120_000);
+    const abort = { stop: false };
+    const t0 = performance.now();
+    const init = runInit(['init', '--rootfs', rootfs, '--runtime', 'process', '--apiserver-advertise-address', '127.0.0.1', '--node-name', NODE], t0);
+    init.then(() => (abort.stop = true), () => (abort.stop = true));
+    const readyAt = await firstReadyz(t0 + TIMEOUT_MS, abort);
+    // super-admin.conf exists long before /readyz: the kubeconfig phase runs before the agent
+    const client = await kubeClient('/etc/kubernetes/super-admin.conf', new Host(rootfs));
+    let mirrorAt: number | undefined;
+    while (mirrorAt === undefined && performance.now() < readyAt + 60_000) {
+      const pod = await client.core.readNamespacedPod({ name: `kube-apiserver-${NODE}`, namespace: 'kube-system' }).catch(() => undefined);
+      if (pod?.metadata?.annotations?.['kubernetes.io/config.mirror']) mirrorAt = performance.now();
+      else await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+    const result = await init;
+    if (result.code !== 0) throw new Error(`init failed: ${result.output.trim()}`);
+    if (mirrorAt === undefined) throw new Error('the kube-apiserver mirror pod never appeared');
+    return { readyzS: (readyAt - t0) / 1000, mirrorMs: mirrorAt - readyAt, initS: (performance.now() - t0) / 1000, marks: result.marks };
+  } finally {
+    const notes = await forceCleanup(rootfs);
+    if (notes.length > 0) console.log(`#   cleanup: ${notes.join('; ')}`);
+  }
+}
+
+async function direct(): Promise<number> {
+  const rootfs = mkdtempSync(path.join(tmpdir(), 'bench-direct-'));
+  const procs: Proc[] = [];
+  try {
+    const flags = ['--rootfs', rootfs, '--apiserver-advertise-address', '127.0.0.1', '--node-name', NODE];
+    for (const phase of [['certs', 'all'], ['kubeconfig', 'all'], ['etcd', 'local'], ['control-plane', 'all']]) {
+      const r = await kubestrap(['init', 'phase', ...phase, ...flags]);
+      if (r.code !== 0) throw new Error(`init phase ${phase.join(' ')}: ${r.stderr.trim()}`);
+    }
+    await mkdir(path.join(rootfs, 'var/lib/etcd'), { recursive: true, mode: 0o700 });
+    await waitPortsFree([...INIT_PORTS], 120_000);
+    const manifests = path.join(rootfs, 'etc/kubernetes/manifests');
+    const logs = path.join(rootfs, 'logs');
+    const t0 = performance.now();
+    // like a kubelet, both start at once; the API server retries etcd until it answers
+    const started = await Promise.all(['etcd.yaml', 'kube-apiserver.yaml'].map((f) => startFromManifest(path.join(manifests, f), rootfs, logs)));
+    for (const s of started) procs.push(s.proc);
+    const readyAt = await firstReadyz(t0 + TIMEOUT_MS, { stop: false });
+    return (readyAt - t0) / 1000;
+  } finally {
+    for (const p of procs.reverse()) await p.stop(10_000);
+    await rm(rootfs, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`# ${await buildCli()} (${REPO})`);
+  console.log(`# trials: ${TRIALS}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const oursTrials: OursTrial[] = [];
+  const directTrials: number[] = [];
+  for (let i = 0; i < TRIALS; i++) {
+    // alternate the order so a warm page cache or a load spike does not favour one side
+    const order = i % 2 === 0 ? (['ours', 'direct'] as const) : (['direct', 'ours'] as const);
+    for (const which of order) {
+      if (which === 'ours') {
+        const o = await ours();
+        oursTrials.push(o);
+        const marks = Object.entries(o.marks).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
+        console.log(`# trial ${i + 1} ours: init→readyz ${o.readyzS.toFixed(2)} s, mirror visible +${o.mirrorMs.toFixed(0)} ms, init total ${o.initS.toFixed(2)} s (first lines at s: ${marks})`);
+      } else {
+        const d = await direct();
+        directTrials.push(d);
+        console.log(`# trial ${i + 1} direct: etcd+apiserver→readyz ${d.toFixed(2)} s`);
+      }
+    }
+  }
+  const oursS = median(oursTrials.map((o) => o.readyzS));
+  const directS = median(directTrials);
+  console.log(`init-to-readyz-s: ${oursS.toFixed(2)}`);
+  console.log(`direct-to-readyz-s: ${directS.toFixed(2)}`);
+  console.log(`mirror-visible-after-readyz-ms: ${median(oursTrials.map((o) => o.mirrorMs)).toFixed(0)}`);
+  console.log(`init-overhead-ratio: ${(oursS / directS).toFixed(2)}`);
+}
+
+await main();
