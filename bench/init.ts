@@ -14,7 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { kubeClient } from '../src/kube/client.js';
@@ -26,6 +26,8 @@ import { waitPortsFree, type Proc } from '../test/support/proc.js';
 import { startFromManifest } from '../test/support/static-pods.js';
 
 const TRIALS = Number(process.env.BENCH_INIT_TRIALS ?? 3);
+/** kubeadm's encryptionAlgorithm; default RSA-2048 (kubeadm's). ECDSA-P256 shows init without the RSA keygen cost. */
+const ALGORITHM = process.env.BENCH_INIT_ALGORITHM ?? 'RSA-2048';
 const NODE = 'bench-init';
 const POLL_MS = 50;
 const TIMEOUT_MS = 180_000;
@@ -84,14 +86,27 @@ function runInit(args: readonly string[], t0: number): Promise<{ code: number; o
   });
 }
 
+/** The node flags, or with a non-default algorithm a kubeadm config file saying the same. */
+async function nodeFlags(rootfs: string): Promise<string[]> {
+  if (ALGORITHM === 'RSA-2048') return ['--apiserver-advertise-address', '127.0.0.1', '--node-name', NODE];
+  const file = path.join(rootfs, 'kubeadm.yaml');
+  await writeFile(
+    file,
+    `apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nlocalAPIEndpoint:\n  advertiseAddress: 127.0.0.1\nnodeRegistration:\n  name: ${NODE}\n---\n` +
+      `apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nencryptionAlgorithm: ${ALGORITHM}\n`,
+  );
+  return ['--config', file];
+}
+
 async function ours(): Promise<OursTrial> {
   const rootfs = mkdtempSync(path.join(tmpdir(), 'bench-init-'));
   try {
+    const flags = await nodeFlags(rootfs);
     await stageImageBinaries(rootfs);
     await waitPortsFree([...INIT_PORTS], 120_000);
     const abort = { stop: false };
     const t0 = performance.now();
-    const init = runInit(['init', '--rootfs', rootfs, '--runtime', 'process', '--apiserver-advertise-address', '127.0.0.1', '--node-name', NODE], t0);
+    const init = runInit(['init', '--rootfs', rootfs, '--runtime', 'process', ...flags], t0);
     init.then(() => (abort.stop = true), () => (abort.stop = true));
     const readyAt = await firstReadyz(t0 + TIMEOUT_MS, abort);
     // super-admin.conf exists long before /readyz: the kubeconfig phase runs before the agent
@@ -116,7 +131,7 @@ async function direct(): Promise<number> {
   const rootfs = mkdtempSync(path.join(tmpdir(), 'bench-direct-'));
   const procs: Proc[] = [];
   try {
-    const flags = ['--rootfs', rootfs, '--apiserver-advertise-address', '127.0.0.1', '--node-name', NODE];
+    const flags = ['--rootfs', rootfs, ...(await nodeFlags(rootfs))];
     for (const phase of [['certs', 'all'], ['kubeconfig', 'all'], ['etcd', 'local'], ['control-plane', 'all']]) {
       const r = await kubestrap(['init', 'phase', ...phase, ...flags]);
       if (r.code !== 0) throw new Error(`init phase ${phase.join(' ')}: ${r.stderr.trim()}`);
@@ -139,7 +154,7 @@ async function direct(): Promise<number> {
 
 async function main(): Promise<void> {
   console.log(`# ${await buildCli()} (${REPO})`);
-  console.log(`# trials: ${TRIALS}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`# trials: ${TRIALS}; ${ALGORITHM} keys; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const oursTrials: OursTrial[] = [];
   const directTrials: number[] = [];
   for (let i = 0; i < TRIALS; i++) {
