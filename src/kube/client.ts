@@ -1,17 +1,10 @@
 /**
  * The API clients kubestrap uses, built from a kubeconfig file on the host. kubeadm's kubeconfig
  * files embed the CA and the client certificate, so loading one needs nothing else from disk.
+ * @kubernetes/client-node is loaded on the first client: importing it takes ≈ 0.9 s, which `init`
+ * would otherwise pay before its first phase although only the post-API phases use it.
  */
-import {
-  AppsV1Api,
-  CoordinationV1Api,
-  CoreV1Api,
-  KubeConfig,
-  PatchStrategy,
-  RbacAuthorizationV1Api,
-  setHeaderOptions,
-  type ConfigurationOptions,
-} from '@kubernetes/client-node';
+import type { AppsV1Api, ConfigurationOptions, CoordinationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { HostError, messageOf } from '../errors.js';
 import type { Host } from '../host/host.js';
 
@@ -28,6 +21,9 @@ export interface KubeClient {
   apps: AppsV1Api;
   coordination: CoordinationV1Api;
   rbac: RbacAuthorizationV1Api;
+  /** PATCH options: client-node defaults the body to JSON Patch, so merge patches must say their content type. */
+  mergePatch: ConfigurationOptions;
+  strategicMergePatch: ConfigurationOptions;
 }
 
 /** Loads `kubeconfigPath` (a host path, rootfs applied) and builds the typed clients. */
@@ -41,12 +37,13 @@ export async function kubeClient(kubeconfigPath: string, host: Host): Promise<Ku
       hint: 'run the kubeconfig phase first',
     });
   }
-  return kubeClientFromString(text, kubeconfigPath);
+  return await kubeClientFromString(text, kubeconfigPath);
 }
 
 /** Builds the clients from kubeconfig text (`file` only names it in messages). */
-export function kubeClientFromString(text: string, file = '<kubeconfig>'): KubeClient {
-  const kc = new KubeConfig();
+export async function kubeClientFromString(text: string, file = '<kubeconfig>'): Promise<KubeClient> {
+  const k8s = await import('@kubernetes/client-node');
+  const kc = new k8s.KubeConfig();
   try {
     kc.loadFromString(text);
   } catch (err) {
@@ -59,16 +56,11 @@ export function kubeClientFromString(text: string, file = '<kubeconfig>'): KubeC
     file,
     server: cluster.server,
     user: kc.getCurrentUser()?.name ?? '',
-    core: kc.makeApiClient(CoreV1Api),
-    apps: kc.makeApiClient(AppsV1Api),
-    coordination: kc.makeApiClient(CoordinationV1Api),
-    rbac: kc.makeApiClient(RbacAuthorizationV1Api),
+    core: kc.makeApiClient(k8s.CoreV1Api),
+    apps: kc.makeApiClient(k8s.AppsV1Api),
+    coordination: kc.makeApiClient(k8s.CoordinationV1Api),
+    rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api),
+    mergePatch: k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    strategicMergePatch: k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
   };
 }
-
-/**
- * Options for a PATCH call: client-node defaults the body to JSON Patch, so merge patches must
- * say their content type.
- */
-export const mergePatch: ConfigurationOptions = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-export const strategicMergePatch: ConfigurationOptions = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);

@@ -2,11 +2,15 @@
  * Classifying API errors. client-node 1.x throws ApiException with the HTTP code and the raw
  * Status body; everything else (connection refused, TLS) is a transport error worth retrying.
  */
-import { ApiException } from '@kubernetes/client-node';
+
+/** client-node's ApiException, recognised by shape so that classifying errors does not load the library. */
+function isApiException(err: unknown): err is Error & { code: number; body: unknown } {
+  return err instanceof Error && typeof (err as { code?: unknown }).code === 'number' && 'body' in err;
+}
 
 /** The HTTP status of an API error, or undefined for transport errors. */
 export function statusCode(err: unknown): number | undefined {
-  if (err instanceof ApiException) return err.code;
+  if (isApiException(err)) return err.code;
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? code : undefined;
 }
@@ -30,7 +34,7 @@ export function statusReason(err: unknown): string | undefined {
 export function apiErrorMessage(err: unknown): string {
   const status = parseStatus(err);
   if (status?.message) return `${status.message} (HTTP ${statusCode(err)})`;
-  if (err instanceof ApiException) return `HTTP ${err.code}`;
+  if (isApiException(err)) return `HTTP ${err.code}`;
   if (err instanceof Error) {
     const cause = (err as Error & { cause?: unknown }).cause;
     return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
@@ -44,7 +48,7 @@ interface StatusBody {
 }
 
 function parseStatus(err: unknown): StatusBody | undefined {
-  if (!(err instanceof ApiException)) return undefined;
+  if (!isApiException(err)) return undefined;
   const body: unknown = err.body;
   if (typeof body === 'string') {
     try {

@@ -5,7 +5,6 @@
  */
 import type { V1Node, V1Taint } from '@kubernetes/client-node';
 import type { Taint } from '../config/types.js';
-import { mergePatch } from '../kube/client.js';
 import { isConflict, isNotFound } from '../kube/errors.js';
 import { isTransient, withRetry } from '../kube/retry.js';
 import { adminClient } from './cluster-admins.js';
@@ -55,7 +54,7 @@ export const markControlPlanePhase: Phase<InitContext> = {
       async () => {
         const node = await c.core.readNode({ name: nodeName });
         const patch = markPatch(node, taints);
-        if (patch) await c.core.patchNode({ name: nodeName, body: patch }, mergePatch);
+        if (patch) await c.core.patchNode({ name: nodeName, body: patch }, c.mergePatch);
       },
       {
         timeoutMs: ctx.config.timeoutsMs.kubernetesAPICall,

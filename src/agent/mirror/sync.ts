@@ -7,7 +7,7 @@
 import type { V1Node, V1Pod, V1Taint } from '@kubernetes/client-node';
 import { Watch } from '@kubernetes/client-node';
 import type { Host } from '../../host/host.js';
-import { kubeClient, strategicMergePatch, type KubeClient } from '../../kube/client.js';
+import { kubeClient, type KubeClient } from '../../kube/client.js';
 import { apiErrorMessage, isAlreadyExists, isConflict, isForbidden, isNotFound } from '../../kube/errors.js';
 import { sleep } from '../../kube/retry.js';
 import type { Logger } from '../log.js';
@@ -238,7 +238,7 @@ export class MirrorSync {
   private async reportStatus(force = false): Promise<void> {
     if (!force && Date.now() - this.lastStatusReport < this.opts.statusReportMs) return;
     const status = nodeStatus(this.facts!, new Date(), this.nodeSince);
-    await this.client!.core.patchNodeStatus({ name: this.opts.nodeName, body: { status } }, strategicMergePatch);
+    await this.client!.core.patchNodeStatus({ name: this.opts.nodeName, body: { status } }, this.client!.strategicMergePatch);
     this.lastStatusReport = Date.now();
   }
 
@@ -386,7 +386,7 @@ export class MirrorSync {
     try {
       await this.client!.core.patchNamespacedPodStatus(
         { name: mirror.metadata!.name!, namespace: mirror.metadata!.namespace!, body: statusPatch(uid, status) },
-        strategicMergePatch,
+        this.client!.strategicMergePatch,
       );
       this.patched.set(uid, fp);
     } catch (err) {
@@ -418,7 +418,7 @@ export class MirrorSync {
     const namespace = pod.metadata!.namespace!;
     const status = rejectionStatus(this.opts.nodeName);
     try {
-      await core.patchNamespacedPodStatus({ name, namespace, body: statusPatch(pod.metadata!.uid!, status) }, strategicMergePatch);
+      await core.patchNamespacedPodStatus({ name, namespace, body: statusPatch(pod.metadata!.uid!, status) }, this.client!.strategicMergePatch);
     } catch (err) {
       if (isNotFound(err) || isConflict(err)) return;
       throw err;
