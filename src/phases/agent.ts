@@ -43,7 +43,7 @@ async function chooseRuntime(ctx: InitContext): Promise<{ runtime: RuntimeKind; 
     await cri.init();
     return { runtime: 'cri', why: `the CRI socket ${endpoint} answers` };
   } catch (err) {
-    return { runtime: 'process', why: `no CRI runtime answers at ${endpoint} (${messageOf(err).split(' (')[0]})` };
+    return { runtime: 'process', why: `no CRI runtime answers at ${endpoint}: ${/ENOENT|ECONNREFUSED/.test(messageOf(err)) ? 'no socket there' : messageOf(err).split('\n')[0]}` };
   } finally {
     await cri.close();
   }
