@@ -241,6 +241,25 @@ interface BuildContext {
 
 type Builder = (b: BuildContext) => ComponentSpec;
 
+/**
+ * kubestrap's start-order annotations (src/agent/start-order.ts): the controller-manager and the
+ * scheduler start once the API server is live (before, they would only take CPU from its start-up
+ * to retry it); the API server depends on local etcd without waiting for it (it does its own
+ * start-up work meanwhile); stops go in the reverse order. A kubelet ignores them.
+ */
+const START_AFTER = 'kubestrap.io/start-after';
+const DEPENDS_ON = 'kubestrap.io/depends-on';
+
+function apiServerLivezURL(config: ResolvedConfig): string {
+  const host = (config.advertiseAddress && probeHost(config.advertiseAddress)) || localhostFor(config);
+  return `https://${joinHostPort(host, config.bindPort)}/livez`;
+}
+
+function etcdReadyzURL(config: ResolvedConfig): string {
+  const probe = etcdProbeEndpoint(config);
+  return `${probe.scheme.toLowerCase()}://${joinHostPort(probe.host || localhostFor(config), probe.port)}/readyz`;
+}
+
 const common = (config: ResolvedConfig) => ({ imagePullPolicy: config.init.nodeRegistration.imagePullPolicy });
 
 /** One builder per component: the table kubeadm's GetStaticPodSpecs / GetEtcdPodSpec encode. */
@@ -279,6 +298,7 @@ const BUILDERS: Record<ComponentName, Builder> = {
         key: 'kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint',
         value: joinHostPort(config.advertiseAddress, config.bindPort),
       },
+      ...(config.cluster.etcd.local ? [{ key: DEPENDS_ON, value: etcdReadyzURL(config) }] : []),
     ],
     image: config.images.kubeApiserver,
     command: apiServerCommand(config),
@@ -295,7 +315,7 @@ const BUILDERS: Record<ComponentName, Builder> = {
   'kube-controller-manager': ({ config, volumes, proxyEnv, externalCA }) => ({
     component: 'kube-controller-manager',
     ...common(config),
-    annotations: [],
+    annotations: [{ key: START_AFTER, value: apiServerLivezURL(config) }],
     image: config.images.kubeControllerManager,
     command: controllerManagerCommand(config, externalCA),
     env: mergeEnvVars(proxyEnv, config.cluster.controllerManager.extraEnvs),
@@ -312,7 +332,7 @@ const BUILDERS: Record<ComponentName, Builder> = {
   'kube-scheduler': ({ config, volumes, proxyEnv }) => ({
     component: 'kube-scheduler',
     ...common(config),
-    annotations: [],
+    annotations: [{ key: START_AFTER, value: apiServerLivezURL(config) }],
     image: config.images.kubeScheduler,
     command: schedulerCommand(config),
     env: mergeEnvVars(proxyEnv, config.cluster.scheduler.extraEnvs),

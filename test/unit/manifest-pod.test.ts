@@ -68,9 +68,15 @@ test('images, annotations and resource requests', async () => {
   const p = await pods(config());
   const expect: [ComponentName, string, Record<string, string> | undefined, Record<string, string>][] = [
     ['etcd', 'registry.k8s.io/etcd:3.6.5-0', { 'kubeadm.kubernetes.io/etcd.advertise-client-urls': 'https://10.0.0.1:2379' }, { cpu: '100m', memory: '100Mi' }],
-    ['kube-apiserver', 'registry.k8s.io/kube-apiserver:v1.34.4', { 'kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint': '10.0.0.1:6443' }, { cpu: '250m' }],
-    ['kube-controller-manager', 'registry.k8s.io/kube-controller-manager:v1.34.4', undefined, { cpu: '200m' }],
-    ['kube-scheduler', 'registry.k8s.io/kube-scheduler:v1.34.4', undefined, { cpu: '100m' }],
+    // kubeadm's annotations, plus kubestrap's start/stop order (src/agent/start-order.ts; a kubelet ignores them)
+    [
+      'kube-apiserver',
+      'registry.k8s.io/kube-apiserver:v1.34.4',
+      { 'kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint': '10.0.0.1:6443', 'kubestrap.io/depends-on': 'http://127.0.0.1:2381/readyz' },
+      { cpu: '250m' },
+    ],
+    ['kube-controller-manager', 'registry.k8s.io/kube-controller-manager:v1.34.4', { 'kubestrap.io/start-after': 'https://10.0.0.1:6443/livez' }, { cpu: '200m' }],
+    ['kube-scheduler', 'registry.k8s.io/kube-scheduler:v1.34.4', { 'kubestrap.io/start-after': 'https://10.0.0.1:6443/livez' }, { cpu: '100m' }],
   ];
   for (const [component, image, annotations, requests] of expect) {
     const pod = p.get(component)!;

@@ -6,6 +6,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import type { Host } from '../../host/host.js';
 import type { ContainerRef } from '../runtime/types.js';
+import type { OrderInfo } from '../start-order.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/kubestrap/agent';
 
@@ -28,6 +29,8 @@ export interface PodCheckpoint {
   graceSeconds: number;
   sandboxId?: string;
   containers: ContainerCheckpoint[];
+  /** What the stop order needs when the manifest is gone (src/agent/start-order.ts); absent in older checkpoints. */
+  order?: OrderInfo;
 }
 
 export class CheckpointStore {

@@ -14,6 +14,7 @@ import type { BackoffPolicy } from './backoff.js';
 import { realClock, type Clock } from './clock.js';
 import { silentLogger, type WorkerLogger } from './logger.js';
 import { PodWorker, type Adopted } from './pod-worker.js';
+import { orderInfo, stopWaves, type OrderInfo } from '../start-order.js';
 
 export type { Clock } from './clock.js';
 export type { WorkerLogger } from './logger.js';
@@ -173,6 +174,8 @@ export class PodWorkers {
     const checkpoints = new Map((await this.checkpoints.list()).map((c) => [c.uid, c]));
     const wanted = new Map(desired.map((p) => [p.uid, p]));
     const stops: Promise<void>[] = [];
+    /** Containers of pods that are gone or changed: stopped in waves, dependants first (start-order.ts). */
+    const gone: { m: ManagedContainer; grace: number; order: OrderInfo }[] = [];
     const keep = new Map<string, Map<string, ContainerRef>>();
     const byPod = new Map<string, ManagedContainer[]>();
     for (const m of managed) byPod.set(m.podUid, [...(byPod.get(m.podUid) ?? []), m]);
@@ -183,7 +186,7 @@ export class PodWorkers {
       if (!pod || (cp && cp.hash !== pod.hash)) {
         const grace = cp?.graceSeconds ?? 30;
         this.logger.info('stopping containers of a pod that is gone or changed', { pod: list[0]!.podName, uid });
-        for (const m of list) stops.push(this.stopManaged(m.ref, grace));
+        for (const m of list) gone.push({ m, grace, order: cp?.order ?? { startAfter: [], ports: [] } });
         continue;
       }
       const chosen = new Map<string, ContainerRef>();
@@ -198,6 +201,7 @@ export class PodWorkers {
       keep.set(uid, chosen);
     }
     await Promise.all(stops);
+    for (const wave of stopWaves(gone, (g) => g.order)) await Promise.all(wave.map((g) => this.stopManaged(g.m.ref, g.grace)));
     for (const cp of checkpoints.values()) {
       if (!wanted.has(cp.uid) && !this.workers.has(cp.uid)) await this.dropSandbox(cp);
     }
@@ -262,8 +266,10 @@ export class PodWorkers {
 
   /** Stops every pod (for --stop-pods-on-exit and reset) and waits until they are gone. */
   async stopAll(): Promise<void> {
-    for (const w of [...this.workers.values()]) this.stopPod(w.pod);
-    await Promise.all([...this.stopping.values()]);
+    for (const wave of stopWaves([...this.workers.values()], (w) => orderInfo(w.pod.pod))) {
+      for (const w of wave) this.stopPod(w.pod);
+      await Promise.all([...this.stopping.values()]);
+    }
   }
 
   /**

@@ -15,6 +15,7 @@ import type { CheckpointStore, PodCheckpoint } from '../state/checkpoint.js';
 import { CrashBackoff, type BackoffPolicy } from './backoff.js';
 import { AbortError, sleep, type Clock } from './clock.js';
 import { Conditions, podStatus, type ContainerView, type Terminated } from './status.js';
+import { orderInfo, startAfterURLs, waitForURLs } from '../start-order.js';
 import type { WorkerLogger } from './logger.js';
 
 export interface WorkerDeps {
@@ -133,6 +134,18 @@ export class PodWorker {
     if (this.signal.aborted) throw new AbortError();
   }
 
+  /** A fresh start waits for the URLs of `kubestrap.io/start-after` (src/agent/start-order.ts). */
+  private async waitStartAfter(): Promise<void> {
+    const urls = startAfterURLs(this.pod.pod);
+    if (urls.length === 0) return;
+    const t0 = this.deps.clock.now();
+    this.deps.logger.info('waiting for start-after URLs', { pod: this.pod.name, urls: urls.join(',') });
+    const ok = await waitForURLs(urls, this.signal);
+    const waitedMs = this.deps.clock.now() - t0;
+    if (ok) this.deps.logger.info('start-after URLs answer', { pod: this.pod.name, waitedMs });
+    else this.deps.logger.warn('start-after URLs do not answer; starting anyway', { pod: this.pod.name, waitedMs });
+  }
+
   /**
    * A pod that starts afresh but has logs from an earlier life (same UID: agent or host restart)
    * continues its restart counts after the highest `<n>.log` (kubelet calcRestartCountByLogDir), so
@@ -154,6 +167,7 @@ export class PodWorker {
 
   private async run(eventAt: number): Promise<void> {
     this.check();
+    if (!this.adopted) await this.waitStartAfter();
     if (!this.adopted) this.restartCountsFromLogs();
     this.sandbox = await this.retry('sandbox', async () =>
       this.adopted ? { id: this.adopted.sandboxId } : this.deps.runtime.runPodSandbox(this.runtimePod),
@@ -371,6 +385,7 @@ export class PodWorker {
       graceSeconds: this.graceSeconds,
       sandboxId: this.sandbox?.id,
       containers: this.recs.map((r) => ({ name: r.spec.name, init: r.init, restartCount: r.restartCount, ref: r.ref, completed: r.completed })),
+      order: orderInfo(this.pod.pod),
     };
     this.persisting = this.persisting
       .then(() => this.deps.checkpoints.save(cp))
