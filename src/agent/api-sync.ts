@@ -7,11 +7,13 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { DEFAULT_KUBERNETES_VERSION } from '../config/versions.js';
 import { messageOf } from '../errors.js';
+import type { ApiSync } from './agent.js';
 import type { MirrorSync } from './mirror/index.js';
 import type { AgentConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { PodState, StaticPod } from './pod-types.js';
 import { parseImage } from './runtime/process/binary.js';
+import { probeURL } from './start-order.js';
 import { defaultNodeIP } from './workers/index.js';
 
 /** The version in package.json (what `kubestrap-process://<version>` reports). */
@@ -78,21 +80,75 @@ export interface ApiSyncInput {
   sourcesReady: () => boolean;
 }
 
-export async function createMirrorSync(input: ApiSyncInput): Promise<MirrorSync> {
-  const { config } = input;
-  // Loaded only with --kubeconfig: @kubernetes/client-node alone is ≈ 60 MB of the agent's RSS.
-  const { MirrorSync } = await import('./mirror/index.js');
-  return new MirrorSync({
-    kubeconfig: config.kubeconfig,
-    host: config.host,
-    nodeName: config.nodeName,
-    nodeIP: input.nodeIP,
-    logger: input.logger,
-    states: input.states,
-    onChange: input.onChange,
-    sourcesReady: input.sourcesReady,
-    kubeletVersion: controlPlaneVersion(input.desired) ?? DEFAULT_KUBERNETES_VERSION,
-    containerRuntimeVersion: await containerRuntimeVersion(config, input.logger),
-    kubeletPort: config.readOnlyPort,
-  });
+/** The kubeconfig's server URL (a plain text match: the YAML parser is not needed for one field). */
+async function kubeconfigServer(config: AgentConfig & { kubeconfig: string }): Promise<URL | undefined> {
+  const text = await config.host.readText(config.kubeconfig).catch(() => '');
+  const server = /^\s*server:\s*(\S+)/m.exec(text)?.[1]?.replace(/^["']|["']$/g, '');
+  return server && URL.canParse(server) ? new URL('/livez', server) : undefined;
+}
+
+/**
+ * The API side, started lazily: MirrorSync (and @kubernetes/client-node, ≈ 0.9 s of CPU to load)
+ * is built only once the kubeconfig's API server answers HTTP at all (`/livez` with any status: it
+ * serves, its post-start hooks may still run). On a cold start that keeps the load off the CPU
+ * during kube-apiserver's own CPU-heavy start, and has the client ready by the time the API server
+ * is ready (/livez and /readyz wait for the post-start hooks, so gating on an ok /livez would put the
+ * load after readiness and delay the mirror pods). The probe sends no credentials and only decides
+ * when to begin; the client then verifies the server with the kubeconfig's CA.
+ */
+class LazyMirrorSync implements ApiSync {
+  private readonly abort = new AbortController();
+  private inner: MirrorSync | undefined;
+  private starting: Promise<void> | undefined;
+
+  constructor(private readonly input: ApiSyncInput) {}
+
+  start(): void {
+    this.starting ??= this.run().catch((err: unknown) => {
+      if (!this.abort.signal.aborted) this.input.logger.warn('mirror sync did not start', { component: 'mirror-sync', error: messageOf(err) });
+    });
+  }
+
+  private async run(): Promise<void> {
+    const { config, logger } = this.input;
+    const signal = this.abort.signal;
+    for (;;) {
+      signal.throwIfAborted();
+      const livez = await kubeconfigServer(config);
+      if (livez === undefined || (await probeURL(livez, 1000, true))) break; // no usable URL: let the client report it
+      await new Promise((r) => setTimeout(r, API_PROBE_MS));
+    }
+    signal.throwIfAborted();
+    // Loaded only with --kubeconfig: @kubernetes/client-node alone is ≈ 60 MB of the agent's RSS.
+    const { MirrorSync } = await import('./mirror/index.js');
+    const runtimeVersion = await containerRuntimeVersion(config, logger);
+    signal.throwIfAborted();
+    this.inner = new MirrorSync({
+      kubeconfig: config.kubeconfig,
+      host: config.host,
+      nodeName: config.nodeName,
+      nodeIP: this.input.nodeIP,
+      logger,
+      states: this.input.states,
+      onChange: this.input.onChange,
+      sourcesReady: this.input.sourcesReady,
+      kubeletVersion: controlPlaneVersion(this.input.desired) ?? DEFAULT_KUBERNETES_VERSION,
+      containerRuntimeVersion: runtimeVersion,
+      kubeletPort: config.readOnlyPort,
+    });
+    this.inner.start();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.starting;
+    await this.inner?.stop();
+  }
+}
+
+/** How often the API server's /livez is probed before MirrorSync is built. */
+const API_PROBE_MS = 200;
+
+export function createMirrorSync(input: ApiSyncInput): ApiSync {
+  return new LazyMirrorSync(input);
 }
