@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { HostError, messageOf } from '../errors.js';
 import type { Host } from '../host/host.js';
+import { readStat } from './runtime/process/proc.js';
 
 export const AGENT_PATHS = {
   /** KubeletConfiguration-style config the agent reads (`--config`). */
@@ -105,22 +106,26 @@ export async function startAgentDaemon(host: Host, args: readonly string[]): Pro
   }
 }
 
-/** SIGTERM, then SIGKILL after graceMs; resolves once the process is gone. */
+/**
+ * SIGTERM, then SIGKILL after graceMs; resolves once the process has exited. A zombie counts as
+ * exited: the detached agent's parent is init, which may reap it only a second or more later.
+ */
 export async function stopProcess(pid: number, graceMs = 10_000): Promise<void> {
-  const alive = (): boolean => {
+  const alive = async (): Promise<boolean> => {
     try {
       process.kill(pid, 0);
-      return true;
     } catch {
       return false;
     }
+    const st = await readStat(pid);
+    return st !== undefined && st.state !== 'Z' && st.state !== 'X';
   };
-  if (!alive()) return;
+  if (!(await alive())) return;
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  if (alive()) process.kill(pid, 'SIGKILL');
-  while (alive()) await new Promise((r) => setTimeout(r, 20));
+  while ((await alive()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (await alive()) process.kill(pid, 'SIGKILL');
+  while (await alive()) await new Promise((r) => setTimeout(r, 20));
 }
 
 /** The last `lines` lines of a text file on the host ('' when missing). */
