@@ -16,7 +16,6 @@ import {
   startAgentDaemon,
   tailFile,
 } from '../agent/daemon.js';
-import { CriRuntime } from '../agent/runtime/cri.js';
 import type { RuntimeKind } from '../config/types.js';
 import { HostError, messageOf } from '../errors.js';
 import { execa } from 'execa';
@@ -38,6 +37,8 @@ interface AgentPlan {
 async function chooseRuntime(ctx: InitContext): Promise<{ runtime: RuntimeKind; why: string }> {
   const endpoint = ctx.config.init.nodeRegistration.criSocket;
   if (ctx.runtime) return { runtime: ctx.runtime, why: 'as --runtime says' };
+  // gRPC + the CRI protos take ≈ 0.1 s of CPU to load: only when a CRI socket is to be asked
+  const { CriRuntime } = await import('../agent/runtime/cri.js');
   const cri = new CriRuntime({ host: ctx.host, nodeName: ctx.config.nodeName, endpoint, requestTimeoutMs: 3000 });
   try {
     await cri.init();
