@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -301,6 +303,41 @@ describe('PodWorkers', () => {
     assert.equal(workers.states().length, 0);
   });
 
+  it('start-after waits for its URL (shown as the waiting message); stopAll stops dependants first', async () => {
+    let answer = 503;
+    const server = http.createServer((_req, res) => {
+      res.statusCode = answer;
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const { rt, clock, workers } = await setup();
+      const withOrder = (uid: string, containerPort: number, annotations: Record<string, string>): StaticPod => {
+        const p = staticPod(uid, { containers: [{ ...app(uid), ports: [{ containerPort }] }] });
+        p.pod.metadata!.annotations = annotations;
+        return p;
+      };
+      const etcd = withOrder('etcd', 65001, {});
+      const api = withOrder('api', port, { 'kubestrap.io/depends-on': 'http://127.0.0.1:65001/readyz' });
+      const cm = withOrder('cm', 65002, { 'kubestrap.io/start-after': `http://127.0.0.1:${port}/livez` });
+      for (const pod of [cm, api, etcd]) workers.apply({ type: 'add', pod });
+      await clock.advance(0);
+      assert.deepEqual(rt.log.filter((l) => l.startsWith('start ')).sort(), ['start api/api#0', 'start etcd/etcd#0'], 'depends-on does not wait');
+      const waiting = workers.states().find((s) => s.pod.uid === 'cm')!.status.containerStatuses![0]!.state?.waiting;
+      assert.match(waiting?.message ?? '', /waiting for http:\/\/127\.0\.0\.1:\d+\/livez to answer \(kubestrap\.io\/start-after\)/);
+      answer = 200;
+      while (!rt.log.includes('start cm/cm#0')) await new Promise((r) => setTimeout(r, 20));
+      await workers.stopAll();
+      assert.deepEqual(
+        rt.log.filter((l) => l.startsWith('stop ')),
+        ['stop cm/cm#0', 'stop api/api#0', 'stop etcd/etcd#0'],
+      );
+    } finally {
+      server.close();
+    }
+  });
+
   it('kills and restarts a container whose liveness probe fails failureThreshold times', async () => {
     let healthy = true;
     const runner: ProbeRunner = async () => (healthy ? { ok: true, message: '' } : { ok: false, message: 'HTTP probe failed with statuscode: 500' });
@@ -375,5 +412,23 @@ describe('PodWorkers', () => {
     await clock.advance(0);
     assert.deepEqual(rt.log.filter((l) => l.startsWith('start')).slice(-1), ['start keep/app#1'], 'adopted container exit is watched');
     await next.stopAll();
+  });
+
+  it('reset (adopt nothing after a restart) stops in waves from the checkpointed order', async () => {
+    const { rt, clock, host } = await setup();
+    const crashing = new SeverableRuntime(rt);
+    const workers = new PodWorkers({ runtime: crashing, host, nodeName: 'node1', nodeIP: '10.0.0.5', clock });
+    const etcd = staticPod('etcd', { containers: [{ ...app('etcd'), ports: [{ containerPort: 65001 }] }] });
+    const api = staticPod('api', { containers: [{ ...app('api'), ports: [{ containerPort: 65003 }] }] });
+    api.pod.metadata!.annotations = { 'kubestrap.io/depends-on': 'http://127.0.0.1:65001/readyz' };
+    for (const pod of [etcd, api]) workers.apply({ type: 'add', pod });
+    await clock.advance(0);
+    await workers.settled();
+    await new Promise((r) => setTimeout(r, 50)); // checkpoint writes
+    crashing.severed = true;
+    workers.detachAll();
+    const next = new PodWorkers({ runtime: rt, host, nodeName: 'node1', nodeIP: '10.0.0.5', clock });
+    await next.adopt([]);
+    assert.deepEqual(rt.log.filter((l) => l.startsWith('stop ')), ['stop api/api#0', 'stop etcd/etcd#0']);
   });
 });

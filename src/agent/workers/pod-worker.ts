@@ -140,7 +140,12 @@ export class PodWorker {
     if (urls.length === 0) return;
     const t0 = this.deps.clock.now();
     this.deps.logger.info('waiting for start-after URLs', { pod: this.pod.name, urls: urls.join(',') });
+    // shown as the containers' waiting message (`kubestrap ps`, wait-control-plane diagnostics, mirror status)
+    const message = `waiting for ${urls.join(', ')} to answer (kubestrap.io/start-after)`;
+    for (const r of this.recs) if ('waiting' in r.view) r.view = { waiting: { ...r.view.waiting, message } };
+    this.deps.changed();
     const ok = await waitForURLs(urls, this.signal);
+    for (const r of this.recs) if ('waiting' in r.view && r.view.waiting.message === message) r.view = { waiting: { reason: r.view.waiting.reason } };
     const waitedMs = this.deps.clock.now() - t0;
     if (ok) this.deps.logger.info('start-after URLs answer', { pod: this.pod.name, waitedMs });
     else this.deps.logger.warn('start-after URLs do not answer; starting anyway', { pod: this.pod.name, waitedMs });
