@@ -5,6 +5,7 @@
  * sees the rootfs content there; the real host is watched (inotify + polling) the whole time. Also
  * the tmpfs fallback shadow, and the mount set of init's real control-plane manifests.
  */
+import { START_AFTER_ANNOTATION } from '../../src/agent/start-order.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, watch, type FSWatcher } from 'node:fs';
@@ -282,6 +283,9 @@ echo mounts-ok
 for a in "$@"; do case "$a" in --kubeconfig=*) cat "\${a#--kubeconfig=}";; esac; done
 exec sleep 1000`,
         );
+        // this test is about mounts: the controller-manager's and scheduler's start-after (the API server's
+        // /livez, which nothing serves here) would only delay them by START_AFTER_TIMEOUT_MS
+        delete m.pod.metadata?.annotations?.[START_AFTER_ANNOTATION];
         const pod = staticPod(m.pod, `${component}-${rnd}`);
         pods.push(pod);
         w.apply({ type: 'add', pod });
