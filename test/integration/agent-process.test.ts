@@ -19,6 +19,7 @@ import type { PodState, StaticPod } from '../../src/agent/pod-types.js';
 import { ProcessRuntime } from '../../src/agent/runtime/process.js';
 import { readStat } from '../../src/agent/runtime/process/proc.js';
 import { PodWorkers } from '../../src/agent/workers/index.js';
+import { until } from '../support/until.js';
 
 const root = process.getuid?.() === 0;
 let dir = '';
@@ -60,16 +61,6 @@ function newWorkers(backoffMs = 1500): PodWorkers {
   });
   workerSets.push(w);
   return w;
-}
-
-async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function stateOf(w: PodWorkers, name: string): PodState | undefined {

@@ -22,6 +22,7 @@ import { PodWorkers } from '../../src/agent/workers/index.js';
 import { Host } from '../../src/host/host.js';
 import { renderControlPlaneManifests } from '../../src/manifests/index.js';
 import { testConfig } from '../support/config-fixture.js';
+import { until } from '../support/until.js';
 
 const root = process.getuid?.() === 0;
 const rnd = randomBytes(4).toString('hex');
@@ -95,16 +96,6 @@ function newWorkers(): PodWorkers {
   return w;
 }
 
-async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 function stateOf(w: PodWorkers, pod: StaticPod): PodState | undefined {
   return w.states().find((s) => s.pod.uid === pod.uid);
 }
@@ -118,11 +109,14 @@ async function logOf(pod: StaticPod, container: string): Promise<string> {
   return readFile(path.join(rootfs, 'var/log/pods', `${pod.namespace}_${pod.name}_${pod.uid}`, container, '0.log'), 'utf8').catch(() => '');
 }
 
+/** Pods here start several stand-in components at once: give them longer than the default. */
+const TIMEOUT_MS = 20_000;
+
 async function logWith(pod: StaticPod, container: string, text: string): Promise<string> {
   return until(`"${text}" in ${pod.name} log`, async () => {
     const t = await logOf(pod, container);
     return t.includes(text) ? t : undefined;
-  });
+  }, TIMEOUT_MS);
 }
 
 describe('process runtime under a --rootfs writes nothing on the real host', { skip: !root && 'needs root (unshare, mount)' }, () => {
@@ -196,7 +190,7 @@ exec sleep 1000`,
       );
       const w = newWorkers();
       w.apply({ type: 'add', pod });
-      const id = await until('running', () => containerId(stateOf(w, pod)));
+      const id = await until('running', () => containerId(stateOf(w, pod)), TIMEOUT_MS);
       const log = await logWith(pod, 'check', 'etc-intact');
       assert.match(log, / stdout F ca-from-rootfs\n.* stdout F peer-from-rootfs\n.* stdout F conf-from-rootfs\n/);
       // FileOrCreate / DirectoryOrCreate sources are created under the rootfs, and writes land there
@@ -217,7 +211,7 @@ exec sleep 1000`,
       assert.equal(existsSync(etcDir) || existsSync(varDir), false, 'not on the real host while running');
 
       w.apply({ type: 'remove', pod });
-      await until('removed', () => (w.states().length === 0 ? true : undefined));
+      await until('removed', () => (w.states().length === 0 ? true : undefined), TIMEOUT_MS);
       await w.settled();
       assert.equal(existsSync(scratch), false, 'scratch removed with the pod');
     } finally {
