@@ -108,16 +108,25 @@ export function apiServerCommand(config: ResolvedConfig): string[] {
   return ['kube-apiserver', ...argsToCommand(args, extra)];
 }
 
-export function controllerManagerCommand(config: ResolvedConfig, externalCA: boolean): string[] {
-  const { cluster } = config;
-  const pki = (file: string): string => path.posix.join(cluster.certificatesDir, file);
-  const kubeconfig = path.posix.join(config.paths.kubernetesDir, 'controller-manager.conf');
-  const args: Arg[] = [
+/**
+ * What kube-controller-manager and kube-scheduler share: a local-only secure port, leader election,
+ * and one kubeconfig for talking to the API server and for delegated authn/authz.
+ */
+function kubeconfigComponentArgs(kubeconfig: string): Arg[] {
+  return [
     { name: 'bind-address', value: '127.0.0.1' },
     { name: 'leader-elect', value: 'true' },
     { name: 'kubeconfig', value: kubeconfig },
     { name: 'authentication-kubeconfig', value: kubeconfig },
     { name: 'authorization-kubeconfig', value: kubeconfig },
+  ];
+}
+
+export function controllerManagerCommand(config: ResolvedConfig, externalCA: boolean): string[] {
+  const { cluster } = config;
+  const pki = (file: string): string => path.posix.join(cluster.certificatesDir, file);
+  const args: Arg[] = [
+    ...kubeconfigComponentArgs(path.posix.join(config.paths.kubernetesDir, 'controller-manager.conf')),
     { name: 'client-ca-file', value: pki('ca.crt') },
     { name: 'requestheader-client-ca-file', value: pki('front-proxy-ca.crt') },
     { name: 'root-ca-file', value: pki('ca.crt') },
@@ -143,14 +152,7 @@ export function controllerManagerCommand(config: ResolvedConfig, externalCA: boo
 }
 
 export function schedulerCommand(config: ResolvedConfig): string[] {
-  const kubeconfig = path.posix.join(config.paths.kubernetesDir, 'scheduler.conf');
-  const args: Arg[] = [
-    { name: 'bind-address', value: '127.0.0.1' },
-    { name: 'leader-elect', value: 'true' },
-    { name: 'kubeconfig', value: kubeconfig },
-    { name: 'authentication-kubeconfig', value: kubeconfig },
-    { name: 'authorization-kubeconfig', value: kubeconfig },
-  ];
+  const args = kubeconfigComponentArgs(path.posix.join(config.paths.kubernetesDir, 'scheduler.conf'));
   return ['kube-scheduler', ...argsToCommand(args, config.cluster.scheduler.extraArgs)];
 }
 
