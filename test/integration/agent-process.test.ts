@@ -19,6 +19,7 @@ import type { PodState, StaticPod } from '../../src/agent/pod-types.js';
 import { ProcessRuntime } from '../../src/agent/runtime/process.js';
 import { readStat } from '../../src/agent/runtime/process/proc.js';
 import { PodWorkers } from '../../src/agent/workers/index.js';
+import { killLeftoverContainers } from '../support/process-leftovers.js';
 import { until } from '../support/until.js';
 
 const root = process.getuid?.() === 0;
@@ -104,14 +105,7 @@ describe('agent with the process runtime', { skip: !root && 'needs root (unshare
     }
     for (const w of workerSets) await w.stopAll().catch(() => undefined);
     // anything still marked with this rootfs is a leak: kill it (and fail loudly below)
-    const leftovers = await new ProcessRuntime(host).listManaged();
-    for (const m of leftovers) {
-      try {
-        process.kill(-Number(m.ref.id.split(':')[0]), 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
+    const leftovers = await killLeftoverContainers(host);
     await rm(dir, { recursive: true, force: true });
     assert.deepEqual(leftovers, [], 'no container processes left behind');
   });

@@ -22,6 +22,7 @@ import { PodWorkers } from '../../src/agent/workers/index.js';
 import { Host } from '../../src/host/host.js';
 import { renderControlPlaneManifests } from '../../src/manifests/index.js';
 import { testConfig } from '../support/config-fixture.js';
+import { killLeftoverContainers } from '../support/process-leftovers.js';
 import { until } from '../support/until.js';
 
 const root = process.getuid?.() === 0;
@@ -129,14 +130,8 @@ describe('process runtime under a --rootfs writes nothing on the real host', { s
 
   after(async () => {
     for (const w of workerSets) await w.stopAll().catch(() => undefined);
-    const leftovers = await new ProcessRuntime(host).listManaged();
-    for (const m of leftovers) {
-      try {
-        process.kill(-Number(m.ref.id.split(':')[0]), 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
+    // anything still marked with this rootfs is a leak: kill it (and fail loudly below)
+    const leftovers = await killLeftoverContainers(host);
     await rm(dir, { recursive: true, force: true });
     assert.deepEqual(leftovers, [], 'no container processes left behind');
   });
