@@ -17,14 +17,8 @@ import { MirrorSync } from '../../src/agent/mirror/index.js';
 import { kubeClient, type KubeClient } from '../../src/kube/client.js';
 import { decryptWithCertificateKey } from '../../src/kube/copycerts.js';
 import { verifyDetachedJWS } from '../../src/kube/discovery.js';
-import { bootstrapTokenPhase } from '../../src/phases/bootstrap-token.js';
-import { clusterAdminsPhase } from '../../src/phases/cluster-admins.js';
-import { markControlPlanePhase } from '../../src/phases/mark-control-plane.js';
+import { INIT_PHASES } from '../../src/phases/init-phases.js';
 import { memoryPrinter } from '../../src/phases/output.js';
-import { showJoinCommandPhase } from '../../src/phases/show-join-command.js';
-import { uploadCertsPhase } from '../../src/phases/upload-certs.js';
-import { uploadConfigPhase } from '../../src/phases/upload-config.js';
-import { waitControlPlanePhase } from '../../src/phases/wait-control-plane.js';
 import { Runner } from '../../src/phases/workflow.js';
 import { startControlPlane, type ControlPlane } from '../support/apiserver.js';
 import { componentsReady } from '../support/components.js';
@@ -67,15 +61,8 @@ describe('post-API init phases on a real control plane', { skip: !componentsRead
       kubeletPort: 10255,
     });
     sync.start();
-    const phases = [
-      waitControlPlanePhase,
-      clusterAdminsPhase,
-      uploadConfigPhase,
-      uploadCertsPhase,
-      markControlPlanePhase,
-      bootstrapTokenPhase,
-      showJoinCommandPhase,
-    ];
+    // init's own phase list from wait-control-plane on: the test follows any change of order
+    const phases = INIT_PHASES.slice(INIT_PHASES.findIndex((p) => p.name === 'wait-control-plane'));
     await new Runner(phases).run(cp.ctx);
     admin = await kubeClient(cp.kubeconfig('admin'), cp.host);
   });
