@@ -102,7 +102,8 @@ async function scratch(prefix: string): Promise<string> {
 // ---------------------------------------------------------------------------------------------
 // manifests
 
-function processPod(name: string, token: string): string {
+/** A hostNetwork pod with one container (short grace: the bench stops thousands of them). */
+function hostPod(name: string, container: string): string {
   return `apiVersion: v1
 kind: Pod
 metadata:
@@ -112,26 +113,16 @@ spec:
   hostNetwork: true
   terminationGracePeriodSeconds: 2
   containers:
-  - name: main
-    image: busybox:1.36
-    command: [sleep, "${token}"]
-`;
+${container}`;
+}
+
+/** Process runtime: `sleep <token>`, so the bench can find its own processes by their argument. */
+function processPod(name: string, token: string): string {
+  return hostPod(name, `  - name: main\n    image: busybox:1.36\n    command: [sleep, "${token}"]\n`);
 }
 
 function criPod(name: string, image: string): string {
-  return `apiVersion: v1
-kind: Pod
-metadata:
-  name: ${name}
-  namespace: kube-system
-spec:
-  hostNetwork: true
-  terminationGracePeriodSeconds: 2
-  containers:
-  - name: pause
-    image: ${image}
-    imagePullPolicy: IfNotPresent
-`;
+  return hostPod(name, `  - name: pause\n    image: ${image}\n    imagePullPolicy: IfNotPresent\n`);
 }
 
 // ---------------------------------------------------------------------------------------------
