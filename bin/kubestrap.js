@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Thin launcher: the compiled CLI lives in dist/ (built by `npm ci` through the prepare script).
-import { main } from '../dist/cli.js';
+// Thin launcher: the CLI is compiled and bundled into dist/bundle/ by `npm ci` (the prepare script).
+import { main } from '../dist/bundle/kubestrap.js';
 
 // `kubestrap ... | head` closes the pipe early: that is the reader's choice, not an error to report.
 for (const stream of [process.stdout, process.stderr]) {

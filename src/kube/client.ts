@@ -42,7 +42,7 @@ export async function kubeClient(kubeconfigPath: string, host: Host): Promise<Ku
 
 /** Builds the clients from kubeconfig text (`file` only names it in messages). */
 export async function kubeClientFromString(text: string, file = '<kubeconfig>'): Promise<KubeClient> {
-  const k8s = await import('@kubernetes/client-node');
+  const k8s = await import('./client-node.js');
   const kc = new k8s.KubeConfig();
   try {
     kc.loadFromString(text);

@@ -16,6 +16,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { components } from '../support/components.js';
+import { buildCli } from '../support/init-e2e.js';
 import { waitPortsFree, type Proc } from '../support/proc.js';
 import { probeGet, startFromManifest, waitHealthy } from '../support/static-pods.js';
 
@@ -38,14 +39,6 @@ async function kubestrap(args: string[]): Promise<string> {
 async function kubectl(kubeconfig: string, args: string[]): Promise<string> {
   const { stdout } = await exec(components().binaries.kubectl.path, ['--kubeconfig', kubeconfig, ...args], { timeout: 60_000 });
   return stdout;
-}
-
-let built = false;
-async function buildCli(): Promise<void> {
-  if (built) return;
-  // bin/kubestrap.js runs dist/: compile the tree under test so the proof is about this source
-  await exec(process.execPath, [path.join(repo, 'node_modules/typescript/bin/tsc'), '-p', path.join(repo, 'tsconfig.json')], { cwd: repo });
-  built = true;
 }
 
 interface Variant {
@@ -82,7 +75,7 @@ encryptionAlgorithm: ECDSA-P256
 
 for (const variant of VARIANTS) {
   test(`first proof: ${variant.name}`, { skip: !isRoot && 'needs root (fixed ports, /var/lib/etcd mode)', timeout: 10 * 60_000 }, async (t) => {
-    await buildCli();
+    await buildCli(); // bin/kubestrap.js runs the bundle: build the tree under test
     const rootfs = mkdtempSync(path.join(os.tmpdir(), 'first-proof-'));
     const logDir = path.join(rootfs, 'logs');
     const procs: Proc[] = [];

@@ -1,5 +1,6 @@
 /** The node heartbeat Lease (`kube-node-lease/<node>`), as the kubelet's nodelease controller keeps it. */
-import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import type { V1Lease } from '@kubernetes/client-node';
+import { V1MicroTime } from '../../kube/client-node.js';
 
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 export const LEASE_DURATION_SECONDS = 40;

@@ -5,7 +5,7 @@
  * the static pod goes away). It never touches the containers: mirrors are only a view.
  */
 import type { V1Node, V1Pod, V1Taint } from '@kubernetes/client-node';
-import { Watch } from '@kubernetes/client-node';
+import { Watch } from '../../kube/client-node.js';
 import type { Host } from '../../host/host.js';
 import { kubeClient, type KubeClient } from '../../kube/client.js';
 import { apiErrorMessage, isAlreadyExists, isConflict, isForbidden, isNotFound } from '../../kube/errors.js';
