@@ -13,7 +13,7 @@ import type { AgentConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { PodState, StaticPod } from './pod-types.js';
 import { parseImage } from './runtime/process/binary.js';
-import { probeURL } from './start-order.js';
+import { probeStatus } from './start-order.js';
 import { defaultNodeIP } from './workers/index.js';
 
 /** The version in package.json (what `kubestrap-process://<version>` reports). */
@@ -80,21 +80,23 @@ export interface ApiSyncInput {
   sourcesReady: () => boolean;
 }
 
-/** The kubeconfig's server URL (a plain text match: the YAML parser is not needed for one field). */
-async function kubeconfigServer(config: AgentConfig & { kubeconfig: string }): Promise<URL | undefined> {
+/** The kubeconfig server's /readyz (a plain text match: the YAML parser is not needed for one field). */
+async function readyzURL(config: AgentConfig & { kubeconfig: string }): Promise<URL | undefined> {
   const text = await config.host.readText(config.kubeconfig).catch(() => '');
   const server = /^\s*server:\s*(\S+)/m.exec(text)?.[1]?.replace(/^["']|["']$/g, '');
-  return server && URL.canParse(server) ? new URL('/livez', server) : undefined;
+  return server && URL.canParse(server) ? new URL('/readyz', server) : undefined;
 }
 
 /**
- * The API side, started lazily: MirrorSync (and @kubernetes/client-node, ≈ 0.9 s of CPU to load)
- * is built only once the kubeconfig's API server answers HTTP at all (`/livez` with any status: it
- * serves, its post-start hooks may still run). On a cold start that keeps the load off the CPU
- * during kube-apiserver's own CPU-heavy start, and has the client ready by the time the API server
- * is ready (/livez and /readyz wait for the post-start hooks, so gating on an ok /livez would put the
- * load after readiness and delay the mirror pods). The probe sends no credentials and only decides
- * when to begin; the client then verifies the server with the kubeconfig's CA.
+ * The API side, started lazily: MirrorSync (with @kubernetes/client-node) is built once the
+ * kubeconfig's API server is ready. Loading the client, registering the node and creating the
+ * mirror pods take ≈ 0.5 s of CPU; on a cold start, spending it while kube-apiserver runs its
+ * post-start hooks slows that start-up by about as much on a two-core machine (bench:init), while
+ * done after readiness the mirror pods still appear ≈ 0.3-0.5 s later. Readiness is read without
+ * credentials: 200 means ready; 401 means anonymous requests are off, so it cannot be seen and the
+ * client starts at once (and retries); any other answer for API_READY_GRACE_MS also lets it start,
+ * so an RBAC that forbids anonymous /readyz only delays the mirror pods. The client itself
+ * verifies the server with the kubeconfig's CA.
  */
 class LazyMirrorSync implements ApiSync {
   private readonly abort = new AbortController();
@@ -109,15 +111,26 @@ class LazyMirrorSync implements ApiSync {
     });
   }
 
+  private async waitReady(signal: AbortSignal): Promise<void> {
+    let answeringSince: number | undefined;
+    for (;;) {
+      signal.throwIfAborted();
+      const url = await readyzURL(this.input.config);
+      if (url === undefined) return; // no usable URL: let the client report it
+      const status = await probeStatus(url, 1000);
+      if (status === 200 || status === 401) return;
+      if (status !== undefined) {
+        answeringSince ??= Date.now();
+        if (Date.now() - answeringSince >= API_READY_GRACE_MS) return;
+      }
+      await new Promise((r) => setTimeout(r, API_PROBE_MS));
+    }
+  }
+
   private async run(): Promise<void> {
     const { config, logger } = this.input;
     const signal = this.abort.signal;
-    for (;;) {
-      signal.throwIfAborted();
-      const livez = await kubeconfigServer(config);
-      if (livez === undefined || (await probeURL(livez, 1000, true))) break; // no usable URL: let the client report it
-      await new Promise((r) => setTimeout(r, API_PROBE_MS));
-    }
+    await this.waitReady(signal);
     signal.throwIfAborted();
     // Loaded only with --kubeconfig: @kubernetes/client-node alone is ≈ 60 MB of the agent's RSS.
     const { MirrorSync } = await import('./mirror/index.js');
@@ -146,8 +159,10 @@ class LazyMirrorSync implements ApiSync {
   }
 }
 
-/** How often the API server's /livez is probed before MirrorSync is built. */
+/** How often the API server's /readyz is probed before MirrorSync is built. */
 const API_PROBE_MS = 200;
+/** How long an API server that answers but never says ready (to anonymous requests) is waited for. */
+const API_READY_GRACE_MS = 10_000;
 
 export function createMirrorSync(input: ApiSyncInput): ApiSync {
   return new LazyMirrorSync(input);

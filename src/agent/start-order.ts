@@ -106,16 +106,21 @@ export function stopWaves<T>(items: readonly T[], info: (item: T) => OrderInfo):
 }
 
 /** One kubelet-style HTTP(S) probe of a URL: true for a status 200–399 (or any status with anyStatus). */
-export function probeURL(url: URL, timeoutMs = 1000, anyStatus = false): Promise<boolean> {
+export async function probeURL(url: URL, timeoutMs = 1000, anyStatus = false): Promise<boolean> {
+  const code = await probeStatus(url, timeoutMs);
+  return code !== undefined && (anyStatus || (code >= 200 && code < 400));
+}
+
+/** One GET without credentials (serving certificate not verified); the HTTP status, or undefined when nothing answered. */
+export function probeStatus(url: URL, timeoutMs = 1000): Promise<number | undefined> {
   return new Promise((resolve) => {
     const get = url.protocol === 'https:' ? https.get : http.get;
     const req = get(url, { timeout: timeoutMs, rejectUnauthorized: false, agent: false }, (res) => {
       res.resume();
-      const code = res.statusCode ?? 0;
-      resolve(anyStatus ? code > 0 : code >= 200 && code < 400);
+      resolve(res.statusCode || undefined);
     });
     req.once('timeout', () => req.destroy());
-    req.once('error', () => resolve(false));
+    req.once('error', () => resolve(undefined));
   });
 }
 

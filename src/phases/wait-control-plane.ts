@@ -9,7 +9,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { decodeDocument } from '../agent/sources/decode.js';
 import { formatDuration } from '../config/duration.js';
 import { HostError } from '../errors.js';
 import { sleep } from '../kube/retry.js';
@@ -43,7 +43,9 @@ const FLAG_CHECKS: readonly { name: string; addressFlag: string; defaultAddress:
 
 async function readManifest(ctx: InitContext, component: string): Promise<V1Pod | undefined> {
   try {
-    return parse(await ctx.host.readText(path.posix.join(ctx.config.paths.manifestsDir, `${component}.yaml`))) as V1Pod;
+    const file = path.posix.join(ctx.config.paths.manifestsDir, `${component}.yaml`);
+    // the agent's decoder: fast, and it reads the file as the agent does
+    return decodeDocument(await ctx.host.readText(file), file) as V1Pod;
   } catch {
     return undefined;
   }

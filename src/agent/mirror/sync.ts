@@ -302,34 +302,13 @@ export class MirrorSync {
     const list = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${this.opts.nodeName}` });
     const existing = new Map(list.items.map((p) => [podKey(p.metadata?.namespace, p.metadata?.name), p]));
     const states = this.opts.states();
-    const wanted = new Set<string>();
-    let mirrors = 0;
-
-    for (const st of states) {
-      const sp = st.pod;
-      const key = podKey(sp.namespace, sp.name);
-      wanted.add(key);
-      let mirror = existing.get(key);
-      if (mirror && !isMirrorPod(mirror)) {
-        this.fail(`pod ${key} exists and is not a mirror pod`, new Error('kept as is; the static pod gets no mirror'));
-        continue;
-      }
-      try {
-        if (mirror && (!isMirrorOf(mirror, sp) || mirror.metadata?.deletionTimestamp)) {
-          await this.deleteMirror(mirror);
-          mirror = undefined;
-        }
-        mirror ??= await this.createMirror(sp, node);
-        if (!mirror) continue;
-        mirrors++;
-        await this.patchStatus(mirror, st);
-        await this.reportErrors(mirror, st);
-      } catch (err) {
-        this.retrySoon = true;
-        this.fail(`mirror pod ${key}`, err);
-        if (isForbidden(err)) throw err; // likely a stale Node UID: re-register
-      }
-    }
+    const wanted = new Set(states.map((st) => podKey(st.pod.namespace, st.pod.name)));
+    // pods are independent: a few at a time, not one round trip after another
+    const outcomes = await mapLimited(states, MIRROR_CONCURRENCY, (st) => this.syncMirror(st, existing.get(podKey(st.pod.namespace, st.pod.name)), node));
+    const failures = outcomes.filter((o) => typeof o === 'object');
+    const forbidden = failures.find((f) => isForbidden(f.error));
+    if (forbidden) throw forbidden.error; // likely a stale Node UID: re-register
+    const mirrors = outcomes.filter((o) => o === 'ok').length + failures.filter((f) => f.mirrored).length;
 
     const ready = this.opts.sourcesReady?.() ?? true;
     for (const [key, pod] of existing) {
@@ -344,6 +323,32 @@ export class MirrorSync {
       if (!states.some((s) => s.pod.uid === uid)) this.reported.delete(uid);
     }
     this.state.mirrorPods = mirrors;
+  }
+
+  /** Creates (or replaces) one static pod's mirror and brings its status up to date. */
+  private async syncMirror(st: PodState, current: V1Pod | undefined, node: NodeRef): Promise<'ok' | 'skipped' | { error: unknown; mirrored: boolean }> {
+    const sp = st.pod;
+    const key = podKey(sp.namespace, sp.name);
+    let mirror = current;
+    if (mirror && !isMirrorPod(mirror)) {
+      this.fail(`pod ${key} exists and is not a mirror pod`, new Error('kept as is; the static pod gets no mirror'));
+      return 'skipped';
+    }
+    try {
+      if (mirror && (!isMirrorOf(mirror, sp) || mirror.metadata?.deletionTimestamp)) {
+        await this.deleteMirror(mirror);
+        mirror = undefined;
+      }
+      mirror ??= await this.createMirror(sp, node);
+      if (!mirror) return 'skipped';
+      await this.patchStatus(mirror, st);
+      await this.reportErrors(mirror, st);
+      return 'ok';
+    } catch (error) {
+      this.retrySoon = true;
+      this.fail(`mirror pod ${key}`, error);
+      return { error, mirrored: mirror !== undefined };
+    }
   }
 
   private async createMirror(sp: StaticPod, node: NodeRef): Promise<V1Pod | undefined> {
@@ -432,3 +437,19 @@ export class MirrorSync {
   }
 }
 
+/** Mirror pods synced at the same time: a control plane's handful at once, a big node without a burst of connections. */
+const MIRROR_CONCURRENCY = 8;
+
+/** `fn` over `items` with at most `limit` calls running; results in input order. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
+}
