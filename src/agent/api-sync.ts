@@ -88,15 +88,16 @@ async function readyzURL(config: AgentConfig & { kubeconfig: string }): Promise<
 }
 
 /**
- * The API side, started lazily: MirrorSync (with @kubernetes/client-node) is built once the
- * kubeconfig's API server is ready. Loading the client, registering the node and creating the
- * mirror pods take ≈ 0.5 s of CPU; on a cold start, spending it while kube-apiserver runs its
- * post-start hooks slows that start-up by about as much on a two-core machine (bench:init), while
- * done after readiness the mirror pods still appear ≈ 0.3-0.5 s later. Readiness is read without
- * credentials: 200 means ready; 401 means anonymous requests are off, so it cannot be seen and the
- * client starts at once (and retries); any other answer for API_READY_GRACE_MS also lets it start,
- * so an RBAC that forbids anonymous /readyz only delays the mirror pods. The client itself
- * verifies the server with the kubeconfig's CA.
+ * The API side, started lazily. MirrorSync's module (with @kubernetes/client-node, ≈ 0.2 s of CPU to
+ * load) is loaded once the kubeconfig's API server answers at all — it then runs its post-start
+ * hooks, which leave the CPU mostly idle for about a second — and MirrorSync starts once the server
+ * says it is ready. Registering the node and creating the mirror pods while kube-apiserver is still
+ * starting (requests failing and retried, a TLS handshake each) slowed that start-up by ≈ 0.5 s on
+ * two cores (bench:init); after readiness the mirrors still appear within ≈ 0.5 s of it.
+ * Readiness is read without credentials: 200 means ready; 401 means anonymous requests are off, so
+ * it cannot be seen and the client starts at once (and retries); any other answer for
+ * API_READY_GRACE_MS also lets it start, so an RBAC that forbids anonymous /readyz only delays the
+ * mirror pods. The client itself verifies the server with the kubeconfig's CA.
  */
 class LazyMirrorSync implements ApiSync {
   private readonly abort = new AbortController();
@@ -111,7 +112,8 @@ class LazyMirrorSync implements ApiSync {
     });
   }
 
-  private async waitReady(signal: AbortSignal): Promise<void> {
+  /** Resolves when the API server is ready (see above); `onAnswer` runs when it first answers. */
+  private async waitReady(signal: AbortSignal, onAnswer: () => void): Promise<void> {
     let answeringSince: number | undefined;
     for (;;) {
       signal.throwIfAborted();
@@ -120,6 +122,7 @@ class LazyMirrorSync implements ApiSync {
       const status = await probeStatus(url, 1000);
       if (status === 200 || status === 401) return;
       if (status !== undefined) {
+        if (answeringSince === undefined) onAnswer();
         answeringSince ??= Date.now();
         if (Date.now() - answeringSince >= API_READY_GRACE_MS) return;
       }
@@ -130,10 +133,12 @@ class LazyMirrorSync implements ApiSync {
   private async run(): Promise<void> {
     const { config, logger } = this.input;
     const signal = this.abort.signal;
-    await this.waitReady(signal);
-    signal.throwIfAborted();
     // Loaded only with --kubeconfig: @kubernetes/client-node alone is ≈ 60 MB of the agent's RSS.
-    const { MirrorSync } = await import('./mirror/index.js');
+    let loading: Promise<typeof import('./mirror/index.js')> | undefined;
+    const load = (): Promise<typeof import('./mirror/index.js')> => (loading ??= import('./mirror/index.js'));
+    await this.waitReady(signal, () => void load().catch(() => undefined));
+    signal.throwIfAborted();
+    const { MirrorSync } = await load();
     const runtimeVersion = await containerRuntimeVersion(config, logger);
     signal.throwIfAborted();
     this.inner = new MirrorSync({
@@ -160,7 +165,7 @@ class LazyMirrorSync implements ApiSync {
 }
 
 /** How often the API server's /readyz is probed before MirrorSync is built. */
-const API_PROBE_MS = 200;
+const API_PROBE_MS = 100;
 /** How long an API server that answers but never says ready (to anonymous requests) is waited for. */
 const API_READY_GRACE_MS = 10_000;
 
