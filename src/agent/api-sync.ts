@@ -80,6 +80,8 @@ export interface ApiSyncInput {
   sourcesReady: () => boolean;
 }
 
+type MirrorModule = typeof import('./mirror/index.js');
+
 /** The kubeconfig server's /readyz (a plain text match: the YAML parser is not needed for one field). */
 async function readyzURL(config: AgentConfig & { kubeconfig: string }): Promise<URL | undefined> {
   const text = await config.host.readText(config.kubeconfig).catch(() => '');
@@ -114,17 +116,18 @@ class LazyMirrorSync implements ApiSync {
 
   /** Resolves when the API server is ready (see above); `onAnswer` runs when it first answers. */
   private async waitReady(signal: AbortSignal, onAnswer: () => void): Promise<void> {
+    const url = await readyzURL(this.input.config);
+    if (url === undefined) return; // no usable URL: let the client report it
     let answeringSince: number | undefined;
     for (;;) {
       signal.throwIfAborted();
-      const url = await readyzURL(this.input.config);
-      if (url === undefined) return; // no usable URL: let the client report it
       const status = await probeStatus(url, 1000);
       if (status === 200 || status === 401) return;
       if (status !== undefined) {
-        if (answeringSince === undefined) onAnswer();
-        answeringSince ??= Date.now();
-        if (Date.now() - answeringSince >= API_READY_GRACE_MS) return;
+        if (answeringSince === undefined) {
+          answeringSince = Date.now();
+          onAnswer();
+        } else if (Date.now() - answeringSince >= API_READY_GRACE_MS) return;
       }
       await new Promise((r) => setTimeout(r, API_PROBE_MS));
     }
@@ -134,8 +137,8 @@ class LazyMirrorSync implements ApiSync {
     const { config, logger } = this.input;
     const signal = this.abort.signal;
     // Loaded only with --kubeconfig: @kubernetes/client-node alone is ≈ 60 MB of the agent's RSS.
-    let loading: Promise<typeof import('./mirror/index.js')> | undefined;
-    const load = (): Promise<typeof import('./mirror/index.js')> => (loading ??= import('./mirror/index.js'));
+    let loading: Promise<MirrorModule> | undefined;
+    const load = (): Promise<MirrorModule> => (loading ??= import('./mirror/index.js'));
     await this.waitReady(signal, () => void load().catch(() => undefined));
     signal.throwIfAborted();
     const { MirrorSync } = await load();

@@ -7,9 +7,9 @@
 import type { V1Pod, V1PodList, V1Probe } from '@kubernetes/client-node';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import http from 'node:http';
-import https from 'node:https';
 import path from 'node:path';
 import { decodeDocument } from '../agent/sources/decode.js';
+import { probeStatus } from '../agent/start-order.js';
 import { formatDuration } from '../config/duration.js';
 import { HostError } from '../errors.js';
 import { sleep } from '../kube/retry.js';
@@ -81,16 +81,8 @@ export async function componentChecks(ctx: InitContext): Promise<ComponentCheck[
 }
 
 /** One GET with insecure TLS (kubeadm does not verify component serving certs here); true on 200. */
-export function probeOnce(url: string, timeoutMs = 5000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const mod = url.startsWith('https:') ? https : http;
-    const req = mod.get(url, { rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-  });
+export async function probeOnce(url: string, timeoutMs = 5000): Promise<boolean> {
+  return (await probeStatus(new URL(url), timeoutMs)) === 200;
 }
 
 /** "3.214s" style durations for the progress lines. */

@@ -305,10 +305,9 @@ export class MirrorSync {
     const wanted = new Set(states.map((st) => podKey(st.pod.namespace, st.pod.name)));
     // pods are independent: a few at a time, not one round trip after another
     const outcomes = await mapLimited(states, MIRROR_CONCURRENCY, (st) => this.syncMirror(st, existing.get(podKey(st.pod.namespace, st.pod.name)), node));
-    const failures = outcomes.filter((o) => typeof o === 'object');
-    const forbidden = failures.find((f) => isForbidden(f.error));
+    const forbidden = outcomes.find((o) => o.error !== undefined && isForbidden(o.error));
     if (forbidden) throw forbidden.error; // likely a stale Node UID: re-register
-    const mirrors = outcomes.filter((o) => o === 'ok').length + failures.filter((f) => f.mirrored).length;
+    const mirrors = outcomes.filter((o) => o.mirrored).length;
 
     const ready = this.opts.sourcesReady?.() ?? true;
     for (const [key, pod] of existing) {
@@ -325,14 +324,14 @@ export class MirrorSync {
     this.state.mirrorPods = mirrors;
   }
 
-  /** Creates (or replaces) one static pod's mirror and brings its status up to date. */
-  private async syncMirror(st: PodState, current: V1Pod | undefined, node: NodeRef): Promise<'ok' | 'skipped' | { error: unknown; mirrored: boolean }> {
+  /** Creates (or replaces) one static pod's mirror and brings its status up to date; whether it has one, and what failed. */
+  private async syncMirror(st: PodState, current: V1Pod | undefined, node: NodeRef): Promise<{ mirrored: boolean; error?: unknown }> {
     const sp = st.pod;
     const key = podKey(sp.namespace, sp.name);
     let mirror = current;
     if (mirror && !isMirrorPod(mirror)) {
       this.fail(`pod ${key} exists and is not a mirror pod`, new Error('kept as is; the static pod gets no mirror'));
-      return 'skipped';
+      return { mirrored: false };
     }
     try {
       if (mirror && (!isMirrorOf(mirror, sp) || mirror.metadata?.deletionTimestamp)) {
@@ -340,14 +339,14 @@ export class MirrorSync {
         mirror = undefined;
       }
       mirror ??= await this.createMirror(sp, node);
-      if (!mirror) return 'skipped';
+      if (!mirror) return { mirrored: false };
       await this.patchStatus(mirror, st);
       await this.reportErrors(mirror, st);
-      return 'ok';
+      return { mirrored: true };
     } catch (error) {
       this.retrySoon = true;
       this.fail(`mirror pod ${key}`, error);
-      return { error, mirrored: mirror !== undefined };
+      return { mirrored: mirror !== undefined, error };
     }
   }
 
