@@ -1,5 +1,5 @@
 import type { Host } from '../host/host.js';
-import type { Printer } from '../phases/output.js';
+import type { Printer } from '../output.js';
 
 /** What `--dry-run` shows: every file with its mode; text files (manifests, configs) in full. */
 export function printDryRun(host: Host, out: Printer): void {

@@ -8,10 +8,10 @@ import { INIT_FLAGS, type InitFlags } from '../config/flags.js';
 import type { RuntimeKind } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import { Host } from '../host/host.js';
-import type { InitContext } from '../phases/context.js';
-import { INIT_PHASES } from '../phases/init-phases.js';
-import { consolePrinter, type Printer } from '../phases/output.js';
-import { Runner, type Phase } from '../phases/workflow.js';
+import type { InitContext } from '../phases/init/context.js';
+import { INIT_PHASES } from '../phases/init/index.js';
+import { consolePrinter, type Printer } from '../output.js';
+import { Runner, type Phase } from '../phases/runner.js';
 import { printDryRun } from './dry-run.js';
 
 export const initRunner = new Runner<InitContext>(INIT_PHASES);

@@ -1,10 +1,10 @@
 /** `kubestrap reset`: undo `kubestrap init` on this node (kubeadm reset's phases and flags). */
 import type { Command } from 'commander';
 import { Host } from '../host/host.js';
-import { consolePrinter } from '../phases/output.js';
+import { consolePrinter } from '../output.js';
 import { DEFAULT_CERTIFICATES_DIR } from '../config/defaults.js';
-import { RESET_PHASES, type ResetContext } from '../phases/reset.js';
-import { Runner } from '../phases/workflow.js';
+import { RESET_PHASES, type ResetContext } from '../phases/reset/index.js';
+import { Runner } from '../phases/runner.js';
 
 interface ResetFlags {
   force?: boolean;

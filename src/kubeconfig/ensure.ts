@@ -6,7 +6,7 @@
 import { X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import { HostError } from '../errors.js';
-import type { Printer } from '../phases/output.js';
+import type { Printer } from '../output.js';
 import { CERTIFICATE_BACKDATE_MS } from '../pki/certificate.js';
 import { isSignedBy } from '../pki/ensure.js';
 import { certFile } from '../pki/files.js';

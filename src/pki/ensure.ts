@@ -5,7 +5,7 @@
  */
 import { X509Certificate, createPublicKey } from 'node:crypto';
 import { HostError } from '../errors.js';
-import type { Printer } from '../phases/output.js';
+import type { Printer } from '../output.js';
 import { CERTIFICATE_BACKDATE_MS, Signer, selfSign, type CertificateRequest } from './certificate.js';
 import {
   certFile,

@@ -17,9 +17,9 @@ import { MirrorSync } from '../../src/agent/mirror/index.js';
 import { kubeClient, type KubeClient } from '../../src/kube/client.js';
 import { decryptWithCertificateKey } from '../../src/kube/copycerts.js';
 import { verifyDetachedJWS } from '../../src/kube/discovery.js';
-import { INIT_PHASES } from '../../src/phases/init-phases.js';
-import { memoryPrinter } from '../../src/phases/output.js';
-import { Runner } from '../../src/phases/workflow.js';
+import { INIT_PHASES } from '../../src/phases/init/index.js';
+import { memoryPrinter } from '../../src/output.js';
+import { Runner } from '../../src/phases/runner.js';
 import { startControlPlane, type ControlPlane } from '../support/apiserver.js';
 import { componentsReady } from '../support/components.js';
 import { TEST_TOKEN } from '../support/config-fixture.js';
@@ -169,7 +169,7 @@ describe('post-API init phases on a real control plane', { skip: !componentsRead
         ],
       },
     };
-    const { waitForControlPlane } = await import('../../src/phases/wait-control-plane.js');
+    const { waitForControlPlane } = await import('../../src/phases/init/wait-control-plane.js');
     await assert.rejects(waitForControlPlane(ctx, async () => pod), /did not become healthy within 1\.5s: kube-scheduler/);
     const text = ctx.out.lines.join('\n');
     assert.match(text, /restarts=4, last exit code 1/);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { describePod, probeURL } from '../../src/phases/wait-control-plane.js';
+import { describePod, probeURL } from '../../src/phases/init/wait-control-plane.js';
 
 describe('wait-control-plane endpoints', () => {
   it("reads etcd's probe with a named port, as 1.34 manifests declare it", () => {

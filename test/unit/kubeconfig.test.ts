@@ -12,11 +12,11 @@ import type { ResolvedConfig } from '../../src/config/types.js';
 import { KubestrapError } from '../../src/errors.js';
 import { Host } from '../../src/host/host.js';
 import { loadKubeconfig, parseKubeconfig } from '../../src/kubeconfig/load.js';
-import type { InitContext } from '../../src/phases/context.js';
-import { certsPhase } from '../../src/phases/certs.js';
-import { kubeconfigPhase } from '../../src/phases/kubeconfig.js';
-import { memoryPrinter } from '../../src/phases/output.js';
-import { Runner } from '../../src/phases/workflow.js';
+import type { InitContext } from '../../src/phases/init/context.js';
+import { certsPhase } from '../../src/phases/init/certs.js';
+import { kubeconfigPhase } from '../../src/phases/init/kubeconfig.js';
+import { memoryPrinter } from '../../src/output.js';
+import { Runner } from '../../src/phases/runner.js';
 import { testConfig } from '../support/config-fixture.js';
 
 function config(flags: Parameters<typeof testConfig>[0] = {}): ResolvedConfig {

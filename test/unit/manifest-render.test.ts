@@ -9,11 +9,11 @@ import { ManifestError } from '../../src/errors.js';
 import { Host } from '../../src/host/host.js';
 import { renderControlPlaneManifests } from '../../src/manifests/index.js';
 import { DEFAULT_TEMPLATES_DIR } from '../../src/manifests/templates.js';
-import type { InitContext } from '../../src/phases/context.js';
-import { controlPlanePhase } from '../../src/phases/control-plane.js';
-import { etcdPhase } from '../../src/phases/etcd.js';
-import { memoryPrinter } from '../../src/phases/output.js';
-import { Runner } from '../../src/phases/workflow.js';
+import type { InitContext } from '../../src/phases/init/context.js';
+import { controlPlanePhase } from '../../src/phases/init/control-plane.js';
+import { etcdPhase } from '../../src/phases/init/etcd.js';
+import { memoryPrinter } from '../../src/output.js';
+import { Runner } from '../../src/phases/runner.js';
 import { testConfig } from '../support/config-fixture.js';
 
 const temps: string[] = [];

@@ -5,8 +5,8 @@ import { needsRejection, podEvent, rejectionStatus } from '../../src/agent/mirro
 import { buildLease, renewLease } from '../../src/agent/mirror/lease.js';
 import { buildMirrorPod, isMirrorOf, mirrorStatus, statusFingerprint } from '../../src/agent/mirror/mirror-pod.js';
 import { buildNode, goArch, type NodeFacts } from '../../src/agent/mirror/node.js';
-import { markPatch, wantedTaints } from '../../src/phases/mark-control-plane.js';
-import { closingMessage, joinCommand } from '../../src/phases/show-join-command.js';
+import { markPatch, wantedTaints } from '../../src/phases/init/mark-control-plane.js';
+import { closingMessage, joinCommand } from '../../src/phases/init/show-join-command.js';
 
 const facts: NodeFacts = {
   nodeName: 'cp1',

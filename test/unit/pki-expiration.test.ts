@@ -5,11 +5,11 @@ import { cpSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Host } from '../../src/host/host.js';
-import type { InitContext } from '../../src/phases/context.js';
-import { certsPhase } from '../../src/phases/certs.js';
-import { kubeconfigPhase } from '../../src/phases/kubeconfig.js';
-import { memoryPrinter } from '../../src/phases/output.js';
-import { Runner } from '../../src/phases/workflow.js';
+import type { InitContext } from '../../src/phases/init/context.js';
+import { certsPhase } from '../../src/phases/init/certs.js';
+import { kubeconfigPhase } from '../../src/phases/init/kubeconfig.js';
+import { memoryPrinter } from '../../src/output.js';
+import { Runner } from '../../src/phases/runner.js';
 import { checkExpiration, formatExpiry, shortHumanDuration, tabwrite } from '../../src/pki/expiration.js';
 import { testConfig } from '../support/config-fixture.js';
 

@@ -12,11 +12,11 @@ import path from 'node:path';
 import type { EncryptionAlgorithm, ResolvedConfig } from '../../src/config/types.js';
 import { KubestrapError } from '../../src/errors.js';
 import { Host } from '../../src/host/host.js';
-import type { InitContext } from '../../src/phases/context.js';
-import { certsPhase } from '../../src/phases/certs.js';
-import { kubeconfigPhase } from '../../src/phases/kubeconfig.js';
-import { memoryPrinter } from '../../src/phases/output.js';
-import { Runner } from '../../src/phases/workflow.js';
+import type { InitContext } from '../../src/phases/init/context.js';
+import { certsPhase } from '../../src/phases/init/certs.js';
+import { kubeconfigPhase } from '../../src/phases/init/kubeconfig.js';
+import { memoryPrinter } from '../../src/output.js';
+import { Runner } from '../../src/phases/runner.js';
 import { CERT_SPECS } from '../../src/pki/specs.js';
 import { testConfig } from '../support/config-fixture.js';
 

@@ -9,9 +9,9 @@ import type { InitFlags } from '../../src/config/flags.js';
 import type { RuntimeKind } from '../../src/config/types.js';
 import { PreflightError } from '../../src/errors.js';
 import { Host } from '../../src/host/host.js';
-import type { InitContext } from '../../src/phases/context.js';
-import { memoryPrinter } from '../../src/phases/output.js';
-import { chooseRuntime, initChecks, runChecks, runPreflight, type PreflightFacts } from '../../src/phases/preflight.js';
+import type { InitContext } from '../../src/phases/init/context.js';
+import { memoryPrinter } from '../../src/output.js';
+import { chooseRuntime, initChecks, runChecks, runPreflight, type PreflightFacts } from '../../src/phases/init/preflight.js';
 import { testConfig } from '../support/config-fixture.js';
 
 const temps: string[] = [];

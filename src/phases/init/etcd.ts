@@ -1,7 +1,7 @@
 /** `init phase etcd local`: the static Pod manifest of a single-member local etcd (kubeadm's phases/etcd). */
-import { renderManifests, writeManifest, type RenderedManifest } from '../manifests/index.js';
+import { renderManifests, writeManifest, type RenderedManifest } from '../../manifests/index.js';
 import type { InitContext } from './context.js';
-import type { Phase } from './workflow.js';
+import type { Phase } from '../runner.js';
 
 const LOCAL = 'etcd/local';
 

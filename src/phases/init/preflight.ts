@@ -8,12 +8,12 @@ import { access, readdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { resolveBinary } from '../agent/runtime/process/binary.js';
-import type { RuntimeKind } from '../config/types.js';
-import { PreflightError, messageOf } from '../errors.js';
-import type { Host } from '../host/host.js';
+import { resolveBinary } from '../../agent/runtime/process/binary.js';
+import type { RuntimeKind } from '../../config/types.js';
+import { PreflightError, messageOf } from '../../errors.js';
+import type { Host } from '../../host/host.js';
 import type { InitContext } from './context.js';
-import type { Phase } from './workflow.js';
+import type { Phase } from '../runner.js';
 
 const MIN_CPUS = 2;
 const MIN_MEMORY_MB = 1700;

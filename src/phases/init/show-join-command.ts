@@ -3,11 +3,11 @@
  * the `sha256:` pin of the cluster CA (`--discovery-token-ca-cert-hash`).
  */
 import path from 'node:path';
-import { HostError } from '../errors.js';
-import { caCertHash } from '../kube/discovery.js';
+import { HostError } from '../../errors.js';
+import { caCertHash } from '../../kube/discovery.js';
 import { uploadedCertificateKey } from './upload-certs.js';
 import type { InitContext } from './context.js';
-import type { Phase } from './workflow.js';
+import type { Phase } from '../runner.js';
 
 export interface JoinCommandInput {
   /** host:port of the control-plane endpoint. */

@@ -3,11 +3,11 @@
  * together with the certs phase's keys; the CA comes from the same PKI session, so a dry run (which
  * writes nothing) can still sign with the CA it generated in memory.
  */
-import type { Phase } from './workflow.js';
+import type { Phase } from '../runner.js';
 import type { InitContext } from './context.js';
-import { prepareKubeconfig, runKubeconfig } from '../kubeconfig/ensure.js';
-import { KUBECONFIG_SPECS, type KubeconfigSpec } from '../kubeconfig/specs.js';
-import { pkiSession } from '../pki/session.js';
+import { prepareKubeconfig, runKubeconfig } from '../../kubeconfig/ensure.js';
+import { KUBECONFIG_SPECS, type KubeconfigSpec } from '../../kubeconfig/specs.js';
+import { pkiSession } from '../../pki/session.js';
 
 function kubeconfigFilePhase(spec: KubeconfigSpec): Phase<InitContext> {
   return {

@@ -5,13 +5,13 @@
  * (O=system:masters). Every post-API phase gets its client from `adminClient`, which does this once.
  */
 import path from 'node:path';
-import { HostError } from '../errors.js';
-import { kubeClient, type KubeClient } from '../kube/client.js';
-import { apiErrorMessage, isAlreadyExists, isForbidden } from '../kube/errors.js';
-import { clusterRoleBinding, group } from '../kube/rbac.js';
-import { isTransient, RetryTimeoutError, withRetry } from '../kube/retry.js';
+import { HostError } from '../../errors.js';
+import { kubeClient, type KubeClient } from '../../kube/client.js';
+import { apiErrorMessage, isAlreadyExists, isForbidden } from '../../kube/errors.js';
+import { clusterRoleBinding, group } from '../../kube/rbac.js';
+import { isTransient, RetryTimeoutError, withRetry } from '../../kube/retry.js';
 import type { InitContext } from './context.js';
-import type { Phase } from './workflow.js';
+import type { Phase } from '../runner.js';
 
 export const CLUSTER_ADMINS_GROUP = 'kubeadm:cluster-admins';
 const CLIENT_KEY = 'cluster-admins/client';

@@ -1,7 +1,7 @@
 /** `init phase control-plane`: static Pod manifests of kube-apiserver, -controller-manager and -scheduler. */
-import { renderManifests, writeManifest, type ControlPlaneComponent, type RenderedManifest } from '../manifests/index.js';
+import { renderManifests, writeManifest, type ControlPlaneComponent, type RenderedManifest } from '../../manifests/index.js';
 import type { InitContext } from './context.js';
-import type { Phase } from './workflow.js';
+import type { Phase } from '../runner.js';
 
 /** Subphase name → component, in kubeadm's order. */
 const SUBPHASES: readonly { name: string; component: ControlPlaneComponent }[] = [

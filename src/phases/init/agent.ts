@@ -6,7 +6,7 @@
  */
 import { access } from 'node:fs/promises';
 import { stringify } from 'yaml';
-import { DEFAULT_READ_ONLY_PORT, KUBELET_CONFIG_API_VERSION } from '../agent/config.js';
+import { DEFAULT_READ_ONLY_PORT, KUBELET_CONFIG_API_VERSION } from '../../agent/config.js';
 import {
   AGENT_PATHS,
   AGENT_UNIT_NAME,
@@ -15,12 +15,12 @@ import {
   runningAgentPid,
   startAgentDaemon,
   tailFile,
-} from '../agent/daemon.js';
-import type { RuntimeKind } from '../config/types.js';
-import { HostError, messageOf } from '../errors.js';
+} from '../../agent/daemon.js';
+import type { RuntimeKind } from '../../config/types.js';
+import { HostError, messageOf } from '../../errors.js';
 import type { InitContext } from './context.js';
 import { probeOnce } from './wait-control-plane.js';
-import type { Phase } from './workflow.js';
+import type { Phase } from '../runner.js';
 
 const KUBELET_CONF = '/etc/kubernetes/kubelet.conf';
 const START_TIMEOUT_MS = 30_000;
@@ -38,7 +38,7 @@ async function chooseRuntime(ctx: InitContext): Promise<{ runtime: RuntimeKind; 
   const endpoint = ctx.config.init.nodeRegistration.criSocket;
   if (ctx.runtime) return { runtime: ctx.runtime, why: 'as --runtime says' };
   // gRPC + the CRI protos take ≈ 0.1 s of CPU to load: only when a CRI socket is to be asked
-  const { CriRuntime } = await import('../agent/runtime/cri.js');
+  const { CriRuntime } = await import('../../agent/runtime/cri.js');
   const cri = new CriRuntime({ host: ctx.host, nodeName: ctx.config.nodeName, endpoint, requestTimeoutMs: 3000 });
   try {
     await cri.init();

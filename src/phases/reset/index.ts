@@ -6,16 +6,16 @@
 import { readFile, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { execa } from 'execa';
-import { AGENT_PATHS, AGENT_UNIT_NAME, argValue, readAgentArgs, runningAgentPid, stopProcess } from '../agent/daemon.js';
-import { nullLogger } from '../agent/log.js';
-import { createRuntime } from '../agent/runtime/create.js';
-import type { RuntimeName } from '../agent/runtime/types.js';
-import { PodWorkers } from '../agent/workers/index.js';
-import { AGENT_STATE_DIR, DEFAULT_ETCD_DATA_DIR, KUBERNETES_DIR, MANIFESTS_DIR } from '../config/defaults.js';
-import { ConfigError, messageOf } from '../errors.js';
-import type { Host } from '../host/host.js';
-import type { Printer } from './output.js';
-import type { Phase } from './workflow.js';
+import { AGENT_PATHS, AGENT_UNIT_NAME, argValue, readAgentArgs, runningAgentPid, stopProcess } from '../../agent/daemon.js';
+import { nullLogger } from '../../agent/log.js';
+import { createRuntime } from '../../agent/runtime/create.js';
+import type { RuntimeName } from '../../agent/runtime/types.js';
+import { PodWorkers } from '../../agent/workers/index.js';
+import { AGENT_STATE_DIR, DEFAULT_ETCD_DATA_DIR, KUBERNETES_DIR, MANIFESTS_DIR } from '../../config/defaults.js';
+import { ConfigError, messageOf } from '../../errors.js';
+import type { Host } from '../../host/host.js';
+import type { Printer } from '../../output.js';
+import type { Phase } from '../runner.js';
 
 export interface ResetContext {
   host: Host;

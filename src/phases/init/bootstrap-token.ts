@@ -4,15 +4,15 @@
  * anonymous users may read for discovery (the controller-manager's bootstrapsigner signs it).
  */
 import type { InitContext } from './context.js';
-import type { Phase } from './workflow.js';
-import { ConfigError, HostError } from '../errors.js';
-import { bootstrapTokenSecret, DEFAULT_NODE_TOKEN_GROUP, parseToken } from '../kube/bootstrap-token.js';
-import { applyConfigMap, applySecret, configMap } from '../kube/configmap.js';
-import { clusterInfoKubeconfig } from '../kube/discovery.js';
-import { applyClusterRole, applyClusterRoleBinding, applyRoleAndBinding, clusterRole, clusterRoleBinding, group, namedRule, role, user } from '../kube/rbac.js';
-import { withRetry } from '../kube/retry.js';
+import type { Phase } from '../runner.js';
+import { ConfigError, HostError } from '../../errors.js';
+import { bootstrapTokenSecret, DEFAULT_NODE_TOKEN_GROUP, parseToken } from '../../kube/bootstrap-token.js';
+import { applyConfigMap, applySecret, configMap } from '../../kube/configmap.js';
+import { clusterInfoKubeconfig } from '../../kube/discovery.js';
+import { applyClusterRole, applyClusterRoleBinding, applyRoleAndBinding, clusterRole, clusterRoleBinding, group, namedRule, role, user } from '../../kube/rbac.js';
+import { withRetry } from '../../kube/retry.js';
 import { adminClient } from './cluster-admins.js';
-import type { KubeClient } from '../kube/client.js';
+import type { KubeClient } from '../../kube/client.js';
 
 export const CLUSTER_INFO = 'cluster-info';
 

@@ -5,15 +5,15 @@
  */
 import type { V1Secret } from '@kubernetes/client-node';
 import path from 'node:path';
-import { HostError } from '../errors.js';
-import { bootstrapTokenSecret, DEFAULT_NODE_TOKEN_GROUP, generateToken } from '../kube/bootstrap-token.js';
-import { applySecret } from '../kube/configmap.js';
-import { encryptWithCertificateKey, generateCertificateKey, UPLOADED_CERT_FILES } from '../kube/copycerts.js';
-import { applyRoleAndBinding, group, namedRule, role } from '../kube/rbac.js';
-import { withRetry } from '../kube/retry.js';
+import { HostError } from '../../errors.js';
+import { bootstrapTokenSecret, DEFAULT_NODE_TOKEN_GROUP, generateToken } from '../../kube/bootstrap-token.js';
+import { applySecret } from '../../kube/configmap.js';
+import { encryptWithCertificateKey, generateCertificateKey, UPLOADED_CERT_FILES } from '../../kube/copycerts.js';
+import { applyRoleAndBinding, group, namedRule, role } from '../../kube/rbac.js';
+import { withRetry } from '../../kube/retry.js';
 import { adminClient } from './cluster-admins.js';
 import type { InitContext } from './context.js';
-import type { Phase } from './workflow.js';
+import type { Phase } from '../runner.js';
 
 export const KUBEADM_CERTS_SECRET = 'kubeadm-certs';
 const KEY_SLOT = 'upload-certs/certificate-key';

@@ -4,14 +4,14 @@
  * (bootstrap-token group) and by nodes (system:nodes) through a Role + RoleBinding.
  */
 import { stringify } from 'yaml';
-import type { ResolvedConfig } from '../config/types.js';
-import { DEFAULT_NODE_TOKEN_GROUP } from '../kube/bootstrap-token.js';
-import { applyConfigMap, configMap } from '../kube/configmap.js';
-import { applyRoleAndBinding, group, namedRule, role } from '../kube/rbac.js';
-import { withRetry } from '../kube/retry.js';
+import type { ResolvedConfig } from '../../config/types.js';
+import { DEFAULT_NODE_TOKEN_GROUP } from '../../kube/bootstrap-token.js';
+import { applyConfigMap, configMap } from '../../kube/configmap.js';
+import { applyRoleAndBinding, group, namedRule, role } from '../../kube/rbac.js';
+import { withRetry } from '../../kube/retry.js';
 import { adminClient } from './cluster-admins.js';
 import type { InitContext } from './context.js';
-import type { Phase } from './workflow.js';
+import type { Phase } from '../runner.js';
 
 export const KUBEADM_CONFIG_CM = 'kubeadm-config';
 export const KUBELET_CONFIG_CM = 'kubelet-config';

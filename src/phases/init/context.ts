@@ -1,6 +1,6 @@
-import type { ResolvedConfig, RuntimeKind } from '../config/types.js';
-import type { Host } from '../host/host.js';
-import type { Printer } from './output.js';
+import type { ResolvedConfig, RuntimeKind } from '../../config/types.js';
+import type { Host } from '../../host/host.js';
+import type { Printer } from '../../output.js';
 
 /** What every init phase gets. Phases share results only through files on the host, like kubeadm's. */
 export interface InitContext {

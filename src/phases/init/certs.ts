@@ -3,11 +3,11 @@
  * `prepare` validates what is on disk and starts its key generation, so all keys are generated in
  * parallel before the first `run`; the runs then sign and write in kubeadm's order and print its lines.
  */
-import type { Phase } from './workflow.js';
+import type { Phase } from '../runner.js';
 import type { InitContext } from './context.js';
-import { prepareCA, prepareLeaf, prepareSA, runCA, runLeaf, runSA } from '../pki/ensure.js';
-import { pkiSession } from '../pki/session.js';
-import { CERT_SPECS, SA_KEY, isCASpec, type CertSpec } from '../pki/specs.js';
+import { prepareCA, prepareLeaf, prepareSA, runCA, runLeaf, runSA } from '../../pki/ensure.js';
+import { pkiSession } from '../../pki/session.js';
+import { CERT_SPECS, SA_KEY, isCASpec, type CertSpec } from '../../pki/specs.js';
 
 function usesExternalEtcd(ctx: InitContext): boolean {
   return ctx.config.cluster.etcd.external !== undefined;

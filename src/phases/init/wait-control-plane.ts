@@ -8,15 +8,15 @@ import type { V1Pod, V1PodList, V1Probe } from '@kubernetes/client-node';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { decodeDocument } from '../agent/sources/decode.js';
-import { probeStatus } from '../agent/start-order.js';
-import { formatDuration } from '../config/duration.js';
-import { HostError } from '../errors.js';
-import { sleep } from '../kube/retry.js';
-import { parseFlags } from '../manifests/command.js';
-import type { Arg } from '../config/types.js';
+import { decodeDocument } from '../../agent/sources/decode.js';
+import { probeStatus } from '../../agent/start-order.js';
+import { formatDuration } from '../../config/duration.js';
+import { HostError } from '../../errors.js';
+import { sleep } from '../../kube/retry.js';
+import { parseFlags } from '../../manifests/command.js';
+import type { Arg } from '../../config/types.js';
 import type { InitContext } from './context.js';
-import type { Phase } from './workflow.js';
+import type { Phase } from '../runner.js';
 
 /** The agent's read-only HTTP port (kubelet's legacy readOnlyPort), bound to 127.0.0.1. */
 export const AGENT_READ_ONLY_PORT = 10255;

@@ -4,12 +4,12 @@
  * taints stay. The Node is the agent's to register, so this waits for it first.
  */
 import type { V1Node, V1Taint } from '@kubernetes/client-node';
-import type { Taint } from '../config/types.js';
-import { isConflict, isNotFound } from '../kube/errors.js';
-import { isTransient, withRetry } from '../kube/retry.js';
+import type { Taint } from '../../config/types.js';
+import { isConflict, isNotFound } from '../../kube/errors.js';
+import { isTransient, withRetry } from '../../kube/retry.js';
 import { adminClient } from './cluster-admins.js';
 import type { InitContext } from './context.js';
-import type { Phase } from './workflow.js';
+import type { Phase } from '../runner.js';
 
 export const CONTROL_PLANE_LABELS: readonly string[] = [
   'node-role.kubernetes.io/control-plane',

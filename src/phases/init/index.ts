@@ -1,5 +1,5 @@
 /** The phases of `kubestrap init`, in kubeadm's order. */
-import type { Phase } from './workflow.js';
+import type { Phase } from '../runner.js';
 import type { InitContext } from './context.js';
 import { preflightPhase } from './preflight.js';
 import { certsPhase } from './certs.js';
