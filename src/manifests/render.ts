@@ -5,7 +5,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { posix } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
-import { decodeDocument } from '../agent/sources/decode.js';
+import { decodeDocument } from '../pod/decode.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { ManifestError, messageOf } from '../errors.js';
 import type { Host } from '../host/host.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import { ManifestError } from '../../src/errors.js';
-import { decodeDocument } from '../../src/agent/sources/decode.js';
+import { decodeDocument } from '../../src/pod/decode.js';
 import { canonicalJson, defaultPullPolicy, podUid, resolveStaticPod, validateManifest } from '../../src/agent/identity.js';
 
 const manifest = (): Record<string, unknown> => ({

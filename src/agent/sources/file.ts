@@ -22,7 +22,7 @@ import { KubestrapError, messageOf } from '../../errors.js';
 import { podKey, resolveStaticPod } from '../identity.js';
 import type { Logger } from '../log.js';
 import type { SourceError, StaticPod } from '../pod-types.js';
-import { decodeDocument, MAX_MANIFEST_BYTES } from './decode.js';
+import { decodeDocument, MAX_MANIFEST_BYTES } from '../../pod/decode.js';
 import type { PodSource, SnapshotListener, SourceSnapshot } from './types.js';
 
 /** Why a directory entry is not read; the first matching rule names the reason in the log. */

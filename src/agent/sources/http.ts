@@ -10,7 +10,7 @@ import { KubestrapError, ManifestError, messageOf } from '../../errors.js';
 import { podKey, resolveStaticPod } from '../identity.js';
 import type { Logger } from '../log.js';
 import type { SourceError, StaticPod } from '../pod-types.js';
-import { decodeDocument, MAX_MANIFEST_BYTES } from './decode.js';
+import { decodeDocument, MAX_MANIFEST_BYTES } from '../../pod/decode.js';
 import type { PodSource, SnapshotListener } from './types.js';
 
 export interface HttpSourceOptions {

@@ -8,7 +8,7 @@ import type { V1Pod, V1PodList, V1Probe } from '@kubernetes/client-node';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { decodeDocument } from '../../agent/sources/decode.js';
+import { decodeDocument } from '../../pod/decode.js';
 import { probeStatus } from '../../agent/start-order.js';
 import { formatDuration } from '../../config/duration.js';
 import { HostError } from '../../errors.js';

@@ -5,7 +5,7 @@
  */
 // js-yaml, not `yaml`: about ten times faster on small documents, which is what a 1000-manifest relist needs.
 import { CORE_SCHEMA, loadAll, YAMLException } from 'js-yaml';
-import { ManifestError } from '../../errors.js';
+import { ManifestError } from '../errors.js';
 
 /** The kubelet's maxConfigLength. */
 export const MAX_MANIFEST_BYTES = 10 * 1024 * 1024;
