@@ -12,7 +12,7 @@ import type { MirrorSync } from './mirror/index.js';
 import type { AgentConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { PodState, StaticPod } from './pod-types.js';
-import { parseImage } from './runtime/process/binary.js';
+import { parseImage } from '../images/binary.js';
 import { probeStatus } from './start-order.js';
 import { defaultNodeIP } from './workers/index.js';
 

@@ -8,7 +8,7 @@ import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, stat } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { IMAGES_DIR, parseImage } from '../agent/runtime/process/binary.js';
+import { IMAGES_DIR, parseImage } from './binary.js';
 import { HostError, messageOf } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { componentImageSpec, type ComponentImage } from './kubernetes.js';

@@ -6,7 +6,7 @@
  */
 import { mkdir, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
-import { IMAGES_DIR, parseImage } from '../../src/agent/runtime/process/binary.js';
+import { IMAGES_DIR, parseImage } from '../../src/images/binary.js';
 import { components, type ImageName } from './components.js';
 
 /** The control-plane images whose binary has the image's name (pause is the CRI sandbox, not run here). */

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { HostError, messageOf } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import { CriLogWriter } from '../logs/cri-log.js';
-import { programName, resolveBinary } from './process/binary.js';
+import { programName, resolveBinary } from '../../images/binary.js';
 import { containerArgs, containerEnv } from './process/env.js';
 import { mountScript, prepareMounts } from './process/mounts.js';
 import { isAlive, listPids, readEnviron, readStat, startedAt } from './process/proc.js';

@@ -8,7 +8,7 @@ import { access, readdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { resolveBinary } from '../../agent/runtime/process/binary.js';
+import { resolveBinary } from '../../images/binary.js';
 import type { RuntimeKind } from '../../config/types.js';
 import { PreflightError, messageOf } from '../../errors.js';
 import type { Host } from '../../host/host.js';

@@ -1,10 +1,10 @@
 /**
- * Binary resolution for the process runtime: an image reference selects a directory of binaries, so
+ * The image store of the process runtime (and of `config images import`): an image reference selects a directory of binaries, so
  * changing a manifest's image tag changes the program that runs (the upgrade path of a static pod).
  */
 import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
-import type { Host } from '../../../host/host.js';
+import type { Host } from '../host/host.js';
 
 /** Where image binaries live (host path, under the rootfs). */
 export const IMAGES_DIR = '/var/lib/kubestrap/images';
