@@ -26,7 +26,7 @@ import { kubeClient } from '../src/kube/client.js';
 import { Host } from '../src/host/host.js';
 import { generateKeyPair } from '../src/pki/keys.js';
 import type { EncryptionAlgorithm } from '../src/config/types.js';
-import { probeOnce } from '../src/phases/init/wait-control-plane.js';
+import { probeOnce } from '../src/net/http-probe.js';
 import { stageImageBinaries } from '../test/support/image-binaries.js';
 import { APISERVER, buildCli, forceCleanup, INIT_PORTS, kubestrap, REPO } from '../test/support/init-e2e.js';
 import { waitPortsFree, type Proc } from '../test/support/proc.js';

@@ -13,8 +13,8 @@ import type { AgentConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { PodState, StaticPod } from './pod-types.js';
 import { parseImage } from '../images/binary.js';
-import { probeStatus } from './start-order.js';
-import { defaultNodeIP } from './workers/index.js';
+import { probeStatus } from '../net/http-probe.js';
+import { defaultNodeIP } from '../net/node-ip.js';
 
 /** The version in package.json (what `kubestrap-process://<version>` reports). */
 export async function kubestrapVersion(): Promise<string> {

@@ -15,9 +15,8 @@
  * names — a pod serves a URL when one of its containers declares that port (containerPort, hostPort
  * or a probe port). Pods without them start and stop as the kubelet's do: all at once.
  */
-import http from 'node:http';
-import https from 'node:https';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import { probeSucceeds } from '../net/http-probe.js';
 
 export const START_AFTER_ANNOTATION = 'kubestrap.io/start-after';
 export const DEPENDS_ON_ANNOTATION = 'kubestrap.io/depends-on';
@@ -105,25 +104,6 @@ export function stopWaves<T>(items: readonly T[], info: (item: T) => OrderInfo):
   return [...byDepth.entries()].sort((a, b) => b[0] - a[0]).map(([, list]) => list);
 }
 
-/** One kubelet-style HTTP(S) probe of a URL: true for a status 200–399 (or any status with anyStatus). */
-export async function probeURL(url: URL, timeoutMs = 1000, anyStatus = false): Promise<boolean> {
-  const code = await probeStatus(url, timeoutMs);
-  return code !== undefined && (anyStatus || (code >= 200 && code < 400));
-}
-
-/** One GET without credentials (serving certificate not verified); the HTTP status, or undefined when nothing answered. */
-export function probeStatus(url: URL, timeoutMs = 1000): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const get = url.protocol === 'https:' ? https.get : http.get;
-    const req = get(url, { timeout: timeoutMs, rejectUnauthorized: false, agent: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode || undefined);
-    });
-    req.once('timeout', () => req.destroy());
-    req.once('error', () => resolve(undefined));
-  });
-}
-
 /**
  * Resolves once every URL answered (true), or false after timeoutMs; rejects with the signal's
  * reason when aborted.
@@ -133,7 +113,7 @@ export async function waitForURLs(urls: readonly URL[], signal: AbortSignal, tim
   const pending = [...urls];
   while (pending.length > 0) {
     signal.throwIfAborted();
-    const answered = await Promise.all(pending.map((u) => probeURL(u)));
+    const answered = await Promise.all(pending.map((u) => probeSucceeds(u)));
     for (let i = answered.length - 1; i >= 0; i--) if (answered[i]) pending.splice(i, 1);
     if (pending.length === 0) return true;
     if (Date.now() >= deadline) return false;

@@ -11,7 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { probeOnce } from '../../src/phases/init/wait-control-plane.js';
+import { probeOnce } from '../../src/net/http-probe.js';
 import { componentsReady } from '../support/components.js';
 import { stageImageBinaries } from '../support/image-binaries.js';
 import { agentPid, APISERVER, buildCli, containerProcess, forceCleanup, INIT_PORTS, kubestrap, leftovers, markedProcesses } from '../support/init-e2e.js';

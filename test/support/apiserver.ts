@@ -17,7 +17,7 @@ import type { InitContext } from '../../src/phases/init/context.js';
 import { INIT_PHASES } from '../../src/phases/init/index.js';
 import { memoryPrinter } from '../../src/output.js';
 import { Runner } from '../../src/phases/runner.js';
-import { probeOnce } from '../../src/phases/init/wait-control-plane.js';
+import { probeOnce } from '../../src/net/http-probe.js';
 import { components, type BinaryName } from './components.js';
 import { testConfig } from './config-fixture.js';
 import { startProcess, waitFor, waitPortsFree, type Proc } from './proc.js';

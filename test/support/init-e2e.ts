@@ -10,7 +10,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { probeOnce } from '../../src/phases/init/wait-control-plane.js';
+import { probeOnce } from '../../src/net/http-probe.js';
 import { components } from './components.js';
 import { portFree } from './proc.js';
 

@@ -3,7 +3,7 @@
  * pod completely before the new one starts; a remove aborts its worker at once. After an agent
  * restart, adopt() matches what the runtime still runs against the checkpoint and the desired pods.
  */
-import { networkInterfaces } from 'node:os';
+import { defaultNodeIP } from '../../net/node-ip.js';
 import { messageOf } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import type { PodEvent, PodState, SourceError, StaticPod } from '../pod-types.js';
@@ -48,13 +48,6 @@ export interface WorkerMetrics {
 }
 
 const LATENCY_SAMPLES = 100;
-
-export function defaultNodeIP(): string {
-  for (const addrs of Object.values(networkInterfaces())) {
-    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  return '127.0.0.1';
-}
 
 function podKey(p: StaticPod): string {
   return `${p.namespace}/${p.name}`;

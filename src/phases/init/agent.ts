@@ -19,7 +19,7 @@ import {
 import type { RuntimeKind } from '../../config/types.js';
 import { HostError, messageOf } from '../../errors.js';
 import type { InitContext } from './context.js';
-import { probeOnce } from './wait-control-plane.js';
+import { probeOnce } from '../../net/http-probe.js';
 import type { Phase } from '../runner.js';
 
 const KUBELET_CONF = '/etc/kubernetes/kubelet.conf';

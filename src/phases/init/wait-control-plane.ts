@@ -9,7 +9,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { decodeDocument } from '../../pod/decode.js';
-import { probeStatus } from '../../agent/start-order.js';
+import { probeOnce } from '../../net/http-probe.js';
 import { formatDuration } from '../../config/duration.js';
 import { HostError } from '../../errors.js';
 import { sleep } from '../../kube/retry.js';
@@ -78,11 +78,6 @@ export async function componentChecks(ctx: InitContext): Promise<ComponentCheck[
     checks.push({ name: f.name, url: `https://${bracket(address)}:${port}${f.path}` });
   }
   return checks;
-}
-
-/** One GET with insecure TLS (kubeadm does not verify component serving certs here); true on 200. */
-export async function probeOnce(url: string, timeoutMs = 5000): Promise<boolean> {
-  return (await probeStatus(new URL(url), timeoutMs)) === 200;
 }
 
 /** "3.214s" style durations for the progress lines. */
