@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { KUBERNETES_DIR } from '../config/defaults.js';
 import { resolveClusterConfiguration } from '../config/resolve.js';
 import { Host } from '../host/host.js';
-import { checkExpiration } from '../pki/expiration.js';
+import { checkExpiration } from '../certs/expiration.js';
 
 interface ExpirationFlags {
   config?: string;

@@ -10,7 +10,8 @@ import { certsPhase } from '../../src/phases/init/certs.js';
 import { kubeconfigPhase } from '../../src/phases/init/kubeconfig.js';
 import { memoryPrinter } from '../../src/output.js';
 import { Runner } from '../../src/phases/runner.js';
-import { checkExpiration, formatExpiry, shortHumanDuration, tabwrite } from '../../src/pki/expiration.js';
+import { checkExpiration } from '../../src/certs/expiration.js';
+import { formatExpiry, shortHumanDuration, tabwrite } from '../../src/util/go-format.js';
 import { testConfig } from '../support/config-fixture.js';
 
 const S = 1000;
