@@ -1,21 +1,22 @@
 /**
- * One static pod's life: sandbox, init containers in order, app containers each under a supervisor
+ * One static pod's life (the kubelet's podSyncer): sandbox, init containers in order, app containers each under a supervisor
  * (restart policy + CrashLoopBackOff), probes, and the final stop (SIGTERM, grace, SIGKILL). Every
  * wait is abortable, so a remove or update stops the pod within milliseconds of the event.
  */
 import type { V1Container } from '@kubernetes/client-node';
 import { messageOf } from '../../errors.js';
 import type { Host } from '../../host/host.js';
-import { readdirSync } from 'node:fs';
-import { containerLogPath, podLogDir } from '../logs/cri-log.js';
+import { containerLogPath } from '../logs/cri-log.js';
 import type { StaticPod, PodState } from '../pod-types.js';
 import { ContainerProbes, type ProbeRunner } from '../probes/prober.js';
 import type { ContainerRef, ContainerRunState, Runtime, RuntimePod, SandboxRef } from '../runtime/types.js';
 import type { CheckpointStore, PodCheckpoint } from '../state/checkpoint.js';
 import { CrashBackoff, type BackoffPolicy } from './backoff.js';
+import { newRecord, restartCountsFromLogs, termination, type Rec } from './container-record.js';
+import { CheckpointWriter } from './pod-checkpoint.js';
+import { waitStartAfter } from './start-gate.js';
 import { AbortError, sleep, type Clock } from './clock.js';
 import { Conditions, podStatus, type ContainerView, type Terminated } from './status.js';
-import { orderInfo, startAfterURLs, waitForURLs } from '../start-order.js';
 import type { WorkerLogger } from './logger.js';
 
 export interface WorkerDeps {
@@ -38,25 +39,6 @@ export interface Adopted {
   checkpoint?: PodCheckpoint;
 }
 
-interface Rec {
-  spec: V1Container;
-  init: boolean;
-  restartCount: number;
-  ref?: ContainerRef;
-  /** The previous container, kept until the next one replaces it (kubelet keeps one dead container). */
-  deadRef?: ContainerRef;
-  view: ContainerView['state'];
-  last?: Terminated;
-  startedAtMs?: number;
-  probes?: ContainerProbes;
-  /** Probe failures of the previous container, shown until the new one is ready. */
-  lastProbeFailures: string[];
-  /** Why we killed the current container (probe failure), reported in its termination. */
-  killedFor?: string;
-  completed: boolean;
-  backoff: CrashBackoff;
-}
-
 export class PodWorker {
   private readonly abort = new AbortController();
   private readonly recs: Rec[];
@@ -74,6 +56,7 @@ export class PodWorker {
   probeFailures = 0;
   startFailures = 0;
   private finalMessage?: string;
+  private readonly checkpoint: CheckpointWriter;
 
   constructor(
     readonly pod: StaticPod,
@@ -81,21 +64,9 @@ export class PodWorker {
     private readonly adopted?: Adopted,
   ) {
     this.startTime = new Date(deps.clock.now());
+    this.checkpoint = new CheckpointWriter(pod, deps);
     const spec = pod.pod.spec;
-    const mk = (c: V1Container, init: boolean): Rec => {
-      const cp = adopted?.checkpoint?.containers.find((x) => x.name === c.name && x.init === init);
-      // a container that died while the agent was away is restarted: that is one more restart
-      const diedMeanwhile = cp?.ref !== undefined && !adopted?.running.has(c.name) && !(init && cp.completed);
-      return {
-        spec: c,
-        init,
-        restartCount: (cp?.restartCount ?? 0) + (diedMeanwhile ? 1 : 0),
-        view: { waiting: { reason: init ? 'PodInitializing' : 'ContainerCreating' } },
-        completed: init && cp?.completed === true,
-        lastProbeFailures: [],
-        backoff: new CrashBackoff(deps.backoff),
-      };
-    };
+    const mk = (c: V1Container, init: boolean): Rec => newRecord(c, init, adopted, deps.backoff);
     this.recs = [...(spec?.initContainers ?? []).map((c) => mk(c, true)), ...(spec?.containers ?? []).map((c) => mk(c, false))];
   }
 
@@ -134,50 +105,14 @@ export class PodWorker {
     if (this.signal.aborted) throw new AbortError();
   }
 
-  /** A fresh start waits for the URLs of `kubestrap.io/start-after` (src/agent/start-order.ts). */
-  private async waitStartAfter(): Promise<void> {
-    const urls = startAfterURLs(this.pod.pod);
-    if (urls.length === 0) return;
-    const t0 = this.deps.clock.now();
-    this.deps.logger.info('waiting for start-after URLs', { pod: this.pod.name, urls: urls.join(',') });
-    // shown as the containers' waiting message (`kubestrap ps`, wait-control-plane diagnostics, mirror status)
-    const message = `waiting for ${urls.join(', ')} to answer (kubestrap.io/start-after)`;
-    for (const r of this.recs) if ('waiting' in r.view) r.view = { waiting: { ...r.view.waiting, message } };
-    this.deps.changed();
-    const ok = await waitForURLs(urls, this.signal);
-    for (const r of this.recs) if ('waiting' in r.view && r.view.waiting.message === message) r.view = { waiting: { reason: r.view.waiting.reason } };
-    const waitedMs = this.deps.clock.now() - t0;
-    if (ok) this.deps.logger.info('start-after URLs answer', { pod: this.pod.name, waitedMs });
-    else this.deps.logger.warn('start-after URLs do not answer; starting anyway', { pod: this.pod.name, waitedMs });
-  }
-
-  /**
-   * A pod that starts afresh but has logs from an earlier life (same UID: agent or host restart)
-   * continues its restart counts after the highest `<n>.log` (kubelet calcRestartCountByLogDir), so
-   * no attempt appends to an older attempt's log.
-   */
-  private restartCountsFromLogs(): void {
-    for (const rec of this.recs) {
-      const dir = this.deps.host.path(`${podLogDir(this.pod.namespace, this.pod.name, this.pod.uid)}/${rec.spec.name}`);
-      let names: string[] = [];
-      try {
-        names = readdirSync(dir); // a few entries, once per pod start; sync keeps the start path short
-      } catch {
-        continue;
-      }
-      const highest = Math.max(-1, ...names.map((n) => Number(/^(\d+)\.log/.exec(n)?.[1] ?? -1)));
-      if (highest >= rec.restartCount) rec.restartCount = highest + 1;
-    }
-  }
-
   private async run(eventAt: number): Promise<void> {
     this.check();
-    if (!this.adopted) await this.waitStartAfter();
-    if (!this.adopted) this.restartCountsFromLogs();
+    if (!this.adopted) await waitStartAfter(this.pod, this.recs, this.deps, this.signal);
+    if (!this.adopted) restartCountsFromLogs(this.deps.host, this.pod, this.recs);
     this.sandbox = await this.retry('sandbox', async () =>
       this.adopted ? { id: this.adopted.sandboxId } : this.deps.runtime.runPodSandbox(this.runtimePod),
     );
-    void this.saveCheckpoint();
+    this.saveCheckpoint();
     const inits = this.recs.filter((r) => r.init);
     const apps = this.recs.filter((r) => !r.init);
     // adopted app containers mean the init phase was done before the agent restarted
@@ -267,7 +202,7 @@ export class PodWorker {
       const failed = term.exitCode !== 0;
       if (rec.init && !failed) {
         rec.completed = true;
-        void this.saveCheckpoint();
+        this.saveCheckpoint();
         return true;
       }
       const policy = this.restartPolicy;
@@ -298,20 +233,7 @@ export class PodWorker {
   }
 
   private termination(rec: Rec, ref: ContainerRef, exit: ContainerRunState): Terminated {
-    const containerID = `${this.deps.runtime.name}://${ref.id}`;
-    const killedFor = rec.killedFor;
-    rec.killedFor = undefined;
-    if (exit.state === 'exited') {
-      return {
-        exitCode: exit.exitCode,
-        reason: exit.reason,
-        message: killedFor ?? exit.message,
-        startedAt: exit.startedAt ?? (rec.startedAtMs !== undefined ? new Date(rec.startedAtMs) : undefined),
-        finishedAt: exit.finishedAt,
-        containerID,
-      };
-    }
-    return { exitCode: 255, reason: 'Unknown', message: killedFor ?? (exit.state === 'unknown' ? exit.reason : 'state unknown'), finishedAt: new Date(this.deps.clock.now()), containerID };
+    return termination(rec, `${this.deps.runtime.name}://${ref.id}`, exit, this.deps.clock.now());
   }
 
   private async startOne(rec: Rec): Promise<void> {
@@ -329,7 +251,7 @@ export class PodWorker {
     rec.ref = ref;
     rec.startedAtMs = this.deps.clock.now();
     this.markRunning(rec, new Date(rec.startedAtMs));
-    void this.saveCheckpoint();
+    this.saveCheckpoint();
   }
 
   private hostLogPath(container: string, attempt: number): string {
@@ -374,33 +296,13 @@ export class PodWorker {
     );
   }
 
-  private persisting: Promise<void> = Promise.resolve();
-
-  /**
-   * Queues a checkpoint write; writes stay in order but off the start path (the runtime's own view
-   * is the ground truth on adoption, the checkpoint only adds restart counts and grace periods).
-   */
-  private saveCheckpoint(): Promise<void> {
-    if (this.signal.aborted) return this.persisting;
-    const cp: PodCheckpoint = {
-      uid: this.pod.uid,
-      hash: this.pod.hash,
-      name: this.pod.name,
-      namespace: this.pod.namespace,
-      graceSeconds: this.graceSeconds,
-      sandboxId: this.sandbox?.id,
-      containers: this.recs.map((r) => ({ name: r.spec.name, init: r.init, restartCount: r.restartCount, ref: r.ref, completed: r.completed })),
-      order: orderInfo(this.pod.pod),
-    };
-    this.persisting = this.persisting
-      .then(() => this.deps.checkpoints.save(cp))
-      .catch((err: unknown) => this.deps.logger.warn('cannot write checkpoint', { pod: this.pod.name, error: messageOf(err) }));
-    return Promise.resolve();
+  private saveCheckpoint(): void {
+    if (!this.signal.aborted) this.checkpoint.save(this.sandbox?.id, this.recs);
   }
 
   /** Resolves when queued checkpoint writes are on disk. */
   persisted(): Promise<void> {
-    return this.persisting;
+    return this.checkpoint.persisted();
   }
 
   /** Stops supervising without touching the containers (what a crashed agent leaves behind). */
@@ -440,8 +342,7 @@ export class PodWorker {
       await this.deps.runtime.stopPodSandbox(rp, this.sandbox).catch(() => undefined);
       await this.deps.runtime.removePodSandbox(rp, this.sandbox).catch(() => undefined);
     }
-    await this.persisting;
-    await this.deps.checkpoints.remove(this.pod.uid).catch(() => undefined);
+    await this.checkpoint.remove();
     this.finalMessage = 'stopped';
     this.deps.changed();
   }
