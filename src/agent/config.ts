@@ -8,6 +8,7 @@ import { access } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { parseDocument } from 'yaml';
+import { AGENT_READ_ONLY_PORT } from '../constants.js';
 import { AGENT_STATE_DIR, DEFAULT_CRI_SOCKET, MANIFESTS_DIR } from '../config/defaults.js';
 import { parseDuration } from '../config/duration.js';
 import { ConfigError, messageOf } from '../errors.js';
@@ -56,7 +57,7 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
   { flags: '--state-dir <dir>', help: `checkpoint directory (host path, default ${AGENT_STATE_DIR})` },
 ];
 
-export const DEFAULT_READ_ONLY_PORT = 10255;
+export const DEFAULT_READ_ONLY_PORT = AGENT_READ_ONLY_PORT;
 /** The kubelet's fileCheckFrequency and httpCheckFrequency defaults. */
 export const DEFAULT_CHECK_FREQUENCY_MS = 20_000;
 

@@ -13,9 +13,7 @@ import type { V1Container, V1Pod, V1Probe } from '@kubernetes/client-node';
 import { ManifestError } from '../errors.js';
 import type { StaticPod } from './pod-types.js';
 
-export const ANNOTATION_SOURCE = 'kubernetes.io/config.source';
-export const ANNOTATION_SEEN = 'kubernetes.io/config.seen';
-export const ANNOTATION_HASH = 'kubernetes.io/config.hash';
+import { ANNOTATION_HASH, ANNOTATION_SEEN, ANNOTATION_SOURCE } from './annotations.js';
 
 export type SourceKind = StaticPod['source'];
 

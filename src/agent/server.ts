@@ -13,10 +13,10 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { V1Pod, V1PodList } from '@kubernetes/client-node';
+import { ANNOTATION_ERRORS, ANNOTATION_SOURCE_ERROR } from './annotations.js';
 import type { Logger } from './log.js';
 import type { PodState, SourceError, StaticPod } from './pod-types.js';
 
-export const ANNOTATION_SOURCE_ERROR = 'kubestrap.io/source-error';
 
 /** What the server shows; the agent implements it over merger + workers. */
 export interface AgentView {
@@ -48,7 +48,7 @@ export function podList(view: Pick<AgentView, 'desired' | 'states' | 'errors'>):
     if (err !== undefined || workerErrors.length > 0) {
       out.metadata = { ...out.metadata, annotations: { ...out.metadata?.annotations } };
       if (err !== undefined) out.metadata.annotations![ANNOTATION_SOURCE_ERROR] = err;
-      if (workerErrors.length > 0) out.metadata.annotations!['kubestrap.io/errors'] = workerErrors.join('; ');
+      if (workerErrors.length > 0) out.metadata.annotations![ANNOTATION_ERRORS] = workerErrors.join('; ');
     }
     return out;
   };

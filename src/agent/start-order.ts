@@ -17,16 +17,15 @@
  */
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { probeSucceeds } from '../net/http-probe.js';
+import { ANNOTATION_DEPENDS_ON, ANNOTATION_START_AFTER } from './annotations.js';
 
-export const START_AFTER_ANNOTATION = 'kubestrap.io/start-after';
-export const DEPENDS_ON_ANNOTATION = 'kubestrap.io/depends-on';
 /** A URL that never answers delays its dependants by this much, not forever. */
 export const START_AFTER_TIMEOUT_MS = 60_000;
 const POLL_MS = 200;
 
 /** The URLs a pod waits for (invalid or non-http entries are ignored). */
 export function startAfterURLs(pod: V1Pod | undefined): URL[] {
-  return annotationURLs(pod, START_AFTER_ANNOTATION);
+  return annotationURLs(pod, ANNOTATION_START_AFTER);
 }
 
 function annotationURLs(pod: V1Pod | undefined, annotation: string): URL[] {
@@ -69,7 +68,7 @@ export interface OrderInfo {
 }
 
 export function orderInfo(pod: V1Pod | undefined): OrderInfo {
-  const needs = [...startAfterURLs(pod), ...annotationURLs(pod, DEPENDS_ON_ANNOTATION)];
+  const needs = [...startAfterURLs(pod), ...annotationURLs(pod, ANNOTATION_DEPENDS_ON)];
   return { startAfter: needs.map(String), ports: servedPorts(pod) };
 }
 

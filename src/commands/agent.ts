@@ -8,10 +8,10 @@ import { Command } from 'commander';
 import { Agent, runUntilSignal } from '../agent/agent.js';
 import { createMirrorSync, nodeIP } from '../agent/api-sync.js';
 import { AGENT_FLAGS, DEFAULT_READ_ONLY_PORT, resolveAgentConfig, type AgentFlags } from '../agent/config.js';
-import { ANNOTATION_SEEN } from '../agent/identity.js';
+import { ANNOTATION_ERRORS, ANNOTATION_SEEN, ANNOTATION_SOURCE_ERROR } from '../agent/annotations.js';
 import { createLogger } from '../agent/log.js';
 import { createRuntime } from '../agent/runtime/create.js';
-import { ANNOTATION_SOURCE_ERROR, type SourceErrorList } from '../agent/server.js';
+import type { SourceErrorList } from '../agent/server.js';
 import { PodWorkers } from '../agent/workers/index.js';
 import { ConfigError, HostError, messageOf } from '../errors.js';
 
@@ -74,7 +74,7 @@ export function psTable(list: V1PodList, errors: SourceErrorList, now = Date.now
     const restarts = statuses.reduce((n, c) => n + c.restartCount, 0);
     const started = pod.status?.startTime ?? pod.metadata?.annotations?.[ANNOTATION_SEEN];
     const age = started ? shortAge(now - new Date(started).getTime()) : '<unknown>';
-    const err = pod.metadata?.annotations?.[ANNOTATION_SOURCE_ERROR] ? 'manifest error: running last good' : (pod.metadata?.annotations?.['kubestrap.io/errors'] ?? '');
+    const err = pod.metadata?.annotations?.[ANNOTATION_SOURCE_ERROR] ? 'manifest error: running last good' : (pod.metadata?.annotations?.[ANNOTATION_ERRORS] ?? '');
     rows.push([pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', `${ready}/${total}`, podStatus(pod), String(restarts), age, err]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

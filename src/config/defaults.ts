@@ -5,6 +5,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
+import { PORTS } from '../constants.js';
 import {
   KUBEADM_API_VERSION,
   type BootstrapToken,
@@ -14,7 +15,7 @@ import {
 } from './types.js';
 import { DEFAULT_IMAGE_REPOSITORY, DEFAULT_KUBERNETES_VERSION } from './versions.js';
 
-export const DEFAULT_BIND_PORT = 6443;
+export const DEFAULT_BIND_PORT = PORTS.apiServer;
 export const DEFAULT_SERVICE_SUBNET = '10.96.0.0/12';
 export const DEFAULT_DNS_DOMAIN = 'cluster.local';
 export const DEFAULT_CERTIFICATES_DIR = '/etc/kubernetes/pki';
@@ -27,9 +28,7 @@ export const DEFAULT_TOKEN_GROUPS: readonly string[] = ['system:bootstrappers:ku
 export const DEFAULT_CERTIFICATE_VALIDITY = '8760h0m0s';
 export const DEFAULT_CA_CERTIFICATE_VALIDITY = '87600h0m0s';
 
-export const KUBERNETES_DIR = '/etc/kubernetes';
-export const MANIFESTS_DIR = '/etc/kubernetes/manifests';
-export const AGENT_STATE_DIR = '/var/lib/kubestrap/agent';
+export { AGENT_STATE_DIR, KUBERNETES_DIR, MANIFESTS_DIR } from '../constants.js';
 
 /** Version labels kubeadm would look up online; offline they mean the pinned default. */
 export const VERSION_LABELS: readonly string[] = ['stable', 'stable-1', 'latest', 'latest-1'];

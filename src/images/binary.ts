@@ -6,8 +6,9 @@ import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
 import type { Host } from '../host/host.js';
 
-/** Where image binaries live (host path, under the rootfs). */
-export const IMAGES_DIR = '/var/lib/kubestrap/images';
+import { IMAGES_DIR } from '../constants.js';
+
+export { IMAGES_DIR };
 
 export interface ImageName {
   repository: string;

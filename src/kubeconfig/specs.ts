@@ -3,6 +3,7 @@
  * O → groups) and which API server URL it dials.
  */
 import type { ResolvedConfig } from '../config/types.js';
+import { KUBECONFIG_FILES } from '../constants.js';
 
 export interface KubeconfigSpec {
   /** Phase name (`controller-manager`). */
@@ -25,7 +26,7 @@ export interface KubeconfigSpec {
 export const KUBECONFIG_SPECS: readonly KubeconfigSpec[] = [
   {
     name: 'admin',
-    file: 'admin.conf',
+    file: KUBECONFIG_FILES.admin,
     help: 'Generate a kubeconfig file for the admin to use and for kubeadm itself',
     commonName: () => 'kubernetes-admin',
     organization: ['kubeadm:cluster-admins'],
@@ -34,7 +35,7 @@ export const KUBECONFIG_SPECS: readonly KubeconfigSpec[] = [
   },
   {
     name: 'super-admin',
-    file: 'super-admin.conf',
+    file: KUBECONFIG_FILES.superAdmin,
     help: 'Generate a kubeconfig file for the super-admin',
     commonName: () => 'kubernetes-super-admin',
     organization: ['system:masters'],
@@ -43,7 +44,7 @@ export const KUBECONFIG_SPECS: readonly KubeconfigSpec[] = [
   },
   {
     name: 'kubelet',
-    file: 'kubelet.conf',
+    file: KUBECONFIG_FILES.kubelet,
     help: 'Generate a kubeconfig file for the kubelet to use *only* for cluster bootstrapping purposes',
     commonName: (cfg) => `system:node:${cfg.nodeName}`,
     organization: ['system:nodes'],
@@ -52,7 +53,7 @@ export const KUBECONFIG_SPECS: readonly KubeconfigSpec[] = [
   },
   {
     name: 'controller-manager',
-    file: 'controller-manager.conf',
+    file: KUBECONFIG_FILES.controllerManager,
     help: 'Generate a kubeconfig file for the controller manager to use',
     commonName: () => 'system:kube-controller-manager',
     organization: [],
@@ -61,7 +62,7 @@ export const KUBECONFIG_SPECS: readonly KubeconfigSpec[] = [
   },
   {
     name: 'scheduler',
-    file: 'scheduler.conf',
+    file: KUBECONFIG_FILES.scheduler,
     help: 'Generate a kubeconfig file for the scheduler to use',
     commonName: () => 'system:kube-scheduler',
     organization: [],

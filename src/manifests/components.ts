@@ -4,6 +4,7 @@
  */
 import { isIPv6 } from 'node:net';
 import path from 'node:path';
+import { ANNOTATION_DEPENDS_ON, ANNOTATION_START_AFTER } from '../agent/annotations.js';
 import { etcdImageTag } from '../config/images.js';
 import type { Arg, EnvVar, ResolvedConfig } from '../config/types.js';
 import type { Host } from '../host/host.js';
@@ -249,8 +250,8 @@ type Builder = (b: BuildContext) => ComponentSpec;
  * to retry it); the API server depends on local etcd without waiting for it (it does its own
  * start-up work meanwhile); stops go in the reverse order. A kubelet ignores them.
  */
-const START_AFTER = 'kubestrap.io/start-after';
-const DEPENDS_ON = 'kubestrap.io/depends-on';
+const START_AFTER = ANNOTATION_START_AFTER;
+const DEPENDS_ON = ANNOTATION_DEPENDS_ON;
 
 function apiServerLivezURL(config: ResolvedConfig): string {
   const host = (config.advertiseAddress && probeHost(config.advertiseAddress)) || localhostFor(config);

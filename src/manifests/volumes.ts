@@ -6,6 +6,7 @@
 import path from 'node:path';
 import type { ExternalEtcd, HostPathMount, HostPathType } from '../config/types.js';
 import type { ResolvedConfig } from '../config/types.js';
+import { KUBECONFIG_FILES } from '../constants.js';
 import type { Host } from '../host/host.js';
 import { getArg } from './args.js';
 import type { ControlPlaneComponent, VolumeMountSpec, VolumeSpec } from './spec.js';
@@ -104,13 +105,13 @@ export async function controlPlaneVolumes(
 
   kcm.add('k8s-certs', pki, pki, true, 'DirectoryOrCreate');
   kcm.add('ca-certs', CA_CERTS_PATH, CA_CERTS_PATH, true, 'DirectoryOrCreate');
-  const kcmConf = path.posix.join(kubeDir, 'controller-manager.conf');
+  const kcmConf = path.posix.join(kubeDir, KUBECONFIG_FILES.controllerManager);
   kcm.add('kubeconfig', kcmConf, kcmConf, true, 'FileOrCreate');
   const flexDir = getArg(cluster.controllerManager.extraArgs, 'flex-volume-plugin-dir') ?? DEFAULT_FLEXVOLUME_DIR;
   // Read-write: the controller-manager installs flexvolume drivers there.
   kcm.add('flexvolume-dir', flexDir, flexDir, false, 'DirectoryOrCreate');
 
-  const schedulerConf = path.posix.join(kubeDir, 'scheduler.conf');
+  const schedulerConf = path.posix.join(kubeDir, KUBECONFIG_FILES.scheduler);
   scheduler.add('kubeconfig', schedulerConf, schedulerConf, true, 'FileOrCreate');
 
   for (const dir of OPTIONAL_CA_DIRS) {

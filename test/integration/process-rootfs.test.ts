@@ -5,7 +5,7 @@
  * sees the rootfs content there; the real host is watched (inotify + polling) the whole time. Also
  * the tmpfs fallback shadow, and the mount set of init's real control-plane manifests.
  */
-import { START_AFTER_ANNOTATION } from '../../src/agent/start-order.js';
+import { ANNOTATION_START_AFTER as START_AFTER_ANNOTATION } from '../../src/agent/annotations.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, watch, type FSWatcher } from 'node:fs';

@@ -5,6 +5,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { POD_LOGS_DIR } from '../../constants.js';
 import { HostError } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 
@@ -25,7 +26,7 @@ async function entries(dir: string): Promise<string[]> {
 
 /** Real path of the log file the query names; throws HostError saying what exists instead. */
 export async function findContainerLog(host: Host, q: LogQuery): Promise<string> {
-  const root = host.path('/var/log/pods');
+  const root = host.path(POD_LOGS_DIR);
   const pods: { dir: string; ns: string; name: string; mtime: number }[] = [];
   for (const d of await entries(root)) {
     const [ns, name, uid] = d.split('_');

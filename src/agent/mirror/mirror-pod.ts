@@ -5,10 +5,7 @@
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import type { PodState, StaticPod } from '../pod-types.js';
 
-export const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
-export const HASH_ANNOTATION = 'kubernetes.io/config.hash';
-export const SOURCE_ANNOTATION = 'kubernetes.io/config.source';
-export const SEEN_ANNOTATION = 'kubernetes.io/config.seen';
+import { ANNOTATION_HASH, ANNOTATION_MIRROR, ANNOTATION_SEEN, ANNOTATION_SOURCE } from '../annotations.js';
 
 export interface NodeRef {
   name: string;
@@ -36,10 +33,10 @@ export function buildMirrorPod(sp: StaticPod, node: NodeRef): V1Pod {
       labels: meta.labels,
       annotations: {
         ...meta.annotations,
-        [HASH_ANNOTATION]: sp.hash,
-        [SOURCE_ANNOTATION]: meta.annotations?.[SOURCE_ANNOTATION] ?? sp.source,
-        [SEEN_ANNOTATION]: meta.annotations?.[SEEN_ANNOTATION] ?? new Date().toISOString(),
-        [MIRROR_ANNOTATION]: sp.hash,
+        [ANNOTATION_HASH]: sp.hash,
+        [ANNOTATION_SOURCE]: meta.annotations?.[ANNOTATION_SOURCE] ?? sp.source,
+        [ANNOTATION_SEEN]: meta.annotations?.[ANNOTATION_SEEN] ?? new Date().toISOString(),
+        [ANNOTATION_MIRROR]: sp.hash,
       },
       ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: node.name, uid: node.uid, controller: true }],
     },
@@ -47,11 +44,11 @@ export function buildMirrorPod(sp: StaticPod, node: NodeRef): V1Pod {
   };
 }
 
-export const isMirrorPod = (pod: V1Pod): boolean => pod.metadata?.annotations?.[MIRROR_ANNOTATION] !== undefined;
+export const isMirrorPod = (pod: V1Pod): boolean => pod.metadata?.annotations?.[ANNOTATION_MIRROR] !== undefined;
 
 /** kubelet's IsMirrorPodOf: the mirror carries the static pod's current hash. */
 export const isMirrorOf = (mirror: V1Pod, sp: StaticPod): boolean =>
-  mirror.metadata?.annotations?.[MIRROR_ANNOTATION] === sp.hash;
+  mirror.metadata?.annotations?.[ANNOTATION_MIRROR] === sp.hash;
 
 /**
  * The status to write on the mirror: the worker's status, with the node's IP filled in where the

@@ -7,6 +7,7 @@
  * an empty body is an empty list (kubelet behaviour: it removes every HTTP pod).
  */
 import { KubestrapError, ManifestError, messageOf } from '../../errors.js';
+import { ANNOTATION_SEEN } from '../annotations.js';
 import { podKey, resolveStaticPod } from '../identity.js';
 import type { Logger } from '../log.js';
 import type { SourceError, StaticPod } from '../pod-types.js';
@@ -147,8 +148,8 @@ export class HttpSource implements PodSource {
       try {
         const pod = resolveStaticPod({ manifest: item, source: 'http', origin: url, nodeName: this.options.nodeName, seen: new Date() });
         const seen = this.seen.get(pod.uid);
-        if (seen) pod.pod.metadata!.annotations!['kubernetes.io/config.seen'] = seen.toISOString();
-        else this.seen.set(pod.uid, new Date(pod.pod.metadata!.annotations!['kubernetes.io/config.seen']!));
+        if (seen) pod.pod.metadata!.annotations![ANNOTATION_SEEN] = seen.toISOString();
+        else this.seen.set(pod.uid, new Date(pod.pod.metadata!.annotations![ANNOTATION_SEEN]!));
         const first = byKey.get(podKey(pod));
         if (first !== undefined) {
           errors.push({ source: 'http', origin: url, message: `${where}: pod "${podKey(pod)}" is also declared by items[${first}]; this item is ignored`, since: new Date() });

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { resolveBinary } from '../../images/binary.js';
 import type { RuntimeKind } from '../../config/types.js';
+import { PORTS } from '../../constants.js';
 import { PreflightError, messageOf } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import type { InitContext } from './context.js';
@@ -17,10 +18,6 @@ import type { Phase } from '../runner.js';
 
 const MIN_CPUS = 2;
 const MIN_MEMORY_MB = 1700;
-const KUBE_SCHEDULER_PORT = 10259;
-const KUBE_CONTROLLER_MANAGER_PORT = 10257;
-const ETCD_CLIENT_PORT = 2379;
-const ETCD_PEER_PORT = 2380;
 
 /** What the checks read about the machine; tests pass their own. */
 export interface PreflightFacts {
@@ -172,14 +169,14 @@ export async function initChecks(ctx: InitContext, facts: PreflightFacts = syste
       },
     },
     portCheck(config.bindPort),
-    portCheck(KUBE_SCHEDULER_PORT),
-    portCheck(KUBE_CONTROLLER_MANAGER_PORT),
+    portCheck(PORTS.scheduler),
+    portCheck(PORTS.controllerManager),
     ...['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'].map((c) => fileAvailableCheck(host, manifest(c))),
     ...(await runtimeChecks(ctx, facts)),
   ];
   const local = config.cluster.etcd.local;
   if (local && !config.cluster.etcd.external) {
-    checks.push(portCheck(ETCD_CLIENT_PORT), portCheck(ETCD_PEER_PORT), dirAvailableCheck(host, local.dataDir));
+    checks.push(portCheck(PORTS.etcdClient), portCheck(PORTS.etcdPeer), dirAvailableCheck(host, local.dataDir));
   }
   return checks;
 }

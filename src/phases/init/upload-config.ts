@@ -5,6 +5,7 @@
  */
 import { stringify } from 'yaml';
 import type { ResolvedConfig } from '../../config/types.js';
+import { PORTS } from '../../constants.js';
 import { DEFAULT_NODE_TOKEN_GROUP } from '../../kube/bootstrap-token.js';
 import { applyConfigMap, configMap } from '../../kube/configmap.js';
 import { applyRoleAndBinding, group, namedRule, role } from '../../kube/rbac.js';
@@ -37,7 +38,7 @@ export function kubeletConfiguration(config: ResolvedConfig): Record<string, unk
     clusterDNS: [config.dnsServiceIP],
     clusterDomain: config.cluster.networking.dnsDomain,
     healthzBindAddress: '127.0.0.1',
-    healthzPort: 10248,
+    healthzPort: PORTS.kubeletHealthz,
     rotateCertificates: true,
     staticPodPath: config.paths.manifestsDir,
   };

@@ -1,0 +1,46 @@
+/**
+ * Facts several layers need and that must not drift apart: the well-known ports of the control
+ * plane and the agent (kubeadm's constants.go), the kubeconfig files init writes, and the host
+ * paths init, the agent and reset share. One home each; a module that needs one imports it here.
+ */
+
+/** Ports the control-plane components and the agent listen on (defaults; flags may move some). */
+export const PORTS = {
+  /** kube-apiserver --secure-port (kubeadm's localAPIEndpoint.bindPort default). */
+  apiServer: 6443,
+  etcdClient: 2379,
+  etcdPeer: 2380,
+  /** etcd --listen-metrics-urls: /readyz and /livez over plain HTTP on 127.0.0.1. */
+  etcdMetrics: 2381,
+  /** The kubelet's healthz (what the uploaded KubeletConfiguration names). */
+  kubeletHealthz: 10248,
+  /** The agent's read-only HTTP API (the kubelet's legacy readOnlyPort), on 127.0.0.1. */
+  agentReadOnly: 10255,
+  controllerManager: 10257,
+  scheduler: 10259,
+} as const;
+
+export const AGENT_READ_ONLY_PORT = PORTS.agentReadOnly;
+
+/** The kubeconfig files under the kubernetes dir (kubeadm's *KubeConfigFileName). */
+export const KUBECONFIG_FILES = {
+  admin: 'admin.conf',
+  superAdmin: 'super-admin.conf',
+  kubelet: 'kubelet.conf',
+  /** Written by `kubeadm join` before TLS bootstrap; reset removes it too. */
+  bootstrapKubelet: 'bootstrap-kubelet.conf',
+  controllerManager: 'controller-manager.conf',
+  scheduler: 'scheduler.conf',
+} as const;
+
+export const KUBERNETES_DIR = '/etc/kubernetes';
+export const MANIFESTS_DIR = '/etc/kubernetes/manifests';
+/** kubelet.conf as the agent is told to read it (host path, rootfs applied by the agent). */
+export const KUBELET_KUBECONFIG = `${KUBERNETES_DIR}/${KUBECONFIG_FILES.kubelet}`;
+/** Container logs: `<ns>_<pod>_<uid>/<container>/<restart>.log`, CRI log format. */
+export const POD_LOGS_DIR = '/var/log/pods';
+/** kubestrap's own state on the host (agent config, flags, checkpoints, image store). */
+export const KUBESTRAP_STATE_DIR = '/var/lib/kubestrap';
+export const AGENT_STATE_DIR = `${KUBESTRAP_STATE_DIR}/agent`;
+/** Where image binaries of the process runtime live. */
+export const IMAGES_DIR = `${KUBESTRAP_STATE_DIR}/images`;
