@@ -11,7 +11,8 @@ import type { Logger } from './log.js';
 import { Merger } from './merger.js';
 import type { PodEvent, PodState, SourceError, StaticPod } from './pod-types.js';
 import type { Runtime } from './runtime/types.js';
-import { AgentServer, family, Histogram, quantile, type AgentView } from './server.js';
+import { Histogram, renderAgentMetrics } from './metrics.js';
+import { AgentServer, type AgentView } from './server.js';
 import { FileSource } from './sources/file.js';
 import { HttpSource } from './sources/http.js';
 import type { PodSource, SourceSnapshot } from './sources/types.js';
@@ -193,41 +194,14 @@ export class Agent implements AgentView {
   }
 
   metrics(): string {
-    const states = this.states();
-    const desired = this.desired();
-    const phases = new Map<string, number>();
-    const stateUids = new Set(states.map((s) => s.pod.uid));
-    for (const s of states) phases.set(s.status.phase ?? 'Unknown', (phases.get(s.status.phase ?? 'Unknown') ?? 0) + 1);
-    const pending = desired.filter((p) => !stateUids.has(p.uid)).length;
-    if (pending > 0) phases.set('Pending', (phases.get('Pending') ?? 0) + pending);
-    const restarts: { labels: Record<string, string>; value: number }[] = [];
-    for (const s of states) {
-      for (const cs of [...(s.status.initContainerStatuses ?? []), ...(s.status.containerStatuses ?? [])]) {
-        restarts.push({ labels: { namespace: s.pod.namespace, pod: s.pod.name, container: cs.name }, value: cs.restartCount });
-      }
-    }
-    const errorsBySource = new Map<string, number>([['file', 0], ['http', 0]]);
-    for (const e of this.errors()) errorsBySource.set(e.source, (errorsBySource.get(e.source) ?? 0) + 1);
-    const w = this.parts.workers.metrics();
-    const startLatency = w.syncLatencyMs.map((ms) => ms / 1000);
-    const lines = [
-      ...family('kubestrap_agent_desired_pods', 'gauge', 'Static pods the sources declare.', [{ value: desired.length }]),
-      ...family('kubestrap_agent_pods', 'gauge', 'Pods by phase (desired pods without a worker yet count as Pending).', [...phases].map(([phase, value]) => ({ labels: { phase }, value }))),
-      ...family('kubestrap_agent_running_containers', 'gauge', 'Containers running.', [{ value: w.runningContainers }]),
-      ...family('kubestrap_agent_container_restarts', 'gauge', 'Restart count per container.', restarts),
-      ...family('kubestrap_agent_container_restarts_total', 'counter', 'Container restarts since the agent started.', [{ value: w.restartsTotal }]),
-      ...family('kubestrap_agent_probe_failures_total', 'counter', 'Probe failures.', [{ value: w.probeFailuresTotal }]),
-      ...family('kubestrap_agent_start_failures_total', 'counter', 'Container start failures.', [{ value: w.startFailuresTotal }]),
-      ...this.syncLatency.render('kubestrap_agent_sync_latency_seconds', 'Source change observed → pod workers applied the event.'),
-      ...family('kubestrap_agent_pod_start_latency_seconds', 'summary', 'Event received → all containers of the pod running (recent samples).', [
-        ...[0.5, 0.9, 0.99].map((q) => ({ labels: { quantile: String(q) }, value: quantile(startLatency, q) })),
-      ]),
-      `kubestrap_agent_pod_start_latency_seconds_sum ${startLatency.reduce((a, b) => a + b, 0)}`,
-      `kubestrap_agent_pod_start_latency_seconds_count ${startLatency.length}`,
-      ...family('kubestrap_agent_source_errors', 'gauge', 'Current source errors (broken or refused manifests, failed fetches).', [...errorsBySource].map(([source, value]) => ({ labels: { source }, value }))),
-      ...family('kubestrap_agent_source_errors_total', 'counter', 'Source errors seen since the agent started.', [{ value: this.sourceErrorsTotal }]),
-    ];
-    return `${lines.join('\n')}\n`;
+    return renderAgentMetrics({
+      states: this.states(),
+      desired: this.desired(),
+      errors: this.errors(),
+      workers: this.parts.workers.metrics(),
+      syncLatency: this.syncLatency,
+      sourceErrorsTotal: this.sourceErrorsTotal,
+    });
   }
 }
 
