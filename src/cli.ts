@@ -3,7 +3,7 @@
  * come from the workflow runner, which also generates `init phase <path>` for every phase.
  */
 import { Command, CommanderError } from 'commander';
-import { KubestrapError } from './errors.js';
+import { causeChain, KubestrapError } from './errors.js';
 import type { RegisterCommand } from './commands/index.js';
 
 /**
@@ -33,12 +33,35 @@ export function buildProgram(commands: readonly RegisterCommand[]): Command {
   const program = new Command('kubestrap')
     .description('Bootstrap a Kubernetes control plane, kubeadm-style, with a built-in static-pod agent')
     .showHelpAfterError()
+    .option('-v, --v <level>', 'log level verbosity; 5 or more also prints the cause chain of an error (as KUBESTRAP_DEBUG=1)')
     .exitOverride();
   for (const register of commands) register(program);
   return program;
 }
 
-/** Runs the CLI; returns the exit code. User errors are one line on stderr, never a stack trace. */
+/** kubeadm's `-v`/`--v` level from argv (read directly: an error can come before commander parsed it). */
+export function verbosity(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): number {
+  let level = env.KUBESTRAP_DEBUG === '1' || env.KUBESTRAP_DEBUG === 'true' ? 5 : 0;
+  argv.forEach((arg, i) => {
+    const m = /^--?v(?:=(\d+))?$/.exec(arg);
+    if (!m) return;
+    const value = Number(m[1] ?? argv[i + 1]);
+    if (Number.isInteger(value)) level = Math.max(level, value);
+  });
+  return level;
+}
+
+/** At --v=5 and above: the cause chain under the one line, indented. */
+function debugDetail(err: unknown, argv: readonly string[]): string {
+  if (verbosity(argv) < 5) return '';
+  const chain = causeChain(err).slice(1);
+  return chain.length ? `${chain.map((l) => `\t${l}`).join('\n')}\n` : '';
+}
+
+/**
+ * Runs the CLI; returns the exit code. User errors are one line on stderr, never a stack trace
+ * (unless --v=5 asks for the cause chain).
+ */
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram(await commandsFor(argv)).parseAsync(argv);
@@ -49,7 +72,7 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode;
     }
     if (err instanceof KubestrapError) {
-      process.stderr.write(`error: ${err.oneLine()}\n`);
+      process.stderr.write(`error: ${err.oneLine()}\n${debugDetail(err, argv)}`);
       return err.exitCode;
     }
     process.stderr.write(`internal error (please report): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

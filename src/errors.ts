@@ -1,7 +1,8 @@
 /**
  * Errors a user can act on. Each carries where the problem is (file, field) and what to do, so the
  * CLI prints one line instead of a stack trace. Anything that is not a KubestrapError is a bug and
- * is reported as such.
+ * is reported as such. The error underneath (a failed syscall, an API answer) stays attached as
+ * `cause`; the CLI prints that chain with --v=5 or KUBESTRAP_DEBUG=1.
  */
 export interface ErrorPlace {
   /** The file the problem is in (config, manifest, certificate), when there is one. */
@@ -10,6 +11,8 @@ export interface ErrorPlace {
   field?: string;
   /** What the user should do about it. */
   hint?: string;
+  /** The error this one explains (kept, not flattened into the message). */
+  cause?: unknown;
 }
 
 export class KubestrapError extends Error {
@@ -20,7 +23,7 @@ export class KubestrapError extends Error {
   readonly exitCode: number = 1;
 
   constructor(message: string, place: ErrorPlace = {}) {
-    super(message);
+    super(message, place.cause === undefined ? undefined : { cause: place.cause });
     this.name = new.target.name;
     this.file = place.file;
     this.field = place.field;
@@ -46,6 +49,31 @@ export class ManifestError extends KubestrapError {}
 
 /** Something on the host (file system, process, network) is not as required. */
 export class HostError extends KubestrapError {}
+
+/**
+ * The cause chain of an error, one line each, outermost first: what `--v=5` prints under the
+ * one-line message (with the stack of the innermost Error, where the bug or syscall is).
+ */
+export function causeChain(err: unknown): string[] {
+  const lines: string[] = [];
+  const seen = new Set<unknown>();
+  let current: unknown = err;
+  let innermost: Error | undefined;
+  while (current !== undefined && current !== null && !seen.has(current)) {
+    seen.add(current);
+    if (current instanceof Error) {
+      innermost = current;
+      const code = (current as NodeJS.ErrnoException).code;
+      lines.push(`${current.name}${code ? ` ${code}` : ''}: ${current.message}`);
+      current = current.cause;
+    } else {
+      lines.push(String(current));
+      current = undefined;
+    }
+  }
+  if (innermost?.stack) lines.push(...innermost.stack.split('\n').slice(1).map((l) => l.trim()));
+  return lines;
+}
 
 /** The message of any thrown value, without assuming it is an Error. */
 export function messageOf(err: unknown): string {
