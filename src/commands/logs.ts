@@ -2,8 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { Host } from '../host/host.js';
-import { findContainerLog } from '../agent/logs/find.js';
-import { readMessages } from '../agent/logs/cri-log.js';
+import { findContainerLog, readMessages } from '../agent/index.js';
 
 interface LogsFlags {
   container?: string;

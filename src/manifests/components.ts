@@ -4,8 +4,9 @@
  */
 import { isIPv6 } from 'node:net';
 import path from 'node:path';
-import { ANNOTATION_DEPENDS_ON, ANNOTATION_START_AFTER } from '../agent/annotations.js';
+import { ANNOTATION_DEPENDS_ON, ANNOTATION_START_AFTER } from '../agent/index.js';
 import { etcdImageTag } from '../config/images.js';
+import { KUBECONFIG_FILES, PORTS } from '../constants.js';
 import type { Arg, EnvVar, ResolvedConfig } from '../config/types.js';
 import type { Host } from '../host/host.js';
 import { argsToCommand, getArg, setArg } from './args.js';
@@ -15,11 +16,11 @@ import { livenessProbe, probeHost, readinessProbe, startupProbe } from './probes
 import type { ComponentName, ComponentSpec, ControlPlaneComponent, ProbeSpec } from './spec.js';
 import { controlPlaneVolumes, type ComponentVolumes } from './volumes.js';
 
-const ETCD_CLIENT_PORT = 2379;
-const ETCD_PEER_PORT = 2380;
-const ETCD_METRICS_PORT = 2381;
-const KUBE_CONTROLLER_MANAGER_PORT = 10257;
-const KUBE_SCHEDULER_PORT = 10259;
+const ETCD_CLIENT_PORT = PORTS.etcdClient;
+const ETCD_PEER_PORT = PORTS.etcdPeer;
+const ETCD_METRICS_PORT = PORTS.etcdMetrics;
+const KUBE_CONTROLLER_MANAGER_PORT = PORTS.controllerManager;
+const KUBE_SCHEDULER_PORT = PORTS.scheduler;
 /** What kube-apiserver accepts in --authorization-mode; kubeadm drops anything else from extraArgs. */
 const AUTHZ_MODES = ['Node', 'RBAC', 'Webhook', 'ABAC', 'AlwaysAllow', 'AlwaysDeny'];
 const DEFAULT_AUTHZ_MODES = 'Node,RBAC';
@@ -127,7 +128,7 @@ export function controllerManagerCommand(config: ResolvedConfig, externalCA: boo
   const { cluster } = config;
   const pki = (file: string): string => path.posix.join(cluster.certificatesDir, file);
   const args: Arg[] = [
-    ...kubeconfigComponentArgs(path.posix.join(config.paths.kubernetesDir, 'controller-manager.conf')),
+    ...kubeconfigComponentArgs(path.posix.join(config.paths.kubernetesDir, KUBECONFIG_FILES.controllerManager)),
     { name: 'client-ca-file', value: pki('ca.crt') },
     { name: 'requestheader-client-ca-file', value: pki('front-proxy-ca.crt') },
     { name: 'root-ca-file', value: pki('ca.crt') },
@@ -153,7 +154,7 @@ export function controllerManagerCommand(config: ResolvedConfig, externalCA: boo
 }
 
 export function schedulerCommand(config: ResolvedConfig): string[] {
-  const args = kubeconfigComponentArgs(path.posix.join(config.paths.kubernetesDir, 'scheduler.conf'));
+  const args = kubeconfigComponentArgs(path.posix.join(config.paths.kubernetesDir, KUBECONFIG_FILES.scheduler));
   return ['kube-scheduler', ...argsToCommand(args, config.cluster.scheduler.extraArgs)];
 }
 

@@ -11,7 +11,7 @@ import { memoryLogger } from '../../src/agent/log.js';
 import type { PodEvent, PodState, StaticPod } from '../../src/agent/pod-types.js';
 import type { Runtime } from '../../src/agent/runtime/types.js';
 import type { SourceErrorList } from '../../src/agent/server.js';
-import { psTable } from '../../src/commands/agent.js';
+import { psTable } from '../../src/commands/ps-table.js';
 import { Host } from '../../src/host/host.js';
 
 /** Unit-level fake: records events and reports every applied pod as Running. */

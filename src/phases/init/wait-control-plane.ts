@@ -5,8 +5,8 @@
  * agent's view of each unhealthy pod and the tail of its log.
  */
 import type { V1Pod, V1PodList, V1Probe } from '@kubernetes/client-node';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import http from 'node:http';
+import { AgentClient, findPod, tailContainerLog } from '../../agent/index.js';
+import { PORTS, POD_LOGS_DIR } from '../../constants.js';
 import path from 'node:path';
 import { decodeDocument } from '../../pod/decode.js';
 import { probeOnce } from '../../net/http-probe.js';
@@ -18,8 +18,6 @@ import type { Arg } from '../../config/types.js';
 import type { InitContext } from './context.js';
 import type { Phase } from '../runner.js';
 
-/** The agent's read-only HTTP port (kubelet's legacy readOnlyPort), bound to 127.0.0.1. */
-export const AGENT_READ_ONLY_PORT = 10255;
 const POLL_MS = 500;
 const LOG_TAIL_LINES = 20;
 
@@ -36,9 +34,9 @@ const bracket = (h: string): string => (h.includes(':') && !h.startsWith('[') ? 
 
 /** kubeadm's getControlPlaneComponents: address/port flags, with the component defaults. */
 const FLAG_CHECKS: readonly { name: string; addressFlag: string; defaultAddress: (ctx: InitContext) => string; defaultPort: number; path: string }[] = [
-  { name: 'kube-apiserver', addressFlag: 'advertise-address', defaultAddress: (ctx) => ctx.config.advertiseAddress, defaultPort: 6443, path: '/livez' },
-  { name: 'kube-controller-manager', addressFlag: 'bind-address', defaultAddress: () => '127.0.0.1', defaultPort: 10257, path: '/healthz' },
-  { name: 'kube-scheduler', addressFlag: 'bind-address', defaultAddress: () => '127.0.0.1', defaultPort: 10259, path: '/livez' },
+  { name: 'kube-apiserver', addressFlag: 'advertise-address', defaultAddress: (ctx) => ctx.config.advertiseAddress, defaultPort: PORTS.apiServer, path: '/livez' },
+  { name: 'kube-controller-manager', addressFlag: 'bind-address', defaultAddress: () => '127.0.0.1', defaultPort: PORTS.controllerManager, path: '/healthz' },
+  { name: 'kube-scheduler', addressFlag: 'bind-address', defaultAddress: () => '127.0.0.1', defaultPort: PORTS.scheduler, path: '/livez' },
 ];
 
 async function readManifest(ctx: InitContext, component: string): Promise<V1Pod | undefined> {
@@ -67,7 +65,7 @@ export function probeURL(pod: V1Pod | undefined, fallback: string): string {
 export async function componentChecks(ctx: InitContext): Promise<ComponentCheck[]> {
   const checks: ComponentCheck[] = [];
   if (ctx.config.cluster.etcd.external === undefined) {
-    checks.push({ name: 'etcd', url: probeURL(await readManifest(ctx, 'etcd'), 'http://127.0.0.1:2381/readyz') });
+    checks.push({ name: 'etcd', url: probeURL(await readManifest(ctx, 'etcd'), `http://127.0.0.1:${PORTS.etcdMetrics}/readyz`) });
   }
   for (const f of FLAG_CHECKS) {
     const pod = await readManifest(ctx, f.name);
@@ -93,25 +91,6 @@ async function waitHealthy(check: ComponentCheck, deadline: number, signal: Abor
   return undefined;
 }
 
-/** The agent's /pods (a v1 PodList with live status), or undefined when the agent does not answer. */
-async function agentPods(): Promise<V1PodList | undefined> {
-  return new Promise((resolve) => {
-    const req = http.get(`http://127.0.0.1:${AGENT_READ_ONLY_PORT}/pods`, { timeout: 3000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as V1PodList);
-        } catch {
-          resolve(undefined);
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
-  });
-}
-
 /** One line per container: state, restarts, last exit code, readiness. */
 export function describePod(pod: V1Pod): string[] {
   const lines = [`pod ${pod.metadata?.namespace}/${pod.metadata?.name}: phase ${pod.status?.phase ?? 'Unknown'}`];
@@ -134,24 +113,6 @@ export function describePod(pod: V1Pod): string[] {
   return lines;
 }
 
-/** The last lines of the newest log file of a container (CRI log format, prefix kept: it has the time). */
-export async function tailContainerLog(ctx: InitContext, podName: string, container: string, lines = LOG_TAIL_LINES): Promise<string[] | undefined> {
-  const root = ctx.host.path('/var/log/pods');
-  const dirs = (await readdir(root).catch(() => [] as string[])).filter((d) => d.startsWith(`kube-system_${podName}_`));
-  let newest: { file: string; mtime: number } | undefined;
-  for (const d of dirs) {
-    const cdir = path.join(root, d, container);
-    for (const f of await readdir(cdir).catch(() => [] as string[])) {
-      if (!f.endsWith('.log')) continue;
-      const st = await stat(path.join(cdir, f)).catch(() => undefined);
-      if (st && (!newest || st.mtimeMs > newest.mtime)) newest = { file: path.join(cdir, f), mtime: st.mtimeMs };
-    }
-  }
-  if (!newest) return undefined;
-  const text = await readFile(newest.file, 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).slice(-lines);
-}
-
 async function diagnose(ctx: InitContext, failed: ComponentCheck[], lookup: Lookup): Promise<string> {
   const out: string[] = [];
   for (const check of failed) {
@@ -159,9 +120,9 @@ async function diagnose(ctx: InitContext, failed: ComponentCheck[], lookup: Look
     out.push(`\n${check.name} is not healthy at ${check.url}`);
     const pod = await lookup(check.name);
     out.push(...(pod ? describePod(pod) : [`  the agent reports no pod ${podName} (is the agent running? kubestrap ps)`]));
-    const tail = await tailContainerLog(ctx, podName, check.name);
+    const tail = await tailContainerLog(ctx.host, { namespace: 'kube-system', name: podName }, check.name, LOG_TAIL_LINES);
     if (tail) out.push(`  last ${tail.length} log lines:`, ...tail.map((l) => `    ${l}`));
-    else out.push(`  no log under ${ctx.host.path('/var/log/pods')}/kube-system_${podName}_*/${check.name}/`);
+    else out.push(`  no log under ${ctx.host.path(POD_LOGS_DIR)}/kube-system_${podName}_*/${check.name}/`);
   }
   return out.join('\n');
 }
@@ -189,13 +150,12 @@ export async function waitForControlPlane(ctx: InitContext, lookup: Lookup = age
   );
 }
 
-/** Finds a component's pod in the agent's /pods by its `component` label or full name. */
+/** Finds a component's pod in the agent's /pods (asked once per diagnosis). */
 function agentLookup(ctx: InitContext): Lookup {
   let list: Promise<V1PodList | undefined> | undefined;
   return async (component) => {
-    list ??= agentPods();
-    const pods = (await list)?.items ?? [];
-    return pods.find((p) => p.metadata?.name === `${component}-${ctx.config.nodeName}` || p.metadata?.labels?.component === component);
+    list ??= new AgentClient().pods(3000).catch(() => undefined);
+    return findPod(await list, component, ctx.config.nodeName);
   };
 }
 

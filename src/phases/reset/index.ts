@@ -6,11 +6,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { execa } from 'execa';
-import { AGENT_PATHS, AGENT_UNIT_NAME, argValue, readAgentArgs, runningAgentPid, stopProcess } from '../../agent/daemon.js';
-import { nullLogger } from '../../agent/log.js';
-import { createRuntime } from '../../agent/runtime/create.js';
-import type { RuntimeName } from '../../agent/runtime/types.js';
-import { PodWorkers } from '../../agent/workers/index.js';
+import { AGENT_PATHS, AGENT_UNIT_NAME, runningAgentPid, stopNodePods, stopProcess } from '../../agent/index.js';
 import { AGENT_STATE_DIR, DEFAULT_ETCD_DATA_DIR, KUBERNETES_DIR, MANIFESTS_DIR } from '../../config/defaults.js';
 import { ConfigError, messageOf } from '../../errors.js';
 import type { Host } from '../../host/host.js';
@@ -55,26 +51,10 @@ async function stopAgent(ctx: ResetContext): Promise<void> {
 
 /** Stops every container/process the agent ran for this node: an adoption that wants nothing. */
 async function stopPods(ctx: ResetContext): Promise<void> {
-  const args = (await readAgentArgs(ctx.host)) ?? [];
-  const runtimes: RuntimeName[] = argValue(args, 'runtime') === 'cri' ? ['cri'] : ['process'];
-  const nodeName = argValue(args, 'node-name') ?? '';
-  for (const runtime of runtimes) {
-    const rt = await createRuntime({ runtime, host: ctx.host, nodeName, endpoint: argValue(args, 'container-runtime-endpoint') });
-    try {
-      await rt.init();
-    } catch (err) {
-      ctx.out.warn('reset', `cannot reach the ${runtime} runtime, its containers are left alone: ${messageOf(err)}`);
-      continue;
-    }
-    try {
-      const managed = await rt.listManaged();
-      ctx.out.line('reset', `Stopping ${managed.length} containers of the static pods (${runtime} runtime)`);
-      const workers = new PodWorkers({ runtime: rt, host: ctx.host, nodeName, logger: nullLogger });
-      await workers.adopt([]);
-    } finally {
-      await rt.close();
-    }
-  }
+  await stopNodePods(ctx.host, {
+    unreachable: (runtime, err) => ctx.out.warn('reset', `cannot reach the ${runtime} runtime, its containers are left alone: ${messageOf(err)}`),
+    stopping: (runtime, n) => ctx.out.line('reset', `Stopping ${n} containers of the static pods (${runtime} runtime)`),
+  });
 }
 
 /** Mounts still under the rootfs (a crashed runtime can leave some); deepest first. */

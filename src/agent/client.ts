@@ -1,0 +1,129 @@
+/**
+ * The one client of the agent's read-only HTTP API (127.0.0.1:<readOnlyPort>): /healthz, /pods,
+ * /errors, waiting for a pod to run a given manifest hash or to be ready, and the tail of a
+ * container's log. init's agent and wait-control-plane phases, `kubestrap ps`, and upgrade and
+ * certificate renewal (which restart a static pod and wait for its new version) use it.
+ * node:http rather than fetch: loading fetch's undici costs ≈ 40 ms of CPU, which init pays while
+ * kube-apiserver starts beside it.
+ */
+import type { V1Pod, V1PodList } from '@kubernetes/client-node';
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import { AGENT_READ_ONLY_PORT } from '../constants.js';
+import { HostError, messageOf } from '../errors.js';
+import type { Host } from '../host/host.js';
+import { probeOnce } from '../net/http-probe.js';
+import { ANNOTATION_HASH } from './annotations.js';
+import { findContainerLog } from './logs/find.js';
+import type { SourceErrorList } from './server.js';
+
+export type { SourceErrorList } from './server.js';
+
+export interface WaitOptions {
+  timeoutMs: number;
+  pollMs?: number;
+  signal?: AbortSignal;
+}
+
+export class AgentClient {
+  constructor(
+    readonly port: number = AGENT_READ_ONLY_PORT,
+    readonly address = '127.0.0.1',
+  ) {}
+
+  get base(): string {
+    return `http://${this.address}:${this.port}`;
+  }
+
+  /** True when /healthz answers 200. */
+  healthz(timeoutMs = 1000): Promise<boolean> {
+    return probeOnce(`${this.base}/healthz`, timeoutMs);
+  }
+
+  /** GET a JSON document; HostError naming the agent when it does not answer or answers non-200. */
+  async get<T>(path: string, timeoutMs = 5000): Promise<T> {
+    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.get(`${this.base}${path}`, { timeout: timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      req.on('error', reject);
+    }).catch((err: unknown) => {
+      throw new HostError(`cannot reach the agent on ${this.address}:${this.port}: ${messageOf(err)}`, {
+        hint: 'is `kubestrap agent` running? (--read-only-port)',
+        cause: err,
+      });
+    });
+    if (status !== 200) throw new HostError(`agent answered ${path} with HTTP ${status}`);
+    try {
+      return JSON.parse(body) as T;
+    } catch (err) {
+      throw new HostError(`agent answered ${path} with invalid JSON: ${messageOf(err)}`, { cause: err });
+    }
+  }
+
+  /** The agent's pods as a v1 PodList with live status. */
+  pods(timeoutMs = 5000): Promise<V1PodList> {
+    return this.get<V1PodList>('/pods', timeoutMs);
+  }
+
+  /** Source errors (broken manifests, failed fetches). */
+  errors(timeoutMs = 5000): Promise<SourceErrorList> {
+    return this.get<SourceErrorList>('/errors', timeoutMs);
+  }
+
+  /** A static pod by full name (`<name>-<node>`) or `component` label; undefined when the agent has none or does not answer. */
+  async findPod(component: string, nodeName: string, timeoutMs = 3000): Promise<V1Pod | undefined> {
+    const list = await this.pods(timeoutMs).catch(() => undefined);
+    return findPod(list, component, nodeName);
+  }
+
+  /**
+   * Waits until the pod runs the manifest with this hash (`kubernetes.io/config.hash`) and, with
+   * `ready`, all its containers are ready: what an upgrade or a certificate renewal waits for after
+   * rewriting a manifest. Resolves to the pod; HostError on timeout.
+   */
+  async waitForPod(component: string, nodeName: string, want: { hash?: string; ready?: boolean }, opts: WaitOptions): Promise<V1Pod> {
+    const deadline = Date.now() + opts.timeoutMs;
+    let last: V1Pod | undefined;
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      last = await this.findPod(component, nodeName);
+      if (last && podMatches(last, want)) return last;
+      if (Date.now() >= deadline) break;
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+    }
+    const what = [want.hash ? `hash ${want.hash}` : '', want.ready ? 'ready' : ''].filter(Boolean).join(' and ');
+    throw new HostError(`pod ${component}-${nodeName} is not ${what || 'present'} after ${opts.timeoutMs} ms`, {
+      hint: last ? `the agent reports phase ${last.status?.phase ?? 'Unknown'}; see kubestrap ps` : 'the agent reports no such pod; see kubestrap ps',
+    });
+  }
+}
+
+export function findPod(list: V1PodList | undefined, component: string, nodeName: string): V1Pod | undefined {
+  return list?.items.find((p) => p.metadata?.name === `${component}-${nodeName}` || p.metadata?.labels?.component === component);
+}
+
+function podMatches(pod: V1Pod, want: { hash?: string; ready?: boolean }): boolean {
+  if (want.hash !== undefined && pod.metadata?.annotations?.[ANNOTATION_HASH] !== want.hash) return false;
+  if (want.ready && !(pod.status?.containerStatuses ?? []).every((c) => c.ready)) return false;
+  if (want.ready && (pod.status?.containerStatuses ?? []).length === 0) return false;
+  return true;
+}
+
+/**
+ * The last lines of a static pod's current container log (CRI log format, prefix kept: it has the
+ * time), as `kubestrap logs` finds it; undefined when there is none.
+ */
+export async function tailContainerLog(host: Host, pod: { namespace: string; name: string }, container: string, lines = 20): Promise<string[] | undefined> {
+  try {
+    const file = await findContainerLog(host, { pod: pod.name, namespace: pod.namespace, container });
+    const text = await readFile(file, 'utf8');
+    return text.split('\n').filter(Boolean).slice(-lines);
+  } catch {
+    return undefined;
+  }
+}
