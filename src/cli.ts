@@ -72,7 +72,8 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode;
     }
     if (err instanceof KubestrapError) {
-      process.stderr.write(`error: ${err.oneLine()}\n${debugDetail(err, argv)}`);
+      const lead = err.phase ? `error execution phase ${err.phase}` : 'error';
+      process.stderr.write(`${lead}: ${err.oneLine()}\n${debugDetail(err, argv)}`);
       return err.exitCode;
     }
     process.stderr.write(`internal error (please report): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -21,6 +21,8 @@ export class KubestrapError extends Error {
   readonly hint?: string;
   /** Process exit code the CLI uses for this error. */
   readonly exitCode: number = 1;
+  /** The workflow phase it came from (`certs/apiserver`), set by the phase runner. */
+  phase?: string;
 
   constructor(message: string, place: ErrorPlace = {}) {
     super(message, place.cause === undefined ? undefined : { cause: place.cause });

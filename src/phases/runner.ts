@@ -1,9 +1,16 @@
 /**
  * kubeadm's phase workflow, in TypeScript: a phase is data (name, help, run, subphases) and one Runner
  * executes, skips and lists them. `kubestrap init phase certs all` exists because the CLI walks this
- * tree, not because of special cases.
+ * tree, not because of special cases. Every workflow (init, reset, and join/upgrade next) runs on it;
+ * `C` is the workflow's typed data (phases/init/data.ts), which phases shared between workflows see
+ * only through the interfaces in phases/data.ts.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError, KubestrapError } from '../errors.js';
+
+/** What the runner hands a phase besides the workflow data: its own path, e.g. `certs/apiserver`. */
+export interface PhaseRun {
+  readonly path: string;
+}
 
 export interface Phase<C> {
   /** Lower-case, dash-separated, unique among siblings (`apiserver-kubelet-client`). */
@@ -16,9 +23,17 @@ export interface Phase<C> {
    * Runs before any phase's `run`, for every phase selected: the place to render and validate what
    * the phase will write, so bad input fails before the first file is written.
    */
-  prepare?: (ctx: C) => Promise<void> | void;
+  prepare?: (ctx: C, self: PhaseRun) => Promise<void> | void;
   /** The work. A parent with subphases may also have its own run (it goes before its children). */
-  run?: (ctx: C) => Promise<void> | void;
+  run?: (ctx: C, self: PhaseRun) => Promise<void> | void;
+  /**
+   * kubeadm's RunIf: whether the phase applies to this run (e.g. not local etcd with an external
+   * one). When false neither prepare nor run is called, for it or its subphases; `skipped` runs in
+   * its place, to say so.
+   */
+  when?: (ctx: C) => boolean;
+  /** Runs instead of `run` when `when` says the phase does not apply (kubeadm's "Skipping" lines). */
+  skipped?: (ctx: C, self: PhaseRun) => Promise<void> | void;
   phases?: Phase<C>[];
   /** Not listed in help (still runnable by path). */
   hidden?: boolean;
@@ -93,26 +108,50 @@ export class Runner<C> {
     );
   }
 
-  /** Prepares every selected phase, then runs them in order; independent siblings run together. */
+  /**
+   * Prepares every selected phase, then runs them in order; independent siblings run together. A
+   * user error (KubestrapError) leaves tagged with the path of the phase it came from, which the CLI
+   * prints as kubeadm does (`error execution phase certs/apiserver: ...`).
+   */
   async run(ctx: C, options: RunOptions = {}): Promise<string[]> {
     const selected = this.select(options);
-    for (const e of selected) await e.phase.prepare?.(ctx);
+    const applies = this.applicability(ctx);
+    for (const e of selected) {
+      if (applies.get(e.path)) await tagged(e.path, () => e.phase.prepare?.(ctx, { path: e.path }));
+    }
     const chosen = new Set(selected.map((e) => e.path));
     const ran: string[] = [];
     const runList = async (list: readonly Phase<C>[], prefix: string, parallel: boolean): Promise<void> => {
       const one = async (phase: Phase<C>): Promise<void> => {
         const path = prefix ? `${prefix}/${phase.name}` : phase.name;
-        if (chosen.has(path) && phase.run) {
-          await phase.run(ctx);
+        const applied = applies.get(path) ?? true;
+        const step = applied ? phase.run : phase.when?.(ctx) === false ? phase.skipped : undefined;
+        if (chosen.has(path) && step) {
+          await tagged(path, () => step(ctx, { path }));
           ran.push(path);
         }
-        if (phase.phases) await runList(phase.phases, path, phase.parallelChildren ?? false);
+        if (phase.phases && applied) await runList(phase.phases, path, phase.parallelChildren ?? false);
       };
       if (parallel) await Promise.all(list.map(one));
       else for (const phase of list) await one(phase);
     };
     await runList(this.phases, '', false);
     return ran;
+  }
+
+  /** Path → whether the phase applies (its own `when` and every ancestor's), asked once per run. */
+  private applicability(ctx: C): Map<string, boolean> {
+    const out = new Map<string, boolean>();
+    const walk = (list: readonly Phase<C>[], prefix: string, parent: boolean): void => {
+      for (const phase of list) {
+        const path = prefix ? `${prefix}/${phase.name}` : phase.name;
+        const applies = parent && (phase.when?.(ctx) ?? true);
+        out.set(path, applies);
+        if (phase.phases) walk(phase.phases, path, applies);
+      }
+    };
+    walk(this.phases, '', true);
+    return out;
   }
 
   private checkNames(list: readonly Phase<C>[], prefix: string): void {
@@ -125,6 +164,16 @@ export class Runner<C> {
       seen.add(p.name);
       if (p.phases) this.checkNames(p.phases, `${prefix}${p.name}/`);
     }
+  }
+}
+
+/** Runs one phase step; a user error gets the phase's path (the innermost phase keeps it). */
+async function tagged(path: string, step: () => Promise<void> | void): Promise<void> {
+  try {
+    await step();
+  } catch (err) {
+    if (err instanceof KubestrapError) err.phase ??= path;
+    throw err;
   }
 }
 
