@@ -14,7 +14,7 @@ import path from 'node:path';
 import { deriveConfig, resolveDocumentsSync } from '../src/config/resolve.js';
 import type { EncryptionAlgorithm, ResolvedConfig } from '../src/config/types.js';
 import { Host } from '../src/host/host.js';
-import type { InitContext } from '../src/phases/init/context.js';
+import { InitData } from '../src/phases/init/data.js';
 import { certsPhase } from '../src/phases/init/certs.js';
 import { kubeconfigPhase } from '../src/phases/init/kubeconfig.js';
 import { memoryPrinter } from '../src/output.js';
@@ -48,7 +48,7 @@ async function ours(alg: EncryptionAlgorithm): Promise<number> {
   const rootfs = scratch();
   try {
     const cfg = config(alg);
-    const ctx: InitContext = { config: cfg, host: new Host(rootfs), out: memoryPrinter(), dryRun: false, uploadCerts: false, prepared: new Map() };
+    const ctx = new InitData({ config: cfg, host: new Host(rootfs), out: memoryPrinter(), dryRun: false, uploadCerts: false });
     const t0 = performance.now();
     await new Runner([certsPhase, kubeconfigPhase]).run(ctx);
     return performance.now() - t0;

@@ -8,13 +8,13 @@ import { INIT_FLAGS, type InitFlags } from '../config/flags.js';
 import type { RuntimeKind } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import { Host } from '../host/host.js';
-import type { InitContext } from '../phases/init/context.js';
+import { InitData } from '../phases/init/data.js';
 import { INIT_PHASES } from '../phases/init/index.js';
 import { consolePrinter, type Printer } from '../output.js';
 import { Runner, type Phase } from '../phases/runner.js';
 import { printDryRun } from './dry-run.js';
 
-export const initRunner = new Runner<InitContext>(INIT_PHASES);
+export const initRunner = new Runner<InitData>(INIT_PHASES);
 
 export function addInitFlags(cmd: Command): Command {
   for (const f of INIT_FLAGS) cmd.option(f.flags, f.help);
@@ -22,7 +22,7 @@ export function addInitFlags(cmd: Command): Command {
 }
 
 /** Builds the context every init phase gets; validates all input before anything is written. */
-export async function initContext(flags: InitFlags, out: Printer = consolePrinter()): Promise<InitContext> {
+export async function initContext(flags: InitFlags, out: Printer = consolePrinter()): Promise<InitData> {
   const config = await resolveInitConfig(flags);
   const dryRun = flags.dryRun === true || config.init.dryRun;
   const host = new Host(flags.rootfs ?? '/', { dryRun });
@@ -34,7 +34,7 @@ export async function initContext(flags: InitFlags, out: Printer = consolePrinte
     }
     runtime = flags.runtime;
   }
-  return { config, host, out, dryRun, runtime, uploadCerts: flags.uploadCerts === true, prepared: new Map() };
+  return new InitData({ config, host, out, dryRun, runtime, uploadCerts: flags.uploadCerts === true });
 }
 
 async function runPhases(flags: InitFlags, only?: string): Promise<void> {
@@ -53,7 +53,7 @@ export function registerInit(program: Command): void {
   ).action(async (flags: InitFlags) => runPhases(flags));
 
   const phaseCmd = init.command('phase').description('Use this command to invoke a single phase of the init workflow');
-  const addPhase = (parent: Command, phase: Phase<InitContext>, path: string): void => {
+  const addPhase = (parent: Command, phase: Phase<InitData>, path: string): void => {
     const cmd = addInitFlags(parent.command(phase.name, { hidden: phase.hidden }).description(phase.description ?? phase.help));
     // `init` declares the same flags, so commander hands them to it, not to the phase: read them all.
     cmd.action(async (_flags: InitFlags, self: Command) => runPhases(self.optsWithGlobals<InitFlags>(), path));

@@ -110,15 +110,3 @@ export function checkKeyMatches(host: Host, crt: string, keyPath: string, cert: 
     });
   }
 }
-
-const SESSION_KEY = 'pki/session';
-
-/** The session of this run, created by whichever phase needs it first. */
-export function pkiSession(ctx: { prepared: Map<string, unknown>; host: Host; config: ResolvedConfig }): PkiSession {
-  let session = ctx.prepared.get(SESSION_KEY);
-  if (!(session instanceof PkiSession)) {
-    session = new PkiSession(ctx.host, ctx.config);
-    ctx.prepared.set(SESSION_KEY, session);
-  }
-  return session as PkiSession;
-}

@@ -13,7 +13,7 @@ import { parse, stringify } from 'yaml';
 import type { InitFlags } from '../../src/config/flags.js';
 import type { ResolvedConfig } from '../../src/config/types.js';
 import { Host } from '../../src/host/host.js';
-import type { InitContext } from '../../src/phases/init/context.js';
+import { InitData } from '../../src/phases/init/data.js';
 import { INIT_PHASES } from '../../src/phases/init/index.js';
 import { memoryPrinter } from '../../src/output.js';
 import { Runner } from '../../src/phases/runner.js';
@@ -36,7 +36,7 @@ export interface ControlPlane {
   rootfs: string;
   host: Host;
   config: ResolvedConfig;
-  ctx: InitContext;
+  ctx: InitData;
   procs: Map<ComponentName, Proc>;
   /** https://127.0.0.1:<port> */
   apiserverURL: string;
@@ -95,7 +95,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const rootfs = await mkdtemp(path.join(os.tmpdir(), 'kubestrap-cp-'));
   const host = new Host(rootfs);
   const config = testConfig({ apiserverBindPort: String(ports.apiserver), ...options.flags });
-  const ctx: InitContext = { config, host, out: memoryPrinter(), dryRun: false, uploadCerts: false, prepared: new Map() };
+  const ctx = new InitData({ config, host, out: memoryPrinter(), dryRun: false, uploadCerts: false });
   const procs = new Map<ComponentName, Proc>();
   const binaries = components().binaries;
 

@@ -12,7 +12,7 @@ import type { ResolvedConfig } from '../../src/config/types.js';
 import { KubestrapError } from '../../src/errors.js';
 import { Host } from '../../src/host/host.js';
 import { loadKubeconfig, parseKubeconfig } from '../../src/kubeconfig/load.js';
-import type { InitContext } from '../../src/phases/init/context.js';
+import { InitData } from '../../src/phases/init/data.js';
 import { certsPhase } from '../../src/phases/init/certs.js';
 import { kubeconfigPhase } from '../../src/phases/init/kubeconfig.js';
 import { memoryPrinter } from '../../src/output.js';
@@ -26,7 +26,7 @@ function config(flags: Parameters<typeof testConfig>[0] = {}): ResolvedConfig {
 
 async function run(rootfs: string, cfg: ResolvedConfig, only?: string) {
   const out = memoryPrinter();
-  const ctx: InitContext = { config: cfg, host: new Host(rootfs), out, dryRun: false, uploadCerts: false, prepared: new Map() };
+  const ctx = new InitData({ config: cfg, host: new Host(rootfs), out, dryRun: false, uploadCerts: false });
   await new Runner([certsPhase, kubeconfigPhase]).run(ctx, { only });
   return out.lines;
 }

@@ -9,7 +9,7 @@ import { ManifestError } from '../../src/errors.js';
 import { Host } from '../../src/host/host.js';
 import { renderControlPlaneManifests } from '../../src/manifests/index.js';
 import { DEFAULT_TEMPLATES_DIR } from '../../src/manifests/templates.js';
-import type { InitContext } from '../../src/phases/init/context.js';
+import { InitData } from '../../src/phases/init/data.js';
 import { controlPlanePhase } from '../../src/phases/init/control-plane.js';
 import { etcdPhase } from '../../src/phases/init/etcd.js';
 import { memoryPrinter } from '../../src/output.js';
@@ -102,11 +102,11 @@ describe('a broken template', () => {
   });
 });
 
-function context(config: ResolvedConfig, root: string, dryRun = false): InitContext & { out: ReturnType<typeof memoryPrinter> } {
-  return { config, host: new Host(root, { dryRun }), out: memoryPrinter(), dryRun, uploadCerts: false, prepared: new Map() };
+function context(config: ResolvedConfig, root: string, dryRun = false): InitData<ReturnType<typeof memoryPrinter>> {
+  return new InitData({ config, host: new Host(root, { dryRun }), out: memoryPrinter(), dryRun, uploadCerts: false });
 }
 
-const runner = new Runner<InitContext>([etcdPhase, controlPlanePhase]);
+const runner = new Runner<InitData>([etcdPhase, controlPlanePhase]);
 
 describe('etcd and control-plane phases', () => {
   test('write the four manifests 0600 in a 0700 directory, the etcd data dir 0700, with kubeadm output', async () => {

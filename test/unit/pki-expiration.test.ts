@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Host } from '../../src/host/host.js';
-import type { InitContext } from '../../src/phases/init/context.js';
+import { InitData } from '../../src/phases/init/data.js';
 import { certsPhase } from '../../src/phases/init/certs.js';
 import { kubeconfigPhase } from '../../src/phases/init/kubeconfig.js';
 import { memoryPrinter } from '../../src/output.js';
@@ -50,7 +50,7 @@ describe('check-expiration report', () => {
     rootfs = tmp();
     const base = testConfig();
     const config = { ...base, cluster: { ...base.cluster, encryptionAlgorithm: 'ECDSA-P256' as const } };
-    const ctx: InitContext = { config, host: new Host(rootfs), out: memoryPrinter(), dryRun: false, uploadCerts: false, prepared: new Map() };
+    const ctx = new InitData({ config, host: new Host(rootfs), out: memoryPrinter(), dryRun: false, uploadCerts: false });
     generatedAt = new Date();
     await new Runner([certsPhase, kubeconfigPhase]).run(ctx);
   });

@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { EncryptionAlgorithm, ResolvedConfig } from '../../src/config/types.js';
 import { KubestrapError } from '../../src/errors.js';
 import { Host } from '../../src/host/host.js';
-import type { InitContext } from '../../src/phases/init/context.js';
+import { InitData } from '../../src/phases/init/data.js';
 import { certsPhase } from '../../src/phases/init/certs.js';
 import { kubeconfigPhase } from '../../src/phases/init/kubeconfig.js';
 import { memoryPrinter } from '../../src/output.js';
@@ -36,7 +36,7 @@ function config(alg: EncryptionAlgorithm = 'ECDSA-P256', flags: Parameters<typeo
 async function run(rootfs: string, cfg: ResolvedConfig, opts: { only?: string; dryRun?: boolean } = {}) {
   const out = memoryPrinter();
   const host = new Host(rootfs, { dryRun: opts.dryRun });
-  const ctx: InitContext = { config: cfg, host, out, dryRun: opts.dryRun ?? false, uploadCerts: false, prepared: new Map() };
+  const ctx = new InitData({ config: cfg, host, out, dryRun: opts.dryRun ?? false, uploadCerts: false });
   await new Runner([certsPhase, kubeconfigPhase]).run(ctx, { only: opts.only });
   return { lines: out.lines, host };
 }

@@ -9,7 +9,7 @@ import type { InitFlags } from '../../src/config/flags.js';
 import type { RuntimeKind } from '../../src/config/types.js';
 import { PreflightError } from '../../src/errors.js';
 import { Host } from '../../src/host/host.js';
-import type { InitContext } from '../../src/phases/init/context.js';
+import { InitData } from '../../src/phases/init/data.js';
 import { memoryPrinter } from '../../src/output.js';
 import { chooseRuntime, initChecks, runChecks, runPreflight, type PreflightFacts } from '../../src/phases/init/preflight.js';
 import { testConfig } from '../support/config-fixture.js';
@@ -40,16 +40,14 @@ const goodFacts: PreflightFacts = { uid: () => 0, cpus: () => 4, memoryMB: () =>
 function context(root: string, flags: Partial<InitFlags> = {}, runtime: RuntimeKind | 'auto' = 'cri') {
   // The CRI socket is a real path (never rootfs-mapped); put it inside the temp dir.
   const config = testConfig({ criSocket: `unix://${root}/var/run/containerd/containerd.sock`, ...flags });
-  const ctx: InitContext & { out: ReturnType<typeof memoryPrinter> } = {
+  return new InitData({
     config,
     host: new Host(root),
     out: memoryPrinter(),
     dryRun: false,
     runtime: runtime === 'auto' ? undefined : runtime,
     uploadCerts: false,
-    prepared: new Map(),
-  };
-  return ctx;
+  });
 }
 
 /** The CRI "socket" context() configures: the check only needs it to exist. */
@@ -59,7 +57,7 @@ async function withCriSocket(root: string): Promise<void> {
 }
 
 /** Runs the init checks, returning the lines for the named checks only (other ports may be busy on a shared machine). */
-async function linesFor(ctx: InitContext, names: string[], facts = goodFacts): Promise<{ errors: string[]; warnings: string[] }> {
+async function linesFor(ctx: InitData, names: string[], facts = goodFacts): Promise<{ errors: string[]; warnings: string[] }> {
   const checks = (await initChecks(ctx, facts)).filter((c) => names.includes(c.name));
   assert.deepEqual(checks.map((c) => c.name).sort(), [...names].sort(), 'every named check exists');
   const r = await runChecks(checks, ctx.config.ignorePreflightErrors);

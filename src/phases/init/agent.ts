@@ -6,23 +6,26 @@
  */
 import { access } from 'node:fs/promises';
 import { stringify } from 'yaml';
-import { DEFAULT_READ_ONLY_PORT, KUBELET_CONFIG_API_VERSION } from '../../agent/config.js';
 import {
   AGENT_PATHS,
   AGENT_UNIT_NAME,
+  AgentClient,
+  criUnreachable,
+  DEFAULT_READ_ONLY_PORT,
+  KUBELET_CONFIG_API_VERSION,
   renderFlagsEnv,
   renderSystemdUnit,
   runningAgentPid,
   startAgentDaemon,
   tailFile,
-} from '../../agent/daemon.js';
+} from '../../agent/index.js';
 import type { RuntimeKind } from '../../config/types.js';
-import { HostError, messageOf } from '../../errors.js';
-import type { InitContext } from './context.js';
-import { probeOnce } from '../../net/http-probe.js';
+import { KUBELET_KUBECONFIG } from '../../constants.js';
+import { HostError } from '../../errors.js';
+import type { RuntimeData } from '../data.js';
 import type { Phase } from '../runner.js';
+import { ScratchSlot } from '../scratch.js';
 
-const KUBELET_CONF = '/etc/kubernetes/kubelet.conf';
 const START_TIMEOUT_MS = 30_000;
 
 interface AgentPlan {
@@ -33,24 +36,24 @@ interface AgentPlan {
   useSystemd: boolean;
 }
 
-/** `--runtime` when given; otherwise cri when the CRI socket answers a Version call, else process. */
-async function chooseRuntime(ctx: InitContext): Promise<{ runtime: RuntimeKind; why: string }> {
+const plans = new ScratchSlot<AgentPlan>();
+const agent = new AgentClient(DEFAULT_READ_ONLY_PORT);
+
+/**
+ * The cri runtime needs a runtime that answers: with a stale socket (containerd stopped, the socket
+ * file left behind) the agent could not start, so say so before anything is started.
+ */
+async function checkCriAnswers(ctx: RuntimeData): Promise<void> {
   const endpoint = ctx.config.init.nodeRegistration.criSocket;
-  if (ctx.runtime) return { runtime: ctx.runtime, why: 'as --runtime says' };
-  // gRPC + the CRI protos take ≈ 0.1 s of CPU to load: only when a CRI socket is to be asked
-  const { CriRuntime } = await import('../../agent/runtime/cri.js');
-  const cri = new CriRuntime({ host: ctx.host, nodeName: ctx.config.nodeName, endpoint, requestTimeoutMs: 3000 });
-  try {
-    await cri.init();
-    return { runtime: 'cri', why: `the CRI socket ${endpoint} answers` };
-  } catch (err) {
-    return { runtime: 'process', why: `no CRI runtime answers at ${endpoint}: ${/ENOENT|ECONNREFUSED/.test(messageOf(err)) ? 'no socket there' : messageOf(err).split('\n')[0]}` };
-  } finally {
-    await cri.close();
-  }
+  const reason = await criUnreachable(ctx.host, ctx.config.nodeName, endpoint);
+  if (reason === undefined) return;
+  throw new HostError(`the cri runtime was chosen but no CRI runtime answers at ${endpoint}: ${reason}`, {
+    field: '--runtime',
+    hint: 'start the container runtime, or pass --runtime=process',
+  });
 }
 
-async function systemdRuns(ctx: InitContext): Promise<boolean> {
+async function systemdRuns(ctx: RuntimeData): Promise<boolean> {
   if (ctx.host.rootfs !== '/') return false; // a simulated node's agent is not a host service
   return access('/run/systemd/system').then(
     () => true,
@@ -58,18 +61,13 @@ async function systemdRuns(ctx: InitContext): Promise<boolean> {
   );
 }
 
-/** node:http rather than fetch: loading fetch's undici costs ≈ 40 ms of CPU while the new agent starts. */
-function agentHealthy(port: number): Promise<boolean> {
-  return probeOnce(`http://127.0.0.1:${port}/healthz`, 1000);
-}
-
-async function plan(ctx: InitContext): Promise<AgentPlan> {
-  const { runtime, why } = await chooseRuntime(ctx);
+async function plan(ctx: RuntimeData): Promise<AgentPlan> {
+  const { kind: runtime, why } = await ctx.runtime();
   const c = ctx.config;
   const args = [
     // --config is read as given (kubelet semantics), so under --rootfs it must name the real file
     `--config=${ctx.host.path(AGENT_PATHS.config)}`,
-    `--kubeconfig=${KUBELET_CONF}`,
+    `--kubeconfig=${KUBELET_KUBECONFIG}`,
     `--node-name=${c.nodeName}`,
     `--node-ip=${c.advertiseAddress}`,
     `--runtime=${runtime}`,
@@ -86,10 +84,10 @@ async function plan(ctx: InitContext): Promise<AgentPlan> {
   return { runtime, why, args, config, useSystemd: await systemdRuns(ctx) };
 }
 
-async function waitHealthy(ctx: InitContext, pid: number | undefined): Promise<void> {
+async function waitHealthy(ctx: RuntimeData, pid: number | undefined): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (await agentHealthy(DEFAULT_READ_ONLY_PORT)) return;
+    if (await agent.healthz()) return;
     if (pid !== undefined && !(await runningAgentPid(ctx.host))) break; // it died: no use waiting
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -99,9 +97,10 @@ async function waitHealthy(ctx: InitContext, pid: number | undefined): Promise<v
   });
 }
 
-async function run(ctx: InitContext): Promise<void> {
-  const p = ctx.prepared.get('agent') as AgentPlan;
+async function run(ctx: RuntimeData, self: { path: string }): Promise<void> {
+  const p = plans.get(ctx, self.path) ?? (await plan(ctx));
   ctx.out.line('agent', `Using the ${p.runtime} runtime: ${p.why}`);
+  if (p.runtime === 'cri' && !ctx.dryRun) await checkCriAnswers(ctx);
   ctx.out.line('agent', `Writing agent configuration to file "${AGENT_PATHS.config}"`);
   await ctx.host.writeFile(AGENT_PATHS.config, p.config, 0o644);
   ctx.out.line('agent', `Writing agent environment file with flags to file "${AGENT_PATHS.flags}"`);
@@ -121,7 +120,7 @@ async function run(ctx: InitContext): Promise<void> {
     return;
   }
   const existing = await runningAgentPid(ctx.host);
-  if (existing !== undefined && (await agentHealthy(DEFAULT_READ_ONLY_PORT))) {
+  if (existing !== undefined && (await agent.healthz())) {
     ctx.out.line('agent', `Using the running kubestrap agent (pid ${existing})`);
     return;
   }
@@ -130,13 +129,14 @@ async function run(ctx: InitContext): Promise<void> {
   await waitHealthy(ctx, pid);
 }
 
-export const agentPhase: Phase<InitContext> = {
+/** Shared with join (every joining node runs an agent) through RuntimeData. */
+export const agentPhase: Phase<RuntimeData> = {
   name: 'agent',
   help: 'Write the agent configuration and (re)start the kubestrap static-pod agent',
   description:
-    'Writes /var/lib/kubestrap/config.yaml and the flags file, chooses the runtime (cri when a CRI socket answers, else process) and starts the agent (systemd unit when systemd runs, else a detached daemon). An agent that already runs is reused.',
-  prepare: async (ctx) => {
-    ctx.prepared.set('agent', await plan(ctx));
+    'Writes /var/lib/kubestrap/config.yaml and the flags file, chooses the runtime (cri when the CRI socket exists and answers, else process) and starts the agent (systemd unit when systemd runs, else a detached daemon). An agent that already runs is reused.',
+  prepare: async (ctx, self) => {
+    plans.set(ctx, self.path, await plan(ctx));
   },
   run,
 };

@@ -3,7 +3,7 @@
  * (get nodes, post CSRs, auto-approval, rotation), and the kube-public/cluster-info ConfigMap that
  * anonymous users may read for discovery (the controller-manager's bootstrapsigner signs it).
  */
-import type { InitContext } from './context.js';
+import type { AdminClientData } from '../data.js';
 import type { Phase } from '../runner.js';
 import { ConfigError, HostError } from '../../errors.js';
 import { bootstrapTokenSecret, DEFAULT_NODE_TOKEN_GROUP, parseToken } from '../../kube/bootstrap-token.js';
@@ -11,7 +11,6 @@ import { applyConfigMap, applySecret, configMap } from '../../kube/configmap.js'
 import { clusterInfoKubeconfig } from '../../kube/discovery.js';
 import { applyClusterRole, applyClusterRoleBinding, applyRoleAndBinding, clusterRole, clusterRoleBinding, group, namedRule, role, user } from '../../kube/rbac.js';
 import { withRetry } from '../../kube/retry.js';
-import { adminClient } from './cluster-admins.js';
 import type { KubeClient } from '../../kube/client.js';
 
 export const CLUSTER_INFO = 'cluster-info';
@@ -60,7 +59,7 @@ function clusterInfoData(c: KubeClient): string {
   return clusterInfoKubeconfig(cluster.server, Buffer.from(cluster.caData, 'base64'));
 }
 
-export const bootstrapTokenPhase: Phase<InitContext> = {
+export const bootstrapTokenPhase: Phase<AdminClientData> = {
   name: 'bootstrap-token',
   help: 'Generates bootstrap tokens used to join a node to a cluster',
   prepare: (ctx) => {
@@ -77,7 +76,7 @@ export const bootstrapTokenPhase: Phase<InitContext> = {
     const tokens = ctx.config.init.bootstrapTokens;
     if (tokens[0]) ctx.out.line('bootstrap-token', `Using token: ${tokens[0].token}`);
     ctx.out.line('bootstrap-token', 'Configuring bootstrap tokens, cluster-info ConfigMap, RBAC Roles');
-    const c = ctx.dryRun ? undefined : await adminClient(ctx);
+    const c = ctx.dryRun ? undefined : await ctx.adminClient();
     const opts = { timeoutMs: ctx.config.timeoutsMs.kubernetesAPICall };
     if (c) {
       await withRetry(async () => {

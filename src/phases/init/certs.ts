@@ -3,41 +3,37 @@
  * `prepare` validates what is on disk and starts its key generation, so all keys are generated in
  * parallel before the first `run`; the runs then sign and write in kubeadm's order and print its lines.
  */
+import type { PkiData } from '../data.js';
 import type { Phase } from '../runner.js';
-import type { InitContext } from './context.js';
 import { prepareCA, prepareLeaf, prepareSA, runCA, runLeaf, runSA } from '../../pki/ensure.js';
-import { pkiSession } from '../../pki/session.js';
 import { CERT_SPECS, SA_KEY, isCASpec, type CertSpec } from '../../pki/specs.js';
 
-function usesExternalEtcd(ctx: InitContext): boolean {
+function usesExternalEtcd(ctx: PkiData): boolean {
   return ctx.config.cluster.etcd.external !== undefined;
 }
 
-function certPhase(spec: CertSpec): Phase<InitContext> {
-  const skipped = (ctx: InitContext): boolean => spec.etcd && usesExternalEtcd(ctx);
+function certPhase(spec: CertSpec): Phase<PkiData> {
   return {
     name: spec.name,
     help: `Generate the ${spec.longName}`,
+    when: (ctx) => !(spec.etcd && usesExternalEtcd(ctx)),
+    skipped: (ctx) => {
+      const what = isCASpec(spec) ? 'certificate authority' : 'certificate';
+      ctx.out.line('certs', `External etcd mode: Skipping ${spec.baseName} ${what} generation`);
+    },
     prepare: async (ctx) => {
-      if (skipped(ctx)) return;
-      const session = pkiSession(ctx);
-      if (isCASpec(spec)) await prepareCA(session, spec, ctx.out);
-      else await prepareLeaf(session, spec, ctx.out);
+      if (isCASpec(spec)) await prepareCA(ctx.pki(), spec, ctx.out);
+      else await prepareLeaf(ctx.pki(), spec, ctx.out);
     },
     run: async (ctx) => {
-      if (skipped(ctx)) {
-        const what = isCASpec(spec) ? 'certificate authority' : 'certificate';
-        ctx.out.line('certs', `External etcd mode: Skipping ${spec.baseName} ${what} generation`);
-        return;
-      }
-      const session = pkiSession(ctx);
-      if (isCASpec(spec)) await runCA(session, spec, ctx.out);
-      else await runLeaf(session, spec, ctx.out);
+      if (isCASpec(spec)) await runCA(ctx.pki(), spec, ctx.out);
+      else await runLeaf(ctx.pki(), spec, ctx.out);
     },
   };
 }
 
-export const certsPhase: Phase<InitContext> = {
+/** Shared with join --control-plane and certs renew through PkiData. */
+export const certsPhase: Phase<PkiData> = {
   name: 'certs',
   help: 'Certificate generation',
   run: (ctx) => {
@@ -48,8 +44,8 @@ export const certsPhase: Phase<InitContext> = {
     {
       name: SA_KEY.name,
       help: `Generate a ${SA_KEY.longName}`,
-      prepare: async (ctx) => prepareSA(pkiSession(ctx)),
-      run: async (ctx) => runSA(pkiSession(ctx), ctx.out),
+      prepare: async (ctx) => prepareSA(ctx.pki()),
+      run: async (ctx) => runSA(ctx.pki(), ctx.out),
     },
   ],
 };

@@ -1,7 +1,10 @@
 /** `init phase control-plane`: static Pod manifests of kube-apiserver, -controller-manager and -scheduler. */
 import { renderManifests, writeManifest, type ControlPlaneComponent, type RenderedManifest } from '../../manifests/index.js';
-import type { InitContext } from './context.js';
+import type { PhaseData } from '../data.js';
 import type { Phase } from '../runner.js';
+import { ScratchSlot } from '../scratch.js';
+
+const rendered = new ScratchSlot<RenderedManifest>();
 
 /** Subphase name → component, in kubeadm's order. */
 const SUBPHASES: readonly { name: string; component: ControlPlaneComponent }[] = [
@@ -10,25 +13,25 @@ const SUBPHASES: readonly { name: string; component: ControlPlaneComponent }[] =
   { name: 'scheduler', component: 'kube-scheduler' },
 ];
 
-function subphase(name: string, component: ControlPlaneComponent): Phase<InitContext> {
-  const key = `control-plane/${name}`;
-  const render = async (ctx: InitContext): Promise<RenderedManifest> =>
+function subphase(name: string, component: ControlPlaneComponent): Phase<PhaseData> {
+  const render = async (ctx: PhaseData): Promise<RenderedManifest> =>
     (await renderManifests(ctx.config, ctx.host, [component])).get(component)!;
   return {
     name,
     help: `Generates the ${component} static Pod manifest`,
-    async prepare(ctx) {
-      ctx.prepared.set(key, await render(ctx));
+    async prepare(ctx, self) {
+      rendered.set(ctx, self.path, await render(ctx));
     },
-    async run(ctx) {
-      const manifest = (ctx.prepared.get(key) as RenderedManifest | undefined) ?? (await render(ctx));
+    async run(ctx, self) {
+      const manifest = rendered.get(ctx, self.path) ?? (await render(ctx));
       ctx.out.line('control-plane', `Creating static Pod manifest for "${component}"`);
       await writeManifest(ctx.host, ctx.config, manifest);
     },
   };
 }
 
-export const controlPlanePhase: Phase<InitContext> = {
+/** Shared with join --control-plane and upgrade through PhaseData. */
+export const controlPlanePhase: Phase<PhaseData> = {
   name: 'control-plane',
   help: 'Generate all static Pod manifest files necessary to establish the control plane',
   run(ctx) {

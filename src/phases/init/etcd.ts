@@ -1,39 +1,37 @@
 /** `init phase etcd local`: the static Pod manifest of a single-member local etcd (kubeadm's phases/etcd). */
 import { renderManifests, writeManifest, type RenderedManifest } from '../../manifests/index.js';
-import type { InitContext } from './context.js';
+import type { PhaseData } from '../data.js';
 import type { Phase } from '../runner.js';
+import { ScratchSlot } from '../scratch.js';
 
-const LOCAL = 'etcd/local';
+const rendered = new ScratchSlot<RenderedManifest>();
 
-async function render(ctx: InitContext): Promise<RenderedManifest> {
+async function render(ctx: PhaseData): Promise<RenderedManifest> {
   const manifests = await renderManifests(ctx.config, ctx.host, ['etcd']);
   return manifests.get('etcd')!;
 }
 
-const localPhase: Phase<InitContext> = {
+const localPhase: Phase<PhaseData> = {
   name: 'local',
   help: 'Generate the static Pod manifest file for a local, single-node local etcd instance',
-  async prepare(ctx) {
-    if (ctx.config.cluster.etcd.external) return;
-    ctx.prepared.set(LOCAL, await render(ctx));
+  when: (ctx) => !ctx.config.cluster.etcd.external && ctx.config.cluster.etcd.local !== undefined,
+  skipped: (ctx) => ctx.out.line('etcd', 'External etcd mode: skipping the creation of a manifest for local etcd'),
+  async prepare(ctx, self) {
+    rendered.set(ctx, self.path, await render(ctx));
   },
-  async run(ctx) {
+  async run(ctx, self) {
     const { config, host, out } = ctx;
-    const local = config.cluster.etcd.local;
-    if (config.cluster.etcd.external || !local) {
-      out.line('etcd', 'External etcd mode: skipping the creation of a manifest for local etcd');
-      return;
-    }
-    const manifest = (ctx.prepared.get(LOCAL) as RenderedManifest | undefined) ?? (await render(ctx));
-    if (ctx.dryRun) out.line('etcd', `Would ensure that "${local.dataDir}" directory is present`);
+    const dataDir = config.cluster.etcd.local!.dataDir;
+    const manifest = rendered.get(ctx, self.path) ?? (await render(ctx));
+    if (ctx.dryRun) out.line('etcd', `Would ensure that "${dataDir}" directory is present`);
     // etcd's data is the cluster's state: only root may read it.
-    await host.mkdir(local.dataDir, 0o700);
+    await host.mkdir(dataDir, 0o700);
     out.line('etcd', `Creating static Pod manifest for local etcd in "${config.paths.manifestsDir}"`);
     await writeManifest(host, config, manifest);
   },
 };
 
-export const etcdPhase: Phase<InitContext> = {
+export const etcdPhase: Phase<PhaseData> = {
   name: 'etcd',
   help: 'Generate static Pod manifest file for local etcd',
   phases: [localPhase],

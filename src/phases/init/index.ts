@@ -1,6 +1,6 @@
 /** The phases of `kubestrap init`, in kubeadm's order. */
 import type { Phase } from '../runner.js';
-import type { InitContext } from './context.js';
+import type { InitData } from './data.js';
 import { preflightPhase } from './preflight.js';
 import { certsPhase } from './certs.js';
 import { kubeconfigPhase } from './kubeconfig.js';
@@ -15,7 +15,7 @@ import { markControlPlanePhase } from './mark-control-plane.js';
 import { bootstrapTokenPhase } from './bootstrap-token.js';
 import { showJoinCommandPhase } from './show-join-command.js';
 
-export const INIT_PHASES: readonly Phase<InitContext>[] = [
+export const INIT_PHASES: readonly Phase<InitData>[] = [
   preflightPhase,
   certsPhase,
   kubeconfigPhase,

@@ -7,8 +7,7 @@ import type { V1Node, V1Taint } from '@kubernetes/client-node';
 import type { Taint } from '../../config/types.js';
 import { isConflict, isNotFound } from '../../kube/errors.js';
 import { isTransient, withRetry } from '../../kube/retry.js';
-import { adminClient } from './cluster-admins.js';
-import type { InitContext } from './context.js';
+import type { AdminClientData } from '../data.js';
 import type { Phase } from '../runner.js';
 
 export const CONTROL_PLANE_LABELS: readonly string[] = [
@@ -38,7 +37,8 @@ export function markPatch(node: V1Node, taints: Taint[]): Record<string, unknown
   };
 }
 
-export const markControlPlanePhase: Phase<InitContext> = {
+/** Shared with join --control-plane through AdminClientData. */
+export const markControlPlanePhase: Phase<AdminClientData> = {
   name: 'mark-control-plane',
   help: 'Mark a node as a control-plane',
   run: async (ctx) => {
@@ -49,7 +49,7 @@ export const markControlPlanePhase: Phase<InitContext> = {
       ctx.out.line('mark-control-plane', `Marking the node ${nodeName} as control-plane by adding the taints [${taints.map(taintText).join(' ')}]`);
     }
     if (ctx.dryRun) return;
-    const c = await adminClient(ctx);
+    const c = await ctx.adminClient();
     await withRetry(
       async () => {
         const node = await c.core.readNode({ name: nodeName });

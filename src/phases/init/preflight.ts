@@ -4,7 +4,7 @@
  * `--ignore-preflight-errors` matches (case-insensitively; `all` ignores every check). Every failure
  * is collected and reported together, like kubeadm, before the phase fails.
  */
-import { access, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +13,8 @@ import type { RuntimeKind } from '../../config/types.js';
 import { PORTS } from '../../constants.js';
 import { PreflightError, messageOf } from '../../errors.js';
 import type { Host } from '../../host/host.js';
-import type { InitContext } from './context.js';
+import type { RuntimeData } from '../data.js';
+import { criSocketPath, socketExists } from '../runtime-choice.js';
 import type { Phase } from '../runner.js';
 
 const MIN_CPUS = 2;
@@ -92,29 +93,13 @@ function dirAvailableCheck(host: Host, hostPath: string): PreflightCheck {
   };
 }
 
-/** Host path of a `unix://` CRI endpoint (kubeadm accepts a bare path too). */
-export function criSocketPath(endpoint: string): string {
-  return endpoint.startsWith('unix://') ? endpoint.slice('unix://'.length) : endpoint;
-}
-
-/**
- * The CRI socket is a real path even under --rootfs: containerd is the machine's (or a test's
- * private one), and the agent dials the endpoint as given (src/agent/config.ts).
- */
-const socketExists = (socket: string): Promise<boolean> =>
-  access(socket).then(
-    () => true,
-    () => false,
-  );
-
-/** The runtime the agent will use: as given, else cri when the CRI socket exists, else process. */
-export async function chooseRuntime(ctx: Pick<InitContext, 'config' | 'host' | 'runtime'>): Promise<RuntimeKind> {
-  if (ctx.runtime) return ctx.runtime;
-  return (await socketExists(criSocketPath(ctx.config.init.nodeRegistration.criSocket))) ? 'cri' : 'process';
+/** The runtime the agent will use (decided once per run: phases/runtime-choice.ts). */
+export async function chooseRuntime(ctx: RuntimeData): Promise<RuntimeKind> {
+  return (await ctx.runtime()).kind;
 }
 
 /** What the chosen runtime needs: a CRI socket, or the control-plane binaries for the process runtime. */
-async function runtimeChecks(ctx: InitContext, facts: PreflightFacts): Promise<PreflightCheck[]> {
+async function runtimeChecks(ctx: RuntimeData, facts: PreflightFacts): Promise<PreflightCheck[]> {
   const { config, host } = ctx;
   if ((await chooseRuntime(ctx)) === 'cri') {
     const socket = criSocketPath(config.init.nodeRegistration.criSocket);
@@ -150,7 +135,7 @@ export function privilegedUserCheck(facts: PreflightFacts): PreflightCheck {
 }
 
 /** kubeadm's init checks, in its order, for this configuration. */
-export async function initChecks(ctx: InitContext, facts: PreflightFacts = systemFacts): Promise<PreflightCheck[]> {
+export async function initChecks(ctx: RuntimeData, facts: PreflightFacts = systemFacts): Promise<PreflightCheck[]> {
   const { config, host } = ctx;
   const manifest = (component: string): string => path.posix.join(config.paths.manifestsDir, `${component}.yaml`);
   const checks: PreflightCheck[] = [
@@ -203,7 +188,7 @@ export async function runChecks(checks: readonly PreflightCheck[], ignore: Reado
 }
 
 /** Prints the result as kubeadm does and throws PreflightError when a check failed. */
-function report(ctx: InitContext, result: PreflightResult): void {
+function report(ctx: RuntimeData, result: PreflightResult): void {
   for (const w of result.warnings) ctx.out.text(w);
   if (result.errors.length === 0) return;
   ctx.out.text(
@@ -220,14 +205,14 @@ function report(ctx: InitContext, result: PreflightResult): void {
 }
 
 /** The whole preflight: the root check alone first (as kubeadm), then every init check. */
-export async function runPreflight(ctx: InitContext, facts: PreflightFacts = systemFacts): Promise<void> {
+export async function runPreflight(ctx: RuntimeData, facts: PreflightFacts = systemFacts): Promise<void> {
   const ignore = ctx.config.ignorePreflightErrors;
   report(ctx, await runChecks([privilegedUserCheck(facts)], ignore));
   ctx.out.line('preflight', 'Running pre-flight checks');
   report(ctx, await runChecks(await initChecks(ctx, facts), ignore));
 }
 
-export const preflightPhase: Phase<InitContext> = {
+export const preflightPhase: Phase<RuntimeData> = {
   name: 'preflight',
   help: 'Run pre-flight checks',
   run: (ctx) => runPreflight(ctx),

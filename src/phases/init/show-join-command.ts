@@ -5,8 +5,8 @@
 import path from 'node:path';
 import { HostError } from '../../errors.js';
 import { caCertHash } from '../../kube/discovery.js';
-import { uploadedCertificateKey } from './upload-certs.js';
-import type { InitContext } from './context.js';
+import { KUBECONFIG_FILES } from '../../constants.js';
+import type { CertificateKeyData } from '../data.js';
 import type { Phase } from '../runner.js';
 
 export interface JoinCommandInput {
@@ -73,7 +73,7 @@ export function closingMessage(i: ClosingInput): string {
   return out.join('\n');
 }
 
-export const showJoinCommandPhase: Phase<InitContext> = {
+export const showJoinCommandPhase: Phase<CertificateKeyData> = {
   name: 'show-join-command',
   help: 'Show the join command for control-plane and worker node',
   run: async (ctx) => {
@@ -92,11 +92,11 @@ export const showJoinCommandPhase: Phase<InitContext> = {
     const endpoint = ctx.config.clusterAPIServerURL.replace(/^https:\/\//, '');
     ctx.out.text(
       closingMessage({
-        adminConf: ctx.host.path(path.posix.join(ctx.config.paths.kubernetesDir, 'admin.conf')),
+        adminConf: ctx.host.path(path.posix.join(ctx.config.paths.kubernetesDir, KUBECONFIG_FILES.admin)),
         endpoint,
         token,
         caHash: caCertHash(ca),
-        certificateKey: ctx.uploadCerts ? uploadedCertificateKey(ctx) : undefined,
+        certificateKey: ctx.uploadCerts ? ctx.chosenCertificateKey() : undefined,
         showControlPlaneJoin: Boolean(ctx.config.cluster.controlPlaneEndpoint),
       }),
     );

@@ -8,31 +8,18 @@ import path from 'node:path';
 import { HostError } from '../../errors.js';
 import { bootstrapTokenSecret, DEFAULT_NODE_TOKEN_GROUP, generateToken } from '../../kube/bootstrap-token.js';
 import { applySecret } from '../../kube/configmap.js';
-import { encryptWithCertificateKey, generateCertificateKey, UPLOADED_CERT_FILES } from '../../kube/copycerts.js';
+import { encryptWithCertificateKey, UPLOADED_CERT_FILES } from '../../kube/copycerts.js';
 import { applyRoleAndBinding, group, namedRule, role } from '../../kube/rbac.js';
 import { withRetry } from '../../kube/retry.js';
-import { adminClient } from './cluster-admins.js';
-import type { InitContext } from './context.js';
+import type { AdminClientData, CertificateKeyData } from '../data.js';
 import type { Phase } from '../runner.js';
 
+type UploadCertsData = AdminClientData & CertificateKeyData;
+
 export const KUBEADM_CERTS_SECRET = 'kubeadm-certs';
-const KEY_SLOT = 'upload-certs/certificate-key';
-
-/** The certificate key of this run: the configured one, else a new one (kept for show-join-command). */
-export function certificateKey(ctx: InitContext): string {
-  let key = ctx.prepared.get(KEY_SLOT) as string | undefined;
-  if (!key) {
-    key = ctx.config.init.certificateKey || generateCertificateKey();
-    ctx.prepared.set(KEY_SLOT, key);
-  }
-  return key;
-}
-
-/** The certificate key if upload-certs ran in this process. */
-export const uploadedCertificateKey = (ctx: InitContext): string | undefined => ctx.prepared.get(KEY_SLOT) as string | undefined;
 
 /** [secret key, host path] of every file to upload (external etcd: its client files instead of the etcd CA). */
-function filesToUpload(ctx: InitContext): [string, string][] {
+function filesToUpload(ctx: UploadCertsData): [string, string][] {
   const pki = ctx.config.paths.pkiDir;
   const external = ctx.config.cluster.etcd.external;
   const local = UPLOADED_CERT_FILES.filter(([k]) => !(external && k.startsWith('etcd-'))).map(
@@ -42,8 +29,8 @@ function filesToUpload(ctx: InitContext): [string, string][] {
   return [...local, ['external-etcd-ca.crt', external.caFile], ['external-etcd.crt', external.certFile], ['external-etcd.key', external.keyFile]];
 }
 
-async function upload(ctx: InitContext): Promise<void> {
-  const key = certificateKey(ctx);
+async function upload(ctx: UploadCertsData): Promise<void> {
+  const key = ctx.certificateKey();
   const data: Record<string, string> = {};
   for (const [name, file] of filesToUpload(ctx)) {
     const content = await ctx.host.readOptional(file);
@@ -56,7 +43,7 @@ async function upload(ctx: InitContext): Promise<void> {
     }
     data[name] = encryptWithCertificateKey(content, key).toString('base64');
   }
-  const c = await adminClient(ctx);
+  const c = await ctx.adminClient();
   const timeoutMs = ctx.config.timeoutsMs.kubernetesAPICall;
   const ttlToken = bootstrapTokenSecret({
     token: generateToken(),
@@ -91,7 +78,7 @@ async function upload(ctx: InitContext): Promise<void> {
   );
 }
 
-export const uploadCertsPhase: Phase<InitContext> = {
+export const uploadCertsPhase: Phase<UploadCertsData> = {
   name: 'upload-certs',
   help: 'Upload certificates to kubeadm-certs',
   run: async (ctx) => {
@@ -100,7 +87,7 @@ export const uploadCertsPhase: Phase<InitContext> = {
       return;
     }
     ctx.out.line('upload-certs', `Storing the certificates in Secret "${KUBEADM_CERTS_SECRET}" in the "kube-system" Namespace`);
-    const key = certificateKey(ctx);
+    const key = ctx.certificateKey();
     if (!ctx.dryRun) await upload(ctx);
     ctx.out.line('upload-certs', 'Using certificate key:');
     ctx.out.text(key);

@@ -10,8 +10,7 @@ import { DEFAULT_NODE_TOKEN_GROUP } from '../../kube/bootstrap-token.js';
 import { applyConfigMap, configMap } from '../../kube/configmap.js';
 import { applyRoleAndBinding, group, namedRule, role } from '../../kube/rbac.js';
 import { withRetry } from '../../kube/retry.js';
-import { adminClient } from './cluster-admins.js';
-import type { InitContext } from './context.js';
+import type { AdminClientData } from '../data.js';
 import type { Phase } from '../runner.js';
 
 export const KUBEADM_CONFIG_CM = 'kubeadm-config';
@@ -44,13 +43,13 @@ export function kubeletConfiguration(config: ResolvedConfig): Record<string, unk
   };
 }
 
-const kubeadmSub: Phase<InitContext> = {
+const kubeadmSub: Phase<AdminClientData> = {
   name: 'kubeadm',
   help: 'Upload the kubeadm ClusterConfiguration to a ConfigMap',
   run: async (ctx) => {
     ctx.out.line('upload-config', `Storing the configuration used in ConfigMap "${KUBEADM_CONFIG_CM}" in the "kube-system" Namespace`);
     if (ctx.dryRun) return;
-    const c = await adminClient(ctx);
+    const c = await ctx.adminClient();
     const timeoutMs = ctx.config.timeoutsMs.kubernetesAPICall;
     await withRetry(
       async () => {
@@ -62,13 +61,13 @@ const kubeadmSub: Phase<InitContext> = {
   },
 };
 
-const kubeletSub: Phase<InitContext> = {
+const kubeletSub: Phase<AdminClientData> = {
   name: 'kubelet',
   help: 'Upload the kubelet component config to a ConfigMap',
   run: async (ctx) => {
     ctx.out.line('kubelet', `Creating a ConfigMap "${KUBELET_CONFIG_CM}" in namespace kube-system with the configuration for the kubelets in the cluster`);
     if (ctx.dryRun) return;
-    const c = await adminClient(ctx);
+    const c = await ctx.adminClient();
     await withRetry(
       async () => {
         await applyConfigMap(c, configMap(KUBELET_CONFIG_CM, 'kube-system', { kubelet: stringify(kubeletConfiguration(ctx.config)) }));
@@ -79,7 +78,7 @@ const kubeletSub: Phase<InitContext> = {
   },
 };
 
-export const uploadConfigPhase: Phase<InitContext> = {
+export const uploadConfigPhase: Phase<AdminClientData> = {
   name: 'upload-config',
   help: 'Upload the kubeadm and kubelet configuration to a ConfigMap',
   phases: [kubeadmSub, kubeletSub],

@@ -15,7 +15,7 @@ import { HostError } from '../../errors.js';
 import { sleep } from '../../kube/retry.js';
 import { parseFlags } from '../../manifests/command.js';
 import type { Arg } from '../../config/types.js';
-import type { InitContext } from './context.js';
+import type { PhaseData } from '../data.js';
 import type { Phase } from '../runner.js';
 
 const POLL_MS = 500;
@@ -33,13 +33,13 @@ const flagOf = (args: readonly Arg[], name: string): string | undefined => args.
 const bracket = (h: string): string => (h.includes(':') && !h.startsWith('[') ? `[${h}]` : h);
 
 /** kubeadm's getControlPlaneComponents: address/port flags, with the component defaults. */
-const FLAG_CHECKS: readonly { name: string; addressFlag: string; defaultAddress: (ctx: InitContext) => string; defaultPort: number; path: string }[] = [
+const FLAG_CHECKS: readonly { name: string; addressFlag: string; defaultAddress: (ctx: PhaseData) => string; defaultPort: number; path: string }[] = [
   { name: 'kube-apiserver', addressFlag: 'advertise-address', defaultAddress: (ctx) => ctx.config.advertiseAddress, defaultPort: PORTS.apiServer, path: '/livez' },
   { name: 'kube-controller-manager', addressFlag: 'bind-address', defaultAddress: () => '127.0.0.1', defaultPort: PORTS.controllerManager, path: '/healthz' },
   { name: 'kube-scheduler', addressFlag: 'bind-address', defaultAddress: () => '127.0.0.1', defaultPort: PORTS.scheduler, path: '/livez' },
 ];
 
-async function readManifest(ctx: InitContext, component: string): Promise<V1Pod | undefined> {
+async function readManifest(ctx: PhaseData, component: string): Promise<V1Pod | undefined> {
   try {
     const file = path.posix.join(ctx.config.paths.manifestsDir, `${component}.yaml`);
     // the agent's decoder: fast, and it reads the file as the agent does
@@ -62,7 +62,7 @@ export function probeURL(pod: V1Pod | undefined, fallback: string): string {
 }
 
 /** The four endpoints, read from the manifests where they exist. */
-export async function componentChecks(ctx: InitContext): Promise<ComponentCheck[]> {
+export async function componentChecks(ctx: PhaseData): Promise<ComponentCheck[]> {
   const checks: ComponentCheck[] = [];
   if (ctx.config.cluster.etcd.external === undefined) {
     checks.push({ name: 'etcd', url: probeURL(await readManifest(ctx, 'etcd'), `http://127.0.0.1:${PORTS.etcdMetrics}/readyz`) });
@@ -113,7 +113,7 @@ export function describePod(pod: V1Pod): string[] {
   return lines;
 }
 
-async function diagnose(ctx: InitContext, failed: ComponentCheck[], lookup: Lookup): Promise<string> {
+async function diagnose(ctx: PhaseData, failed: ComponentCheck[], lookup: Lookup): Promise<string> {
   const out: string[] = [];
   for (const check of failed) {
     const podName = `${check.name}-${ctx.config.nodeName}`;
@@ -127,7 +127,7 @@ async function diagnose(ctx: InitContext, failed: ComponentCheck[], lookup: Look
   return out.join('\n');
 }
 
-export async function waitForControlPlane(ctx: InitContext, lookup: Lookup = agentLookup(ctx)): Promise<void> {
+export async function waitForControlPlane(ctx: PhaseData, lookup: Lookup = agentLookup(ctx)): Promise<void> {
   const timeoutMs = ctx.config.timeoutsMs.controlPlaneComponentHealthCheck;
   const checks = await componentChecks(ctx);
   ctx.out.line('control-plane-check', `Waiting for healthy control plane components. This can take up to ${formatDuration(timeoutMs)}`);
@@ -151,7 +151,7 @@ export async function waitForControlPlane(ctx: InitContext, lookup: Lookup = age
 }
 
 /** Finds a component's pod in the agent's /pods (asked once per diagnosis). */
-function agentLookup(ctx: InitContext): Lookup {
+function agentLookup(ctx: PhaseData): Lookup {
   let list: Promise<V1PodList | undefined> | undefined;
   return async (component) => {
     list ??= new AgentClient().pods(3000).catch(() => undefined);
@@ -159,7 +159,7 @@ function agentLookup(ctx: InitContext): Lookup {
   };
 }
 
-export const waitControlPlanePhase: Phase<InitContext> = {
+export const waitControlPlanePhase: Phase<PhaseData> = {
   name: 'wait-control-plane',
   help: 'Wait for the control plane to start',
   run: async (ctx) => {

@@ -1,0 +1,51 @@
+/**
+ * What phases may ask of their workflow, as interfaces: kubeadm's InitData/JoinData idea. A phase
+ * that several workflows share (certs, kubeconfig, control-plane, the agent) is typed on the
+ * narrowest interface it needs, so `join` and `upgrade` reuse it by implementing that interface
+ * instead of copying the phase. Services are lazy and memoised by the implementation: the first
+ * phase that asks builds them, later ones get the same object.
+ */
+import type { ResolvedConfig, RuntimeKind } from '../config/types.js';
+import type { Host } from '../host/host.js';
+import type { KubeClient } from '../kube/client.js';
+import type { Printer } from '../output.js';
+import type { PkiSession } from '../pki/session.js';
+
+/** Every workflow's data. */
+export interface PhaseData {
+  readonly config: ResolvedConfig;
+  readonly host: Host;
+  readonly out: Printer;
+  readonly dryRun: boolean;
+}
+
+/** certs and kubeconfig: one PKI session per run (keys generated in parallel, CAs in memory in a dry run). */
+export interface PkiData extends PhaseData {
+  pki(): PkiSession;
+}
+
+/** Post-API phases: the admin.conf client, with `kubeadm:cluster-admins` ensured once per run. */
+export interface AdminClientData extends PhaseData {
+  adminClient(): Promise<KubeClient>;
+}
+
+/** The agent runtime of this node and why; chosen once, so preflight and the agent phase agree. */
+export interface RuntimeDecision {
+  kind: RuntimeKind;
+  /** For the progress line: `as --runtime says`, `the CRI socket ... exists`, ... */
+  why: string;
+}
+
+export interface RuntimeData extends PhaseData {
+  runtime(): Promise<RuntimeDecision>;
+}
+
+/** upload-certs (init) and the certificate download of a control-plane join. */
+export interface CertificateKeyData extends PhaseData {
+  /** `--upload-certs`. */
+  readonly uploadCerts: boolean;
+  /** The key of this run: the configured one, else a new one (the same on every call). */
+  certificateKey(): string;
+  /** The key if certificateKey() was asked in this run (what show-join-command prints). */
+  chosenCertificateKey(): string | undefined;
+}
