@@ -438,7 +438,7 @@ async function benchAgentProcess(bin: string): Promise<IdleResult> {
   const token = String(900_000 + Math.floor(Math.random() * 90_000));
   const t0 = performance.now();
   for (let i = 0; i < 100; i++) await writeFile(path.join(dir, `pod-${String(i).padStart(3, '0')}.yaml`), processPod(`pod-${i}`, token));
-  let startAllMs = Number.NaN;
+  let startAllMs: number;
   const until = Date.now() + 120_000;
   for (;;) {
     if (!proc.running()) throw new Error(`kubestrap agent exited; see ${proc.logFile}`);

@@ -240,7 +240,7 @@ export async function runUntilSignal(agent: Agent, logger: Logger): Promise<void
     agent.start().catch((err: unknown) => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
-      agent.stop().finally(() => reject(err));
+      void agent.stop().finally(() => reject(err instanceof Error ? err : new Error(String(err))));
     });
   });
 }

@@ -47,7 +47,8 @@ export function argValue(args: readonly string[], name: string): string | undefi
   return args.find((a) => a.startsWith(prefix))?.slice(prefix.length);
 }
 
-export function renderSystemdUnit(args: readonly string[]): string {
+/** The unit reads the arguments from the flags file (EnvironmentFile), so a re-run of init only rewrites that. */
+export function renderSystemdUnit(_args: readonly string[]): string {
   return [
     '[Unit]',
     'Description=kubestrap static-pod agent: runs the control-plane static pods',

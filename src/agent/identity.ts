@@ -77,7 +77,7 @@ class Checker {
   array(v: unknown, field: string): Json[] {
     if (v === undefined || v === null) return [];
     if (!Array.isArray(v)) this.fail(field, 'must be a list');
-    return v;
+    return v as Json[];
   }
 
   string(v: unknown, field: string): string {

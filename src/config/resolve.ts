@@ -222,7 +222,7 @@ export function deriveConfig(init: InitConfiguration, cluster: ClusterConfigurat
   }
   const serviceCIDR = parseCIDR(cluster.networking.serviceSubnet.split(',')[0]!.trim())!;
   const ms = (d: string): number => parseDuration(d)!;
-  const timeoutsMs = Object.fromEntries(Object.entries(init.timeouts).map(([k, v]) => [k, ms(v)])) as Record<keyof Timeouts, number>;
+  const timeoutsMs = Object.fromEntries(Object.entries(init.timeouts).map(([k, v]: [string, string]) => [k, ms(v)])) as Record<keyof Timeouts, number>;
   return {
     init,
     cluster,

@@ -22,8 +22,8 @@ export const TEMPLATE_HINT = 'the template (or a _partial it includes) is broken
  * A string as a YAML scalar: plain when YAML 1.2 and 1.1 readers both read it back unchanged,
  * else double-quoted (a JSON string is a valid YAML double-quoted scalar).
  */
-const ALWAYS_PLAIN = /^(--[a-z0-9][-a-z0-9]*=|\/)[A-Za-z0-9_.\/:=,*+@%~-]*$/;
-const PLAIN_WORD = /^[A-Za-z][A-Za-z0-9_.\/-]*$/;
+const ALWAYS_PLAIN = /^(--[a-z0-9][-a-z0-9]*=|\/)[A-Za-z0-9_./:=,*+@%~-]*$/;
+const PLAIN_WORD = /^[A-Za-z][A-Za-z0-9_./-]*$/;
 /** Words YAML 1.1 or 1.2 read as booleans or null. */
 const TYPED_WORDS = new Set(['y', 'yes', 'n', 'no', 'true', 'false', 'on', 'off', 'null']);
 

@@ -9,7 +9,7 @@ export class ScratchSlot<T> {
 
   set(run: object, path: string, value: T): void {
     let values = this.byRun.get(run);
-    if (!values) this.byRun.set(run, (values = new Map()));
+    if (!values) this.byRun.set(run, (values = new Map<string, T>()));
     values.set(path, value);
   }
 

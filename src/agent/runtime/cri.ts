@@ -42,7 +42,7 @@ export interface CriRuntimeOptions {
   /** Exit poll interval when the runtime has no event stream (default 100 ms). */
   pollIntervalMs?: number;
   /** Where the loop's transient errors go (default: dropped). */
-  onError?(err: unknown): void;
+  onError?: (err: unknown) => void;
 }
 
 const GRPC = { NOT_FOUND: 5, UNAVAILABLE: 14, DEADLINE_EXCEEDED: 4 } as const;

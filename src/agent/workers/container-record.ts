@@ -62,7 +62,7 @@ export function newRecord(c: V1Container, init: boolean, adopted: AdoptedPod | u
 export function restartCountsFromLogs(host: Host, pod: StaticPod, recs: readonly Rec[]): void {
   for (const rec of recs) {
     const dir = host.path(`${podLogDir(pod.namespace, pod.name, pod.uid)}/${rec.spec.name}`);
-    let names: string[] = [];
+    let names: string[];
     try {
       names = readdirSync(dir); // a few entries, once per pod start; sync keeps the start path short
     } catch {
