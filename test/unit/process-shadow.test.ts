@@ -1,7 +1,7 @@
 /** Which host directories the process runtime shadows in a container's namespace, and how. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseMountPoints } from '../../src/agent/runtime/process/mountinfo.js';
+import { parseMountPoints } from '../../src/host/mountinfo.js';
 import { planShadows, shadowScript } from '../../src/agent/runtime/process/shadow.js';
 
 const MOUNTS = ['/', '/proc', '/sys', '/dev', '/dev/pts', '/etc/hosts', '/var/lib/docker', '/var/lib/docker/overlay2/x/merged', '/srv/data'];

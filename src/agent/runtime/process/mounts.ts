@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { HostError } from '../../../errors.js';
 import type { Host } from '../../../host/host.js';
-import { readMountPoints } from './mountinfo.js';
+import { readMountPoints } from '../../../host/mountinfo.js';
 import { inCwd, planShadows, quote, scratchScript, shadowScript, within, type Shadow, type ShadowScriptOptions } from './shadow.js';
 
 export interface BindMount {

@@ -1,7 +1,7 @@
 /**
- * The mount points the agent's mount namespace has (a container's private namespace starts as a copy
- * of it): shadowing a directory must put back the mounts below it, and a mount boundary decides
- * whether a deeper directory is covered by a shadow already.
+ * The mount points of a mount namespace, from /proc/<pid>/mountinfo. The process runtime needs them
+ * (shadowing a directory must put back the mounts below it), and so do reset and Host.remove (a
+ * mount point is emptied and left in place, never removed: rmdir on it is EBUSY).
  */
 import { readFile } from 'node:fs/promises';
 
