@@ -83,8 +83,8 @@ export const showJoinCommandPhase: Phase<CertificateKeyData> = {
       return;
     }
     const caFile = path.posix.join(ctx.config.paths.pkiDir, 'ca.crt');
-    // A dry run has not written the CA; it is among the planned writes.
-    const ca = (await ctx.host.readOptional(caFile)) ?? ctx.host.planned.find((w) => w.path === caFile)?.content;
+    // in a dry run this reads the CA the certs phase planned to write (Host sees planned writes)
+    const ca = await ctx.host.readOptional(caFile);
     if (!ca) {
       if (ctx.dryRun) return;
       throw new HostError(`cannot compute the CA hash: ${ctx.host.path(caFile)} does not exist`, { hint: 'run the certs phase first' });
