@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { Host } from '../host/host.js';
 import { consolePrinter } from '../output.js';
 import { DEFAULT_CERTIFICATES_DIR } from '../config/defaults.js';
-import { RESET_PHASES, type ResetContext } from '../phases/reset/index.js';
+import { RESET_PHASES, type ResetData } from '../phases/reset/index.js';
 import { Runner } from '../phases/runner.js';
 
 interface ResetFlags {
@@ -13,7 +13,7 @@ interface ResetFlags {
   skipPhases?: string;
 }
 
-export const resetRunner = new Runner<ResetContext>(RESET_PHASES);
+export const resetRunner = new Runner<ResetData>(RESET_PHASES);
 
 export function registerReset(program: Command): void {
   program
@@ -27,7 +27,7 @@ export function registerReset(program: Command): void {
     .action(async (flags: ResetFlags) => {
       const host = new Host(flags.rootfs ?? '/');
       const skip = flags.skipPhases?.split(',').filter(Boolean) ?? [];
-      const ctx: ResetContext = {
+      const ctx: ResetData = {
         host,
         out: consolePrinter(),
         force: flags.force === true,
