@@ -57,15 +57,22 @@ export async function containerRuntimeVersion(config: AgentConfig, logger: Logge
   }
 }
 
+/**
+ * The kubeconfig's server URL, read once per use with a plain text match: the YAML parser (and
+ * client-node) are not needed for one field.
+ */
+async function kubeconfigServer(config: AgentConfig): Promise<URL | undefined> {
+  if (!config.kubeconfig) return undefined;
+  const text = await config.host.readText(config.kubeconfig).catch(() => '');
+  const server = /^\s*server:\s*(\S+)/m.exec(text)?.[1]?.replace(/^["']|["']$/g, '');
+  return server && URL.canParse(server) ? new URL(server) : undefined;
+}
+
 /** --node-ip, else the kubeconfig server's address when it is an IP (the advertise address), else the host's first IPv4. */
 export async function nodeIP(config: AgentConfig): Promise<string> {
   if (config.nodeIP) return config.nodeIP;
-  if (config.kubeconfig) {
-    const text = await config.host.readText(config.kubeconfig).catch(() => '');
-    const server = /^\s*server:\s*(\S+)/m.exec(text)?.[1];
-    const hostname = server && URL.canParse(server) ? new URL(server).hostname.replace(/^\[|\]$/g, '') : '';
-    if (isIP(hostname) !== 0 && hostname !== '0.0.0.0' && hostname !== '::') return hostname;
-  }
+  const hostname = (await kubeconfigServer(config))?.hostname.replace(/^\[|\]$/g, '') ?? '';
+  if (isIP(hostname) !== 0 && hostname !== '0.0.0.0' && hostname !== '::') return hostname;
   return defaultNodeIP();
 }
 
@@ -82,11 +89,10 @@ export interface ApiSyncInput {
 
 type MirrorModule = typeof import('./mirror/index.js');
 
-/** The kubeconfig server's /readyz (a plain text match: the YAML parser is not needed for one field). */
-async function readyzURL(config: AgentConfig & { kubeconfig: string }): Promise<URL | undefined> {
-  const text = await config.host.readText(config.kubeconfig).catch(() => '');
-  const server = /^\s*server:\s*(\S+)/m.exec(text)?.[1]?.replace(/^["']|["']$/g, '');
-  return server && URL.canParse(server) ? new URL('/readyz', server) : undefined;
+/** The kubeconfig server's /readyz. */
+async function readyzURL(config: AgentConfig): Promise<URL | undefined> {
+  const server = await kubeconfigServer(config);
+  return server ? new URL('/readyz', server) : undefined;
 }
 
 /**

@@ -5,6 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { joinHostPort, splitHostPort } from '../net/address.js';
+
+/** Re-exported: config validation and resolution split and join endpoints (src/net/address.ts). */
+export { joinHostPort, splitHostPort };
 
 export type IPFamily = 4 | 6;
 
@@ -92,21 +96,6 @@ export function nthIP(cidr: ParsedCIDR, n: number): string | undefined {
   const size = 1n << BigInt(hostBits(cidr));
   if (BigInt(n) >= size) return undefined;
   return formatIP({ family: cidr.family, value: cidr.network + BigInt(n) });
-}
-
-/** `host:port`, with IPv6 literals bracketed. */
-export function joinHostPort(host: string, port: number | string): string {
-  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-/** Splits `host`, `host:port`, `[v6]` or `[v6]:port`; a bare IPv6 literal has no port. */
-export function splitHostPort(text: string): { host: string; port?: string } {
-  const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(text);
-  if (bracketed) return { host: bracketed[1]!, port: bracketed[2] };
-  if (isIP(text) === 6) return { host: text };
-  const colon = text.lastIndexOf(':');
-  if (colon < 0) return { host: text };
-  return { host: text.slice(0, colon), port: text.slice(colon + 1) };
 }
 
 /**

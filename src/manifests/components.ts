@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ANNOTATION_DEPENDS_ON, ANNOTATION_START_AFTER } from '../agent/index.js';
 import { etcdImageTag } from '../config/images.js';
 import { KUBECONFIG_FILES, PORTS } from '../constants.js';
+import { joinHostPort } from '../net/address.js';
 import type { Arg, EnvVar, ResolvedConfig } from '../config/types.js';
 import type { Host } from '../host/host.js';
 import { argsToCommand, getArg, setArg } from './args.js';
@@ -30,10 +31,6 @@ export interface BuildOptions {
   environment?: Readonly<Record<string, string | undefined>>;
 }
 
-/** `host:port` with IPv6 hosts bracketed (Go's net.JoinHostPort). */
-export function joinHostPort(hostname: string, port: number): string {
-  return isIPv6(hostname) ? `[${hostname}]:${port}` : `${hostname}:${port}`;
-}
 
 function localhostFor(config: ResolvedConfig): string {
   return isIPv6(config.advertiseAddress) ? '::1' : '127.0.0.1';

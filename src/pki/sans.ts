@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import type { ResolvedConfig } from '../config/types.js';
+import { splitHostPort } from '../net/address.js';
 
 export interface AltNames {
   dns: string[];
@@ -31,11 +32,7 @@ export function isDnsName(name: string): boolean {
 
 /** `host[:port]` or `[v6]:port` → host. */
 export function endpointHost(endpoint: string): string {
-  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(endpoint);
-  if (bracketed) return bracketed[1]!;
-  if (isIP(endpoint) === 6) return endpoint;
-  const colon = endpoint.lastIndexOf(':');
-  return colon >= 0 ? endpoint.slice(0, colon) : endpoint;
+  return splitHostPort(endpoint).host;
 }
 
 function build(dns: string[], ips: string[], extra: readonly string[]): ComputedAltNames {

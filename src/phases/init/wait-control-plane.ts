@@ -11,6 +11,7 @@ import path from 'node:path';
 import { decodeDocument } from '../../pod/decode.js';
 import { probeOnce } from '../../net/http-probe.js';
 import { formatDuration } from '../../config/duration.js';
+import { joinHostPort } from '../../net/address.js';
 import { HostError } from '../../errors.js';
 import { sleep } from '../../kube/retry.js';
 import { parseFlags } from '../../manifests/command.js';
@@ -30,7 +31,6 @@ export interface ComponentCheck {
 type Lookup = (component: string) => Promise<V1Pod | undefined>;
 
 const flagOf = (args: readonly Arg[], name: string): string | undefined => args.findLast((a) => a.name === name)?.value;
-const bracket = (h: string): string => (h.includes(':') && !h.startsWith('[') ? `[${h}]` : h);
 
 /** kubeadm's getControlPlaneComponents: address/port flags, with the component defaults. */
 const FLAG_CHECKS: readonly { name: string; addressFlag: string; defaultAddress: (ctx: PhaseData) => string; defaultPort: number; path: string }[] = [
@@ -58,7 +58,7 @@ export function probeURL(pod: V1Pod | undefined, fallback: string): string {
   const port = typeof get.port === 'number' ? get.port : (c?.ports?.find((p) => p.name === get.port)?.containerPort ?? Number(get.port));
   if (!Number.isFinite(port)) return fallback;
   const scheme = (get.scheme ?? 'HTTP').toLowerCase();
-  return `${scheme}://${bracket(get.host ?? '127.0.0.1')}:${port}${get.path ?? '/'}`;
+  return `${scheme}://${joinHostPort(get.host ?? '127.0.0.1', port)}${get.path ?? '/'}`;
 }
 
 /** The four endpoints, read from the manifests where they exist. */
@@ -73,7 +73,7 @@ export async function componentChecks(ctx: PhaseData): Promise<ComponentCheck[]>
     const args = parseFlags([...(c?.command ?? []), ...(c?.args ?? [])]);
     const address = flagOf(args, f.addressFlag) || f.defaultAddress(ctx);
     const port = Number(flagOf(args, 'secure-port') ?? (f.name === 'kube-apiserver' ? ctx.config.bindPort : f.defaultPort));
-    checks.push({ name: f.name, url: `https://${bracket(address)}:${port}${f.path}` });
+    checks.push({ name: f.name, url: `https://${joinHostPort(address, port)}${f.path}` });
   }
   return checks;
 }
