@@ -44,3 +44,7 @@ export const KUBESTRAP_STATE_DIR = '/var/lib/kubestrap';
 export const AGENT_STATE_DIR = `${KUBESTRAP_STATE_DIR}/agent`;
 /** Where image binaries of the process runtime live. */
 export const IMAGES_DIR = `${KUBESTRAP_STATE_DIR}/images`;
+
+/** imagePullPolicy values (core/v1 PullPolicy), for kubeadm's nodeRegistration and every Pod. */
+export const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
+export type PullPolicy = (typeof PULL_POLICIES)[number];

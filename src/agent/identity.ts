@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { V1Container, V1Pod, V1Probe } from '@kubernetes/client-node';
 import { ManifestError } from '../errors.js';
+import { defaultPullPolicy } from '../pod/pull-policy.js';
 import type { StaticPod } from './pod-types.js';
 
 import { ANNOTATION_HASH, ANNOTATION_SEEN, ANNOTATION_SOURCE } from './annotations.js';
@@ -222,14 +223,6 @@ export function validateManifest(doc: unknown, file: string): V1Pod {
 
 const PROBE_DEFAULTS = { timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 3 } as const;
 
-/** Always for `:latest` or an untagged image, else IfNotPresent (digests count as tagged). */
-export function defaultPullPolicy(image: string): 'Always' | 'IfNotPresent' {
-  if (image.includes('@')) return 'IfNotPresent';
-  const lastPart = image.slice(image.lastIndexOf('/') + 1);
-  const colon = lastPart.lastIndexOf(':');
-  if (colon < 0) return 'Always';
-  return lastPart.slice(colon + 1) === 'latest' ? 'Always' : 'IfNotPresent';
-}
 
 function defaultProbe(probe: V1Probe | undefined): void {
   if (!probe) return;

@@ -4,6 +4,7 @@
  * loader's job; this module sees well-typed documents. The first problem is thrown as one ConfigError.
  */
 import { isIP } from 'node:net';
+import { PULL_POLICIES } from '../constants.js';
 import { ConfigError, type ErrorPlace } from '../errors.js';
 import { parseDuration } from './duration.js';
 import { minorOf } from './images.js';
@@ -34,7 +35,6 @@ export const VERSION_RE = /^v(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.
 const BOOTSTRAP_GROUP_RE = /^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$/;
 const TOKEN_USAGES = ['signing', 'authentication'];
 const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
-const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'];
 const PATH_TYPES = ['', 'DirectoryOrCreate', 'Directory', 'FileOrCreate', 'File', 'Socket', 'CharDevice', 'BlockDevice'];
 /** kubeadm: the service subnet may have at most 20 host bits (/12 for IPv4, /108 for IPv6). */
 const MAX_SERVICE_SUBNET_HOST_BITS = 20;
@@ -167,7 +167,7 @@ function validateInit(init: InitConfiguration, fail: Check): void {
     }
   });
   checkArgs(nr.kubeletExtraArgs, 'nodeRegistration.kubeletExtraArgs', fail);
-  if (!PULL_POLICIES.includes(nr.imagePullPolicy)) {
+  if (!(PULL_POLICIES as readonly string[]).includes(nr.imagePullPolicy)) {
     fail('nodeRegistration.imagePullPolicy', `"${nr.imagePullPolicy}" is not an image pull policy`, `use one of ${PULL_POLICIES.join(', ')}`);
   }
   const ignored = nr.ignorePreflightErrors.map((s) => s.toLowerCase());

@@ -5,6 +5,7 @@
  */
 import { posix } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
+import { PULL_POLICIES } from '../constants.js';
 import { ManifestError } from '../errors.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -109,7 +110,7 @@ function checkContainer(c: Checker, value: unknown, field: string, volumeNames: 
   c.array(ctr.args, `${field}.args`).forEach((arg, i) => c.string(arg, `${field}.args[${i}]`, { required: false }));
   if (command.length === 0 && ctr.args === undefined) c.fail(`${field}.command`, 'a static control-plane Pod needs a command');
   const policy = c.string(ctr.imagePullPolicy, `${field}.imagePullPolicy`, { required: false });
-  if (policy && !['Always', 'IfNotPresent', 'Never'].includes(policy)) c.fail(`${field}.imagePullPolicy`, `"${policy}" is not a pull policy`);
+  if (policy && !(PULL_POLICIES as readonly string[]).includes(policy)) c.fail(`${field}.imagePullPolicy`, `"${policy}" is not a pull policy`);
 
   c.array(ctr.env, `${field}.env`).forEach((e, i) => {
     const env = c.object(e, `${field}.env[${i}]`);

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import { ManifestError } from '../../src/errors.js';
 import { decodeDocument } from '../../src/pod/decode.js';
-import { canonicalJson, defaultPullPolicy, podUid, resolveStaticPod, validateManifest } from '../../src/agent/identity.js';
+import { canonicalJson, podUid, resolveStaticPod, validateManifest } from '../../src/agent/identity.js';
+import { defaultPullPolicy } from '../../src/pod/pull-policy.js';
 
 const manifest = (): Record<string, unknown> => ({
   apiVersion: 'v1',

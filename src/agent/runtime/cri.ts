@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { criClient, criTime, type ContainerStatus, type CriClient, type PodSandboxConfig, type Input } from '../../cri/client.js';
 import { HostError, messageOf } from '../../errors.js';
+import { defaultPullPolicy } from '../../pod/pull-policy.js';
 import type { Host } from '../../host/host.js';
 import { containerConfig, OWNER_LABEL, CONTAINER_NAME_LABEL, POD_NAME_LABEL, POD_NAMESPACE_LABEL, POD_UID_LABEL, podLogDirectory, sandboxConfig } from './cri/config.js';
 import { ExitWatcher } from './cri/exit-watch.js';
@@ -56,13 +57,6 @@ function isNotFound(err: unknown): boolean {
   return grpcCode(err) === GRPC.NOT_FOUND || /not found/i.test(messageOf(err));
 }
 
-/** The kubelet's default pull policy: Always for `:latest` or untagged images, else IfNotPresent. */
-export function defaultPullPolicy(image: string): string {
-  if (image.includes('@')) return 'IfNotPresent';
-  const lastPart = image.slice(image.lastIndexOf('/') + 1);
-  const tag = lastPart.includes(':') ? lastPart.slice(lastPart.lastIndexOf(':') + 1) : '';
-  return tag === '' || tag === 'latest' ? 'Always' : 'IfNotPresent';
-}
 
 /** CRI status → the agent's ContainerRunState. */
 export function runState(status: ContainerStatus): ContainerRunState {
