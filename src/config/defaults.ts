@@ -30,9 +30,6 @@ export const DEFAULT_CA_CERTIFICATE_VALIDITY = '87600h0m0s';
 
 export { AGENT_STATE_DIR, KUBERNETES_DIR, MANIFESTS_DIR } from '../constants.js';
 
-/** Version labels kubeadm would look up online; offline they mean the pinned default. */
-export const VERSION_LABELS: readonly string[] = ['stable', 'stable-1', 'latest', 'latest-1'];
-
 export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = {
   controlPlaneComponentHealthCheck: '4m0s',
   kubeletHealthCheck: '4m0s',
