@@ -195,7 +195,7 @@ export async function resolveAgentConfig(flags: AgentFlags, readFile: (p: string
     try {
       text = await readFile(flags.config);
     } catch (err) {
-      throw new ConfigError(`cannot read: ${messageOf(err)}`, { file: flags.config, hint: 'pass an existing file to --config' });
+      throw new ConfigError(`cannot read: ${messageOf(err)}`, { cause: err, file: flags.config, hint: 'pass an existing file to --config' });
     }
     file = parseKubeletConfig(text, flags.config);
   }

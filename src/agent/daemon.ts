@@ -96,7 +96,7 @@ export async function startAgentDaemon(host: Host, args: readonly string[]): Pro
       env: { ...process.env, NODE_OPTIONS: '' },
     });
     const pid = await new Promise<number>((resolve, reject) => {
-      child.once('error', (err) => reject(new HostError(`cannot start the agent: ${messageOf(err)}`)));
+      child.once('error', (err) => reject(new HostError(`cannot start the agent: ${messageOf(err)}`, { cause: err })));
       child.once('spawn', () => resolve(child.pid!));
     });
     child.unref();

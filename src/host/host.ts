@@ -69,7 +69,7 @@ export class Host {
     } catch (err) {
       if (err instanceof HostError) throw err;
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new HostError(`--rootfs ${this.rootfs}: ${messageOf(err)}`);
+        throw new HostError(`--rootfs ${this.rootfs}: ${messageOf(err)}`, { cause: err });
       }
       if (!this.dryRun) await mkdir(this.rootfs, { recursive: true, mode: 0o755 });
     }

@@ -61,7 +61,7 @@ export async function importIntoContainerd(address: string, images: readonly Bin
       try {
         await execa('ctr', ['--address', address, '-n', 'k8s.io', 'images', 'import', tarball]);
       } catch (err) {
-        throw new HostError(`cannot import ${img.image} into containerd at ${address}: ${messageOf(err).split('\n')[0]}`, { hint: 'is containerd running, and is ctr installed?' });
+        throw new HostError(`cannot import ${img.image} into containerd at ${address}: ${messageOf(err).split('\n')[0]}`, { cause: err, hint: 'is containerd running, and is ctr installed?' });
       }
     }
   } finally {

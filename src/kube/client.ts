@@ -33,6 +33,7 @@ export async function kubeClient(kubeconfigPath: string, host: Host): Promise<Ku
     text = await host.readText(kubeconfigPath);
   } catch (err) {
     throw new HostError(`cannot read kubeconfig ${host.path(kubeconfigPath)}: ${messageOf(err)}`, {
+      cause: err,
       file: host.path(kubeconfigPath),
       hint: 'run the kubeconfig phase first',
     });
@@ -47,7 +48,7 @@ export async function kubeClientFromString(text: string, file = '<kubeconfig>'):
   try {
     kc.loadFromString(text);
   } catch (err) {
-    throw new HostError(`kubeconfig ${file} is not valid: ${messageOf(err)}`, { file });
+    throw new HostError(`kubeconfig ${file} is not valid: ${messageOf(err)}`, { cause: err, file });
   }
   const cluster = kc.getCurrentCluster();
   if (!cluster?.server) throw new HostError(`kubeconfig ${file} has no current cluster with a server`, { file });

@@ -45,7 +45,7 @@ export async function parseKubeconfig(
   try {
     doc = parse(text);
   } catch (err) {
-    throw new ConfigError(`is not valid YAML: ${messageOf(err)}`, { file });
+    throw new ConfigError(`is not valid YAML: ${messageOf(err)}`, { cause: err, file });
   }
   if (!isObj(doc)) throw new ConfigError('is not a kubeconfig (expected a mapping)', { file });
   const contextName = doc['current-context'];
@@ -64,7 +64,7 @@ export async function parseKubeconfig(
       try {
         return await readFile(path.isAbsolute(ref) ? ref : path.join(dir, ref));
       } catch (err) {
-        throw new ConfigError(`cannot read ${ref}: ${messageOf(err)}`, { file, field });
+        throw new ConfigError(`cannot read ${ref}: ${messageOf(err)}`, { cause: err, file, field });
       }
     }
     return undefined;

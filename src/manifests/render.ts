@@ -62,7 +62,7 @@ function renderOne(templates: TemplateSet, spec: ComponentSpec, path: string): R
     // what the agent will read from the file (and ≈ 3× faster than `yaml` on a cold start)
     parsed = decodeDocument(yaml, file);
   } catch (err) {
-    throw new ManifestError(`the rendered manifest ${messageOf(err).split('\n')[0]}`, { file, hint: TEMPLATE_HINT });
+    throw new ManifestError(`the rendered manifest ${messageOf(err).split('\n')[0]}`, { cause: err, file, hint: TEMPLATE_HINT });
   }
   const pod = validatePod(parsed, file, TEMPLATE_HINT);
   checkAgainstSpec(pod, spec, file);

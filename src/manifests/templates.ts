@@ -83,7 +83,7 @@ async function compileDir(dir: string): Promise<TemplateSet> {
   try {
     names = (await readdir(dir)).filter((f) => f.endsWith(SUFFIX));
   } catch (err) {
-    throw new ManifestError(`cannot read the templates: ${messageOf(err)}`, { file: dir, hint: TEMPLATE_HINT });
+    throw new ManifestError(`cannot read the templates: ${messageOf(err)}`, { cause: err, file: dir, hint: TEMPLATE_HINT });
   }
   const env = Handlebars.create();
   env.registerHelper('q', (value: unknown) => yamlScalar(value));

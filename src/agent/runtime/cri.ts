@@ -94,7 +94,7 @@ export class CriRuntime implements Runtime {
     try {
       this.client = criClient(this.endpoint, { timeoutMs: opts.requestTimeoutMs ?? 120_000 });
     } catch (err) {
-      throw new HostError(messageOf(err), { field: '--container-runtime-endpoint' });
+      throw new HostError(messageOf(err), { cause: err, field: '--container-runtime-endpoint' });
     }
     this.watcher = new ExitWatcher({
       client: this.client,
@@ -112,7 +112,7 @@ export class CriRuntime implements Runtime {
     try {
       version = await this.client.runtime.version({ version: '0.1.0' }, { timeoutMs: 10_000 });
     } catch (err) {
-      throw new HostError(`the container runtime at ${this.endpoint} does not answer: ${messageOf(err)}`, { hint });
+      throw new HostError(`the container runtime at ${this.endpoint} does not answer: ${messageOf(err)}`, { cause: err, hint });
     }
     if (version.runtimeApiVersion !== 'v1') {
       throw new HostError(`${version.runtimeName} ${version.runtimeVersion} at ${this.endpoint} speaks CRI ${version.runtimeApiVersion}, not v1`, {
@@ -146,6 +146,7 @@ export class CriRuntime implements Runtime {
       this.imageRefs.set(image, imageRef);
     } catch (err) {
       throw new HostError(`cannot pull image ${image}: ${messageOf(err)}`, {
+        cause: err,
         hint: `make the registry reachable, or import the image (ctr -n k8s.io images import) and use imagePullPolicy IfNotPresent`,
       });
     }
@@ -178,7 +179,7 @@ export class CriRuntime implements Runtime {
       this.sandboxAttempts.set(podSandboxId, attempt);
       return { id: podSandboxId };
     } catch (err) {
-      throw new HostError(`cannot create the pod sandbox of ${pod.namespace}/${pod.name}: ${messageOf(err)}`);
+      throw new HostError(`cannot create the pod sandbox of ${pod.namespace}/${pod.name}: ${messageOf(err)}`, { cause: err });
     }
   }
 
@@ -242,7 +243,7 @@ export class CriRuntime implements Runtime {
     } catch (err) {
       // A leftover (name, attempt) from an earlier run reserves the name: remove it once and retry.
       if (!/reserve container name/i.test(messageOf(err)) || !(await this.removeStale(sandbox.id, container.name, attempt))) {
-        throw new HostError(`cannot create container ${container.name} of ${pod.namespace}/${pod.name}: ${messageOf(err)}`);
+        throw new HostError(`cannot create container ${container.name} of ${pod.namespace}/${pod.name}: ${messageOf(err)}`, { cause: err });
       }
       ({ containerId: id } = await this.client.runtime.createContainer(request));
     }
@@ -251,7 +252,7 @@ export class CriRuntime implements Runtime {
     } catch (err) {
       const ref = { id, name: container.name, attempt };
       await this.removeContainer(ref).catch(() => undefined);
-      throw new HostError(`cannot start container ${container.name} of ${pod.namespace}/${pod.name}: ${messageOf(err)}`);
+      throw new HostError(`cannot start container ${container.name} of ${pod.namespace}/${pod.name}: ${messageOf(err)}`, { cause: err });
     }
     return { id, name: container.name, attempt, imageRef };
   }

@@ -204,7 +204,7 @@ export class ProcessRuntime implements Runtime {
       });
     } catch (err) {
       for (const fd of keep) closeSync(fd);
-      throw new HostError(`cannot start ${binary}: ${messageOf(err)}`, { field });
+      throw new HostError(`cannot start ${binary}: ${messageOf(err)}`, { cause: err, field });
     }
     const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
     const pid = child.pid;
