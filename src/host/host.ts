@@ -185,41 +185,40 @@ export class Host {
   }
 
   /** Moves a file or directory (rename; across file systems a copy, then removal of the source). */
-  async move(from: string, to: string): Promise<void> {
-    if (this.dryRun) {
-      this.plan({ op: 'move', path: from, to });
-      return;
-    }
-    const [src, dst] = [this.path(from), this.path(to)];
-    try {
-      await mkdir(path.dirname(dst), { recursive: true, mode: 0o755 });
+  move(from: string, to: string): Promise<void> {
+    return this.transfer('move', from, to, async (src, dst) => {
       try {
         await rename(src, dst);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-        await cp(src, dst, { recursive: true, preserveTimestamps: true, force: true, verbatimSymlinks: true });
+        await copyTree(src, dst);
         await removeTree(src, new Set(await readMountPoints().catch(() => [] as string[])), false);
       }
-    } catch (err) {
-      throw new HostError(`cannot move ${src} to ${dst}: ${messageOf(err)}`, { cause: err });
-    }
+    });
   }
 
   /** Copies a file or directory tree, keeping modes and times (a backup before an upgrade). */
-  async copy(from: string, to: string): Promise<void> {
+  copy(from: string, to: string): Promise<void> {
+    return this.transfer('copy', from, to, copyTree);
+  }
+
+  /** A move or copy: recorded in a dry run, else done on the real paths with the destination's parent created. */
+  private async transfer(op: 'move' | 'copy', from: string, to: string, fn: (src: string, dst: string) => Promise<void>): Promise<void> {
     if (this.dryRun) {
-      this.plan({ op: 'copy', path: from, to });
+      this.plan({ op, path: from, to });
       return;
     }
     const [src, dst] = [this.path(from), this.path(to)];
     try {
       await mkdir(path.dirname(dst), { recursive: true, mode: 0o755 });
-      await cp(src, dst, { recursive: true, preserveTimestamps: true, force: true, verbatimSymlinks: true });
+      await fn(src, dst);
     } catch (err) {
-      throw new HostError(`cannot copy ${src} to ${dst}: ${messageOf(err)}`, { cause: err });
+      throw new HostError(`cannot ${op} ${src} to ${dst}: ${messageOf(err)}`, { cause: err });
     }
   }
 }
+
+const copyTree = (src: string, dst: string): Promise<void> => cp(src, dst, { recursive: true, preserveTimestamps: true, force: true, verbatimSymlinks: true });
 
 /**
  * Removes real path `p` (its contents only with contentsOnly); keeps every mount point, emptied,
