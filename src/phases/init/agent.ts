@@ -134,7 +134,7 @@ export const agentPhase: Phase<RuntimeData> = {
   name: 'agent',
   help: 'Write the agent configuration and (re)start the kubestrap static-pod agent',
   description:
-    'Writes /var/lib/kubestrap/config.yaml and the flags file, chooses the runtime (cri when the CRI socket exists and answers, else process) and starts the agent (systemd unit when systemd runs, else a detached daemon). An agent that already runs is reused.',
+    'Writes /var/lib/kubestrap/config.yaml and the flags file, chooses the runtime (--runtime, else cri when the CRI socket exists, else process; a CRI socket that does not answer is an error) and starts the agent (systemd unit when systemd runs, else a detached daemon). An agent that already runs is reused.',
   prepare: async (ctx, self) => {
     plans.set(ctx, self.path, await plan(ctx));
   },
