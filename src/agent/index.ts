@@ -5,6 +5,7 @@
  * the pod workers, the daemon's main) are loaded only when a function here asks for them.
  */
 import type { Host } from '../host/host.js';
+import type { AgentFlags } from './config.js';
 import { argValue, readAgentArgs } from './daemon.js';
 import type { RuntimeName } from './runtime/types.js';
 
@@ -28,7 +29,7 @@ export { readMessages } from './logs/cri-log.js';
 export type { RuntimeName } from './runtime/types.js';
 
 /** Runs `kubestrap agent` until SIGTERM (src/agent/main.ts). */
-export async function runAgent(flags: import('./config.js').AgentFlags): Promise<void> {
+export async function runAgent(flags: AgentFlags): Promise<void> {
   const { runAgent: run } = await import('./main.js');
   return run(flags);
 }
