@@ -22,6 +22,9 @@ export const PORTS = {
 
 export const AGENT_READ_ONLY_PORT = PORTS.agentReadOnly;
 
+/** The group admin.conf's client certificate carries and the ClusterRoleBinding that authorizes it (kubeadm ≥ 1.29). */
+export const CLUSTER_ADMINS_GROUP = 'kubeadm:cluster-admins';
+
 /** The kubeconfig files under the kubernetes dir (kubeadm's *KubeConfigFileName). */
 export const KUBECONFIG_FILES = {
   admin: 'admin.conf',

@@ -6,7 +6,7 @@
  * which does this once per run (phases/data.ts).
  */
 import path from 'node:path';
-import { KUBECONFIG_FILES } from '../constants.js';
+import { CLUSTER_ADMINS_GROUP, KUBECONFIG_FILES } from '../constants.js';
 import { HostError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { kubeClient, type KubeClient } from './client.js';
@@ -14,7 +14,6 @@ import { apiErrorMessage, isAlreadyExists, isForbidden } from './errors.js';
 import { clusterRoleBinding, group } from './rbac.js';
 import { isTransient, RetryTimeoutError, withRetry } from './retry.js';
 
-export const CLUSTER_ADMINS_GROUP = 'kubeadm:cluster-admins';
 
 export interface ClusterAdminsInput {
   host: Host;

@@ -3,7 +3,7 @@
  * O → groups) and which API server URL it dials.
  */
 import type { ResolvedConfig } from '../config/types.js';
-import { KUBECONFIG_FILES } from '../constants.js';
+import { CLUSTER_ADMINS_GROUP, KUBECONFIG_FILES } from '../constants.js';
 
 export interface KubeconfigSpec {
   /** Phase name (`controller-manager`). */
@@ -29,7 +29,7 @@ export const KUBECONFIG_SPECS: readonly KubeconfigSpec[] = [
     file: KUBECONFIG_FILES.admin,
     help: 'Generate a kubeconfig file for the admin to use and for kubeadm itself',
     commonName: () => 'kubernetes-admin',
-    organization: ['kubeadm:cluster-admins'],
+    organization: [CLUSTER_ADMINS_GROUP],
     server: 'cluster',
     renewable: true,
   },

@@ -3,6 +3,7 @@
  * Generation, reuse checks, the `init phase certs <name>` subcommands and `certs check-expiration`
  * are all driven by this table.
  */
+import { CLUSTER_ADMINS_GROUP } from '../constants.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { releaseFor } from '../config/versions.js';
 import { apiServerAltNames, etcdPeerAltNames, etcdServerAltNames, type ComputedAltNames } from './sans.js';
@@ -42,7 +43,7 @@ const none = (): readonly string[] => [];
  * ClusterRoleBinding, and the certificate carries no organization (see KubernetesRelease).
  */
 function kubeletClientOrganization(cfg: ResolvedConfig): readonly string[] {
-  return releaseFor(cfg.cluster.kubernetesVersion).kubeletClientAuthorization === 'cluster-admins-group' ? ['kubeadm:cluster-admins'] : [];
+  return releaseFor(cfg.cluster.kubernetesVersion).kubeletClientAuthorization === 'cluster-admins-group' ? [CLUSTER_ADMINS_GROUP] : [];
 }
 
 /** In kubeadm's order, which is also the phase order: each CA before the leaves it signs. */
