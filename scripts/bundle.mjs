@@ -8,12 +8,16 @@
 // The chunks sit two directories below the package root, like dist/<dir>/*.js, so the
 // `new URL('../../…', import.meta.url)` lookups (templates/, package.json, bin/, src/cri/api.proto)
 // find the same files as from the tsc output.
+//
+// `node scripts/bundle.mjs [root]`: root is the package-like tree holding dist/ (default: the repo;
+// bench/lib/cli.ts passes its private build under .tmp/).
 import { build } from 'esbuild';
 import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const outdir = `${root}dist/bundle`;
+const root = path.resolve(process.argv[2] ?? fileURLToPath(new URL('..', import.meta.url)));
+const outdir = path.join(root, 'dist', 'bundle');
 
 await rm(outdir, { recursive: true, force: true });
 await build({

@@ -29,7 +29,11 @@ export async function builtCli(repo: string, log: (line: string) => void): Promi
   const bin = path.join(root, 'bin', 'kubestrap.js');
   const stampFile = path.join(root, 'stamp');
   const stamp = String(Math.max(await newestMtime(path.join(repo, 'src')), (await stat(path.join(repo, 'tsconfig.json'))).mtimeMs));
-  if ((await readFile(stampFile, 'utf8').catch(() => '')) === stamp) {
+  const bundled = await stat(path.join(root, 'dist', 'bundle', 'kubestrap.js')).then(
+    () => true,
+    () => false,
+  );
+  if (bundled && (await readFile(stampFile, 'utf8').catch(() => '')) === stamp) {
     log(`using the CLI compiled earlier in ${root}`);
     return bin;
   }
@@ -45,6 +49,8 @@ export async function builtCli(repo: string, log: (line: string) => void): Promi
     throw new Error(`tsc produced no dist/cli.js:\n${out.stdout.slice(0, 2000)}`);
   });
   if (out.stdout.trim()) log(`tsc reported type errors (JavaScript emitted anyway):\n${out.stdout.trim().split('\n').slice(0, 5).join('\n')}`);
+  // bin/kubestrap.js runs dist/bundle/, as the package's own build does
+  await exec(process.execPath, [path.join(repo, 'scripts', 'bundle.mjs'), root]);
   await copyFile(path.join(repo, 'bin', 'kubestrap.js'), bin);
   await symlink(path.join(repo, 'src'), path.join(root, 'src'));
   await symlink(path.join(repo, 'templates'), path.join(root, 'templates'));
