@@ -478,6 +478,8 @@ async function benchRelist(series: Series): Promise<void> {
   const dir = path.join(await scratch('relist'), 'manifests');
   await mkdir(dir);
   for (let i = 0; i < 1000; i++) await writeFile(path.join(dir, `pod-${String(i).padStart(4, '0')}.yaml`), processPod(`pod-${i}`, String(1000 + i)));
+  // the file source defers files younger than its 50 ms quiet period (half-written ones): let the last writes settle
+  await sleep(200);
   const logger = devNullLogger();
   const relistOnce = async (): Promise<number> => {
     const source = new FileSource({ path: dir, nodeName: NODE, checkFrequencyMs: 3_600_000, logger });
