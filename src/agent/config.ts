@@ -79,6 +79,8 @@ export interface AgentConfig {
   readOnlyPort: number;
   stopPodsOnExit: boolean;
   stateDir: string;
+  /** Host path of the local API's unix socket (default AGENT_SOCKET). */
+  socketPath?: string;
 }
 
 /** The static-pod subset of KubeletConfiguration this agent reads. */

@@ -30,6 +30,8 @@ export const DEFAULT_CA_CERTIFICATE_VALIDITY = '87600h0m0s';
 export const KUBERNETES_DIR = '/etc/kubernetes';
 export const MANIFESTS_DIR = '/etc/kubernetes/manifests';
 export const AGENT_STATE_DIR = '/var/lib/kubestrap/agent';
+/** The agent's local API (root only): what the read-only port served, plus restarts for `certs renew`. */
+export const AGENT_SOCKET = '/var/lib/kubestrap/agent.sock';
 
 /** Version labels kubeadm would look up online; offline they mean the pinned default. */
 export const VERSION_LABELS: readonly string[] = ['stable', 'stable-1', 'latest', 'latest-1'];
