@@ -53,6 +53,8 @@ export interface AgentParts {
    * control-plane version); the agent starts it then and stops it first on shutdown.
    */
   apiSync?: (agent: Agent) => ApiSync | Promise<ApiSync>;
+  /** Starts the kubelet API (src/agent/kubelet-server) once the workers have adopted; closed on stop. */
+  kubeletApi?: (agent: Agent) => Promise<{ close(): Promise<void> } | undefined>;
 }
 
 /** The sources the configuration asks for. */
@@ -85,6 +87,7 @@ export class Agent implements AgentView {
   /** Sources that delivered their first snapshot. */
   private readonly delivered = new Set<string>();
   private apiSync: ApiSync | undefined;
+  private kubeletApi: { close(): Promise<void> } | undefined;
   /** The read-only server's port once listening (tests pass port 0). */
   port: number | undefined;
   private readonly certs: CertExpiryScanner;
@@ -119,6 +122,11 @@ export class Agent implements AgentView {
     const socket = config.host.path(config.socketPath ?? AGENT_SOCKET);
     await this.server.listenSocket(socket);
     this.log.info('local API listening', { socket });
+    // the pods matter more than their logs: a kubelet API that cannot start is an error in the log only
+    this.kubeletApi = await this.parts.kubeletApi?.(this).catch((err: unknown) => {
+      this.log.error('the kubelet API did not start', { error: (err as Error).message });
+      return undefined;
+    });
     if (config.readOnlyPort !== 0) {
       this.port = await this.server.listen(config.readOnlyPort);
       this.log.info('read-only server listening', { address: `127.0.0.1:${this.port}` });
@@ -140,6 +148,7 @@ export class Agent implements AgentView {
     this.ready = false;
     await Promise.all(this.sources.map((s) => s.stop()));
     await this.apiSync?.stop();
+    await this.kubeletApi?.close();
     await this.server?.close();
     await this.queue;
     if (stopPods) {
