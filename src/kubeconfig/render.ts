@@ -11,8 +11,10 @@ export interface KubeconfigContent {
   server: string;
   caPem: string;
   userName: string;
-  clientCertPem: string;
-  clientKeyPem: string;
+  /** The credential: a client certificate and key, or a token (`kubeconfig user --token`). */
+  clientCertPem?: string;
+  clientKeyPem?: string;
+  token?: string;
 }
 
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
@@ -30,7 +32,7 @@ export function renderKubeconfig(c: KubeconfigContent): string {
     'current-context': context,
     kind: 'Config',
     preferences: {},
-    users: [{ name: c.userName, user: { 'client-certificate-data': b64(c.clientCertPem), 'client-key-data': b64(c.clientKeyPem) } }],
+    users: [{ name: c.userName, user: c.token !== undefined ? { token: c.token } : { 'client-certificate-data': b64(c.clientCertPem ?? ''), 'client-key-data': b64(c.clientKeyPem ?? '') } }],
   };
   // lineWidth 0: never fold the long base64 values.
   return stringify(doc, { lineWidth: 0, minContentWidth: 0, indentSeq: false });
