@@ -10,6 +10,7 @@ import { KUBERNETES_DIR } from '../config/defaults.js';
 import { resolveClusterConfiguration } from '../config/resolve.js';
 import { Host } from '../host/host.js';
 import { collectExpiration, expirationDocument, expirationTable } from '../pki/expiration.js';
+import { registerGenerateCsr } from './certs-generate-csr.js';
 import { registerCertsRenew } from './certs-renew.js';
 
 interface ExpirationFlags {
@@ -52,4 +53,5 @@ export function registerCerts(program: Command): void {
       process.stdout.write(`${randomBytes(32).toString('hex')}\n`);
     });
   registerCertsRenew(certs);
+  registerGenerateCsr(certs);
 }
