@@ -38,7 +38,8 @@ test(
         const p = await containerProcess(rootfs, name);
         return p && { id: String(p.pid) };
       },
-      extra: { image: 'busybox', command: ['sh', '-c', 'while true; do echo tick; sleep 1; done'] },
+      // one process (a shell loop would fork a new sleep every second)
+      extra: { image: 'busybox', command: ['sleep', '100000'] },
     });
     const reset = await kubestrap(['reset', '--force', '--rootfs', rootfs]);
     assert.equal(reset.code, 0, reset.stderr);

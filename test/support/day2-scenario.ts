@@ -22,7 +22,7 @@ import { stringify } from 'yaml';
 import { parseKubeconfig } from '../../src/kubeconfig/load.js';
 import { probeOnce } from '../../src/phases/wait-control-plane.js';
 import { components } from './components.js';
-import { APISERVER, CONTROL_PLANE, kubectl, kubectlJson, kubestrap } from './init-e2e.js';
+import { APISERVER, CONTROL_PLANE, httpsGet, kubectl, kubectlJson, kubestrap } from './init-e2e.js';
 import { waitFor } from './proc.js';
 
 const exec = promisify(execFile);
@@ -74,7 +74,9 @@ async function ids(input: Day2Input, names: readonly string[]): Promise<Record<s
   return out;
 }
 
-const restartedOrder = (stdout: string): string[] => [...stdout.matchAll(/^\[restart\] Restarted kube-system\/(\S+)-[^-\s]+ /gm)].map((m) => m[1]!);
+/** The components `certs renew` says it restarted, in order (pod names without the node suffix). */
+const restartedOrder = (stdout: string, node: string): string[] =>
+  [...stdout.matchAll(/^\[restart\] Restarted kube-system\/(\S+) /gm)].map((m) => m[1]!.replace(new RegExp(`-${node}$`), ''));
 
 export async function day2Scenario(t: TestContext, input: Day2Input): Promise<void> {
   const { rootfs, node } = input;
@@ -107,7 +109,7 @@ export async function day2Scenario(t: TestContext, input: Day2Input): Promise<vo
   assert.equal(renew.code, 0, `certs renew all:\n${renew.stderr}\n${renew.stdout}`);
   t.diagnostic(`certs renew all (${renewMs} ms):\n${renew.stdout.trim()}`);
   assert.equal((renew.stdout.match(/ renewed$/gm) ?? []).length, 11, 'eleven certificates renewed');
-  assert.deepEqual(restartedOrder(renew.stdout), ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'], 'exactly the four, etcd first');
+  assert.deepEqual(restartedOrder(renew.stdout, node), ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'], 'exactly the four, etcd first');
   for (const [k, f] of Object.entries(files)) {
     const after = await openssl(path.join(pki, f));
     assert.ok(after.notAfter > before[k]!.notAfter, `${f}: new expiry ${after.notAfter.toISOString()} after ${before[k]!.notAfter.toISOString()}`);
@@ -137,7 +139,7 @@ export async function day2Scenario(t: TestContext, input: Day2Input): Promise<vo
   t0 = performance.now();
   const fp = await kubestrap(['certs', 'renew', 'front-proxy-client', '--rootfs', rootfs], 600_000);
   assert.equal(fp.code, 0, fp.stderr);
-  assert.deepEqual(restartedOrder(fp.stdout), ['kube-apiserver']);
+  assert.deepEqual(restartedOrder(fp.stdout, node), ['kube-apiserver']);
   const idsFp2 = await ids(input, [...CONTROL_PLANE, 'extra']);
   for (const c of [...CONTROL_PLANE, 'extra']) {
     if (c === 'kube-apiserver') assert.notEqual(idsFp2[c], idsFp[c], 'kube-apiserver restarted');
@@ -171,7 +173,18 @@ export async function day2Scenario(t: TestContext, input: Day2Input): Promise<vo
     assert.equal(follow.exitCode, null, 'kubectl logs -f keeps following');
     const etcd = await kubestrap(['certs', 'renew', 'etcd-server', '--rootfs', rootfs], 600_000);
     assert.equal(etcd.code, 0, etcd.stderr);
-    await waitFor('new lines in the followed log (kube-apiserver losing etcd)', async () => (followed.split('\n').length > 4 ? true : undefined), 60_000, 200);
+    assert.deepEqual(restartedOrder(etcd.stdout, node), ['etcd'], 'etcd-server: only etcd');
+    // kube-apiserver logs its lost etcd connection and every request with an invalid token
+    await waitFor(
+      'new lines in the followed log',
+      async () => {
+        if (followed.split('\n').length > 4) return true;
+        await httpsGet(`${APISERVER}/api`, 'abcdef.0123456789abcdef').catch(() => undefined);
+        return undefined;
+      },
+      60_000,
+      500,
+    );
     t.diagnostic(`kubectl logs -f, stopped after ${followed.split('\n').length - 1} lines; first: ${followed.split('\n')[0]}`);
   } finally {
     follow.kill('SIGTERM');
