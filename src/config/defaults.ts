@@ -33,9 +33,6 @@ export const AGENT_STATE_DIR = '/var/lib/kubestrap/agent';
 /** The agent's local API (root only): what the read-only port served, plus restarts for `certs renew`. */
 export const AGENT_SOCKET = '/var/lib/kubestrap/agent.sock';
 
-/** Version labels kubeadm would look up online; offline they mean the pinned default. */
-export const VERSION_LABELS: readonly string[] = ['stable', 'stable-1', 'latest', 'latest-1'];
-
 export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = {
   controlPlaneComponentHealthCheck: '4m0s',
   kubeletHealthCheck: '4m0s',
