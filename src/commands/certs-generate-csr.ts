@@ -45,7 +45,7 @@ async function runGenerateCsr(flags: CsrFlags): Promise<void> {
   for (const spec of leaves) {
     const { privateKey } = await generateKeyPair(algorithm);
     const altNames = spec.altNames ? spec.altNames(cfg) : { dns: [], ips: [] };
-    const csr = await createCsr({ commonName: spec.commonName(cfg), organization: spec.organization, altNames }, privateKey);
+    const csr = await createCsr({ commonName: spec.commonName(cfg), organization: spec.organization(cfg), altNames }, privateKey);
     await ensurePkiDir(host, pkiDir, spec.baseName);
     await host.writeFile(keyFile(pkiDir, spec.baseName), privateKeyPem(privateKey), KEY_MODE);
     await host.writeFile(path.posix.join(pkiDir, `${spec.baseName}.csr`), csr, CERT_MODE);
