@@ -6,11 +6,11 @@
 import type { Command } from 'commander';
 import { KUBERNETES_DIR } from '../config/defaults.js';
 import { parseDuration } from '../config/duration.js';
-import { resolveClusterConfiguration } from '../config/resolve.js';
 import { agentRequest } from '../agent/local-client.js';
 import type { RestartReport } from '../agent/restart.js';
 import { ConfigError, HostError, messageOf } from '../errors.js';
 import { Host } from '../host/host.js';
+import { clusterConfigFor } from '../kube/kubeadm-config.js';
 import { outcomeLine, renewOne, type RenewOutcome } from '../pki/renew.js';
 import { renewTargets, type RenewTarget } from '../pki/targets.js';
 
@@ -55,16 +55,17 @@ async function askAgent(host: Host, files: string[]): Promise<RestartReport> {
 }
 
 async function runRenew(name: string, flags: RenewFlags): Promise<void> {
-  const cluster = resolveClusterConfiguration({ config: flags.config });
-  const all = renewTargets(cluster.etcd.external !== undefined);
-  const targets = selectTargets(name, all);
+  // a bad name fails before anything is read (the cluster may take seconds to answer)
+  selectTargets(name, renewTargets(false));
   const dryRun = flags.dryRun === true;
   const host = new Host(flags.rootfs ?? '/', { dryRun });
+  const cluster = await clusterConfigFor('renew', host, flags.config, (l) => process.stdout.write(l));
+  const targets = selectTargets(name, renewTargets(cluster.etcd.external !== undefined));
   const opts = {
     pkiDir: flags.certDir ?? cluster.certificatesDir,
     kubernetesDir: KUBERNETES_DIR,
     certificateValidityMs: parseDuration(cluster.certificateValidityPeriod)!,
-    // without --config, each new key keeps the type of the one it replaces
+    // each new key keeps the type of the one it replaces (kubeadm takes the configured one)
     encryptionAlgorithm: flags.config !== undefined ? cluster.encryptionAlgorithm : undefined,
     start: new Date(),
   };

@@ -7,8 +7,8 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { KUBERNETES_DIR } from '../config/defaults.js';
-import { resolveClusterConfiguration } from '../config/resolve.js';
 import { Host } from '../host/host.js';
+import { clusterConfigFor } from '../kube/kubeadm-config.js';
 import { collectExpiration, expirationDocument, expirationTable } from '../pki/expiration.js';
 import { registerGenerateCsr } from './certs-generate-csr.js';
 import { registerCertsRenew } from './certs-renew.js';
@@ -34,8 +34,8 @@ export function registerCerts(program: Command): void {
     .action(async (flags: ExpirationFlags) => {
       const output = flags.output ?? 'text';
       if (!(OUTPUTS as readonly string[]).includes(output)) throw new ConfigError(`unknown output format "${output}"`, { field: '--output', hint: `use ${OUTPUTS.join(', ')}` });
-      const cluster = resolveClusterConfiguration({ config: flags.config });
       const host = new Host(flags.rootfs ?? '/');
+      const cluster = await clusterConfigFor('check-expiration', host, flags.config, (l) => (output === 'text' ? process.stdout.write(l) : undefined));
       const info = await collectExpiration(host, {
         pkiDir: flags.certDir ?? cluster.certificatesDir,
         kubernetesDir: KUBERNETES_DIR,

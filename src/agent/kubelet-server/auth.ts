@@ -11,11 +11,12 @@
  *    the kubelet's defaults say: allowed 5 minutes, denied 30 seconds.
  * Without a kubeconfig (a standalone agent) every authenticated client is allowed (AlwaysAllow).
  */
-import https from 'node:https';
+import type https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { messageOf } from '../../errors.js';
 import type { LoadedKubeconfig } from '../../kubeconfig/load.js';
+import { httpsAgentFor, rawRequest } from '../../kube/raw.js';
 
 export interface User {
   name: string;
@@ -90,7 +91,7 @@ export class SubjectAccessReviewer {
     private readonly nodeName: string,
     private readonly now: () => number = Date.now,
   ) {
-    this.agent = new https.Agent({ keepAlive: true, ca: kubeconfig.caPem, cert: kubeconfig.clientCertPem, key: kubeconfig.clientKeyPem, maxSockets: 4 });
+    this.agent = httpsAgentFor(kubeconfig, true);
   }
 
   readonly decide: Decide = async (user, attrs) => {
@@ -102,37 +103,25 @@ export class SubjectAccessReviewer {
     return allowed;
   };
 
-  private review(user: User, attrs: Attributes): Promise<boolean> {
-    const body = JSON.stringify({
-      apiVersion: 'authorization.k8s.io/v1',
-      kind: 'SubjectAccessReview',
-      spec: {
-        resourceAttributes: { verb: attrs.verb, version: 'v1', resource: 'nodes', subresource: attrs.subresource, name: this.nodeName },
-        user: user.name,
-        groups: user.groups,
+  private async review(user: User, attrs: Attributes): Promise<boolean> {
+    const res = await rawRequest(this.kubeconfig, 'POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+      agent: this.agent,
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        spec: {
+          resourceAttributes: { verb: attrs.verb, version: 'v1', resource: 'nodes', subresource: attrs.subresource, name: this.nodeName },
+          user: user.name,
+          groups: user.groups,
+        },
       },
     });
-    const url = new URL('/apis/authorization.k8s.io/v1/subjectaccessreviews', this.kubeconfig.server);
-    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), accept: 'application/json' };
-    if (this.kubeconfig.token) headers.authorization = `Bearer ${this.kubeconfig.token}`;
-    return new Promise((resolve, reject) => {
-      const req = https.request(url, { method: 'POST', agent: this.agent, headers, timeout: 10_000 }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => {
-          if (res.statusCode !== 201 && res.statusCode !== 200) return reject(new Error(`SubjectAccessReview: HTTP ${res.statusCode}: ${text.slice(0, 200)}`));
-          try {
-            resolve((JSON.parse(text) as { status?: { allowed?: boolean } }).status?.allowed === true);
-          } catch (err) {
-            reject(new Error(`SubjectAccessReview: ${messageOf(err)}`));
-          }
-        });
-      });
-      req.on('timeout', () => req.destroy(new Error('SubjectAccessReview: timeout')));
-      req.on('error', reject);
-      req.end(body);
-    });
+    if (res.status !== 201 && res.status !== 200) throw new Error(`SubjectAccessReview: HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+    try {
+      return (JSON.parse(res.body) as { status?: { allowed?: boolean } }).status?.allowed === true;
+    } catch (err) {
+      throw new Error(`SubjectAccessReview: ${messageOf(err)}`);
+    }
   }
 
   close(): void {
