@@ -46,10 +46,11 @@ async function openssl(file: string): Promise<CertFacts> {
   return { notAfter: new Date(/notAfter=(.*)/.exec(stdout)![1]!), serial: /serial=(\S+)/.exec(stdout)![1]! };
 }
 
-/** GET on the agent's kubelet API with an optional client certificate. */
-function kubeletGet(urlPath: string, cred?: { cert: string; key: string }): Promise<{ status: number; body: string }> {
+/** GET on the agent's kubelet API with an optional client certificate or bearer token. */
+function kubeletGet(urlPath: string, cred?: { cert: string; key: string }, token?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = https.get(`https://127.0.0.1:10250${urlPath}`, { rejectUnauthorized: false, timeout: 10_000, agent: false, ...(cred ?? {}) }, (res) => {
+    const headers = token ? { authorization: `Bearer ${token}` } : {};
+    const req = https.get(`https://127.0.0.1:10250${urlPath}`, { rejectUnauthorized: false, timeout: 10_000, agent: false, headers, ...(cred ?? {}) }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -59,6 +60,8 @@ function kubeletGet(urlPath: string, cred?: { cert: string; key: string }): Prom
     req.on('error', reject);
   });
 }
+
+const kubeletGetWithToken = (urlPath: string, token: string): Promise<{ status: number; body: string }> => kubeletGet(urlPath, undefined, token);
 
 /** Lines of the log file of an attempt (CRI format → messages). */
 function logMessages(file: string): string[] {
@@ -229,6 +232,12 @@ export async function day2Scenario(t: TestContext, input: Day2Input): Promise<vo
   );
   assert.match(viaLogs, /forbidden/i, 'alice: kubectl logs');
   t.diagnostic(`401 without a certificate and with another CA's; 403 at the agent: ${denied.body.trim()}; through the API: ${viaApi.trim().split('\n')[0]}`);
+  // a bearer token is authenticated through a TokenReview (the kubelet's webhook authentication)
+  const saToken = (await waitFor('a token of kube-system:default', async () => kubectl(admin, ['-n', 'kube-system', 'create', 'token', 'default']).catch(() => undefined), 60_000, 1000)).trim();
+  const byToken = await kubeletGetWithToken('/pods', saToken);
+  assert.deepEqual([byToken.status, byToken.body], [403, 'Forbidden (user=system:serviceaccount:kube-system:default, verb=get, resource=nodes, subresource(s)=[pods proxy])\n']);
+  const badToken = await kubeletGetWithToken('/pods', 'abcdef.0123456789abcdef');
+  assert.equal(badToken.status, 401, 'an invalid bearer token');
 
   // --- exec answers at once
   t0 = performance.now();

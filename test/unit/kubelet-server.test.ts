@@ -77,7 +77,7 @@ describe('kubelet API', () => {
       asked.push(a);
       return user.groups.includes('kubeadm:cluster-admins');
     };
-    server = new KubeletServer({ view: { desired: () => [POD], states: () => [], errors: () => [] }, host, logger: memoryLogger(), certPem: serving.certPem, keyPem: serving.keyPem, clientCAPem: ca.pem, decide });
+    server = new KubeletServer({ view: { desired: () => [POD], states: () => [], errors: () => [], metrics: () => 'm 1\n' }, authenticateToken: async (t) => (t === 'good' ? { name: 'bob', groups: ['kubeadm:cluster-admins'] } : undefined), host, logger: memoryLogger(), certPem: serving.certPem, keyPem: serving.keyPem, clientCAPem: ca.pem, decide });
     port = await server.listen(0, '127.0.0.1');
   });
   after(async () => {
@@ -105,6 +105,8 @@ describe('kubelet API', () => {
   it('refuses anonymous requests and certificates of another CA with 401', async () => {
     assert.deepEqual(await get('/healthz'), { status: 401, body: 'Unauthorized' });
     assert.deepEqual(await get('/pods', foreign), { status: 401, body: 'Unauthorized' });
+    assert.deepEqual(await get('/healthz', undefined, { authorization: 'Bearer bad' }), { status: 401, body: 'Unauthorized' });
+    assert.deepEqual(await get('/metrics', undefined, { authorization: 'Bearer good' }), { status: 200, body: 'm 1\n' });
   });
 
   it('authorizes with fine-grained subresources and words 403 as the kubelet', async () => {

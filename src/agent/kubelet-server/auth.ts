@@ -1,7 +1,8 @@
 /**
  * Authentication and authorization of the kubelet API, as the kubelet does it with kubeadm's
  * settings (pkg/kubelet/server/auth.go, server.go InstallAuthFilter):
- *  - authentication: a client certificate verified against the client CA (CN = user, O = groups);
+ *  - authentication: a client certificate verified against the client CA (CN = user, O = groups),
+ *    else a bearer token through a TokenReview (webhook authentication, cached 2 minutes);
  *    anonymous requests are refused with 401 "Unauthorized";
  *  - authorization (Webhook mode): a SubjectAccessReview per request for resource `nodes`, name = the
  *    node, verb from the HTTP method, subresource from the path (fine-grained authz, GA in 1.36:
@@ -69,6 +70,14 @@ export function authenticate(req: IncomingMessage): User | undefined {
   return { name, groups: [...field(cert.subject.O), 'system:authenticated'] };
 }
 
+/** The bearer token of a request, if any. */
+export function bearerToken(req: IncomingMessage): string | undefined {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  return m?.[1];
+}
+
+export type TokenAuthenticator = (token: string) => Promise<User | undefined>;
+
 export function forbiddenMessage(user: User, attrs: readonly Attributes[]): string {
   return `Forbidden (user=${user.name}, verb=${attrs[0]?.verb ?? ''}, resource=nodes, subresource(s)=[${attrs.map((a) => a.subresource).join(' ')}])\n`;
 }
@@ -80,6 +89,7 @@ export const alwaysAllow: Decide = async () => true;
 
 const ALLOWED_TTL_MS = 5 * 60_000;
 const DENIED_TTL_MS = 30_000;
+const TOKEN_TTL_MS = 2 * 60_000;
 
 /** The kubelet's Webhook authorizer: SubjectAccessReview through the node's kubeconfig, cached. */
 export class SubjectAccessReviewer {
@@ -93,6 +103,24 @@ export class SubjectAccessReviewer {
   ) {
     this.agent = httpsAgentFor(kubeconfig, true);
   }
+
+  private readonly tokens = new Map<string, { user?: User; until: number }>();
+
+  /** The kubelet's webhook token authenticator: a TokenReview, cached 2 minutes. */
+  readonly authenticateToken: TokenAuthenticator = async (token) => {
+    const hit = this.tokens.get(token);
+    if (hit && hit.until > this.now()) return hit.user;
+    const res = await rawRequest(this.kubeconfig, 'POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
+      agent: this.agent,
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } },
+    });
+    if (res.status !== 201 && res.status !== 200) throw new Error(`TokenReview: HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+    const status = (JSON.parse(res.body) as { status?: { authenticated?: boolean; user?: { username?: string; groups?: string[] } } }).status;
+    const user = status?.authenticated && status.user?.username ? { name: status.user.username, groups: status.user.groups ?? [] } : undefined;
+    if (this.tokens.size > 1000) this.tokens.clear();
+    this.tokens.set(token, { user, until: this.now() + TOKEN_TTL_MS });
+    return user;
+  };
 
   readonly decide: Decide = async (user, attrs) => {
     const key = JSON.stringify([user.name, [...user.groups].sort(), attrs.verb, attrs.subresource]);

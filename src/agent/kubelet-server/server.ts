@@ -5,6 +5,7 @@
  *
  *   /healthz                       "ok"
  *   /pods                          v1 PodList of the static pods with live status (as /pods of the local API)
+ *   /metrics                       the agent's Prometheus text (as /metrics of the local API)
  *   /containerLogs/{ns}/{pod}/{c}  logs.ts
  *   /exec, /attach, /portForward, /run   refused at once: the agent runs no interactive streams
  *
@@ -19,7 +20,7 @@ import { messageOf } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import type { Logger } from '../log.js';
 import { podList, type AgentView } from '../server.js';
-import { authenticate, forbiddenMessage, requestAttributes, type Decide } from './auth.js';
+import { authenticate, bearerToken, forbiddenMessage, requestAttributes, type Decide, type TokenAuthenticator, type User } from './auth.js';
 import { LogRequestError, logFile, newerAttemptExists, parseLogOptions, streamLog } from './logs.js';
 
 export const UNSUPPORTED_MESSAGE = (what: string): string => `${what} is not supported by the kubestrap agent: it runs static pods without interactive streams; use kubectl logs, or run the command on the node\n`;
@@ -32,13 +33,15 @@ const STREAMING: readonly (readonly [string, string])[] = [
 ];
 
 export interface KubeletServerOptions {
-  view: Pick<AgentView, 'desired' | 'states' | 'errors'>;
+  view: Pick<AgentView, 'desired' | 'states' | 'errors' | 'metrics'>;
   host: Host;
   logger: Logger;
   certPem: string;
   keyPem: string;
   clientCAPem: string;
   decide: Decide;
+  /** Bearer tokens (absent: only client certificates authenticate). */
+  authenticateToken?: TokenAuthenticator;
 }
 
 export class KubeletServer {
@@ -80,7 +83,15 @@ export class KubeletServer {
 
   /** 401/403 as the kubelet words them, or undefined when the request may go on. */
   private async refusal(req: IncomingMessage, pathname: string): Promise<{ status: number; body: string } | undefined> {
-    const user = authenticate(req);
+    let user: User | undefined = authenticate(req);
+    const token = user ? undefined : bearerToken(req);
+    if (token !== undefined && this.opts.authenticateToken) {
+      try {
+        user = await this.opts.authenticateToken(token);
+      } catch (err) {
+        this.log.error('unable to authenticate the request', { error: messageOf(err) });
+      }
+    }
     if (!user) return { status: 401, body: 'Unauthorized' };
     const attrs = requestAttributes(req.method ?? 'GET', pathname);
     for (const a of attrs) {
@@ -116,6 +127,10 @@ export class KubeletServer {
       if (url.pathname === '/pods' || url.pathname === '/pods/') {
         const body = `${JSON.stringify(podList(this.opts.view))}\n`;
         res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+        return;
+      }
+      if (url.pathname === '/metrics') {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(this.opts.view.metrics());
         return;
       }
       if (url.pathname.startsWith('/containerLogs/')) return await this.containerLogs(url, req, res);
