@@ -6,7 +6,8 @@
  */
 import { access } from 'node:fs/promises';
 import { stringify } from 'yaml';
-import { KUBELET_CONFIG_API_VERSION } from '../agent/config.js';
+import { DEFAULT_TLS_CERT_FILE, DEFAULT_TLS_KEY_FILE, KUBELET_CONFIG_API_VERSION } from '../agent/config.js';
+import { ensureServingCert } from '../agent/kubelet-server/serving-cert.js';
 import { agentRequest } from '../agent/local-client.js';
 import { AGENT_SOCKET } from '../config/defaults.js';
 import type { Host } from '../host/host.js';
@@ -79,6 +80,8 @@ async function plan(ctx: InitContext): Promise<AgentPlan> {
     `--node-ip=${c.advertiseAddress}`,
     `--runtime=${runtime}`,
     ...(runtime === 'cri' ? [`--container-runtime-endpoint=${c.init.nodeRegistration.criSocket}`] : []),
+    // the kubelet API verifies client certificates against the cluster CA (kubeadm's clientCAFile)
+    `--client-ca-file=${c.paths.pkiDir}/ca.crt`,
     ...(ctx.host.rootfs !== '/' ? [`--rootfs=${ctx.host.rootfs}`] : []),
   ];
   const config = stringify({
@@ -116,6 +119,17 @@ async function run(ctx: InitContext): Promise<void> {
     ctx.out.line('agent', 'Would start the kubestrap agent');
     return;
   }
+  // made here, where the PKI code is loaded already, rather than by the agent while the control plane starts
+  const serving = await ensureServingCert({
+    host: ctx.host,
+    nodeName: ctx.config.nodeName,
+    nodeIP: ctx.config.advertiseAddress,
+    certFile: DEFAULT_TLS_CERT_FILE,
+    keyFile: DEFAULT_TLS_KEY_FILE,
+    caCertFile: `${ctx.config.paths.pkiDir}/ca.crt`,
+    caKeyFile: `${ctx.config.paths.pkiDir}/ca.key`,
+  });
+  if (serving.made !== 'reused') ctx.out.line('agent', `Generating the agent's kubelet API serving certificate "${DEFAULT_TLS_CERT_FILE}" (${serving.made})`);
   if (p.useSystemd) {
     await ctx.host.writeFile(AGENT_PATHS.unit, renderSystemdUnit(p.args), 0o644);
     ctx.out.line('agent', `Starting the agent through systemd (${AGENT_UNIT_NAME})`);
