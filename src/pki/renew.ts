@@ -19,7 +19,7 @@ import { CERTIFICATE_BACKDATE_MS, Signer, type CertificateRequest } from './cert
 import { certAltNames } from './ensure.js';
 import { readCert, readPrivateKey, writeCertAndKey } from './files.js';
 import { generateKeyPair, privateKeyPem } from './keys.js';
-import type { ExtUsage } from './specs.js';
+import { caSpec, type ExtUsage } from './specs.js';
 import { caFiles, targetFiles, type RenewTarget, type TargetDirs } from './targets.js';
 
 export interface RenewOptions extends TargetDirs {
@@ -145,7 +145,7 @@ export function outcomeLine(o: RenewOutcome, host: Host, dryRun: boolean): strin
     case 'missing':
       return `MISSING! ${o.target.longName}`;
     case 'external':
-      return `Detected external ${caFiles(o.target, '').baseName.replace(/^\//, '')}, ${o.target.longName} can't be renewed: ${host.path(o.missingKey)} is missing, so renew ${o.files.map((f) => host.path(f)).join(' and ')} with that CA yourself`;
+      return `Detected external ${caSpec(o.target.ca).baseName}, ${o.target.longName} can't be renewed: ${host.path(o.missingKey)} is missing, so renew ${o.files.map((f) => host.path(f)).join(' and ')} with that CA yourself`;
     case 'renewed':
       return dryRun ? `[dry-run] ${o.target.longName} would be renewed (${o.files.map((f) => host.path(f)).join(', ')}; new expiry ${o.notAfter.toISOString()})` : `${o.target.longName} renewed`;
   }

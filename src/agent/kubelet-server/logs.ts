@@ -97,11 +97,14 @@ export class LogFormatter {
 
   constructor(private readonly opts: LogOptions) {}
 
+  /** Whether the record is of the requested stream and time range. */
+  accepts(rec: LogRecord): boolean {
+    return (this.opts.stream === 'All' || rec.stream === this.opts.stream.toLowerCase()) && (this.opts.sinceMs === undefined || Date.parse(rec.time) >= this.opts.sinceMs);
+  }
+
   /** The text for one record, or undefined when it is filtered out; `done` once limitBytes is reached. */
   format(rec: LogRecord): string | undefined {
-    if (this.opts.stream === 'Stdout' && rec.stream !== 'stdout') return undefined;
-    if (this.opts.stream === 'Stderr' && rec.stream !== 'stderr') return undefined;
-    if (this.opts.sinceMs !== undefined && Date.parse(rec.time) < this.opts.sinceMs) return undefined;
+    if (!this.accepts(rec)) return undefined;
     let text = `${this.opts.timestamps ? `${rec.time} ` : ''}${rec.message}${rec.partial ? '' : '\n'}`;
     if (this.opts.limitBytes !== undefined) {
       const left = this.opts.limitBytes - this.written;
@@ -173,9 +176,7 @@ export async function streamLog(file: string, opts: LogOptions, out: StreamContr
       }
     };
     // tailLines counts the lines of the requested stream (and time range) only
-    const wanted = (r: LogRecord): boolean =>
-      (opts.stream === 'All' || r.stream === opts.stream.toLowerCase()) && (opts.sinceMs === undefined || Date.parse(r.time) >= opts.sinceMs);
-    emit(tail((await readMore()).filter(wanted), opts.tailLines));
+    emit(tail((await readMore()).filter((r) => fmt.accepts(r)), opts.tailLines));
     if (!opts.follow) return;
     const poll = out.pollMs ?? 200;
     while (out.open() && !fmt.done) {
