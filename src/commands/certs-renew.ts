@@ -3,11 +3,15 @@
  * lines, then — where kubeadm tells the operator to restart the four components by hand — the agent
  * restarts exactly the static pods that use a renewed file and the command lists them.
  */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { V1Pod } from '@kubernetes/client-node';
 import type { Command } from 'commander';
-import { KUBERNETES_DIR } from '../config/defaults.js';
+import { parse } from 'yaml';
+import { KUBERNETES_DIR, MANIFESTS_DIR } from '../config/defaults.js';
 import { parseDuration } from '../config/duration.js';
 import { agentRequest } from '../agent/local-client.js';
-import type { RestartReport } from '../agent/restart.js';
+import { filesUsed, type RestartReport } from '../agent/restart.js';
 import { ConfigError, HostError, messageOf } from '../errors.js';
 import { Host } from '../host/host.js';
 import { clusterConfigFor } from '../kube/kubeadm-config.js';
@@ -45,6 +49,22 @@ export function restartLines(report: RestartReport, host: Host): string[] {
     lines.push(`[restart] Not restarted because the pod before did not get ready: ${report.notRestarted.map((p) => `${p.namespace}/${p.name}`).join(', ')}`);
   }
   return lines;
+}
+
+/** The static pods of the manifest directory that use any of `files` (when the agent cannot say). */
+async function manifestUsers(host: Host, files: readonly string[]): Promise<string[]> {
+  const dir = host.path(MANIFESTS_DIR);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const users: string[] = [];
+  for (const n of names.filter((f) => /\.(ya?ml|json)$/.test(f)).sort()) {
+    try {
+      const pod = parse(await readFile(path.join(dir, n), 'utf8')) as V1Pod;
+      if (filesUsed(pod, files).length > 0) users.push(pod.metadata?.name ?? n);
+    } catch {
+      // a manifest that does not parse uses nothing we can tell
+    }
+  }
+  return users;
 }
 
 async function askAgent(host: Host, files: string[]): Promise<RestartReport> {
@@ -86,8 +106,11 @@ async function runRenew(name: string, flags: RenewFlags): Promise<void> {
   try {
     report = await askAgent(host, files);
   } catch (err) {
+    const users = await manifestUsers(host, files);
     throw new HostError(`the certificates are renewed, but the pods using them were not restarted: ${messageOf(err)}`, {
-      hint: 'start the agent, then run "kubestrap certs renew" again, or restart kube-apiserver, kube-controller-manager, kube-scheduler and etcd yourself',
+      hint: users.length
+        ? `restart ${users.join(', ')} yourself (they use the renewed files), or start the agent and run "kubestrap certs renew" again`
+        : 'no static pod in the manifest directory uses the renewed files',
     });
   }
   process.stdout.write(`${restartLines(report, host).join('\n')}\n`);
