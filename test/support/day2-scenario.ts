@@ -275,5 +275,15 @@ export async function day2Scenario(t: TestContext, input: Day2Input): Promise<vo
   const psJson = JSON.parse((await kubestrap(['ps', '--rootfs', rootfs, '-o', 'json'])).stdout) as { items: V1Pod[] };
   assert.ok(psJson.items.some((p) => p.metadata?.name === `extra-${node}`));
   t.diagnostic(`kubestrap ps:\n${ps.stdout.trim()}`);
+
+  // a certificate inside 30 days of its expiry: admin.conf renewed for 10 days (no pod uses it)
+  const shortConfig = path.join(tmp, 'short.yaml');
+  writeFileSync(shortConfig, 'apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\ncertificateValidityPeriod: 240h\n');
+  const short = await kubestrap(['certs', 'renew', 'admin.conf', '--config', shortConfig, '--rootfs', rootfs]);
+  assert.equal(short.code, 0, short.stderr);
+  assert.match(short.stdout, /^\[restart\] No static pod uses the renewed files; nothing restarted$/m);
+  const warned = await kubestrap(['ps', '--rootfs', rootfs]);
+  assert.match(warned.stdout, /^warning: certificate \/etc\/kubernetes\/admin\.conf expires in (9|10)d \(.*\): run "kubestrap certs renew all"$/m, warned.stdout);
+  t.diagnostic(`after renewing admin.conf for 240h: ${warned.stdout.trim().split('\n').filter((l) => l.startsWith('warning:')).join('; ')}`);
   unlinkSync(path.join(k8s, 'manifests/extra.yaml'));
 }
