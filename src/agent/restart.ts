@@ -92,6 +92,9 @@ export interface RestartedPod {
   containers: number;
   /** Ready again within the timeout. */
   ready: boolean;
+  /** Request → the old containers stopped and the new ones running (the stop takes up to the grace period). */
+  runningMs: number;
+  /** Request → Ready (or the timeout). */
   ms: number;
   /** The files of the request it uses. */
   files: string[];
@@ -120,9 +123,10 @@ export async function restartInOrder(pods: readonly StaticPod[], files: readonly
     const pending = workers.restart(pod.uid, opts.reason);
     if (!pending) continue; // removed meanwhile
     const containers = await pending;
+    const runningMs = Date.now() - t0;
     while (workers.ready(pod.uid) === false && Date.now() - t0 < timeout) await new Promise((r) => setTimeout(r, poll));
     const ready = workers.ready(pod.uid) === true;
-    report.restarted.push({ namespace: pod.namespace, name: pod.name, containers, ready, ms: Date.now() - t0, files: filesUsed(pod.pod, files) });
+    report.restarted.push({ namespace: pod.namespace, name: pod.name, containers, ready, runningMs, ms: Date.now() - t0, files: filesUsed(pod.pod, files) });
     if (!ready) {
       report.notRestarted = pods.slice(i + 1).map((p) => ({ namespace: p.namespace, name: p.name }));
       break;

@@ -40,7 +40,7 @@ export function selectTargets(name: string, all: readonly RenewTarget[]): RenewT
 export function restartLines(report: RestartReport, host: Host): string[] {
   const lines: string[] = [];
   for (const p of report.restarted) {
-    const state = p.ready ? `ready after ${(p.ms / 1000).toFixed(1)}s` : `NOT ready after ${(p.ms / 1000).toFixed(0)}s`;
+    const state = `running again after ${(p.runningMs / 1000).toFixed(1)}s, ${p.ready ? `ready after ${(p.ms / 1000).toFixed(1)}s` : `NOT ready after ${(p.ms / 1000).toFixed(0)}s`}`;
     const what = p.containers === 0 ? 'no container was running; it starts with the new files' : `${p.containers} container${p.containers > 1 ? 's' : ''}`;
     lines.push(`[restart] Restarted ${p.namespace}/${p.name} (${what}, ${state}): uses ${p.files.map((f) => host.path(f)).join(', ')}`);
   }

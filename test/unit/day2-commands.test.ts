@@ -55,9 +55,9 @@ describe('kubestrap ps and certs renew output', () => {
 
   it('lists the restarted pods with the files they use', () => {
     const lines = restartLines(
-      { kind: 'RestartReport', restarted: [{ namespace: 'kube-system', name: 'etcd-n1', containers: 1, ready: true, ms: 3200, files: ['/etc/kubernetes/pki/etcd/server.crt'] }], notRestarted: [] },
+      { kind: 'RestartReport', restarted: [{ namespace: 'kube-system', name: 'etcd-n1', containers: 1, ready: true, runningMs: 1200, ms: 3200, files: ['/etc/kubernetes/pki/etcd/server.crt'] }], notRestarted: [] },
       new Host('/'),
     );
-    assert.deepEqual(lines, ['[restart] Restarted kube-system/etcd-n1 (1 container, ready after 3.2s): uses /etc/kubernetes/pki/etcd/server.crt']);
+    assert.deepEqual(lines, ['[restart] Restarted kube-system/etcd-n1 (1 container, running again after 1.2s, ready after 3.2s): uses /etc/kubernetes/pki/etcd/server.crt']);
   });
 });
