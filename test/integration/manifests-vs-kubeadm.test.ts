@@ -1,0 +1,300 @@
+/**
+ * Interop with the real kubeadm of the suite's version (built by the harness, $KUBESTRAP_K8S_VERSION):
+ * for one InitConfiguration/ClusterConfiguration (node cp1, advertise address 10.0.0.1, podSubnet
+ * 10.244.0.0/16) both CLIs run the offline phases — `init phase control-plane all`, `init phase etcd
+ * local`, `init phase certs all`, `init phase kubeconfig all` — each in its own rootfs (kubeadm
+ * chroots into it with --rootfs), and `config images list`; then the outputs are compared field by
+ * field. No component is started, so no lock is needed.
+ *
+ * Deliberate differences, filtered before comparing (everything else must be equal):
+ *  - the static pods' `kubestrap.io/*` annotations: our agent's start order (`kubestrap.io/depends-on`
+ *    on kube-apiserver: wait for etcd's /readyz; `kubestrap.io/start-after` on the controller-manager
+ *    and scheduler: wait for kube-apiserver's /livez). A kubelet ignores them.
+ *  - certificates differ only where kubeadm's are random too: keys, serial numbers, signatures, and
+ *    the start time the validity counts from (the validity length is compared).
+ */
+// @peculiar/x509 resolves its algorithms through tsyringe, which needs the Reflect metadata API first.
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import * as x509 from '@peculiar/x509';
+import { parse } from 'yaml';
+import { subjectKeyId } from '../../src/pki/certificate.js';
+import { components, componentsReady, suiteRelease } from '../support/components.js';
+import { buildCli, REPO } from '../support/init-e2e.js';
+
+const exec = promisify(execFile);
+const root = process.getuid?.() === 0;
+const CONFIG = 'kubeadm.yaml';
+const PHASES = [
+  ['control-plane', 'all'],
+  ['etcd', 'local'],
+  ['certs', 'all'],
+  ['kubeconfig', 'all'],
+] as const;
+const MANIFESTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
+const KUBECONFIGS = ['admin.conf', 'super-admin.conf', 'kubelet.conf', 'controller-manager.conf', 'scheduler.conf'] as const;
+const OUR_ANNOTATION_PREFIX = 'kubestrap.io/';
+
+function configYaml(version: string): string {
+  return `apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+localAPIEndpoint:
+  advertiseAddress: 10.0.0.1
+nodeRegistration:
+  name: cp1
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: ${version}
+networking:
+  podSubnet: 10.244.0.0/16
+`;
+}
+
+let dir = '';
+/** The rootfs each side wrote into. */
+const rootfs = { kubeadm: '', kubestrap: '' };
+type Side = keyof typeof rootfs;
+
+async function kubeadm(args: readonly string[]): Promise<string> {
+  return (await exec(components().binaries.kubeadm.path, args, { maxBuffer: 4 << 20 })).stdout;
+}
+
+async function kubestrap(args: readonly string[]): Promise<string> {
+  return (await exec(process.execPath, [path.join(REPO, 'bin/kubestrap.js'), ...args], { cwd: REPO, maxBuffer: 4 << 20 })).stdout;
+}
+
+const read = (side: Side, file: string): Promise<string> => readFile(path.join(rootfs[side], file), 'utf8');
+
+/** Both sides' files under `dir` (relative to the rootfs), which must be the same set. */
+async function sameFiles(sub: string): Promise<string[]> {
+  const list = async (side: Side): Promise<string[]> =>
+    (await readdir(path.join(rootfs[side], sub), { recursive: true, withFileTypes: true }))
+      .filter((e) => e.isFile())
+      .map((e) => path.relative(rootfs[side], path.join(e.parentPath, e.name)))
+      .sort();
+  const [theirs, ours] = [await list('kubeadm'), await list('kubestrap')];
+  assert.deepEqual(ours, theirs, `files under ${sub}`);
+  return theirs;
+}
+
+async function mode(side: Side, file: string): Promise<string> {
+  return ((await stat(path.join(rootfs[side], file))).mode & 0o7777).toString(8);
+}
+
+type Json = Record<string, unknown>;
+
+/** A static pod with our own annotations removed (an annotations map left empty goes too). */
+function withoutOurAnnotations(pod: Json): Json {
+  const metadata = { ...(pod.metadata as Json) };
+  const annotations = Object.entries((metadata.annotations as Record<string, string> | undefined) ?? {}).filter(
+    ([k]) => !k.startsWith(OUR_ANNOTATION_PREFIX),
+  );
+  if (annotations.length) metadata.annotations = Object.fromEntries(annotations);
+  else delete metadata.annotations;
+  return { ...pod, metadata };
+}
+
+/** The pod fields the issue names, one by one, so a failure says which field differs. */
+const POD_FIELDS: readonly [string, (pod: Json) => unknown][] = [
+  ['metadata', (p) => p.metadata],
+  ['spec.hostNetwork', (p) => spec(p).hostNetwork],
+  ['spec.priority', (p) => spec(p).priority],
+  ['spec.priorityClassName', (p) => spec(p).priorityClassName],
+  ['spec.securityContext', (p) => spec(p).securityContext],
+  ['spec.volumes', (p) => spec(p).volumes],
+];
+const CONTAINER_FIELDS = [
+  'name',
+  'image',
+  'imagePullPolicy',
+  'command',
+  'args',
+  'env',
+  'ports',
+  'livenessProbe',
+  'readinessProbe',
+  'startupProbe',
+  'resources',
+  'volumeMounts',
+  'securityContext',
+] as const;
+
+function spec(pod: Json): Json {
+  return pod.spec as Json;
+}
+
+function containers(pod: Json): Json[] {
+  return spec(pod).containers as Json[];
+}
+
+/** The parts of a certificate kubeadm does not pick at random. */
+interface CertFacts {
+  subject: string;
+  issuer: string;
+  validitySeconds: number;
+  publicKey: unknown;
+  signatureAlgorithm: unknown;
+  /** OID and criticality of every extension, in order. */
+  extensions: string[];
+  keyUsages?: number;
+  extKeyUsages?: string[];
+  basicConstraints?: { ca: boolean; pathLength?: number };
+  subjectAltNames?: unknown;
+  /** How the SubjectKeyId was derived (Go 1.25+: SHA-256 of the key, first 160 bits). */
+  subjectKeyIdMethod?: string;
+  /** Whether the AuthorityKeyId is the issuer's SubjectKeyId. */
+  authorityKeyIdIsIssuerSki?: boolean;
+}
+
+async function certFacts(pem: string, issuerPem: string | undefined): Promise<CertFacts> {
+  const cert = new x509.X509Certificate(pem);
+  const facts: CertFacts = {
+    subject: cert.subject,
+    issuer: cert.issuer,
+    validitySeconds: (cert.notAfter.getTime() - cert.notBefore.getTime()) / 1000,
+    publicKey: cert.publicKey.algorithm,
+    signatureAlgorithm: cert.signatureAlgorithm,
+    extensions: cert.extensions.map((e) => `${e.type}${e.critical ? ' critical' : ''}`),
+  };
+  for (const ext of cert.extensions) {
+    if (ext instanceof x509.KeyUsagesExtension) facts.keyUsages = ext.usages;
+    else if (ext instanceof x509.ExtendedKeyUsageExtension) facts.extKeyUsages = ext.usages.map(String);
+    else if (ext instanceof x509.BasicConstraintsExtension) facts.basicConstraints = { ca: ext.ca, pathLength: ext.pathLength };
+    else if (ext instanceof x509.SubjectAlternativeNameExtension) facts.subjectAltNames = ext.names.toJSON();
+    else if (ext instanceof x509.SubjectKeyIdentifierExtension) {
+      const sha256 = await subjectKeyId(Buffer.from(cert.publicKey.rawData));
+      facts.subjectKeyIdMethod = ext.keyId === sha256 ? 'sha256/160' : `other (${ext.keyId})`;
+    } else if (ext instanceof x509.AuthorityKeyIdentifierExtension && issuerPem) {
+      const issuerSki = new x509.X509Certificate(issuerPem).getExtension(x509.SubjectKeyIdentifierExtension);
+      facts.authorityKeyIdIsIssuerSki = ext.keyId === issuerSki?.keyId;
+    }
+  }
+  return facts;
+}
+
+/** The CA certificate that signed `crt` (a path under /etc/kubernetes/pki), read from the same side. */
+function issuerFile(crt: string): string | undefined {
+  const name = path.basename(crt, '.crt');
+  if (name === 'ca' || name === 'front-proxy-ca') return undefined;
+  if (crt.includes('/etcd/')) return 'etc/kubernetes/pki/etcd/ca.crt';
+  if (name === 'front-proxy-client') return 'etc/kubernetes/pki/front-proxy-ca.crt';
+  return 'etc/kubernetes/pki/ca.crt';
+}
+
+/** A fingerprint of the PEM block types in a key file (`RSA PRIVATE KEY`, `EC PRIVATE KEY`, `PUBLIC KEY`). */
+function pemTypes(text: string): string[] {
+  return [...text.matchAll(/-----BEGIN ([A-Z ]+)-----/g)].map((m) => m[1]!);
+}
+
+const skip = (!root && 'needs root (kubeadm --rootfs chroots)') || (!componentsReady() && 'components not prepared');
+
+describe(`kubestrap's offline phases against kubeadm ${suiteRelease().version}`, { skip }, () => {
+  const version = suiteRelease().version;
+
+  before(async () => {
+    assert.equal(components().binaries.kubeadm.version, version, 'the harness built kubeadm of the suite version');
+    await buildCli();
+    dir = await mkdtemp(path.join(tmpdir(), 'kubestrap-vs-kubeadm-'));
+    for (const side of Object.keys(rootfs) as Side[]) {
+      rootfs[side] = path.join(dir, side);
+      await mkdir(rootfs[side]);
+      await writeFile(path.join(rootfs[side], CONFIG), configYaml(version));
+    }
+    for (const phase of PHASES) {
+      // The kubeconfig phase runs later than the certs phase that made the CA, by more than the
+      // second X.509 times resolve, so which start a validity counts from shows.
+      if (phase[0] === 'kubeconfig') await setTimeout(1100);
+      // kubeadm chroots into --rootfs before it reads --config: the path is inside the rootfs.
+      await kubeadm(['init', 'phase', ...phase, '--rootfs', rootfs.kubeadm, '--config', `/${CONFIG}`]);
+      await kubestrap(['init', 'phase', ...phase, '--rootfs', rootfs.kubestrap, '--config', path.join(rootfs.kubestrap, CONFIG)]);
+    }
+  });
+
+  after(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes the same files with the same modes', async () => {
+    const files = [...(await sameFiles('etc')), 'etc/kubernetes/manifests', 'var/lib/etcd'];
+    for (const file of files) assert.equal(await mode('kubestrap', file), await mode('kubeadm', file), `mode of /${file}`);
+  });
+
+  for (const name of MANIFESTS) {
+    it(`${name}.yaml: the same static pod apart from kubestrap.io annotations`, async () => {
+      const file = `etc/kubernetes/manifests/${name}.yaml`;
+      const theirs = parse(await read('kubeadm', file)) as Json;
+      const ours = withoutOurAnnotations(parse(await read('kubestrap', file)) as Json);
+      for (const [field, get] of POD_FIELDS) assert.deepEqual(get(ours), get(theirs), `${name}: ${field}`);
+      const [oc, tc] = [containers(ours), containers(theirs)];
+      assert.equal(oc.length, tc.length, `${name}: number of containers`);
+      tc.forEach((container, i) => {
+        for (const field of CONTAINER_FIELDS) assert.deepEqual(oc[i]![field], container[field], `${name}: containers[${i}].${field}`);
+      });
+      // and nothing else differs (fields not listed above, status, apiVersion/kind)
+      assert.deepEqual(ours, theirs, `${name}: whole manifest`);
+    });
+  }
+
+  it('config images list: the same images', async () => {
+    const lines = (text: string): string[] => text.trim().split('\n');
+    const theirs = lines(await kubeadm(['config', 'images', 'list', '--kubernetes-version', version]));
+    const ours = lines(await kubestrap(['config', 'images', 'list', '--kubernetes-version', version]));
+    assert.deepEqual(ours, theirs);
+  });
+
+  it('certs: the same subjects, SANs, usages, extensions and validity', async () => {
+    const files = await sameFiles('etc/kubernetes/pki');
+    const crts = files.filter((f) => f.endsWith('.crt'));
+    assert.equal(crts.length, 10, `3 CAs and 7 leaves: ${crts.join(' ')}`);
+    for (const crt of crts) {
+      const issuer = issuerFile(crt);
+      const facts = async (side: Side): Promise<CertFacts> => certFacts(await read(side, crt), issuer && (await read(side, issuer)));
+      assert.deepEqual(await facts('kubestrap'), await facts('kubeadm'), `/${crt}`);
+    }
+    for (const key of files.filter((f) => f.endsWith('.key') || f.endsWith('.pub'))) {
+      assert.deepEqual(pemTypes(await read('kubestrap', key)), pemTypes(await read('kubeadm', key)), `PEM type of /${key}`);
+    }
+  });
+
+  it('kubeconfigs: the same clusters, users, contexts and client certificates', async () => {
+    const ca = 'etc/kubernetes/pki/ca.crt';
+    for (const name of KUBECONFIGS) {
+      const file = `etc/kubernetes/${name}`;
+      const load = async (side: Side): Promise<{ shape: unknown; cert: unknown; caSame: boolean }> => {
+        const kc = parse(await read(side, file)) as Json;
+        const users = kc.users as { name: string; user: Record<string, string> }[];
+        const clusters = kc.clusters as { name: string; cluster: Record<string, string> }[];
+        const certPem = Buffer.from(users[0]!.user['client-certificate-data']!, 'base64').toString();
+        const caPem = Buffer.from(clusters[0]!.cluster['certificate-authority-data']!, 'base64').toString();
+        const shape = {
+          ...kc,
+          clusters: clusters.map((c) => ({ name: c.name, server: c.cluster.server, fields: Object.keys(c.cluster) })),
+          users: users.map((u) => ({ name: u.name, fields: Object.keys(u.user) })),
+        };
+        const sha = (pem: string): string => createHash('sha256').update(Buffer.from(new x509.X509Certificate(pem).rawData)).digest('hex');
+        // NotAfter counts from the kubeconfig phase's start, NotBefore is the CA's (kubeadm's
+        // NewSignedCert): the length depends on the time between the two commands, so compare those.
+        const { validitySeconds: _, ...cert } = await certFacts(certPem, caPem);
+        const [client, caCert] = [new x509.X509Certificate(certPem), new x509.X509Certificate(caPem)];
+        const validity = {
+          notBeforeIsTheCAs: client.notBefore.getTime() === caCert.notBefore.getTime(),
+          daysLeft: Math.round((client.notAfter.getTime() - Date.now()) / 86_400_000),
+        };
+        return { shape, cert: { ...cert, validity }, caSame: sha(caPem) === sha(await read(side, ca)) };
+      };
+      const [ours, theirs] = [await load('kubestrap'), await load('kubeadm')];
+      assert.deepEqual(ours.shape, theirs.shape, `/${file}: structure`);
+      assert.deepEqual(ours.cert, theirs.cert, `/${file}: client certificate`);
+      assert.equal(ours.caSame, true, `/${file}: embeds our ca.crt`);
+    }
+  });
+});
