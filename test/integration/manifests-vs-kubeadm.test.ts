@@ -1,15 +1,17 @@
 /**
  * Interop with the real kubeadm of the suite's version (built by the harness, $KUBESTRAP_K8S_VERSION):
- * for one InitConfiguration/ClusterConfiguration (node cp1, advertise address 10.0.0.1, podSubnet
- * 10.244.0.0/16) both CLIs run the offline phases — `init phase control-plane all`, `init phase etcd
- * local`, `init phase certs all`, `init phase kubeconfig all` — each in its own rootfs (kubeadm
- * chroots into it with --rootfs), and `config images list`; then the outputs are compared field by
- * field. No component is started, so no lock is needed.
+ * for each configuration of CASES (node cp1, advertise address 10.0.0.1, podSubnet 10.244.0.0/16;
+ * kubeadm's defaults, then ECDSA with most fields that change what is written) both CLIs run the
+ * offline phases — `init phase control-plane all`, `init phase etcd local`, `init phase certs all`,
+ * `init phase kubeconfig all` — each in its own rootfs (kubeadm chroots into it with --rootfs); and
+ * both list `config images list` for the version. Then the outputs are compared field by field. No
+ * component is started, so the real-test lock is not needed. Needs root (chroot).
  *
  * Deliberate differences, filtered before comparing (everything else must be equal):
- *  - the static pods' `kubestrap.io/*` annotations: our agent's start order (`kubestrap.io/depends-on`
- *    on kube-apiserver: wait for etcd's /readyz; `kubestrap.io/start-after` on the controller-manager
- *    and scheduler: wait for kube-apiserver's /livez). A kubelet ignores them.
+ *  - the static pods' `kubestrap.io/*` annotations, our agent's start and stop order
+ *    (src/agent/start-order.ts): `kubestrap.io/depends-on` on kube-apiserver (etcd's /readyz: stop
+ *    it before etcd) and `kubestrap.io/start-after` on the controller-manager and the scheduler
+ *    (start once kube-apiserver's /livez answers). A kubelet ignores them.
  *  - certificates differ only where kubeadm's are random too: keys, serial numbers, signatures, and
  *    the start time the validity counts from (the validity length is compared).
  */
@@ -43,26 +45,82 @@ const MANIFESTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-sc
 const KUBECONFIGS = ['admin.conf', 'super-admin.conf', 'kubelet.conf', 'controller-manager.conf', 'scheduler.conf'] as const;
 const OUR_ANNOTATION_PREFIX = 'kubestrap.io/';
 
-function configYaml(version: string): string {
+/** An InitConfiguration for node cp1 advertising 10.0.0.1, with `more` under localAPIEndpoint. */
+function initYaml(more = ''): string {
   return `apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration
 localAPIEndpoint:
   advertiseAddress: 10.0.0.1
-nodeRegistration:
+${more}nodeRegistration:
   name: cp1
----
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: ClusterConfiguration
-kubernetesVersion: ${version}
-networking:
-  podSubnet: 10.244.0.0/16
 `;
 }
 
-let dir = '';
+/** The configurations compared: kubeadm's defaults, then most fields that change what is written. */
+const CASES: readonly { name: string; init: string; cluster: string; dataDir: string }[] = [
+  {
+    name: 'defaults (RSA-2048)',
+    init: initYaml(),
+    cluster: `networking:
+  podSubnet: 10.244.0.0/16
+`,
+    dataDir: 'var/lib/etcd',
+  },
+  {
+    name: 'ECDSA-P256, endpoint, extra args, SANs, volumes',
+    // the endpoint's port wins over bindPort in the kubeconfigs (kubeadm warns), not in the manifests
+    init: initYaml('  bindPort: 7443\n'),
+    cluster: `controlPlaneEndpoint: cp.example.com:8443
+clusterName: demo
+encryptionAlgorithm: ECDSA-P256
+networking:
+  podSubnet: 10.244.0.0/16
+  serviceSubnet: 10.100.0.0/16
+  dnsDomain: corp.local
+apiServer:
+  certSANs: [api.example.com, 192.168.1.10]
+  extraArgs:
+  - name: audit-log-maxage
+    value: "7"
+  - name: authorization-mode
+    value: Node,RBAC
+  extraVolumes:
+  - name: audit
+    hostPath: /var/log/audit
+    mountPath: /var/log/audit
+    pathType: DirectoryOrCreate
+controllerManager:
+  extraArgs:
+  - name: bind-address
+    value: 0.0.0.0
+scheduler:
+  extraArgs:
+  - name: v
+    value: "2"
+etcd:
+  local:
+    dataDir: /data/etcd
+    extraArgs:
+    - name: quota-backend-bytes
+      value: "8589934592"
+    serverCertSANs: [etcd.example.com]
+`,
+    dataDir: 'data/etcd',
+  },
+];
+
+function configYaml(c: (typeof CASES)[number], version: string): string {
+  return `${c.init}---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: ${version}
+${c.cluster}`;
+}
+
+const SIDES = ['kubeadm', 'kubestrap'] as const;
+type Side = (typeof SIDES)[number];
 /** The rootfs each side wrote into. */
-const rootfs = { kubeadm: '', kubestrap: '' };
-type Side = keyof typeof rootfs;
+type Rootfs = Record<Side, string>;
 
 async function kubeadm(args: readonly string[]): Promise<string> {
   return (await exec(components().binaries.kubeadm.path, args, { maxBuffer: 4 << 20 })).stdout;
@@ -72,10 +130,10 @@ async function kubestrap(args: readonly string[]): Promise<string> {
   return (await exec(process.execPath, [path.join(REPO, 'bin/kubestrap.js'), ...args], { cwd: REPO, maxBuffer: 4 << 20 })).stdout;
 }
 
-const read = (side: Side, file: string): Promise<string> => readFile(path.join(rootfs[side], file), 'utf8');
+const read = (rootfs: Rootfs, side: Side, file: string): Promise<string> => readFile(path.join(rootfs[side], file), 'utf8');
 
 /** Both sides' files under `dir` (relative to the rootfs), which must be the same set. */
-async function sameFiles(sub: string): Promise<string[]> {
+async function sameFiles(rootfs: Rootfs, sub: string): Promise<string[]> {
   const list = async (side: Side): Promise<string[]> =>
     (await readdir(path.join(rootfs[side], sub), { recursive: true, withFileTypes: true }))
       .filter((e) => e.isFile())
@@ -86,7 +144,7 @@ async function sameFiles(sub: string): Promise<string[]> {
   return theirs;
 }
 
-async function mode(side: Side, file: string): Promise<string> {
+async function mode(rootfs: Rootfs, side: Side, file: string): Promise<string> {
   return ((await stat(path.join(rootfs[side], file))).mode & 0o7777).toString(8);
 }
 
@@ -199,15 +257,37 @@ const skip = (!root && 'needs root (kubeadm --rootfs chroots)') || (!componentsR
 
 describe(`kubestrap's offline phases against kubeadm ${suiteRelease().version}`, { skip }, () => {
   const version = suiteRelease().version;
+  let dir = '';
 
   before(async () => {
     assert.equal(components().binaries.kubeadm.version, version, 'the harness built kubeadm of the suite version');
     await buildCli();
     dir = await mkdtemp(path.join(tmpdir(), 'kubestrap-vs-kubeadm-'));
-    for (const side of Object.keys(rootfs) as Side[]) {
-      rootfs[side] = path.join(dir, side);
-      await mkdir(rootfs[side]);
-      await writeFile(path.join(rootfs[side], CONFIG), configYaml(version));
+  });
+
+  after(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('config images list: the same images', async () => {
+    const lines = (text: string): string[] => text.trim().split('\n');
+    const theirs = lines(await kubeadm(['config', 'images', 'list', '--kubernetes-version', version]));
+    const ours = lines(await kubestrap(['config', 'images', 'list', '--kubernetes-version', version]));
+    assert.deepEqual(ours, theirs);
+  });
+
+  CASES.forEach((c, n) => describe(c.name, () => compareCase(c, () => path.join(dir, String(n)), version)));
+});
+
+/** The phases of both CLIs for one configuration, then the comparisons. */
+function compareCase(c: (typeof CASES)[number], caseDir: () => string, version: string): void {
+  const rootfs: Rootfs = { kubeadm: '', kubestrap: '' };
+
+  before(async () => {
+    for (const side of SIDES) {
+      rootfs[side] = path.join(caseDir(), side);
+      await mkdir(rootfs[side], { recursive: true });
+      await writeFile(path.join(rootfs[side], CONFIG), configYaml(c, version));
     }
     for (const phase of PHASES) {
       // The kubeconfig phase runs later than the certs phase that made the CA, by more than the
@@ -219,20 +299,16 @@ describe(`kubestrap's offline phases against kubeadm ${suiteRelease().version}`,
     }
   });
 
-  after(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
   it('writes the same files with the same modes', async () => {
-    const files = [...(await sameFiles('etc')), 'etc/kubernetes/manifests', 'var/lib/etcd'];
-    for (const file of files) assert.equal(await mode('kubestrap', file), await mode('kubeadm', file), `mode of /${file}`);
+    const files = [...(await sameFiles(rootfs, 'etc')), 'etc/kubernetes/manifests', c.dataDir];
+    for (const file of files) assert.equal(await mode(rootfs, 'kubestrap', file), await mode(rootfs, 'kubeadm', file), `mode of /${file}`);
   });
 
   for (const name of MANIFESTS) {
     it(`${name}.yaml: the same static pod apart from kubestrap.io annotations`, async () => {
       const file = `etc/kubernetes/manifests/${name}.yaml`;
-      const theirs = parse(await read('kubeadm', file)) as Json;
-      const ours = withoutOurAnnotations(parse(await read('kubestrap', file)) as Json);
+      const theirs = parse(await read(rootfs, 'kubeadm', file)) as Json;
+      const ours = withoutOurAnnotations(parse(await read(rootfs, 'kubestrap', file)) as Json);
       for (const [field, get] of POD_FIELDS) assert.deepEqual(get(ours), get(theirs), `${name}: ${field}`);
       const [oc, tc] = [containers(ours), containers(theirs)];
       assert.equal(oc.length, tc.length, `${name}: number of containers`);
@@ -244,24 +320,17 @@ describe(`kubestrap's offline phases against kubeadm ${suiteRelease().version}`,
     });
   }
 
-  it('config images list: the same images', async () => {
-    const lines = (text: string): string[] => text.trim().split('\n');
-    const theirs = lines(await kubeadm(['config', 'images', 'list', '--kubernetes-version', version]));
-    const ours = lines(await kubestrap(['config', 'images', 'list', '--kubernetes-version', version]));
-    assert.deepEqual(ours, theirs);
-  });
-
   it('certs: the same subjects, SANs, usages, extensions and validity', async () => {
-    const files = await sameFiles('etc/kubernetes/pki');
+    const files = await sameFiles(rootfs, 'etc/kubernetes/pki');
     const crts = files.filter((f) => f.endsWith('.crt'));
     assert.equal(crts.length, 10, `3 CAs and 7 leaves: ${crts.join(' ')}`);
     for (const crt of crts) {
       const issuer = issuerFile(crt);
-      const facts = async (side: Side): Promise<CertFacts> => certFacts(await read(side, crt), issuer && (await read(side, issuer)));
+      const facts = async (side: Side): Promise<CertFacts> => certFacts(await read(rootfs, side, crt), issuer && (await read(rootfs, side, issuer)));
       assert.deepEqual(await facts('kubestrap'), await facts('kubeadm'), `/${crt}`);
     }
     for (const key of files.filter((f) => f.endsWith('.key') || f.endsWith('.pub'))) {
-      assert.deepEqual(pemTypes(await read('kubestrap', key)), pemTypes(await read('kubeadm', key)), `PEM type of /${key}`);
+      assert.deepEqual(pemTypes(await read(rootfs, 'kubestrap', key)), pemTypes(await read(rootfs, 'kubeadm', key)), `PEM type of /${key}`);
     }
   });
 
@@ -270,7 +339,7 @@ describe(`kubestrap's offline phases against kubeadm ${suiteRelease().version}`,
     for (const name of KUBECONFIGS) {
       const file = `etc/kubernetes/${name}`;
       const load = async (side: Side): Promise<{ shape: unknown; cert: unknown; caSame: boolean }> => {
-        const kc = parse(await read(side, file)) as Json;
+        const kc = parse(await read(rootfs, side, file)) as Json;
         const users = kc.users as { name: string; user: Record<string, string> }[];
         const clusters = kc.clusters as { name: string; cluster: Record<string, string> }[];
         const certPem = Buffer.from(users[0]!.user['client-certificate-data']!, 'base64').toString();
@@ -289,7 +358,7 @@ describe(`kubestrap's offline phases against kubeadm ${suiteRelease().version}`,
           notBeforeIsTheCAs: client.notBefore.getTime() === caCert.notBefore.getTime(),
           daysLeft: Math.round((client.notAfter.getTime() - Date.now()) / 86_400_000),
         };
-        return { shape, cert: { ...cert, validity }, caSame: sha(caPem) === sha(await read(side, ca)) };
+        return { shape, cert: { ...cert, validity }, caSame: sha(caPem) === sha(await read(rootfs, side, ca)) };
       };
       const [ours, theirs] = [await load('kubestrap'), await load('kubeadm')];
       assert.deepEqual(ours.shape, theirs.shape, `/${file}: structure`);
@@ -297,4 +366,4 @@ describe(`kubestrap's offline phases against kubeadm ${suiteRelease().version}`,
       assert.equal(ours.caSame, true, `/${file}: embeds our ca.crt`);
     }
   });
-});
+}
