@@ -4,7 +4,7 @@
  * kubeadm's defaults, then ECDSA with most fields that change what is written) both CLIs run the
  * offline phases — `init phase control-plane all`, `init phase etcd local`, `init phase certs all`,
  * `init phase kubeconfig all` — each in its own rootfs (kubeadm chroots into it with --rootfs); and
- * both list `config images list` for the version. Then the outputs are compared field by field. No
+ * both print `config images list` for the version and `config print init-defaults`. Then the outputs are compared field by field. No
  * component is started, so the real-test lock is not needed. Needs root (chroot).
  *
  * Deliberate differences, filtered before comparing (everything else must be equal):
@@ -12,6 +12,7 @@
  *    (src/agent/start-order.ts): `kubestrap.io/depends-on` on kube-apiserver (etcd's /readyz: stop
  *    it before etcd) and `kubestrap.io/start-after` on the controller-manager and the scheduler
  *    (start once kube-apiserver's /livez answers). A kubelet ignores them.
+ *  - `config print init-defaults`: the kubernetesVersion (see its test).
  *  - certificates differ only where kubeadm's are random too: keys, serial numbers, signatures, and
  *    the start time the validity counts from (the validity length is compared).
  */
@@ -27,7 +28,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import * as x509 from '@peculiar/x509';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { subjectKeyId } from '../../src/pki/certificate.js';
 import { components, componentsReady, suiteRelease } from '../support/components.js';
 import { buildCli, REPO } from '../support/init-e2e.js';
@@ -274,6 +275,18 @@ describe(`kubestrap's offline phases against kubeadm ${suiteRelease().version}`,
     const theirs = lines(await kubeadm(['config', 'images', 'list', '--kubernetes-version', version]));
     const ours = lines(await kubestrap(['config', 'images', 'list', '--kubernetes-version', version]));
     assert.deepEqual(ours, theirs);
+  });
+
+  it('config print init-defaults: the same documents apart from kubernetesVersion', async () => {
+    // kubeadm prints its minor's placeholder (`1.37.0`, constants.CurrentKubernetesVersion) and would
+    // resolve `stable-1` online at init; we print the patch our version table pins, which is what our
+    // init deploys without the field (resolved offline).
+    const docs = (text: string): Json[] => parseAllDocuments(text).map((d) => d.toJS() as Json);
+    const withoutVersion = (d: Json): Json => Object.fromEntries(Object.entries(d).filter(([k]) => k !== 'kubernetesVersion'));
+    const theirs = docs(await kubeadm(['config', 'print', 'init-defaults']));
+    const ours = docs(await kubestrap(['config', 'print', 'init-defaults']));
+    assert.deepEqual(ours.map(withoutVersion), theirs.map(withoutVersion));
+    assert.equal(theirs[1]?.kubernetesVersion, version.replace(/^v(\d+\.\d+)\..*/, '$1.0'), "kubeadm's placeholder");
   });
 
   CASES.forEach((c, n) => describe(c.name, () => compareCase(c, () => path.join(dir, String(n)), version)));
