@@ -30,6 +30,12 @@ export interface KubernetesRelease {
    * (phases/certs/certlist.go, phases/bootstraptoken/node/tlsbootstrap.go).
    */
   kubeletClientAuthorization: 'cluster-admins-group' | 'kubelet-api-admin-binding';
+  /**
+   * kube-apiserver refuses a loopback `--advertise-address` with its default (lease) endpoint
+   * reconciler: "may not be in the loopback range" (v1.37 pkg/controlplane/instance.go validates
+   * the IP it would write into the `kubernetes` Service's endpoints).
+   */
+  apiserverRefusesLoopbackAdvertise: boolean;
 }
 
 /** Oldest first. */
@@ -42,6 +48,7 @@ export const KUBERNETES_RELEASES: readonly KubernetesRelease[] = [
     corednsVersion: 'v1.13.1',
     controllerManagerFlexVolumeDir: true,
     kubeletClientAuthorization: 'cluster-admins-group',
+    apiserverRefusesLoopbackAdvertise: false,
   },
   {
     minor: 36,
@@ -51,6 +58,7 @@ export const KUBERNETES_RELEASES: readonly KubernetesRelease[] = [
     corednsVersion: 'v1.14.2',
     controllerManagerFlexVolumeDir: false,
     kubeletClientAuthorization: 'kubelet-api-admin-binding',
+    apiserverRefusesLoopbackAdvertise: false,
   },
   {
     minor: 37,
@@ -60,6 +68,7 @@ export const KUBERNETES_RELEASES: readonly KubernetesRelease[] = [
     corednsVersion: 'v1.14.6',
     controllerManagerFlexVolumeDir: false,
     kubeletClientAuthorization: 'kubelet-api-admin-binding',
+    apiserverRefusesLoopbackAdvertise: true,
   },
 ];
 

@@ -281,3 +281,13 @@ test('external CA mode (ca.crt without ca.key) gives empty --cluster-signing-*-f
     await rm(caRoot, { recursive: true, force: true });
   }
 });
+
+test('a loopback advertise address runs kube-apiserver without the endpoint reconciler where v1.37 refuses it', async () => {
+  const reconciler = async (kubernetesVersion: string) =>
+    (await commands(config({ apiserverAdvertiseAddress: '127.0.0.1', kubernetesVersion }))).get('kube-apiserver')!.args.filter((a) => a.startsWith('--endpoint-reconciler-type'));
+  assert.deepEqual(await reconciler('v1.37.2'), ['--endpoint-reconciler-type=none']);
+  assert.deepEqual(await reconciler('v1.36.3'), []);
+  assert.deepEqual(await reconciler('v1.35.4'), []);
+  // A host address keeps kubeadm's flags (the lease reconciler).
+  assert.deepEqual((await commands(config())).get('kube-apiserver')!.args, APISERVER);
+});
