@@ -1,11 +1,12 @@
 /**
  * Interop with the real kubeadm of the suite's version (built by the harness, $KUBESTRAP_K8S_VERSION):
  * for each configuration of CASES (node cp1, advertise address 10.0.0.1, podSubnet 10.244.0.0/16;
- * kubeadm's defaults, then ECDSA with most fields that change what is written) both CLIs run the
- * offline phases — `init phase control-plane all`, `init phase etcd local`, `init phase certs all`,
- * `init phase kubeconfig all` — each in its own rootfs (kubeadm chroots into it with --rootfs); and
- * both print `config images list` for the version and `config print init-defaults`. Then the outputs are compared field by field. No
- * component is started, so the real-test lock is not needed. Needs root (chroot).
+ * kubeadm's defaults, then ECDSA-P256 with most fields that change what is written, then ECDSA-P384)
+ * both CLIs run the offline phases — `init phase control-plane all`, `init phase etcd local`,
+ * `init phase certs all`, `init phase kubeconfig all` — each in its own rootfs (kubeadm chroots into
+ * it with --rootfs); both also print `config images list` for the version and `config print
+ * init-defaults`. Then the outputs are compared field by field. No component is started, so the
+ * real-test lock is not needed. Needs root (chroot).
  *
  * Deliberate differences, filtered before comparing (everything else must be equal):
  *  - the static pods' `kubestrap.io/*` annotations, our agent's start and stop order
@@ -107,6 +108,16 @@ etcd:
     serverCertSANs: [etcd.example.com]
 `,
     dataDir: 'data/etcd',
+  },
+  {
+    // P-384 keys: Go picks ECDSAWithSHA384 for the signer's key
+    name: 'ECDSA-P384',
+    init: initYaml(),
+    cluster: `encryptionAlgorithm: ECDSA-P384
+networking:
+  podSubnet: 10.244.0.0/16
+`,
+    dataDir: 'var/lib/etcd',
   },
 ];
 
