@@ -171,7 +171,17 @@ function line(label: string, times: readonly number[], cpu?: readonly number[]):
 }
 
 const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
-const kubeadmBin = components().binaries.kubeadm;
+if (process.getuid?.() !== 0) {
+  console.error('bench:pki needs root: kubeadm --rootfs chroots into each trial directory');
+  process.exit(1);
+}
+let kubeadmBin: ReturnType<typeof components>['binaries']['kubeadm'];
+try {
+  kubeadmBin = components().binaries.kubeadm;
+} catch (err) {
+  console.error(`bench:pki needs the harness's kubeadm: ${(err as Error).message}`);
+  process.exit(1);
+}
 console.log(`building the CLI: ${await buildCli()}`);
 console.log(
   `PKI benchmark vs kubeadm ${kubeadmBin.version} (${kubeadmBin.path}); Node ${process.version} (OpenSSL ${process.versions.openssl}); ` +
