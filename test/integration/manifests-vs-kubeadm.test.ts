@@ -324,7 +324,8 @@ function compareCase(c: (typeof CASES)[number], caseDir: () => string, version: 
   });
 
   it('writes the same files with the same modes', async () => {
-    const files = [...(await sameFiles(rootfs, 'etc')), 'etc/kubernetes/manifests', c.dataDir];
+    const dirs = ['etc/kubernetes', 'etc/kubernetes/manifests', 'etc/kubernetes/pki', 'etc/kubernetes/pki/etcd', c.dataDir];
+    const files = [...(await sameFiles(rootfs, 'etc')), ...dirs];
     for (const file of files) assert.equal(await mode(rootfs, 'kubestrap', file), await mode(rootfs, 'kubeadm', file), `mode of /${file}`);
   });
 
