@@ -2,7 +2,6 @@
  * Requests to the agent's local API: the root-only unix socket (AGENT_SOCKET under the rootfs), or
  * the TCP read-only port when one is given explicitly (`--read-only-port`).
  */
-import http from 'node:http';
 import { AGENT_SOCKET } from '../config/defaults.js';
 import { HostError, messageOf } from '../errors.js';
 import type { Host } from '../host/host.js';
@@ -22,7 +21,9 @@ function where(ep: AgentEndpoint): string {
   return ep.port !== undefined ? `127.0.0.1:${ep.port}` : ep.host.path(AGENT_SOCKET);
 }
 
-export function agentRequest(ep: AgentEndpoint, method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 10_000): Promise<AgentAnswer> {
+export async function agentRequest(ep: AgentEndpoint, method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 10_000): Promise<AgentAnswer> {
+  // imported here: an ES import of node:http costs init commands ≈ 20 ms of start-up (see wait-control-plane)
+  const http = await import('node:http');
   const target = ep.port !== undefined ? { host: '127.0.0.1', port: ep.port } : { socketPath: ep.host.path(AGENT_SOCKET) };
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
