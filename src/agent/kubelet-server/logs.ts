@@ -94,6 +94,8 @@ export async function logFile(t: LogTarget, previous: boolean): Promise<string> 
 /** Formats records the way kubectl receives them; keeps count of the bytes for limitBytes. */
 export class LogFormatter {
   private written = 0;
+  /** The last record was partial: the next one continues its line (no timestamp, as the kubelet's addPrefix). */
+  private midLine = false;
 
   constructor(private readonly opts: LogOptions) {}
 
@@ -105,7 +107,8 @@ export class LogFormatter {
   /** The text for one record, or undefined when it is filtered out; `done` once limitBytes is reached. */
   format(rec: LogRecord): string | undefined {
     if (!this.accepts(rec)) return undefined;
-    let text = `${this.opts.timestamps ? `${rec.time} ` : ''}${rec.message}${rec.partial ? '' : '\n'}`;
+    let text = `${this.opts.timestamps && !this.midLine ? `${rec.time} ` : ''}${rec.message}${rec.partial ? '' : '\n'}`;
+    this.midLine = rec.partial;
     if (this.opts.limitBytes !== undefined) {
       const left = this.opts.limitBytes - this.written;
       if (left <= 0) return undefined;
