@@ -123,6 +123,19 @@ describe('renewOne', () => {
     assert.equal((await renewOne(new Host(copy), selectTargets('scheduler.conf', renewTargets(false))[0]!, opts())).status, 'missing');
   });
 
+  it("keeps each key's type unless a configuration says otherwise", async () => {
+    const ec = tmp();
+    const base = testConfig();
+    const config = { ...base, cluster: { ...base.cluster, encryptionAlgorithm: 'ECDSA-P256' as const } };
+    await new Runner([certsPhase]).run({ config, host: new Host(ec), out: memoryPrinter(), dryRun: false, uploadCerts: false, prepared: new Map() });
+    const target = selectTargets('apiserver', renewTargets(false))[0]!;
+    const keyOf = (): string => createPrivateKey(readFileSync(path.join(ec, 'etc/kubernetes/pki/apiserver.key'))).asymmetricKeyType ?? '';
+    await renewOne(new Host(ec), target, opts());
+    assert.equal(keyOf(), 'ec');
+    await renewOne(new Host(ec), target, { ...opts(), encryptionAlgorithm: 'RSA-2048' });
+    assert.equal(keyOf(), 'rsa');
+  });
+
   it('dry run writes nothing', async () => {
     const host = new Host(rootfs, { dryRun: true });
     const before = read(rootfs, 'etc/kubernetes/pki/apiserver.crt');
