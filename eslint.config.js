@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 import { layersPlugin } from './eslint/layers.js';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'test/support/k8s/**', 'test/support/etcd/**', 'test/fixtures/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.tmp/**', '.scratch/**', 'test/support/k8s/**', 'test/support/etcd/**', 'test/fixtures/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -23,7 +23,7 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
       // String(value) of an unknown config value in an error message is meant to show it as is
       '@typescript-eslint/no-base-to-string': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',
     },
   },
@@ -37,6 +37,7 @@ export default tseslint.config(
     rules: {
       // node:test's test()/describe() return promises the runner itself tracks
       '@typescript-eslint/no-floating-promises': 'off',
+      '@typescript-eslint/no-misused-promises': 'off',
       // tests read parsed JSON/YAML documents field by field
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -14,7 +14,9 @@ export const PORTS = {
   etcdMetrics: 2381,
   /** The kubelet's healthz (what the uploaded KubeletConfiguration names). */
   kubeletHealthz: 10248,
-  /** The agent's read-only HTTP API (the kubelet's legacy readOnlyPort), on 127.0.0.1. */
+  /** The agent's kubelet API (HTTPS, authenticated), the kubelet's `port`. */
+  kubeletApi: 10250,
+  /** The agent's read-only HTTP API (the kubelet's legacy readOnlyPort), on 127.0.0.1; off by default. */
   agentReadOnly: 10255,
   controllerManager: 10257,
   scheduler: 10259,

@@ -1,19 +1,16 @@
 /**
- * The one client of the agent's read-only HTTP API (127.0.0.1:<readOnlyPort>): /healthz, /pods,
- * /errors, waiting for a pod to run a given manifest hash or to be ready, and the tail of a
- * container's log. init's agent and wait-control-plane phases, `kubestrap ps`, and upgrade and
- * certificate renewal (which restart a static pod and wait for its new version) use it.
- * node:http rather than fetch: loading fetch's undici costs ≈ 40 ms of CPU, which init pays while
- * kube-apiserver starts beside it.
+ * The one client of the agent's local API (its root-only unix socket, or the read-only port when one
+ * is given; transport in local-client.ts): /healthz, /pods, /errors, waiting for a pod to run a given
+ * manifest hash or to be ready, and the tail of a container's log. init's agent and
+ * wait-control-plane phases, `kubestrap ps`, and upgrade and certificate renewal (which restart a
+ * static pod and wait for its new version) use it.
  */
 import type { V1Pod, V1PodList } from '@kubernetes/client-node';
 import { readFile } from 'node:fs/promises';
-import http from 'node:http';
-import { AGENT_READ_ONLY_PORT } from '../constants.js';
 import { HostError, messageOf } from '../errors.js';
 import type { Host } from '../host/host.js';
-import { probeOnce } from '../net/http-probe.js';
 import { ANNOTATION_HASH } from './annotations.js';
+import { agentRequest, type AgentEndpoint } from './local-client.js';
 import { findContainerLog } from './logs/find.js';
 import type { SourceErrorList } from './server.js';
 
@@ -25,49 +22,40 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
+/** The local API: the root-only unix socket under the rootfs, or 127.0.0.1:<port> when given. */
 export class AgentClient {
-  constructor(
-    readonly port: number = AGENT_READ_ONLY_PORT,
-    readonly address = '127.0.0.1',
-  ) {}
-
-  get base(): string {
-    return `http://${this.address}:${this.port}`;
-  }
+  constructor(readonly endpoint: AgentEndpoint) {}
 
   /** True when /healthz answers 200. */
   healthz(timeoutMs = 1000): Promise<boolean> {
-    return probeOnce(`${this.base}/healthz`, timeoutMs);
+    return agentRequest(this.endpoint, 'GET', '/healthz', undefined, timeoutMs).then(
+      (r) => r.status === 200,
+      () => false,
+    );
   }
 
   /** GET a JSON document; HostError naming the agent when it does not answer or answers non-200. */
   async get<T>(path: string, timeoutMs = 5000): Promise<T> {
-    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.get(`${this.base}${path}`, { timeout: timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      req.on('error', reject);
-    }).catch((err: unknown) => {
-      throw new HostError(`cannot reach the agent on ${this.address}:${this.port}: ${messageOf(err)}`, {
-        hint: 'is `kubestrap agent` running? (--read-only-port)',
-        cause: err,
-      });
-    });
-    if (status !== 200) throw new HostError(`agent answered ${path} with HTTP ${status}`);
+    const res = await agentRequest(this.endpoint, 'GET', path, undefined, timeoutMs);
+    if (res.status !== 200) throw new HostError(`the agent answered ${path} with HTTP ${res.status}: ${res.body.trim()}`);
     try {
-      return JSON.parse(body) as T;
+      return JSON.parse(res.body) as T;
     } catch (err) {
-      throw new HostError(`agent answered ${path} with invalid JSON: ${messageOf(err)}`, { cause: err });
+      throw new HostError(`the agent answered ${path} with invalid JSON: ${messageOf(err)}`, { cause: err });
     }
   }
 
   /** The agent's pods as a v1 PodList with live status. */
   pods(timeoutMs = 5000): Promise<V1PodList> {
     return this.get<V1PodList>('/pods', timeoutMs);
+  }
+
+  /** The Prometheus text of /metrics; empty when the agent does not answer it. */
+  metricsText(timeoutMs = 5000): Promise<string> {
+    return agentRequest(this.endpoint, 'GET', '/metrics', undefined, timeoutMs).then(
+      (r) => (r.status === 200 ? r.body : ''),
+      () => '',
+    );
   }
 
   /** Source errors (broken manifests, failed fetches). */

@@ -31,7 +31,8 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
             onChange: (cb) => workers.onChange(cb),
             sourcesReady: () => a.sourcesReady(),
           });
-  const agent = new Agent({ config, runtime, workers, logger, apiSync });
+  const kubeletApi = async (a: Agent) => (await import('./kubelet-server/index.js')).startKubeletApi(config, a, ip, logger);
+  const agent = new Agent({ config, runtime, workers, logger, apiSync, kubeletApi });
   await runUntilSignal(agent, logger);
   // Pods (when left running) are not our children to wait for; nothing else should keep us alive.
   process.exit(0);

@@ -1,4 +1,5 @@
 /** The agent's /metrics: Prometheus text exposition of its pods, containers, sources and latencies. */
+import { EXPIRY_METRIC, type CertExpiry } from './cert-expiry.js';
 import type { PodState, SourceError, StaticPod } from './pod-types.js';
 import type { WorkerMetrics } from './workers/index.js';
 
@@ -55,6 +56,8 @@ export interface AgentMetricsInput {
   /** Source change observed → pod workers applied the event. */
   syncLatency: Histogram;
   sourceErrorsTotal: number;
+  /** The node's certificates and when they expire (CertExpiryScanner). */
+  certificates: readonly CertExpiry[];
 }
 
 export function renderAgentMetrics(m: AgentMetricsInput): string {
@@ -90,6 +93,7 @@ export function renderAgentMetrics(m: AgentMetricsInput): string {
     `kubestrap_agent_pod_start_latency_seconds_count ${startLatency.length}`,
     ...family('kubestrap_agent_source_errors', 'gauge', 'Current source errors (broken or refused manifests, failed fetches).', [...errorsBySource].map(([source, value]) => ({ labels: { source }, value }))),
     ...family('kubestrap_agent_source_errors_total', 'counter', 'Source errors seen since the agent started.', [{ value: m.sourceErrorsTotal }]),
+    ...family(EXPIRY_METRIC, 'gauge', 'When each certificate of the node expires (NotAfter, Unix time).', m.certificates.map((c) => ({ labels: { file: c.file }, value: c.notAfter.getTime() / 1000 }))),
   ];
   return `${lines.join('\n')}\n`;
 }

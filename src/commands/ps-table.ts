@@ -1,6 +1,6 @@
-/** The `kubestrap ps` table: kubectl get pods' columns, from the agent's /pods and /errors. */
+/** The `kubestrap ps` table (kubectl get pods' columns, from the agent's /pods and /errors) and its certificate warnings. */
 import type { V1Pod, V1PodList } from '@kubernetes/client-node';
-import { ANNOTATION_ERRORS, ANNOTATION_SEEN, ANNOTATION_SOURCE_ERROR, type SourceErrorList } from '../agent/index.js';
+import { ANNOTATION_ERRORS, ANNOTATION_SEEN, ANNOTATION_SOURCE_ERROR, EXPIRY_WARNING_MS, expiriesFromMetrics, type SourceErrorList } from '../agent/index.js';
 
 /** kubectl's short age: 45s, 3m, 5h, 2d. */
 export function shortAge(ms: number): string {
@@ -37,4 +37,15 @@ export function psTable(list: V1PodList, errors: SourceErrorList, now = Date.now
   const lines = rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + 3))).join('').trimEnd());
   for (const e of errors.items) lines.push(`error: ${e.message}${e.keptPod ? ` (still running: ${e.keptPod.namespace}/${e.keptPod.name})` : ''}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** `warning:` lines for certificates that expire within 30 days (from the agent's /metrics). */
+export function expiryWarnings(metrics: string, now = Date.now()): string[] {
+  return expiriesFromMetrics(metrics)
+    .filter((c) => c.notAfter.getTime() - now < EXPIRY_WARNING_MS)
+    .map((c) => {
+      const left = c.notAfter.getTime() - now;
+      const when = left <= 0 ? `expired ${shortAge(-left)} ago` : `expires in ${shortAge(left)}`;
+      return `warning: certificate ${c.file} ${when} (${c.notAfter.toISOString()}): run "kubestrap certs renew all"`;
+    });
 }

@@ -29,6 +29,8 @@ export const DEFAULT_CERTIFICATE_VALIDITY = '8760h0m0s';
 export const DEFAULT_CA_CERTIFICATE_VALIDITY = '87600h0m0s';
 
 export { AGENT_STATE_DIR, KUBERNETES_DIR, MANIFESTS_DIR } from '../constants.js';
+/** The agent's local API (root only): what the read-only port served, plus restarts for `certs renew`. */
+export const AGENT_SOCKET = '/var/lib/kubestrap/agent.sock';
 
 export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = {
   controlPlaneComponentHealthCheck: '4m0s',

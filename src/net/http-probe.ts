@@ -4,13 +4,14 @@
  * node:http rather than fetch: loading fetch's undici costs ≈ 40 ms of CPU, which init pays while
  * kube-apiserver starts beside it.
  */
-import http from 'node:http';
 import https from 'node:https';
 
 /** The HTTP status, or undefined when nothing answered within timeoutMs. */
-export function probeStatus(url: URL, timeoutMs = 1000): Promise<number | undefined> {
+export async function probeStatus(url: URL, timeoutMs = 1000): Promise<number | undefined> {
+  // node:http on first use: an ES import of it evaluates its lazy WebSocket/undici getters, ≈ 20 ms
+  // of the start-up of every command whose chunks include this module (node --cpu-prof).
+  const { get } = url.protocol === 'https:' ? https : await import('node:http');
   return new Promise((resolve) => {
-    const get = url.protocol === 'https:' ? https.get : http.get;
     const req = get(url, { timeout: timeoutMs, rejectUnauthorized: false, agent: false }, (res) => {
       res.resume();
       resolve(res.statusCode || undefined);

@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import { ANNOTATION_HASH, AgentClient } from '../../src/agent/index.js';
 import { HostError } from '../../src/errors.js';
+import { Host } from '../../src/host/host.js';
 
 let hash = 'old';
 let server: http.Server;
@@ -32,7 +33,7 @@ before(async () => {
 after(() => new Promise((resolve) => server.close(resolve)));
 
 test('pods, errors, healthz and findPod by full name or component label', async () => {
-  const c = new AgentClient(port);
+  const c = new AgentClient({ host: new Host('/'), port });
   assert.equal((await c.pods()).items.length, 1);
   assert.deepEqual((await c.errors()).items, []);
   assert.equal(await c.healthz(), true);
@@ -41,7 +42,7 @@ test('pods, errors, healthz and findPod by full name or component label', async 
 });
 
 test('waitForPod resolves once the pod runs the wanted hash and is ready, else says what it saw', async () => {
-  const c = new AgentClient(port);
+  const c = new AgentClient({ host: new Host('/'), port });
   hash = 'old';
   setTimeout(() => (hash = 'new'), 150);
   const got = await c.waitForPod('kube-apiserver', 'node1', { hash: 'new', ready: true }, { timeoutMs: 5000, pollMs: 50 });
@@ -56,9 +57,9 @@ test('an agent that does not answer: one HostError naming it, with the cause kep
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
   const free = (closed.address() as AddressInfo).port;
   await new Promise((resolve) => closed.close(resolve));
-  const err = await new AgentClient(free).pods().catch((e: unknown) => e);
+  const err = await new AgentClient({ host: new Host('/'), port: free }).pods().catch((e: unknown) => e);
   assert.ok(err instanceof HostError);
-  assert.match(err.message, new RegExp(`^cannot reach the agent on 127\\.0\\.0\\.1:${free}: .*ECONNREFUSED`));
+  assert.match(err.message, new RegExp(`^cannot reach the kubestrap agent at 127\\.0\\.0\\.1:${free}: the agent is not running`));
   assert.ok(err.cause instanceof Error);
-  assert.equal(await new AgentClient(free).healthz(200), false);
+  assert.equal(await new AgentClient({ host: new Host('/'), port: free }).healthz(200), false);
 });

@@ -29,6 +29,8 @@ export interface Rec {
   lastProbeFailures: string[];
   /** Why we killed the current container (probe failure), reported in its termination. */
   killedFor?: string;
+  /** Killed on purpose by restart(): start the next container at once, without backoff. */
+  restartRequested?: boolean;
   completed: boolean;
   backoff: CrashBackoff;
 }
@@ -88,4 +90,31 @@ export function termination(rec: Rec, containerID: string, exit: ContainerRunSta
     };
   }
   return { exitCode: 255, reason: 'Unknown', message: killedFor ?? (exit.state === 'unknown' ? exit.reason : 'state unknown'), finishedAt: new Date(nowMs), containerID };
+}
+
+/** What the pod status shows of each container. */
+export function containerViews(recs: readonly Rec[], runtimeName: string): ContainerView[] {
+  return recs.map((r) => ({
+    name: r.spec.name,
+    image: r.spec.image ?? '',
+    imageID: r.ref?.imageRef ?? r.deadRef?.imageRef ?? '',
+    containerID: r.ref ? `${runtimeName}://${r.ref.id}` : undefined,
+    init: r.init,
+    state: r.view,
+    last: r.last,
+    ready: !r.init && 'running' in r.view && (r.probes?.ready ?? false),
+    started: 'running' in r.view && (r.probes?.started ?? r.init),
+    restartCount: r.restartCount,
+  }));
+}
+
+/** Probe failures to show: the current container's, or the previous one's until the new one is ready. */
+export function probeErrors(recs: readonly Rec[]): string[] {
+  const errors: string[] = [];
+  for (const r of recs) {
+    const current = [...(r.probes?.failures.values() ?? [])];
+    const shown = current.length || r.probes?.ready ? current : r.lastProbeFailures;
+    for (const f of shown) errors.push(`${r.spec.name}: ${f}`);
+  }
+  return errors;
 }

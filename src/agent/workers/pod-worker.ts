@@ -12,11 +12,12 @@ import { ContainerProbes, type ProbeRunner } from '../probes/prober.js';
 import type { ContainerRef, ContainerRunState, Runtime, RuntimePod, SandboxRef } from '../runtime/types.js';
 import type { CheckpointStore, PodCheckpoint } from '../state/checkpoint.js';
 import { CrashBackoff, type BackoffPolicy } from './backoff.js';
-import { newRecord, restartCountsFromLogs, termination, type Rec } from './container-record.js';
+import { containerViews, newRecord, probeErrors, restartCountsFromLogs, termination, type Rec } from './container-record.js';
+import { removeContainers } from './pod-stop.js';
 import { CheckpointWriter } from './pod-checkpoint.js';
 import { waitStartAfter } from './start-gate.js';
 import { AbortError, sleep, type Clock } from './clock.js';
-import { Conditions, podStatus, type ContainerView, type Terminated } from './status.js';
+import { Conditions, podStatus, type Terminated } from './status.js';
 import type { WorkerLogger } from './logger.js';
 
 export interface WorkerDeps {
@@ -210,7 +211,9 @@ export class PodWorker {
       if (!restart) return !failed;
       // exit detection is immediate, so "now" is the finish time on the workers' own clock
       const now = this.deps.clock.now();
-      const delay = rec.backoff.delay(now, now);
+      const requested = rec.restartRequested === true;
+      rec.restartRequested = undefined;
+      const delay = requested ? 0 : rec.backoff.delay(now, now);
       if (delay > 0) {
         rec.last = term;
         rec.view = {
@@ -283,6 +286,34 @@ export class PodWorker {
     this.deps.changed();
   }
 
+  /**
+   * Restarts every running app container (e.g. after a file it mounts was renewed): each is stopped
+   * with the pod's grace period and started again at once, one more restart in its count (so
+   * `kubectl logs --previous` shows the old one). Resolves with how many were restarted once every
+   * new container runs; containers that are not running (backing off) just start later as usual.
+   */
+  async restart(reason: string): Promise<number> {
+    const live = this.recs.filter((r) => !r.init && r.ref && 'running' in r.view);
+    const aborted = new Promise<void>((resolve) => this.signal.addEventListener('abort', () => resolve(), { once: true }));
+    await Promise.all(
+      live.map(async (rec) => {
+        const old = rec.ref!;
+        const running = new Promise<void>((resolve) => this.runningWaiters.set(rec, [...(this.runningWaiters.get(rec) ?? []), resolve]));
+        rec.restartRequested = true;
+        rec.killedFor = `Container ${rec.spec.name} restarted by the kubestrap agent: ${reason}`;
+        this.deps.logger.info('restarting container', { pod: this.pod.name, container: rec.spec.name, reason });
+        await this.deps.runtime.stopContainer(old, this.graceSeconds);
+        await Promise.race([running, aborted]);
+      }),
+    );
+    return live.length;
+  }
+
+  /** True when every app container runs and is ready (the pod's Ready condition). */
+  ready(): boolean {
+    return this.recs.every((r) => r.init || ('running' in r.view && (r.probes?.ready ?? false)));
+  }
+
   /** A liveness or startup probe failed for good: kill the container; its supervisor restarts it. */
   private async killUnhealthy(rec: Rec, ref: ContainerRef, kind: string, message: string): Promise<void> {
     if (rec.ref !== ref || this.signal.aborted) return;
@@ -321,27 +352,13 @@ export class PodWorker {
     this.abort.abort();
     await this.loop;
     for (const r of this.recs) r.probes?.stop();
-    const grace = this.graceSeconds;
-    const live = this.recs.filter((r) => r.ref);
-    await Promise.all(
-      live.map(async (r) => {
-        try {
-          await this.deps.runtime.stopContainer(r.ref!, grace);
-          const st = await this.deps.runtime.status(r.ref!);
-          if (st.state === 'exited') r.view = { terminated: this.termination(r, r.ref!, st) };
-        } catch (err) {
-          this.deps.logger.error('cannot stop container', { pod: this.pod.name, container: r.spec.name, error: messageOf(err) });
-        }
-      }),
-    );
-    for (const r of this.recs) {
-      for (const ref of [r.deadRef, r.ref]) if (ref) await this.deps.runtime.removeContainer(ref).catch(() => undefined);
-    }
-    if (this.sandbox) {
-      const rp = this.runtimePod;
-      await this.deps.runtime.stopPodSandbox(rp, this.sandbox).catch(() => undefined);
-      await this.deps.runtime.removePodSandbox(rp, this.sandbox).catch(() => undefined);
-    }
+    await removeContainers(this.recs, this.sandbox, {
+      runtime: this.deps.runtime,
+      pod: this.runtimePod,
+      graceSeconds: this.graceSeconds,
+      onError: (r, err) => this.deps.logger.error('cannot stop container', { pod: this.pod.name, container: r.spec.name, error: messageOf(err) }),
+      terminated: (r, ref, st) => this.termination(r, ref, st),
+    });
     await this.checkpoint.remove();
     this.finalMessage = 'stopped';
     this.deps.changed();
@@ -353,24 +370,8 @@ export class PodWorker {
   }
 
   state(): PodState {
-    const views: ContainerView[] = this.recs.map((r) => ({
-      name: r.spec.name,
-      image: r.spec.image ?? '',
-      imageID: r.ref?.imageRef ?? r.deadRef?.imageRef ?? '',
-      containerID: r.ref ? `${this.deps.runtime.name}://${r.ref.id}` : undefined,
-      init: r.init,
-      state: r.view,
-      last: r.last,
-      ready: !r.init && 'running' in r.view && (r.probes?.ready ?? false),
-      started: 'running' in r.view && (r.probes?.started ?? r.init),
-      restartCount: r.restartCount,
-    }));
-    const errors = [...this.sourceErrors, ...this.errors.values()];
-    for (const r of this.recs) {
-      const current = [...(r.probes?.failures.values() ?? [])];
-      const shown = current.length || r.probes?.ready ? current : r.lastProbeFailures;
-      for (const f of shown) errors.push(`${r.spec.name}: ${f}`);
-    }
+    const views = containerViews(this.recs, this.deps.runtime.name);
+    const errors = [...this.sourceErrors, ...this.errors.values(), ...probeErrors(this.recs)];
     return {
       pod: this.pod,
       status: podStatus({

@@ -11,7 +11,9 @@ import {
   AGENT_UNIT_NAME,
   AgentClient,
   criUnreachable,
-  DEFAULT_READ_ONLY_PORT,
+  DEFAULT_TLS_CERT_FILE,
+  DEFAULT_TLS_KEY_FILE,
+  ensureServingCert,
   KUBELET_CONFIG_API_VERSION,
   renderFlagsEnv,
   renderSystemdUnit,
@@ -19,6 +21,7 @@ import {
   startAgentDaemon,
   tailFile,
 } from '../../agent/index.js';
+import { AGENT_SOCKET } from '../../config/defaults.js';
 import type { RuntimeKind } from '../../config/types.js';
 import { KUBELET_KUBECONFIG } from '../../constants.js';
 import { HostError } from '../../errors.js';
@@ -37,7 +40,8 @@ interface AgentPlan {
 }
 
 const plans = new ScratchSlot<AgentPlan>();
-const agent = new AgentClient(DEFAULT_READ_ONLY_PORT);
+/** The agent's local socket (node:http: fetch's undici costs ≈ 40 ms of CPU to load). */
+const agentAt = (ctx: RuntimeData): AgentClient => new AgentClient({ host: ctx.host });
 
 /**
  * The cri runtime needs a runtime that answers: with a stale socket (containerd stopped, the socket
@@ -72,6 +76,8 @@ async function plan(ctx: RuntimeData): Promise<AgentPlan> {
     `--node-ip=${c.advertiseAddress}`,
     `--runtime=${runtime}`,
     ...(runtime === 'cri' ? [`--container-runtime-endpoint=${c.init.nodeRegistration.criSocket}`] : []),
+    // the kubelet API verifies client certificates against the cluster CA (kubeadm's clientCAFile)
+    `--client-ca-file=${c.paths.pkiDir}/ca.crt`,
     ...(ctx.host.rootfs !== '/' ? [`--rootfs=${ctx.host.rootfs}`] : []),
   ];
   const config = stringify({
@@ -79,7 +85,8 @@ async function plan(ctx: RuntimeData): Promise<AgentPlan> {
     kind: 'KubeletConfiguration',
     staticPodPath: c.paths.manifestsDir,
     fileCheckFrequency: '20s',
-    readOnlyPort: DEFAULT_READ_ONLY_PORT,
+    // kubeadm's kubelet has no read-only port; `kubestrap ps` and init use the root-only socket
+    readOnlyPort: 0,
   });
   return { runtime, why, args, config, useSystemd: await systemdRuns(ctx) };
 }
@@ -87,12 +94,12 @@ async function plan(ctx: RuntimeData): Promise<AgentPlan> {
 async function waitHealthy(ctx: RuntimeData, pid: number | undefined): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (await agent.healthz()) return;
+    if (await agentAt(ctx).healthz()) return;
     if (pid !== undefined && !(await runningAgentPid(ctx.host))) break; // it died: no use waiting
     await new Promise((r) => setTimeout(r, 100));
   }
   const log = await tailFile(ctx.host, AGENT_PATHS.log, 20);
-  throw new HostError(`the kubestrap agent did not become healthy on 127.0.0.1:${DEFAULT_READ_ONLY_PORT}/healthz`, {
+  throw new HostError(`the kubestrap agent did not become healthy on ${ctx.host.path(AGENT_SOCKET)} (/healthz)`, {
     hint: `see ${ctx.host.path(AGENT_PATHS.log)}${log ? `; last lines:\n${log}` : ''}`,
   });
 }
@@ -109,6 +116,17 @@ async function run(ctx: RuntimeData, self: { path: string }): Promise<void> {
     ctx.out.line('agent', 'Would start the kubestrap agent');
     return;
   }
+  // made here, where the PKI code is loaded already, rather than by the agent while the control plane starts
+  const serving = await ensureServingCert({
+    host: ctx.host,
+    nodeName: ctx.config.nodeName,
+    nodeIP: ctx.config.advertiseAddress,
+    certFile: DEFAULT_TLS_CERT_FILE,
+    keyFile: DEFAULT_TLS_KEY_FILE,
+    caCertFile: `${ctx.config.paths.pkiDir}/ca.crt`,
+    caKeyFile: `${ctx.config.paths.pkiDir}/ca.key`,
+  });
+  if (serving.made !== 'reused') ctx.out.line('agent', `Generating the agent's kubelet API serving certificate "${DEFAULT_TLS_CERT_FILE}" (${serving.made})`);
   if (p.useSystemd) {
     await ctx.host.writeFile(AGENT_PATHS.unit, renderSystemdUnit(p.args), 0o644);
     ctx.out.line('agent', `Starting the agent through systemd (${AGENT_UNIT_NAME})`);
@@ -120,7 +138,7 @@ async function run(ctx: RuntimeData, self: { path: string }): Promise<void> {
     return;
   }
   const existing = await runningAgentPid(ctx.host);
-  if (existing !== undefined && (await agent.healthz())) {
+  if (existing !== undefined && (await agentAt(ctx).healthz())) {
     ctx.out.line('agent', `Using the running kubestrap agent (pid ${existing})`);
     return;
   }

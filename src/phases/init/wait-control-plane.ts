@@ -154,7 +154,7 @@ export async function waitForControlPlane(ctx: PhaseData, lookup: Lookup = agent
 function agentLookup(ctx: PhaseData): Lookup {
   let list: Promise<V1PodList | undefined> | undefined;
   return async (component) => {
-    list ??= new AgentClient().pods(3000).catch(() => undefined);
+    list ??= new AgentClient({ host: ctx.host }).pods(3000).catch(() => undefined);
     return findPod(await list, component, ctx.config.nodeName);
   };
 }
