@@ -196,7 +196,7 @@ describe('agent file source', () => {
     await s.start();
     await s.waitFor('two errors', (x) => x.errors.length === 2);
     const byFile = new Map(s.last.errors.map((e) => [path.basename(e.origin), e.message]));
-    assert.match(byFile.get('list.yaml')!, /kind: is "PodList".*one Pod per file/);
+    assert.match(byFile.get('list.yaml')!, /kind: Unsupported value: "PodList".*one Pod per file/);
     assert.match(byFile.get('huge.yaml')!, /larger than 10 MiB/);
     assert.equal(s.last.pods.length, 0);
   });
