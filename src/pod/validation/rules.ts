@@ -64,6 +64,8 @@ const uniqueIn = (field: string) => (v: string, m: Match): Finding[] =>
   m.list!.slice(0, m.index).some((o) => isObject(o) && o[field] === v) ? [duplicate(v)] : [];
 
 const LONG = 'a'.repeat(63);
+/** apimachinery's splitREString, quoted in its parse error. */
+const QUANTITY_RE = '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$';
 const MAX_INT32 = 2 ** 31 - 1;
 const TOTAL_ANNOTATION_SIZE_LIMIT_B = 256 * 1024;
 
@@ -526,7 +528,11 @@ export const RULES: readonly Rule[] = [
     at: [...ctr('resources.limits{v}'), ...ctr('resources.requests{v}')],
     upstream: 'ValidateResourceQuantityValue (ParseQuantity, ValidateNonnegativeQuantity)',
     type: 'quantity',
-    check: (v: string | number) => ((parseQuantity(v) ?? 0) < 0 ? [invalid(String(v), 'must be greater than or equal to 0')] : []),
+    check: (v: string | number) => {
+      const q = parseQuantity(v);
+      if (q === undefined) return [invalid(v, `quantities must match the regular expression '${QUANTITY_RE}'`)];
+      return q < 0 ? [invalid(String(v), 'must be greater than or equal to 0')] : [];
+    },
     examples: { at: 'spec.containers[0].resources.limits[cpu]', valid: ['0', '0n', '0Ki', '100m', '1.5Gi', '1e3', 5], invalid: ['1.1.M', '1+1.0M', '0.1mi', '0.1am', 'aoeu', '.5i', '1i', '-3.01i', '-3.01e-', ' 1', '1 ', '-1'] },
   },
 
@@ -672,7 +678,11 @@ export const RULES: readonly Rule[] = [
     at: 'spec.volumes[*].emptyDir.sizeLimit',
     upstream: 'validateEmptyDirVolumeSource (sizeLimit > 0)',
     type: 'quantity',
-    check: (v: string | number) => ((parseQuantity(v) ?? 0) <= 0 ? [forbidden('SizeLimit field must be a valid resource quantity')] : []),
+    check: (v: string | number) => {
+      const q = parseQuantity(v);
+      if (q === undefined) return [invalid(v, `quantities must match the regular expression '${QUANTITY_RE}'`)];
+      return q <= 0 ? [forbidden('SizeLimit field must be a valid resource quantity')] : [];
+    },
     examples: { at: 'spec.volumes[1].emptyDir.sizeLimit', valid: ['1Gi', '100Mi'], invalid: ['0', '-1Gi', 'lots'] },
   },
 
