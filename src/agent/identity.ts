@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
+import { ManifestError } from '../errors.js';
 import { applyPodDefaults } from '../pod/defaults.js';
 import { assertValid, shapeViolations, validatePodDocument, valueViolations } from '../pod/validation/index.js';
 import type { StaticPod } from './pod-types.js';
@@ -78,7 +79,11 @@ export interface ResolveInput {
   nodeName: string;
   /** First time this content was seen (kept by the source across relists). */
   seen: Date;
+  /** The runtime's veto (Runtime.refuses): a pod it can never run is refused like a bad manifest. */
+  admit?: PodAdmission;
 }
+
+export type PodAdmission = (pod: V1Pod) => { field: string; message: string; hint?: string } | undefined;
 
 /** Validates a manifest and gives it the kubelet's static pod identity; throws ManifestError. */
 export function resolveStaticPod(input: ResolveInput): StaticPod {
@@ -110,6 +115,8 @@ export function resolveStaticPod(input: ResolveInput): StaticPod {
     spec.tolerations = tolerations;
   }
   assertValid(valueViolations(pod as unknown as Record<string, unknown>), input.origin, hintFor(input.manifest));
+  const refusal = input.admit?.(pod);
+  if (refusal) throw new ManifestError(refusal.message, { file: input.origin, field: refusal.field, hint: refusal.hint });
   pod.status = { phase: 'Pending' };
   return { uid, hash: uid, name: meta.name, namespace: meta.namespace, source: input.source, origin: input.origin, pod };
 }

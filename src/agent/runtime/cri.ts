@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { criClient, criTime, type ContainerStatus, type CriClient, type PodSandboxConfig, type Input } from '../../cri/client.js';
-import { HostError, messageOf } from '../../errors.js';
+import { ContainerStartError, HostError, messageOf } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import { containerConfig, OWNER_LABEL, CONTAINER_NAME_LABEL, POD_NAME_LABEL, POD_NAMESPACE_LABEL, POD_UID_LABEL, podLogDirectory, sandboxConfig } from './cri/config.js';
 import { ExitWatcher } from './cri/exit-watch.js';
@@ -142,7 +142,8 @@ export class CriRuntime implements Runtime {
         return;
       }
       if (policy === 'Never') {
-        throw new HostError(`image ${image} is not present and imagePullPolicy is Never`, {
+        // the kubelet's wording (images.ErrImageNeverPull)
+        throw new ContainerStartError('ErrImageNeverPull', `Container image "${image}" is not present with pull policy of Never`, {
           hint: `import it into the runtime (ctr -n k8s.io images import), or change imagePullPolicy`,
         });
       }
@@ -151,7 +152,7 @@ export class CriRuntime implements Runtime {
       const { imageRef } = await this.client.image.pullImage({ image: { image } }, { timeoutMs: this.opts.pullTimeoutMs ?? 300_000 });
       this.imageRefs.set(image, imageRef);
     } catch (err) {
-      throw new HostError(`cannot pull image ${image}: ${messageOf(err)}`, {
+      throw new ContainerStartError('ErrImagePull', `cannot pull image ${image}: ${messageOf(err)}`, {
         hint: `make the registry reachable, or import the image (ctr -n k8s.io images import) and use imagePullPolicy IfNotPresent`,
       });
     }
@@ -214,7 +215,7 @@ export class CriRuntime implements Runtime {
     const cached = this.imageRefs.get(image);
     if (cached) return cached;
     const { image: present } = await this.client.image.imageStatus({ image: { image } });
-    if (!present) throw new HostError(`image ${image} is not present`, { hint: 'pull or import it first' });
+    if (!present) throw new ContainerStartError('ErrImageNeverPull', `Container image "${image}" is not present`, { hint: 'pull or import it first' });
     this.imageRefs.set(image, present.id);
     return present.id;
   }
@@ -248,7 +249,7 @@ export class CriRuntime implements Runtime {
     } catch (err) {
       // A leftover (name, attempt) from an earlier run reserves the name: remove it once and retry.
       if (!/reserve container name/i.test(messageOf(err)) || !(await this.removeStale(sandbox.id, container.name, attempt))) {
-        throw new HostError(`cannot create container ${container.name} of ${pod.namespace}/${pod.name}: ${messageOf(err)}`);
+        throw new ContainerStartError('CreateContainerError', `cannot create container ${container.name} of ${pod.namespace}/${pod.name}: ${messageOf(err)}`);
       }
       ({ containerId: id } = await this.client.runtime.createContainer(request));
     }
@@ -257,7 +258,7 @@ export class CriRuntime implements Runtime {
     } catch (err) {
       const ref = { id, name: container.name, attempt };
       await this.removeContainer(ref).catch(() => undefined);
-      throw new HostError(`cannot start container ${container.name} of ${pod.namespace}/${pod.name}: ${messageOf(err)}`);
+      throw new ContainerStartError('RunContainerError', `cannot start container ${container.name} of ${pod.namespace}/${pod.name}: ${messageOf(err)}`);
     }
     return { id, name: container.name, attempt, imageRef };
   }
