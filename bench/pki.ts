@@ -5,7 +5,8 @@
  * one after another (genpkey, then req -x509 self-signed or signed by the CA), as a shell script would.
  *
  * Last lines: `pki-ratio-rsa2048: <ours-rsa / openssl-rsa>` and `pki-ratio-ecdsa-p256: <ours-ecdsa /
- * openssl-rsa>` (lower is better; targets ≤ 0.7 and ≤ 0.1).
+ * openssl-rsa>` (lower is better; targets ≤ 0.7 and ≤ 0.1). BENCH_QUICK=1: one run each (a smoke run
+ * for `npm test`).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,8 +23,10 @@ import { Runner } from '../src/phases/workflow.js';
 import { CERT_SPECS } from '../src/pki/specs.js';
 import { KUBECONFIG_SPECS } from '../src/kubeconfig/specs.js';
 
-const OURS_RUNS = Number(process.env.BENCH_PKI_RUNS ?? 5);
-const OPENSSL_RUNS = Number(process.env.BENCH_PKI_OPENSSL_RUNS ?? 3);
+/** BENCH_QUICK=1: one run each; proves the bench runs (npm test), measures nothing. */
+const QUICK = process.env.BENCH_QUICK === '1';
+const OURS_RUNS = Number(process.env.BENCH_PKI_RUNS ?? (QUICK ? 1 : 5));
+const OPENSSL_RUNS = Number(process.env.BENCH_PKI_OPENSSL_RUNS ?? (QUICK ? 1 : 3));
 
 function config(alg: EncryptionAlgorithm): ResolvedConfig {
   const { init, cluster, file } = resolveDocumentsSync({
