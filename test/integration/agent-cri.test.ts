@@ -137,7 +137,7 @@ test('init names the endpoint and what to do when nothing answers', async () => 
 
 test('ensureImage: present image is kept, Never and failed pulls name the image', async () => {
   await runtime.ensureImage(etcdImage, 'IfNotPresent');
-  await assert.rejects(runtime.ensureImage('registry.invalid/absent:1.0', 'Never'), /image registry\.invalid\/absent:1\.0 is not present and imagePullPolicy is Never/);
+  await assert.rejects(runtime.ensureImage('registry.invalid/absent:1.0', 'Never'), /Container image "registry\.invalid\/absent:1\.0" is not present with pull policy of Never/);
   await assert.rejects(runtime.ensureImage('registry.invalid/absent:1.0', 'IfNotPresent'), (err: unknown) => {
     assert.ok(err instanceof HostError);
     assert.match(err.message, /cannot pull image registry\.invalid\/absent:1\.0/);
