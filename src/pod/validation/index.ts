@@ -12,7 +12,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { ManifestError } from '../../errors.js';
 import { applyPodDefaults } from '../defaults.js';
 import { RULES, type Rule, type ValueType } from './rules.js';
-import { isObject, select, type JsonObject } from './select.js';
+import { isObject, PatternSet, type JsonObject, type Match } from './select.js';
 
 export { RULES, type Rule } from './rules.js';
 
@@ -45,53 +45,61 @@ const TYPE_NAME: Readonly<Record<ValueType, string>> = {
   quantity: 'a quantity (e.g. 100m, 1Gi)',
 };
 
-const GATES = RULES.filter((r) => r.gate);
-const patterns = (rule: Rule): readonly string[] => (typeof rule.at === 'string' ? [rule.at] : rule.at);
+/** Each phase's rules in one trie; violations are reported in table order, then document order. */
+function compile(rules: readonly Rule[]): { set: PatternSet<number>; rules: readonly Rule[] } {
+  const set = new PatternSet<number>();
+  rules.forEach((rule, i) => {
+    for (const pattern of typeof rule.at === 'string' ? [rule.at] : rule.at) set.add(pattern, i);
+  });
+  return { set, rules };
+}
+
+const GATES = compile(RULES.filter((r) => r.gate));
+const SHAPE = compile(RULES.filter((r) => r.type));
+const VALUES = compile(RULES);
+
 const isEmpty = (v: unknown): boolean => v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0);
+
+/** Runs `fn` over every match of a compiled table; returns the violations in table order. */
+function run(table: { set: PatternSet<number>; rules: readonly Rule[] }, doc: JsonObject, fn: (rule: Rule, m: Match, pattern: string, out: Violation[]) => void): Violation[] {
+  const byRule: Violation[][] = table.rules.map(() => []);
+  table.set.walk(doc, (i, m, pattern) => fn(table.rules[i]!, m, pattern, byRule[i]!));
+  return dedupe(byRule.flat());
+}
 
 /** Type errors; required objects and lists (what the defaults need) count as shape too. */
 export function shapeViolations(doc: unknown): Violation[] {
   if (!isObject(doc)) return [{ field: '', rule: 'document', message: 'must be a mapping (one kind: Pod)' }];
-  const gate = valueViolations(doc, GATES);
+  const gate = valueRun(GATES, doc);
   if (gate.length > 0) return gate;
-  const out: Violation[] = [];
-  for (const rule of RULES) {
-    if (!rule.type) continue;
-    const structural = rule.required === true && (rule.type === 'object' || rule.type === 'list');
-    for (const pattern of patterns(rule)) {
-      for (const m of select(doc, pattern)) {
-        // metadata, spec, spec.containers: the defaults walk them; deeper required lists are values
-        if (!m.present) {
-          if (structural && !pattern.includes('[*]')) out.push({ field: m.path, rule: rule.id, message: 'Required value' });
-          continue;
-        }
-        if (!TYPE_OK[rule.type](m.value)) {
-          out.push({ field: m.path, rule: rule.id, message: `Invalid value: ${JSON.stringify(m.value)}: must be ${TYPE_NAME[rule.type]}` });
-        }
-      }
+  return run(SHAPE, doc, (rule, m, pattern, out) => {
+    const type = rule.type!;
+    if (!m.present) {
+      // metadata, spec, spec.containers: the defaults walk them; deeper required lists are values
+      const structural = rule.required === true && (type === 'object' || type === 'list') && !pattern.includes('[*]');
+      if (structural) out.push({ field: m.path, rule: rule.id, message: 'Required value' });
+    } else if (!TYPE_OK[type](m.value)) {
+      out.push({ field: m.path, rule: rule.id, message: `Invalid value: ${JSON.stringify(m.value)}: must be ${TYPE_NAME[type]}` });
     }
-  }
-  return dedupe(out);
+  });
+}
+
+function valueRun(table: { set: PatternSet<number>; rules: readonly Rule[] }, pod: JsonObject): Violation[] {
+  return run(table, pod, (rule, m, _pattern, out) => {
+    if (isEmpty(m.value)) {
+      // as upstream's if/else: a missing required field is only "Required"; an optional empty
+      // value that is present still gets its check (a port's `name: ""`)
+      if (rule.required) out.push({ field: m.path, rule: rule.id, message: 'Required value' });
+      if (rule.required || !m.present) return;
+    }
+    if (!rule.check || (rule.type && !TYPE_OK[rule.type](m.value))) return;
+    for (const f of rule.check(m.value as never, m, pod)) out.push({ field: f.field ?? m.path, rule: rule.id, message: f.message });
+  });
 }
 
 /** Required fields and checks, on a pod whose shape is right and whose defaults are applied. */
-export function valueViolations(pod: JsonObject, rules: readonly Rule[] = RULES): Violation[] {
-  const out: Violation[] = [];
-  for (const rule of rules) {
-    for (const pattern of patterns(rule)) {
-      for (const m of select(pod, pattern)) {
-        if (isEmpty(m.value)) {
-          // as upstream's if/else: a missing required field is only "Required"; an optional empty
-          // value that is present still gets its check (a port's `name: ""`)
-          if (rule.required) out.push({ field: m.path, rule: rule.id, message: 'Required value' });
-          if (rule.required || !m.present) continue;
-        }
-        if (!rule.check || (rule.type && !TYPE_OK[rule.type](m.value))) continue;
-        for (const f of rule.check(m.value as never, m, pod)) out.push({ field: f.field ?? m.path, rule: rule.id, message: f.message });
-      }
-    }
-  }
-  return dedupe(out);
+export function valueViolations(pod: JsonObject): Violation[] {
+  return valueRun(VALUES, pod);
 }
 
 /** One report per field and message (a field can match two patterns of one rule). */
