@@ -31,9 +31,6 @@ export const KUBERNETES_DIR = '/etc/kubernetes';
 export const MANIFESTS_DIR = '/etc/kubernetes/manifests';
 export const AGENT_STATE_DIR = '/var/lib/kubestrap/agent';
 
-/** Version labels kubeadm would look up online; offline they mean the pinned default. */
-export const VERSION_LABELS: readonly string[] = ['stable', 'stable-1', 'latest', 'latest-1'];
-
 export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = {
   controlPlaneComponentHealthCheck: '4m0s',
   kubeletHealthCheck: '4m0s',

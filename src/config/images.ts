@@ -4,18 +4,7 @@
  * have their own pinned tags.
  */
 import type { ClusterConfiguration } from './types.js';
-import {
-  COREDNS_VERSION,
-  DEFAULT_ETCD_IMAGE_TAG,
-  DEFAULT_IMAGE_REPOSITORY,
-  ETCD_IMAGE_TAG_BY_MINOR,
-  PAUSE_VERSION,
-} from './versions.js';
-
-/** Minor of a normalized `vX.Y.Z[...]` version. */
-export function minorOf(version: string): number {
-  return Number(/^v?\d+\.(\d+)\./.exec(version)?.[1] ?? Number.NaN);
-}
+import { DEFAULT_IMAGE_REPOSITORY, releaseFor } from './versions.js';
 
 /** Image tags cannot hold `+` (build metadata), kubeadm replaces it with `_`. */
 function versionTag(version: string): string {
@@ -27,7 +16,7 @@ export function kubernetesImage(cluster: ClusterConfiguration, component: string
 }
 
 export function etcdImageTag(cluster: ClusterConfiguration): string {
-  return cluster.etcd.local?.imageTag || ETCD_IMAGE_TAG_BY_MINOR[minorOf(cluster.kubernetesVersion)] || DEFAULT_ETCD_IMAGE_TAG;
+  return cluster.etcd.local?.imageTag || releaseFor(cluster.kubernetesVersion).etcdImageTag;
 }
 
 export function etcdImage(cluster: ClusterConfiguration): string {
@@ -39,11 +28,11 @@ export function corednsImage(cluster: ClusterConfiguration): string {
   let repo = cluster.dns.imageRepository || cluster.imageRepository;
   // CoreDNS lives in a sub-path of the default registry only.
   if (repo === DEFAULT_IMAGE_REPOSITORY) repo = `${repo}/coredns`;
-  return `${repo}/coredns:${cluster.dns.imageTag || COREDNS_VERSION}`;
+  return `${repo}/coredns:${cluster.dns.imageTag || releaseFor(cluster.kubernetesVersion).corednsVersion}`;
 }
 
 export function pauseImage(cluster: ClusterConfiguration): string {
-  return `${cluster.imageRepository}/pause:${PAUSE_VERSION}`;
+  return `${cluster.imageRepository}/pause:${releaseFor(cluster.kubernetesVersion).pauseVersion}`;
 }
 
 /** etcd version an image tag names: `3.6.5-0` → `3.6.5`, `v3.5.21` → `3.5.21`. */

@@ -47,6 +47,13 @@ function ipv6ToBigInt(text: string): bigint {
   return [...h, ...zeros, ...t].reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
 }
 
+/** 127.0.0.0/8 or ::1 (what kube-apiserver calls "the loopback range"). */
+export function isLoopbackIP(text: string): boolean {
+  const ip = parseIP(text);
+  if (!ip) return false;
+  return ip.family === 4 ? ip.value >> 24n === 127n : ip.value === 1n;
+}
+
 export function formatIP(ip: ParsedIP): string {
   if (ip.family === 4) {
     return [24n, 16n, 8n, 0n].map((shift) => String((ip.value >> shift) & 0xffn)).join('.');

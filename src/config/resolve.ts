@@ -9,7 +9,6 @@ import {
   DEFAULT_CRI_SOCKET,
   KUBERNETES_DIR,
   MANIFESTS_DIR,
-  VERSION_LABELS,
   defaultBootstrapToken,
   defaultClusterConfiguration,
   defaultInitConfiguration,
@@ -25,7 +24,7 @@ import { overlay } from './merge.js';
 import { defaultRouteIPv4, joinHostPort, nthIP, parseCIDR, splitHostPort } from './net.js';
 import type { ClusterConfiguration, InitConfiguration, LocalEtcd, ResolvedConfig, Timeouts } from './types.js';
 import { validateClusterConfiguration, validateConfig, type Placer } from './validate.js';
-import { DEFAULT_KUBERNETES_VERSION } from './versions.js';
+import { resolveKubernetesVersion } from './versions.js';
 
 export interface Documents {
   init: InitConfiguration;
@@ -126,11 +125,7 @@ export function documentsFrom(loaded: LoadedConfig | undefined): Documents {
 /** Normalizations kubeadm applies silently or with a warning. */
 function normalize(docs: Documents, warn: (m: string) => void): void {
   const { cluster, init } = docs;
-  if (VERSION_LABELS.includes(cluster.kubernetesVersion) || cluster.kubernetesVersion === '') {
-    cluster.kubernetesVersion = DEFAULT_KUBERNETES_VERSION;
-  } else if (/^\d+\.\d+\.\d+/.test(cluster.kubernetesVersion)) {
-    cluster.kubernetesVersion = `v${cluster.kubernetesVersion}`;
-  }
+  cluster.kubernetesVersion = resolveKubernetesVersion(cluster.kubernetesVersion);
   const cri = init.nodeRegistration.criSocket;
   if (cri === '') init.nodeRegistration.criSocket = DEFAULT_CRI_SOCKET;
   else if (cri.startsWith('/')) {

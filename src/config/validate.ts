@@ -6,7 +6,6 @@
 import { isIP } from 'node:net';
 import { ConfigError, type ErrorPlace } from '../errors.js';
 import { parseDuration } from './duration.js';
-import { minorOf } from './images.js';
 import { hostBits, parseCIDR, parseIP, splitHostPort, type ParsedCIDR } from './net.js';
 import {
   ENCRYPTION_ALGORITHMS,
@@ -18,7 +17,7 @@ import {
   type InitConfiguration,
   type Timeouts,
 } from './types.js';
-import { DEFAULT_KUBERNETES_VERSION, MAX_KUBERNETES_MINOR, MIN_KUBERNETES_MINOR } from './versions.js';
+import { DEFAULT_KUBERNETES_VERSION, minorOf, releaseOf, SUPPORTED_MINORS_TEXT } from './versions.js';
 
 /** Where a field's value came from: the config file or a flag. Builds the error's file/field. */
 export type Placer = (field: string) => ErrorPlace;
@@ -125,15 +124,19 @@ function checkAbsolute(path: string, field: string, fail: Check): void {
 }
 
 export function checkKubernetesVersion(version: string, field: string, fail: Check): void {
-  const m = VERSION_RE.exec(version);
-  if (!m) fail(field, `"${version}" is not a valid Kubernetes version`, `use a version like ${DEFAULT_KUBERNETES_VERSION}`);
+  // An unsupported minor is named as such even in a label (`1.33`, `stable-1.33`), so the user
+  // learns which minors exist rather than how to spell a version.
   const minor = minorOf(version);
-  if (m![1] !== '1' || minor < MIN_KUBERNETES_MINOR || minor > MAX_KUBERNETES_MINOR) {
+  const major = /^(?:(?:stable|latest)-)?v?(\d+)\./.exec(version)?.[1];
+  if (!Number.isNaN(minor) && (major !== '1' || !releaseOf(version))) {
     fail(
       field,
       `Kubernetes ${version} is not supported`,
-      `kubestrap supports v1.${MIN_KUBERNETES_MINOR} to v1.${MAX_KUBERNETES_MINOR}; use e.g. ${DEFAULT_KUBERNETES_VERSION}`,
+      `kubestrap supports ${SUPPORTED_MINORS_TEXT}; use e.g. ${DEFAULT_KUBERNETES_VERSION}`,
     );
+  }
+  if (!VERSION_RE.test(version)) {
+    fail(field, `"${version}" is not a valid Kubernetes version`, `use a version like ${DEFAULT_KUBERNETES_VERSION}, 1.36 or stable-1.36`);
   }
 }
 

@@ -79,7 +79,11 @@ export interface SecurityProfile {
 }
 export interface KeyValue {
   key: string;
-  value: string;
+  /**
+   * cri-api v0.37 made this `bytes` (env values need not be UTF-8); on the wire it is the same
+   * length-delimited field as the `string` older runtimes declare, so UTF-8 bytes work with both.
+   */
+  value: Buffer;
 }
 export interface ImageSpec {
   image: string;

@@ -6,6 +6,8 @@ import { isIPv6 } from 'node:net';
 import path from 'node:path';
 import { etcdImageTag } from '../config/images.js';
 import type { Arg, EnvVar, ResolvedConfig } from '../config/types.js';
+import { isLoopbackIP } from '../config/net.js';
+import { releaseFor } from '../config/versions.js';
 import type { Host } from '../host/host.js';
 import { argsToCommand, getArg, setArg } from './args.js';
 import { mergeEnvVars, proxyEnvVars } from './env.js';
@@ -56,6 +58,16 @@ function authorizationModes(requested: string | undefined): string {
   return valid.length > 0 ? valid.join(',') : DEFAULT_AUTHZ_MODES;
 }
 
+/**
+ * A control plane advertised on a loopback address (a one-machine lab) where kube-apiserver would
+ * refuse that address for the `kubernetes` Service's endpoints: it then runs without the endpoint
+ * reconciler. Pods could not reach a loopback endpoint anyway; kubeadm cannot make such a control
+ * plane at all ("unable to select an IP from lo network interface").
+ */
+export function loopbackWithoutEndpoints(config: ResolvedConfig): boolean {
+  return releaseFor(config.cluster.kubernetesVersion).apiserverRefusesLoopbackAdvertise && isLoopbackIP(config.advertiseAddress);
+}
+
 export function apiServerCommand(config: ResolvedConfig): string[] {
   const { cluster } = config;
   const pki = (file: string): string => path.posix.join(cluster.certificatesDir, file);
@@ -101,6 +113,7 @@ export function apiServerCommand(config: ResolvedConfig): string[] {
     const advertised = cluster.etcd.local ? getArg(cluster.etcd.local.extraArgs, 'advertise-client-urls') : undefined;
     if (advertised !== undefined) setArg(args, 'etcd-servers', advertised);
   }
+  if (loopbackWithoutEndpoints(config)) setArg(args, 'endpoint-reconciler-type', 'none');
   const extra = cluster.apiServer.extraArgs;
   if (getArg(extra, 'authorization-config') === undefined) {
     setArg(args, 'authorization-mode', authorizationModes(getArg(extra, 'authorization-mode')));

@@ -3,6 +3,7 @@
  * Paths are the host's own (/etc/kubernetes/pki); `host` is only asked whether an optional CA
  * directory exists under the rootfs, because the agent bind-mounts `<rootfs><hostPath>`.
  */
+import { releaseFor } from '../config/versions.js';
 import path from 'node:path';
 import type { ExternalEtcd, HostPathMount, HostPathType } from '../config/types.js';
 import type { ResolvedConfig } from '../config/types.js';
@@ -82,7 +83,7 @@ export function externalEtcdCertDirs(etcd: ExternalEtcd, certificatesDir: string
   return [...dirs].sort();
 }
 
-/** Volumes and mounts of the three control-plane components, as kubeadm v1.34 lays them out. */
+/** Volumes and mounts of the three control-plane components, as kubeadm of the cluster's minor lays them out. */
 export async function controlPlaneVolumes(
   config: ResolvedConfig,
   host: Host,
@@ -106,9 +107,11 @@ export async function controlPlaneVolumes(
   kcm.add('ca-certs', CA_CERTS_PATH, CA_CERTS_PATH, true, 'DirectoryOrCreate');
   const kcmConf = path.posix.join(kubeDir, 'controller-manager.conf');
   kcm.add('kubeconfig', kcmConf, kcmConf, true, 'FileOrCreate');
-  const flexDir = getArg(cluster.controllerManager.extraArgs, 'flex-volume-plugin-dir') ?? DEFAULT_FLEXVOLUME_DIR;
-  // Read-write: the controller-manager installs flexvolume drivers there.
-  kcm.add('flexvolume-dir', flexDir, flexDir, false, 'DirectoryOrCreate');
+  if (releaseFor(cluster.kubernetesVersion).controllerManagerFlexVolumeDir) {
+    const flexDir = getArg(cluster.controllerManager.extraArgs, 'flex-volume-plugin-dir') ?? DEFAULT_FLEXVOLUME_DIR;
+    // Read-write: the controller-manager installs flexvolume drivers there.
+    kcm.add('flexvolume-dir', flexDir, flexDir, false, 'DirectoryOrCreate');
+  }
 
   const schedulerConf = path.posix.join(kubeDir, 'scheduler.conf');
   scheduler.add('kubeconfig', schedulerConf, schedulerConf, true, 'FileOrCreate');

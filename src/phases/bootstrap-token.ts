@@ -13,42 +13,59 @@ import { applyClusterRole, applyClusterRoleBinding, applyRoleAndBinding, cluster
 import { withRetry } from '../kube/retry.js';
 import { adminClient } from './cluster-admins.js';
 import type { KubeClient } from '../kube/client.js';
+import { releaseFor, type KubernetesRelease } from '../config/versions.js';
 
 export const CLUSTER_INFO = 'cluster-info';
 
-/** [progress line, what to create] in kubeadm's order. */
-const RBAC_STEPS: readonly [string, (c: KubeClient) => Promise<void>][] = [
-  [
-    'Configured RBAC rules to allow Node Bootstrap tokens to get nodes',
-    async (c) => {
-      await applyClusterRole(c, clusterRole('kubeadm:get-nodes', [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }]));
-      await applyClusterRoleBinding(c, clusterRoleBinding('kubeadm:get-nodes', 'kubeadm:get-nodes', [group(DEFAULT_NODE_TOKEN_GROUP)]));
-    },
-  ],
-  [
-    'Configured RBAC rules to allow Node Bootstrap tokens to post CSRs in order for nodes to get long term certificate credentials',
-    (c) => applyClusterRoleBinding(c, clusterRoleBinding('kubeadm:kubelet-bootstrap', 'system:node-bootstrapper', [group(DEFAULT_NODE_TOKEN_GROUP)])),
-  ],
-  [
-    'Configured RBAC rules to allow the csrapprover controller automatically approve CSRs from a Node Bootstrap Token',
-    (c) =>
-      applyClusterRoleBinding(
-        c,
-        clusterRoleBinding('kubeadm:node-autoapprove-bootstrap', 'system:certificates.k8s.io:certificatesigningrequests:nodeclient', [
-          group(DEFAULT_NODE_TOKEN_GROUP),
-        ]),
-      ),
-  ],
-  [
-    'Configured RBAC rules to allow certificate rotation for all node client certificates in the cluster',
-    (c) =>
-      applyClusterRoleBinding(
-        c,
-        clusterRoleBinding('kubeadm:node-autoapprove-certificate-rotation', 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', [
-          group('system:nodes'),
-        ]),
-      ),
-  ],
+interface RbacStep {
+  line: string;
+  apply: (c: KubeClient) => Promise<void>;
+  /** Only for the minors it returns true for (kubeadm of that minor creates it). */
+  when?: (release: KubernetesRelease) => boolean;
+}
+
+/** In kubeadm's order. */
+const RBAC_STEPS: readonly RbacStep[] = [
+  {
+    line: 'Configured RBAC rules to allow Node Bootstrap tokens to get nodes',
+    apply: async (c) => {
+        await applyClusterRole(c, clusterRole('kubeadm:get-nodes', [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }]));
+        await applyClusterRoleBinding(c, clusterRoleBinding('kubeadm:get-nodes', 'kubeadm:get-nodes', [group(DEFAULT_NODE_TOKEN_GROUP)]));
+      },
+  },
+  {
+    line: 'Configured RBAC rules to allow Node Bootstrap tokens to post CSRs in order for nodes to get long term certificate credentials',
+    apply: (c) => applyClusterRoleBinding(c, clusterRoleBinding('kubeadm:kubelet-bootstrap', 'system:node-bootstrapper', [group(DEFAULT_NODE_TOKEN_GROUP)])),
+  },
+  {
+    line: 'Configured RBAC rules to allow the csrapprover controller automatically approve CSRs from a Node Bootstrap Token',
+    apply: (c) =>
+        applyClusterRoleBinding(
+          c,
+          clusterRoleBinding('kubeadm:node-autoapprove-bootstrap', 'system:certificates.k8s.io:certificatesigningrequests:nodeclient', [
+            group(DEFAULT_NODE_TOKEN_GROUP),
+          ]),
+        ),
+  },
+  {
+    line: 'Configured RBAC rules to allow certificate rotation for all node client certificates in the cluster',
+    apply: (c) =>
+        applyClusterRoleBinding(
+          c,
+          clusterRoleBinding('kubeadm:node-autoapprove-certificate-rotation', 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', [
+            group('system:nodes'),
+          ]),
+        ),
+  },
+  {
+    line: 'Configured RBAC rules to allow the API server kubelet client certificate to access the kubelet API',
+    apply: (c) =>
+        applyClusterRoleBinding(
+          c,
+          clusterRoleBinding('kubeadm:apiserver-kubelet-client', 'system:kubelet-api-admin', [user('kube-apiserver-kubelet-client')]),
+        ),
+    when: (release) => release.kubeletClientAuthorization === 'kubelet-api-admin-binding',
+  },
 ];
 
 /** cluster-info carries admin.conf's server and CA, like kubeadm's CreateBootstrapConfigMapIfNotExists. */
@@ -84,7 +101,9 @@ export const bootstrapTokenPhase: Phase<InitContext> = {
         for (const t of tokens) await applySecret(c, bootstrapTokenSecret(t));
       }, { ...opts, what: 'creating bootstrap token Secrets' });
     }
-    for (const [line, apply] of RBAC_STEPS) {
+    const release = releaseFor(ctx.config.cluster.kubernetesVersion);
+    for (const { line, apply, when } of RBAC_STEPS) {
+      if (when && !when(release)) continue;
       if (c) await withRetry(() => apply(c), { ...opts, what: line });
       ctx.out.line('bootstrap-token', line);
     }

@@ -1,4 +1,5 @@
 /** `init phase control-plane`: static Pod manifests of kube-apiserver, -controller-manager and -scheduler. */
+import { loopbackWithoutEndpoints } from '../manifests/components.js';
 import { renderManifests, writeManifest, type ControlPlaneComponent, type RenderedManifest } from '../manifests/index.js';
 import type { InitContext } from './context.js';
 import type { Phase } from './workflow.js';
@@ -23,6 +24,12 @@ function subphase(name: string, component: ControlPlaneComponent): Phase<InitCon
     async run(ctx) {
       const manifest = (ctx.prepared.get(key) as RenderedManifest | undefined) ?? (await render(ctx));
       ctx.out.line('control-plane', `Creating static Pod manifest for "${component}"`);
+      if (component === 'kube-apiserver' && loopbackWithoutEndpoints(ctx.config)) {
+        ctx.out.warn(
+          'control-plane',
+          `the advertise address ${ctx.config.advertiseAddress} is a loopback address: kube-apiserver runs with --endpoint-reconciler-type=none, so the "kubernetes" Service has no endpoints and pods cannot reach the API server; use a host address for a cluster that runs workloads`,
+        );
+      }
       await writeManifest(ctx.host, ctx.config, manifest);
     },
   };

@@ -67,7 +67,7 @@ function request(session: PkiSession, spec: CertSpec, publicKey: CertificateRequ
   const start = session.start.getTime();
   return {
     commonName,
-    organization: spec.organization,
+    organization: spec.organization(cfg),
     usages: spec.usages,
     altNames,
     isCA,

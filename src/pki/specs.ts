@@ -4,6 +4,7 @@
  * are all driven by this table.
  */
 import type { ResolvedConfig } from '../config/types.js';
+import { releaseFor } from '../config/versions.js';
 import { apiServerAltNames, etcdPeerAltNames, etcdServerAltNames, type ComputedAltNames } from './sans.js';
 
 export type CAName = 'ca' | 'front-proxy-ca' | 'etcd-ca';
@@ -17,7 +18,8 @@ export interface CertSpec {
   /** For `--help`: "Generate the <longName>". */
   longName: string;
   commonName: (cfg: ResolvedConfig) => string;
-  organization: readonly string[];
+  /** Subject organizations; a function because one depends on the Kubernetes minor. */
+  organization: (cfg: ResolvedConfig) => readonly string[];
   /** Extended key usages of a leaf; CAs have none. */
   usages: readonly ExtUsage[];
   altNames?: (cfg: ResolvedConfig) => ComputedAltNames;
@@ -32,6 +34,16 @@ export interface CASpec extends CertSpec {
 }
 
 const fixed = (cn: string) => () => cn;
+const none = (): readonly string[] => [];
+
+/**
+ * Up to v1.35 the kubelets authorize kube-apiserver by this certificate's group
+ * `kubeadm:cluster-admins`; from v1.36 by its CN through the `kubeadm:apiserver-kubelet-client`
+ * ClusterRoleBinding, and the certificate carries no organization (see KubernetesRelease).
+ */
+function kubeletClientOrganization(cfg: ResolvedConfig): readonly string[] {
+  return releaseFor(cfg.cluster.kubernetesVersion).kubeletClientAuthorization === 'cluster-admins-group' ? ['kubeadm:cluster-admins'] : [];
+}
 
 /** In kubeadm's order, which is also the phase order: each CA before the leaves it signs. */
 export const CERT_SPECS: readonly CertSpec[] = [
@@ -40,7 +52,7 @@ export const CERT_SPECS: readonly CertSpec[] = [
     baseName: 'ca',
     longName: 'self-signed Kubernetes CA to provision identities for other Kubernetes components',
     commonName: fixed('kubernetes'),
-    organization: [],
+    organization: none,
     usages: [],
     etcd: false,
   },
@@ -49,7 +61,7 @@ export const CERT_SPECS: readonly CertSpec[] = [
     baseName: 'apiserver',
     longName: 'certificate for serving the Kubernetes API',
     commonName: fixed('kube-apiserver'),
-    organization: [],
+    organization: none,
     usages: ['serverAuth'],
     altNames: apiServerAltNames,
     ca: 'ca',
@@ -60,7 +72,7 @@ export const CERT_SPECS: readonly CertSpec[] = [
     baseName: 'apiserver-kubelet-client',
     longName: 'certificate for the API server to connect to kubelet',
     commonName: fixed('kube-apiserver-kubelet-client'),
-    organization: ['kubeadm:cluster-admins'],
+    organization: kubeletClientOrganization,
     usages: ['clientAuth'],
     ca: 'ca',
     etcd: false,
@@ -70,7 +82,7 @@ export const CERT_SPECS: readonly CertSpec[] = [
     baseName: 'front-proxy-ca',
     longName: 'self-signed CA to provision identities for front proxy',
     commonName: fixed('front-proxy-ca'),
-    organization: [],
+    organization: none,
     usages: [],
     etcd: false,
   },
@@ -79,7 +91,7 @@ export const CERT_SPECS: readonly CertSpec[] = [
     baseName: 'front-proxy-client',
     longName: 'certificate for the front proxy client',
     commonName: fixed('front-proxy-client'),
-    organization: [],
+    organization: none,
     usages: ['clientAuth'],
     ca: 'front-proxy-ca',
     etcd: false,
@@ -89,7 +101,7 @@ export const CERT_SPECS: readonly CertSpec[] = [
     baseName: 'etcd/ca',
     longName: 'self-signed CA to provision identities for etcd',
     commonName: fixed('etcd-ca'),
-    organization: [],
+    organization: none,
     usages: [],
     etcd: true,
   },
@@ -98,7 +110,7 @@ export const CERT_SPECS: readonly CertSpec[] = [
     baseName: 'etcd/server',
     longName: 'certificate for serving etcd',
     commonName: (cfg) => cfg.nodeName,
-    organization: [],
+    organization: none,
     usages: ['serverAuth', 'clientAuth'],
     altNames: etcdServerAltNames,
     ca: 'etcd-ca',
@@ -109,7 +121,7 @@ export const CERT_SPECS: readonly CertSpec[] = [
     baseName: 'etcd/peer',
     longName: 'certificate for etcd nodes to communicate with each other',
     commonName: (cfg) => cfg.nodeName,
-    organization: [],
+    organization: none,
     usages: ['serverAuth', 'clientAuth'],
     altNames: etcdPeerAltNames,
     ca: 'etcd-ca',
@@ -120,7 +132,7 @@ export const CERT_SPECS: readonly CertSpec[] = [
     baseName: 'etcd/healthcheck-client',
     longName: 'certificate for liveness probes to healthcheck etcd',
     commonName: fixed('kube-etcd-healthcheck-client'),
-    organization: [],
+    organization: none,
     usages: ['clientAuth'],
     ca: 'etcd-ca',
     etcd: true,
@@ -130,7 +142,7 @@ export const CERT_SPECS: readonly CertSpec[] = [
     baseName: 'apiserver-etcd-client',
     longName: 'certificate the apiserver uses to access etcd',
     commonName: fixed('kube-apiserver-etcd-client'),
-    organization: [],
+    organization: none,
     usages: ['clientAuth'],
     ca: 'etcd-ca',
     etcd: true,

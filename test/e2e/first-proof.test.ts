@@ -15,7 +15,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { components } from '../support/components.js';
+import { components, suiteRelease, suiteVersionFlags } from '../support/components.js';
 import { buildCli } from '../support/init-e2e.js';
 import { waitPortsFree, type Proc } from '../support/proc.js';
 import { probeGet, startFromManifest, waitHealthy } from '../support/static-pods.js';
@@ -52,7 +52,7 @@ const VARIANTS: Variant[] = [
   {
     name: 'default (RSA-2048) via flags',
     encryptionAlgorithm: 'RSA-2048',
-    flags: (rootfs) => ['--rootfs', rootfs, '--apiserver-advertise-address', '127.0.0.1', '--node-name', NODE],
+    flags: (rootfs) => ['--rootfs', rootfs, '--apiserver-advertise-address', '127.0.0.1', '--node-name', NODE, ...suiteVersionFlags()],
   },
   {
     name: 'ECDSA-P256 via --config',
@@ -70,6 +70,7 @@ nodeRegistration:
 ---
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: ClusterConfiguration
+kubernetesVersion: ${suiteRelease().version}
 encryptionAlgorithm: ECDSA-P256
 `;
 

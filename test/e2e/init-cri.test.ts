@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { CONTAINER_NAME_LABEL, OWNER_LABEL, POD_NAMESPACE_LABEL } from '../../src/agent/runtime/cri/config.js';
-import { componentsReady } from '../support/components.js';
+import { componentsReady, suiteVersionFlags } from '../support/components.js';
 import { startContainerd, type PrivateContainerd } from '../support/containerd.js';
 import { buildCli, forceCleanup, INIT_PORTS, kubectl, kubestrap, leftovers, type ControlPlaneComponent } from '../support/init-e2e.js';
 import { controlPlaneScenario, type RunningContainer } from '../support/init-scenario.js';
@@ -51,7 +51,7 @@ test(
     let t0 = performance.now();
     const init = await kubestrap([
       'init', '--rootfs', rootfs, '--runtime', 'cri', '--cri-socket', ctrd.endpoint,
-      '--apiserver-advertise-address', '127.0.0.1', '--node-name', NODE,
+      '--apiserver-advertise-address', '127.0.0.1', '--node-name', NODE, ...suiteVersionFlags(),
     ]);
     assert.equal(init.code, 0, `init failed:\n${init.stderr}\n${init.stdout}`);
     t.diagnostic(`init took ${Math.round(performance.now() - t0)} ms`);

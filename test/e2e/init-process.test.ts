@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { probeOnce } from '../../src/phases/wait-control-plane.js';
-import { componentsReady } from '../support/components.js';
+import { componentsReady, suiteVersionFlags } from '../support/components.js';
 import { stageImageBinaries } from '../support/image-binaries.js';
 import { agentPid, APISERVER, buildCli, containerProcess, forceCleanup, INIT_PORTS, kubestrap, leftovers, markedProcesses } from '../support/init-e2e.js';
 import { controlPlaneScenario } from '../support/init-scenario.js';
@@ -32,7 +32,7 @@ test(
       const notes = await forceCleanup(rootfs);
       if (notes.length > 0) t.diagnostic(`cleanup: ${notes.join('; ')}`);
     });
-    const initArgs = ['init', '--rootfs', rootfs, '--runtime', 'process', '--apiserver-advertise-address', '127.0.0.1', '--node-name', NODE];
+    const initArgs = ['init', '--rootfs', rootfs, '--runtime', 'process', '--apiserver-advertise-address', '127.0.0.1', '--node-name', NODE, ...suiteVersionFlags()];
 
     await stageImageBinaries(rootfs);
     let t0 = performance.now();

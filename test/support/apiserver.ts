@@ -18,7 +18,7 @@ import { INIT_PHASES } from '../../src/phases/init-phases.js';
 import { memoryPrinter } from '../../src/phases/output.js';
 import { Runner } from '../../src/phases/workflow.js';
 import { probeOnce } from '../../src/phases/wait-control-plane.js';
-import { components, type BinaryName } from './components.js';
+import { components, suiteRelease, type BinaryName } from './components.js';
 import { testConfig } from './config-fixture.js';
 import { startProcess, waitFor, waitPortsFree, type Proc } from './proc.js';
 
@@ -94,7 +94,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   await waitPortsFree(Object.values(ports));
   const rootfs = await mkdtemp(path.join(os.tmpdir(), 'kubestrap-cp-'));
   const host = new Host(rootfs);
-  const config = testConfig({ apiserverBindPort: String(ports.apiserver), ...options.flags });
+  const config = testConfig({ apiserverBindPort: String(ports.apiserver), kubernetesVersion: suiteRelease().version, ...options.flags });
   const ctx: InitContext = { config, host, out: memoryPrinter(), dryRun: false, uploadCerts: false, prepared: new Map() };
   const procs = new Map<ComponentName, Proc>();
   const binaries = components().binaries;

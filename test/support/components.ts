@@ -6,10 +6,24 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_KUBERNETES_VERSION } from '../../src/config/versions.js';
+import {
+  DEFAULT_KUBERNETES_VERSION,
+  KUBERNETES_RELEASES,
+  releaseOf,
+  resolveKubernetesVersion,
+  SUPPORTED_MINORS_TEXT,
+  type KubernetesRelease,
+} from '../../src/config/versions.js';
 import type { ComponentImage } from '../../src/images/kubernetes.js';
 
-export type BinaryName = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubectl' | 'etcd' | 'pause';
+export type BinaryName =
+  | 'kube-apiserver'
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
+  | 'kubectl'
+  | 'kubeadm'
+  | 'etcd'
+  | 'pause';
 export type ImageName = Exclude<ComponentImage, 'kube-proxy'>;
 
 export interface BinaryInfo {
@@ -61,18 +75,44 @@ export interface Components {
 
 export const COMPONENTS_FORMAT = 1;
 
+/**
+ * The environment variable that selects the Kubernetes version of the whole suite: any row of
+ * src/config/versions.ts, as `v1.36.3`, `1.36` or `stable-1.36`. Unset: the default version.
+ */
+export const K8S_VERSION_ENV = 'KUBESTRAP_K8S_VERSION';
+
+/** The release the suite runs (from $KUBESTRAP_K8S_VERSION); throws one line for a version the table lacks. */
+export function suiteRelease(): KubernetesRelease {
+  const wanted = process.env[K8S_VERSION_ENV]?.trim() || DEFAULT_KUBERNETES_VERSION;
+  const version = resolveKubernetesVersion(wanted);
+  const row = releaseOf(version);
+  if (!row || !version.startsWith('v1.')) {
+    throw new Error(`${K8S_VERSION_ENV}=${wanted}: not a supported minor (supported: ${SUPPORTED_MINORS_TEXT})`);
+  }
+  if (row.version !== version) {
+    const patches = KUBERNETES_RELEASES.map((r) => r.version).join(', ');
+    throw new Error(`${K8S_VERSION_ENV}=${wanted}: the harness builds one patch per minor (${patches}); use ${row.version}`);
+  }
+  return row;
+}
+
+/** `--kubernetes-version` for the kubestrap commands a test runs, so they render the suite's version. */
+export function suiteVersionFlags(): string[] {
+  return ['--kubernetes-version', suiteRelease().version];
+}
+
 /** ~/.cache/kubestrap-test, or $KUBESTRAP_TEST_CACHE. */
 export function cacheRoot(): string {
   return process.env.KUBESTRAP_TEST_CACHE ?? path.join(os.homedir(), '.cache', 'kubestrap-test');
 }
 
-export function manifestPath(kubernetesVersion = DEFAULT_KUBERNETES_VERSION): string {
+export function manifestPath(kubernetesVersion = suiteRelease().version): string {
   return path.join(cacheRoot(), kubernetesVersion, 'components.json');
 }
 
 let cached: Components | undefined;
 
-/** The prepared components for the default Kubernetes version; throws with what to run when absent. */
+/** The prepared components for the suite's Kubernetes version; throws with what to run when absent. */
 export function components(): Components {
   if (cached) return cached;
   const file = manifestPath();

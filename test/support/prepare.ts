@@ -1,7 +1,9 @@
 /**
- * Prepares the real components the integration and e2e tests run (`npm run prepare:components`):
- *   binaries  kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd (pinned Go
- *             modules beside this file, built by build-binaries.sh) and a static pause program,
+ * Prepares the real components the integration and e2e tests run (`npm run prepare:components`),
+ * for the suite's Kubernetes version ($KUBESTRAP_K8S_VERSION, default: the table's default):
+ *   binaries  kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubeadm, etcd (the
+ *             version's wrapper Go modules k8s/v1.X and etcd/vA.B.C, built by build-binaries.sh)
+ *             and a static pause program,
  *   runtime   containerd + runc from Debian (installed when missing; crictl when packaged),
  *   images    OCI archives named like upstream, built with src/images, rebuilt only when the binary
  *             or recipe changes,
@@ -14,12 +16,13 @@ import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_ETCD_IMAGE_TAG, DEFAULT_KUBERNETES_VERSION, PAUSE_VERSION } from '../../src/config/versions.js';
+import { etcdVersionOfTag } from '../../src/config/images.js';
 import { componentImageRef, componentImageSpec, recipeFingerprint } from '../../src/images/kubernetes.js';
 import { writeImage } from '../../src/images/oci.js';
 import {
   cacheRoot,
   COMPONENTS_FORMAT,
+  suiteRelease,
   type BinaryInfo,
   type BinaryName,
   type Components,
@@ -132,23 +135,23 @@ async function prepareBinaries(
   binDir: string,
   specs: BinarySpec[],
   previous: Partial<Record<BinaryName, BinaryInfo>>,
-  build: () => Promise<void>,
+  build: (missing: BinaryName[]) => Promise<void>,
 ): Promise<Partial<Record<BinaryName, BinaryInfo>>> {
   const found: Partial<Record<BinaryName, BinaryInfo>> = {};
-  let needBuild = false;
+  const missing: BinaryName[] = [];
   for (const spec of specs) {
     const file = path.join(binDir, spec.name);
     const info = await describeBinary(file, spec, previous[spec.name]);
     if (typeof info === 'string') {
       log(`${spec.name}: ${info}; will build`);
       await rm(file, { force: true }); // the build script skips binaries that exist
-      needBuild = true;
+      missing.push(spec.name);
     } else {
       found[spec.name] = info;
     }
   }
-  if (!needBuild) return found;
-  await build();
+  if (missing.length === 0) return found;
+  await build(missing);
   for (const spec of specs) {
     if (found[spec.name]) continue;
     const info = await describeBinary(path.join(binDir, spec.name), spec, undefined);
@@ -232,21 +235,33 @@ async function readPrevious(file: string): Promise<Partial<Components>> {
 }
 
 export async function prepare(): Promise<Components> {
-  const kubernetesVersion = await goModVersion(path.join(here, 'k8s/go.mod'), 'k8s.io/kubernetes');
-  if (kubernetesVersion !== DEFAULT_KUBERNETES_VERSION) {
-    throw new Error(`test/support/k8s/go.mod pins ${kubernetesVersion} but src/config/versions.ts says ${DEFAULT_KUBERNETES_VERSION}: make them agree`);
+  const release = suiteRelease();
+  const k8sModule = path.join(here, 'k8s', `v1.${release.minor}`);
+  const etcdModule = path.join(here, 'etcd', `v${etcdVersionOfTag(release.etcdImageTag)}`);
+  for (const dir of [k8sModule, etcdModule]) {
+    if (!existsSync(path.join(dir, 'go.mod'))) {
+      throw new Error(
+        `${dir}/go.mod is missing: run \`bash test/support/modules/new-version.sh ${release.version} ${etcdVersionOfTag(release.etcdImageTag)}\` and commit it`,
+      );
+    }
   }
-  const criApiVersion = await goModVersion(path.join(here, 'k8s/go.mod'), 'k8s.io/cri-api');
-  const etcdVersion = (await goModVersion(path.join(here, 'etcd/go.mod'), 'go.etcd.io/etcd/server/v3')).replace(/^v/, '');
-  if (!DEFAULT_ETCD_IMAGE_TAG.startsWith(`${etcdVersion}-`)) {
-    throw new Error(`test/support/etcd/go.mod pins etcd ${etcdVersion} but the default etcd image tag is ${DEFAULT_ETCD_IMAGE_TAG}`);
+  const kubernetesVersion = await goModVersion(path.join(k8sModule, 'go.mod'), 'k8s.io/kubernetes');
+  if (kubernetesVersion !== release.version) {
+    throw new Error(`${k8sModule}/go.mod pins ${kubernetesVersion} but src/config/versions.ts says ${release.version}: make them agree`);
+  }
+  const criApiVersion = await goModVersion(path.join(k8sModule, 'go.mod'), 'k8s.io/cri-api');
+  const etcdVersion = (await goModVersion(path.join(etcdModule, 'go.mod'), 'go.etcd.io/etcd/server/v3')).replace(/^v/, '');
+  const etcdImageTag = release.etcdImageTag;
+  const pauseVersion = release.pauseVersion;
+  if (etcdVersionOfTag(etcdImageTag) !== etcdVersion) {
+    throw new Error(`${etcdModule}/go.mod pins etcd ${etcdVersion} but the etcd image tag of ${release.version} is ${etcdImageTag}`);
   }
   const cacheDir = path.join(cacheRoot(), kubernetesVersion);
   const binDir = path.join(cacheDir, 'bin');
   const imageDir = path.join(cacheDir, 'images');
   const manifestFile = path.join(cacheDir, 'components.json');
   await mkdir(binDir, { recursive: true });
-  log(`kubernetes ${kubernetesVersion}, etcd ${etcdVersion}, pause ${PAUSE_VERSION}, cri-api ${criApiVersion}; cache ${cacheDir}`);
+  log(`kubernetes ${kubernetesVersion}, etcd ${etcdVersion}, pause ${pauseVersion}, cri-api ${criApiVersion}; cache ${cacheDir}`);
 
   const unlock = await lock(cacheDir);
   try {
@@ -260,15 +275,20 @@ export async function prepare(): Promise<Components> {
         { name: 'kube-controller-manager', versionArgs: ['--version'], expect: `Kubernetes ${kubernetesVersion}` },
         { name: 'kube-scheduler', versionArgs: ['--version'], expect: `Kubernetes ${kubernetesVersion}` },
         { name: 'kubectl', versionArgs: ['version', '--client'], expect: `Client Version: ${kubernetesVersion}` },
+        { name: 'kubeadm', versionArgs: ['version', '-o', 'short'], expect: kubernetesVersion },
         { name: 'etcd', versionArgs: ['--version'], expect: `etcd Version: ${etcdVersion}` },
       ],
       prevBinaries,
-      () => timed('Go binaries (build-binaries.sh)', () => stream(' ', 'bash', [path.join(here, 'build-binaries.sh'), binDir])),
+      (missing) =>
+        timed('Go binaries (build-binaries.sh)', () =>
+          stream(' ', 'bash', [path.join(here, 'build-binaries.sh'), binDir, k8sModule, etcdModule, ...missing]),
+        ),
     );
     log(`binaries ok: ${Object.values(goBinaries).map((b) => b.version).join(' | ')}`);
 
     const pauseDir = path.join(here, 'pause');
     const pauseSourceHash = createHash('sha256')
+      .update(pauseVersion)
       .update(await readFile(path.join(pauseDir, 'go.mod')))
       .update(await readFile(path.join(pauseDir, 'main.go')))
       .digest('hex');
@@ -276,11 +296,11 @@ export async function prepare(): Promise<Components> {
     if (previous.pauseSourceHash !== pauseSourceHash) await rm(pauseBinary, { force: true }); // sources changed
     const pause = await prepareBinaries(
       binDir,
-      [{ name: 'pause', versionArgs: ['-v'], expect: `pause.go version: ${PAUSE_VERSION}` }],
+      [{ name: 'pause', versionArgs: ['-v'], expect: `pause.go version: ${pauseVersion}` }],
       prevBinaries,
       () =>
         timed('pause', () =>
-          stream('[build]', 'go', ['build', '-C', pauseDir, '-trimpath', '-ldflags=-s -w', '-o', pauseBinary, '.'], {
+          stream('[build]', 'go', ['build', '-C', pauseDir, '-trimpath', `-ldflags=-s -w -X main.version=${pauseVersion}`, '-o', pauseBinary, '.'], {
             ...process.env,
             GOTOOLCHAIN: 'local',
             CGO_ENABLED: '0',
@@ -300,8 +320,8 @@ export async function prepare(): Promise<Components> {
         'kube-apiserver': kubernetesVersion,
         'kube-controller-manager': kubernetesVersion,
         'kube-scheduler': kubernetesVersion,
-        etcd: DEFAULT_ETCD_IMAGE_TAG,
-        pause: PAUSE_VERSION,
+        etcd: etcdImageTag,
+        pause: pauseVersion,
       },
       previous.images ?? {},
     );
@@ -311,8 +331,8 @@ export async function prepare(): Promise<Components> {
       format: COMPONENTS_FORMAT,
       kubernetesVersion,
       etcdVersion,
-      etcdImageTag: DEFAULT_ETCD_IMAGE_TAG,
-      pauseVersion: PAUSE_VERSION,
+      etcdImageTag,
+      pauseVersion,
       criApiVersion,
       cacheDir,
       binDir,

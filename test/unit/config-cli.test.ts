@@ -58,13 +58,13 @@ test('config print init-defaults feeds config images list --config', () => {
   assert.equal(
     r.stdout,
     [
-      'registry.k8s.io/kube-apiserver:v1.34.4',
-      'registry.k8s.io/kube-controller-manager:v1.34.4',
-      'registry.k8s.io/kube-scheduler:v1.34.4',
-      'registry.k8s.io/kube-proxy:v1.34.4',
-      'registry.k8s.io/coredns/coredns:v1.12.1',
-      'registry.k8s.io/pause:3.10.1',
-      'registry.k8s.io/etcd:3.6.5-0',
+      'registry.k8s.io/kube-apiserver:v1.37.2',
+      'registry.k8s.io/kube-controller-manager:v1.37.2',
+      'registry.k8s.io/kube-scheduler:v1.37.2',
+      'registry.k8s.io/kube-proxy:v1.37.2',
+      'registry.k8s.io/coredns/coredns:v1.14.6',
+      'registry.k8s.io/pause:3.10.2',
+      'registry.k8s.io/etcd:3.7.0-0',
       '',
     ].join('\n'),
   );

@@ -116,15 +116,22 @@ describe('config file errors', () => {
   test('bad version', () =>
     fileCase(
       'version',
+      `${INIT}---\n${CLUSTER}kubernetesVersion: v1.37.x\n`,
+      '<file>: kubernetesVersion: "v1.37.x" is not a valid Kubernetes version (use a version like v1.37.2, 1.36 or stable-1.36)',
+    ));
+
+  test('unsupported minor label', () =>
+    fileCase(
+      'version-label',
       `${INIT}---\n${CLUSTER}kubernetesVersion: v1.34\n`,
-      '<file>: kubernetesVersion: "v1.34" is not a valid Kubernetes version (use a version like v1.34.4)',
+      '<file>: kubernetesVersion: Kubernetes v1.34 is not supported (kubestrap supports v1.35, v1.36, v1.37; use e.g. v1.37.2)',
     ));
 
   test('out-of-range version', () =>
     fileCase(
       'version-range',
       `${INIT}---\n${CLUSTER}kubernetesVersion: v1.30.2\n`,
-      '<file>: kubernetesVersion: Kubernetes v1.30.2 is not supported (kubestrap supports v1.33 to v1.34; use e.g. v1.34.4)',
+      '<file>: kubernetesVersion: Kubernetes v1.30.2 is not supported (kubestrap supports v1.35, v1.36, v1.37; use e.g. v1.37.2)',
     ));
 
   test('unknown encryptionAlgorithm', () =>
@@ -211,7 +218,8 @@ describe('flag errors name the flag', () => {
     [{ apiserverBindPort: 'https' }, '--apiserver-bind-port: "https" is not a valid port (use a port between 1 and 65535)'],
     [{ apiserverBindPort: '0' }, '--apiserver-bind-port: 0 is not a valid port (use a port between 1 and 65535)'],
     [{ nodeName: 'Node_1' }, '--node-name: "Node_1" is not a valid node name (use a lowercase RFC 1123 subdomain (a-z, 0-9, "-" and "."))'],
-    [{ kubernetesVersion: 'v1.35.0' }, '--kubernetes-version: Kubernetes v1.35.0 is not supported (kubestrap supports v1.33 to v1.34; use e.g. v1.34.4)'],
+    [{ kubernetesVersion: 'v1.33.0' }, '--kubernetes-version: Kubernetes v1.33.0 is not supported (kubestrap supports v1.35, v1.36, v1.37; use e.g. v1.37.2)'],
+    [{ kubernetesVersion: 'stable-1.38' }, '--kubernetes-version: Kubernetes stable-1.38 is not supported (kubestrap supports v1.35, v1.36, v1.37; use e.g. v1.37.2)'],
     [{ token: 'short.token' }, '--token: "short.token" is not a valid bootstrap token (a token looks like abcdef.0123456789abcdef ([a-z0-9]{6}.[a-z0-9]{16}))'],
     [{ tokenTtl: '1d' }, '--token-ttl: "1d" is not a valid duration (use a Go duration like 24h0m0s, 4m or 500ms)'],
     [{ apiserverCertExtraSans: 'a.example,-bad-' }, '--apiserver-cert-extra-sans: "-bad-" is not a valid IP address or DNS name'],

@@ -37,7 +37,7 @@ describe('defaults', () => {
     assert.equal(c.cluster.networking.serviceSubnet, '10.96.0.0/12');
     assert.equal(c.cluster.networking.dnsDomain, 'cluster.local');
     assert.equal(c.cluster.networking.podSubnet, undefined);
-    assert.equal(c.cluster.kubernetesVersion, 'v1.34.4');
+    assert.equal(c.cluster.kubernetesVersion, 'v1.37.2');
     assert.equal(c.cluster.clusterName, 'kubernetes');
     assert.equal(c.cluster.encryptionAlgorithm, 'RSA-2048');
     assert.equal(c.cluster.certificatesDir, '/etc/kubernetes/pki');
@@ -64,14 +64,14 @@ describe('defaults', () => {
       },
     ]);
     assert.deepEqual(c.images, {
-      etcd: 'registry.k8s.io/etcd:3.6.5-0',
-      kubeApiserver: 'registry.k8s.io/kube-apiserver:v1.34.4',
-      kubeControllerManager: 'registry.k8s.io/kube-controller-manager:v1.34.4',
-      kubeScheduler: 'registry.k8s.io/kube-scheduler:v1.34.4',
-      pause: 'registry.k8s.io/pause:3.10.1',
-      coredns: 'registry.k8s.io/coredns/coredns:v1.12.1',
+      etcd: 'registry.k8s.io/etcd:3.7.0-0',
+      kubeApiserver: 'registry.k8s.io/kube-apiserver:v1.37.2',
+      kubeControllerManager: 'registry.k8s.io/kube-controller-manager:v1.37.2',
+      kubeScheduler: 'registry.k8s.io/kube-scheduler:v1.37.2',
+      pause: 'registry.k8s.io/pause:3.10.2',
+      coredns: 'registry.k8s.io/coredns/coredns:v1.14.6',
     });
-    assert.equal(c.etcdVersion, '3.6.5');
+    assert.equal(c.etcdVersion, '3.7.0');
     assert.deepEqual(c.paths, {
       kubernetesDir: '/etc/kubernetes',
       manifestsDir: '/etc/kubernetes/manifests',
@@ -91,10 +91,15 @@ describe('defaults', () => {
   });
 
   test('version labels mean the pinned default; a missing "v" is added', () => {
-    assert.equal(testConfig({ kubernetesVersion: 'stable-1' }).cluster.kubernetesVersion, 'v1.34.4');
-    assert.equal(testConfig({ kubernetesVersion: '1.33.2' }).cluster.kubernetesVersion, 'v1.33.2');
-    const rc = testConfig({ kubernetesVersion: 'v1.34.0-rc.1' });
-    assert.equal(rc.images.kubeApiserver, 'registry.k8s.io/kube-apiserver:v1.34.0-rc.1');
+    assert.equal(testConfig({ kubernetesVersion: 'stable-1' }).cluster.kubernetesVersion, 'v1.37.2');
+    assert.equal(testConfig({ kubernetesVersion: '1.36.2' }).cluster.kubernetesVersion, 'v1.36.2');
+    const rc = testConfig({ kubernetesVersion: 'v1.37.0-rc.1' });
+    assert.equal(rc.images.kubeApiserver, 'registry.k8s.io/kube-apiserver:v1.37.0-rc.1');
+    // A minor alone, or kubeadm's stable-1.X label, means the table's patch of that minor (offline).
+    for (const label of ['1.36', 'v1.36', 'stable-1.36', 'latest-1.36']) {
+      assert.equal(testConfig({ kubernetesVersion: label }).cluster.kubernetesVersion, 'v1.36.3', label);
+    }
+    assert.equal(testConfig({ kubernetesVersion: '1.35' }).cluster.kubernetesVersion, 'v1.35.4');
   });
 });
 
@@ -103,7 +108,7 @@ describe('flags', () => {
     const c = testConfig({
       apiserverBindPort: '7443',
       controlPlaneEndpoint: 'lb.example.com',
-      kubernetesVersion: 'v1.33.1',
+      kubernetesVersion: 'v1.35.1',
       podNetworkCidr: '10.244.0.0/16',
       serviceCidr: '10.100.0.0/16',
       serviceDnsDomain: 'corp.local',
@@ -124,10 +129,10 @@ describe('flags', () => {
     assert.equal(c.cluster.networking.dnsDomain, 'corp.local');
     assert.deepEqual(c.cluster.apiServer.certSANs, ['lb.example.com', '10.0.0.100', '*.example.org']);
     assert.equal(c.paths.pkiDir, '/srv/pki');
-    assert.equal(c.images.kubeApiserver, 'mirror.local/k8s/kube-apiserver:v1.33.1');
-    assert.equal(c.images.coredns, 'mirror.local/k8s/coredns:v1.12.1');
-    assert.equal(c.images.etcd, 'mirror.local/k8s/etcd:3.5.24-0');
-    assert.equal(c.etcdVersion, '3.5.24');
+    assert.equal(c.images.kubeApiserver, 'mirror.local/k8s/kube-apiserver:v1.35.1');
+    assert.equal(c.images.coredns, 'mirror.local/k8s/coredns:v1.13.1');
+    assert.equal(c.images.etcd, 'mirror.local/k8s/etcd:3.6.6-0');
+    assert.equal(c.etcdVersion, '3.6.6');
     assert.equal(c.init.nodeRegistration.criSocket, 'unix:///run/crio/crio.sock');
     assert.deepEqual([...c.ignorePreflightErrors], ['swap', 'numcpu']);
     assert.deepEqual(c.skipPhases, ['addon', 'certs/etcd-ca']);
@@ -175,7 +180,7 @@ describe('--config', () => {
     const f = file(
       `${HEAD}kind: InitConfiguration\nnodeRegistration:\n  name: cp1\n  taints: []\n  kubeletExtraArgs:\n  - name: v\n    value: "4"\n` +
         `localAPIEndpoint:\n  advertiseAddress: 10.0.0.1\n  bindPort: 8443\nbootstrapTokens:\n- token: abcdef.0123456789abcdef\n  ttl: 1h\n---\n` +
-        `${HEAD}kind: ClusterConfiguration\nkubernetesVersion: v1.33.0\ncontrolPlaneEndpoint: 10.0.0.100\nnetworking:\n  podSubnet: 10.244.0.0/16\n` +
+        `${HEAD}kind: ClusterConfiguration\nkubernetesVersion: v1.35.0\ncontrolPlaneEndpoint: 10.0.0.100\nnetworking:\n  podSubnet: 10.244.0.0/16\n` +
         `etcd:\n  local:\n    imageTag: 3.5.21-0\n    dataDir: /data/etcd\napiServer:\n  certSANs: [api.example.com]\n  extraArgs:\n  - name: audit-log-path\n    value: /var/log/a.log\n` +
         `encryptionAlgorithm: ECDSA-P256\n---\napiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n`,
     );
@@ -226,22 +231,31 @@ describe('--config', () => {
 });
 
 describe('config images list', () => {
-  test("matches kubeadm's output for v1.34.4", () => {
-    assert.deepEqual(imageList(resolveClusterConfiguration({ kubernetesVersion: 'v1.34.4' }, quiet)), [
-      'registry.k8s.io/kube-apiserver:v1.34.4',
-      'registry.k8s.io/kube-controller-manager:v1.34.4',
-      'registry.k8s.io/kube-scheduler:v1.34.4',
-      'registry.k8s.io/kube-proxy:v1.34.4',
-      'registry.k8s.io/coredns/coredns:v1.12.1',
-      'registry.k8s.io/pause:3.10.1',
-      'registry.k8s.io/etcd:3.6.5-0',
-    ]);
-  });
+  // `kubeadm config images list --kubernetes-version X` of each supported minor's kubeadm (its
+  // constants.go: CoreDNSVersion, PauseVersion, DefaultEtcdVersion).
+  const KUBEADM_IMAGES: Record<string, [coredns: string, pause: string, etcd: string]> = {
+    'v1.35.4': ['v1.13.1', '3.10.1', '3.6.6-0'],
+    'v1.36.3': ['v1.14.2', '3.10.2', '3.6.8-0'],
+    'v1.37.2': ['v1.14.6', '3.10.2', '3.7.0-0'],
+  };
+  for (const [version, [coredns, pause, etcd]] of Object.entries(KUBEADM_IMAGES)) {
+    test(`matches kubeadm's output for ${version}`, () => {
+      assert.deepEqual(imageList(resolveClusterConfiguration({ kubernetesVersion: version }, quiet)), [
+        `registry.k8s.io/kube-apiserver:${version}`,
+        `registry.k8s.io/kube-controller-manager:${version}`,
+        `registry.k8s.io/kube-scheduler:${version}`,
+        `registry.k8s.io/kube-proxy:${version}`,
+        `registry.k8s.io/coredns/coredns:${coredns}`,
+        `registry.k8s.io/pause:${pause}`,
+        `registry.k8s.io/etcd:${etcd}`,
+      ]);
+    });
+  }
 
   test('flags override the file', () => {
-    const f = file(`${HEAD}kind: ClusterConfiguration\nkubernetesVersion: v1.33.0\nimageRepository: a.example\n`);
+    const f = file(`${HEAD}kind: ClusterConfiguration\nkubernetesVersion: v1.35.0\nimageRepository: a.example\n`);
     const images = imageList(resolveClusterConfiguration({ config: f, imageRepository: 'b.example' }, quiet));
-    assert.equal(images[0], 'b.example/kube-apiserver:v1.33.0');
+    assert.equal(images[0], 'b.example/kube-apiserver:v1.35.0');
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * Drift guard for src/cri/api.proto: every service method, message, field and enum value in our
  * subset must exist with the same name, number, type and label in upstream k8s.io/cri-api's
- * runtime/v1/api.proto at the version pinned in test/support/k8s/go.sum. Unset fields upstream
+ * runtime/v1/api.proto at the version the default Kubernetes release pins (test/support/k8s/v1.X/go.sum). Unset fields upstream
  * are fine (the subset leaves them out); anything that differs is a wire break.
  */
 import assert from 'node:assert/strict';
@@ -13,9 +13,10 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import * as protoLoader from '@grpc/proto-loader';
 import { criClient, LOADER_OPTIONS, normaliseEndpoint, protoPath } from '../../src/cri/client.js';
+import { DEFAULT_RELEASE } from '../../src/config/versions.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const k8sModule = path.join(repo, 'test/support/k8s');
+const k8sModule = path.join(repo, `test/support/k8s/v1.${DEFAULT_RELEASE.minor}`);
 
 function goEnv(name: string): string {
   return execFileSync('go', ['env', name], { encoding: 'utf8', env: { ...process.env, GOTOOLCHAIN: 'local' } }).trim();
@@ -25,7 +26,7 @@ function goEnv(name: string): string {
 function upstreamProto(): { file: string; version: string } {
   const sum = readFileSync(path.join(k8sModule, 'go.sum'), 'utf8');
   const version = /^k8s\.io\/cri-api (v[^\s/]+) h1:/m.exec(sum)?.[1];
-  assert.ok(version, 'k8s.io/cri-api is not in test/support/k8s/go.sum');
+  assert.ok(version, `k8s.io/cri-api is not in ${k8sModule}/go.sum`);
   const file = path.join(goEnv('GOMODCACHE'), `k8s.io/cri-api@${version}`, 'pkg/apis/runtime/v1/api.proto');
   if (!existsSync(file)) {
     execFileSync('go', ['mod', 'download', '-json', `k8s.io/cri-api@${version}`], {

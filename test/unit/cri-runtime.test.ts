@@ -92,7 +92,7 @@ test('container config: command as entrypoint with $(VAR) expansion, labels and 
   assert.deepEqual(cfg.image, { image: 'sha256:feed', userSpecifiedImage: 'registry.k8s.io/etcd:3.6.5-0' });
   assert.deepEqual(cfg.command, ['etcd', '--name=node1', '--data-dir=/var/lib/etcd', '--x=$(NODE)']);
   assert.deepEqual(cfg.args, []);
-  assert.deepEqual(cfg.envs, [{ key: 'NODE', value: 'node1' }]);
+  assert.deepEqual(cfg.envs, [{ key: 'NODE', value: Buffer.from('node1') }]);
   assert.equal(cfg.logPath, 'etcd/3.log');
   assert.deepEqual(cfg.labels, {
     'io.kubernetes.pod.name': 'etcd-node1',

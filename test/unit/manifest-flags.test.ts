@@ -1,7 +1,11 @@
 /**
- * Every flag of every manifest, checked against kubeadm v1.34.4 (phases/controlplane/manifests.go,
- * phases/etcd/local.go, util/arguments.go) for node cp1 advertising 10.0.0.1 with a pod subnet.
- * The expected lists are written out as data, in the order kubeadm emits them.
+ * Every flag of every manifest, checked against kubeadm of each supported minor (v1.35.4, v1.36.3,
+ * v1.37.2: phases/controlplane/manifests.go, phases/etcd/local.go, util/arguments.go) for node cp1
+ * advertising 10.0.0.1 with a pod subnet. The expected lists are written out as data, in the order
+ * kubeadm emits them. The three minors emit the same default flags (their manifests.go differ only in
+ * how extraArgs merge into etcd-servers and authorization-mode; local.go of v1.36 dropped the
+ * pre-3.6 etcd flag names, which no supported etcd tag needs); the integration test
+ * manifests-vs-kubeadm compares whole manifests with the real kubeadm of the suite's version.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -9,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ResolvedConfig } from '../../src/config/types.js';
+import { KUBERNETES_RELEASES } from '../../src/config/versions.js';
 import { Host } from '../../src/host/host.js';
 import { argsToCommand } from '../../src/manifests/args.js';
 import { etcdTagAtLeast36 } from '../../src/manifests/etcd-version.js';
@@ -73,7 +78,7 @@ const SCHEDULER = [
   '--leader-elect=true',
 ];
 
-/** etcd 3.6 (the v1.34 default image 3.6.5-0): stable flag names. */
+/** etcd ≥ 3.6 (every supported minor's image: 3.6.6-0, 3.6.8-0, 3.7.0-0): stable flag names. */
 const ETCD = [
   '--advertise-client-urls=https://10.0.0.1:2379',
   '--cert-file=/etc/kubernetes/pki/etcd/server.crt',
@@ -115,21 +120,23 @@ async function commands(cfg: ResolvedConfig, h: Host = host): Promise<Map<Compon
   return new Map([...manifests].map(([c, m]) => [c, parseManifestCommand(m.pod)]));
 }
 
-describe('kubeadm v1.34.4 flags, advertise 10.0.0.1, node cp1, podSubnet 10.244.0.0/16', () => {
-  const expected: [ComponentName, string[]][] = [
-    ['etcd', ETCD],
-    ['kube-apiserver', APISERVER],
-    ['kube-controller-manager', CONTROLLER_MANAGER],
-    ['kube-scheduler', SCHEDULER],
-  ];
-  for (const [component, flags] of expected) {
-    test(`${component}: binary and every flag, in kubeadm's order`, async () => {
-      const cmd = (await commands(config())).get(component)!;
-      assert.equal(cmd.binary, component);
-      assert.deepEqual(cmd.args, flags);
-    });
-  }
-});
+for (const { version } of KUBERNETES_RELEASES) {
+  describe(`kubeadm ${version} flags, advertise 10.0.0.1, node cp1, podSubnet 10.244.0.0/16`, () => {
+    const expected: [ComponentName, string[]][] = [
+      ['etcd', ETCD],
+      ['kube-apiserver', APISERVER],
+      ['kube-controller-manager', CONTROLLER_MANAGER],
+      ['kube-scheduler', SCHEDULER],
+    ];
+    for (const [component, flags] of expected) {
+      test(`${component}: binary and every flag, in kubeadm's order`, async () => {
+        const cmd = (await commands(config({ kubernetesVersion: version }))).get(component)!;
+        assert.equal(cmd.binary, component);
+        assert.deepEqual(cmd.args, flags);
+      });
+    }
+  });
+}
 
 test('without a pod subnet the controller-manager allocates no node CIDRs', async () => {
   const cmd = (await commands(config({ podNetworkCidr: undefined }))).get('kube-controller-manager')!;
@@ -273,4 +280,14 @@ test('external CA mode (ca.crt without ca.key) gives empty --cluster-signing-*-f
   } finally {
     await rm(caRoot, { recursive: true, force: true });
   }
+});
+
+test('a loopback advertise address runs kube-apiserver without the endpoint reconciler where v1.37 refuses it', async () => {
+  const reconciler = async (kubernetesVersion: string) =>
+    (await commands(config({ apiserverAdvertiseAddress: '127.0.0.1', kubernetesVersion }))).get('kube-apiserver')!.args.filter((a) => a.startsWith('--endpoint-reconciler-type'));
+  assert.deepEqual(await reconciler('v1.37.2'), ['--endpoint-reconciler-type=none']);
+  assert.deepEqual(await reconciler('v1.36.3'), []);
+  assert.deepEqual(await reconciler('v1.35.4'), []);
+  // A host address keeps kubeadm's flags (the lease reconciler).
+  assert.deepEqual((await commands(config())).get('kube-apiserver')!.args, APISERVER);
 });

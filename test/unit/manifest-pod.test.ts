@@ -1,4 +1,4 @@
-/** The Pod around the command: metadata, probes, named port, resources, volumes and env, as kubeadm v1.34.4. */
+/** The Pod around the command: metadata, probes, named port, resources, volumes and env, as kubeadm v1.35–v1.37. */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,8 +21,8 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function config(): ResolvedConfig {
-  return testConfig({ apiserverAdvertiseAddress: '10.0.0.1', podNetworkCidr: '10.244.0.0/16' });
+function config(overrides: Parameters<typeof testConfig>[0] = {}): ResolvedConfig {
+  return testConfig({ apiserverAdvertiseAddress: '10.0.0.1', podNetworkCidr: '10.244.0.0/16', ...overrides });
 }
 
 async function pods(cfg: ResolvedConfig, options: { environment?: Record<string, string>; on?: Host } = {}): Promise<Map<ComponentName, V1Pod>> {
@@ -67,16 +67,16 @@ test('common Pod fields of every component', async () => {
 test('images, annotations and resource requests', async () => {
   const p = await pods(config());
   const expect: [ComponentName, string, Record<string, string> | undefined, Record<string, string>][] = [
-    ['etcd', 'registry.k8s.io/etcd:3.6.5-0', { 'kubeadm.kubernetes.io/etcd.advertise-client-urls': 'https://10.0.0.1:2379' }, { cpu: '100m', memory: '100Mi' }],
+    ['etcd', 'registry.k8s.io/etcd:3.7.0-0', { 'kubeadm.kubernetes.io/etcd.advertise-client-urls': 'https://10.0.0.1:2379' }, { cpu: '100m', memory: '100Mi' }],
     // kubeadm's annotations, plus kubestrap's start/stop order (src/agent/start-order.ts; a kubelet ignores them)
     [
       'kube-apiserver',
-      'registry.k8s.io/kube-apiserver:v1.34.4',
+      'registry.k8s.io/kube-apiserver:v1.37.2',
       { 'kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint': '10.0.0.1:6443', 'kubestrap.io/depends-on': 'http://127.0.0.1:2381/readyz' },
       { cpu: '250m' },
     ],
-    ['kube-controller-manager', 'registry.k8s.io/kube-controller-manager:v1.34.4', { 'kubestrap.io/start-after': 'https://10.0.0.1:6443/livez' }, { cpu: '200m' }],
-    ['kube-scheduler', 'registry.k8s.io/kube-scheduler:v1.34.4', { 'kubestrap.io/start-after': 'https://10.0.0.1:6443/livez' }, { cpu: '100m' }],
+    ['kube-controller-manager', 'registry.k8s.io/kube-controller-manager:v1.37.2', { 'kubestrap.io/start-after': 'https://10.0.0.1:6443/livez' }, { cpu: '200m' }],
+    ['kube-scheduler', 'registry.k8s.io/kube-scheduler:v1.37.2', { 'kubestrap.io/start-after': 'https://10.0.0.1:6443/livez' }, { cpu: '100m' }],
   ];
   for (const [component, image, annotations, requests] of expect) {
     const pod = p.get(component)!;
@@ -86,12 +86,12 @@ test('images, annotations and resource requests', async () => {
   }
 });
 
-test('probes use the named probe-port with kubeadm v1.34.4 hosts, paths and timings', async () => {
+test('probes use the named probe-port with kubeadm v1.35–v1.37 hosts, paths and timings', async () => {
   const p = await pods(config());
   const expect: [ComponentName, number, object, object | undefined, object][] = [
     ['etcd', 2381, probe('127.0.0.1', '/livez', 'HTTP', LIVENESS), probe('127.0.0.1', '/readyz', 'HTTP', READINESS), probe('127.0.0.1', '/readyz', 'HTTP', STARTUP)],
     ['kube-apiserver', 6443, probe('10.0.0.1', '/livez', 'HTTPS', LIVENESS), probe('10.0.0.1', '/readyz', 'HTTPS', READINESS), probe('10.0.0.1', '/livez', 'HTTPS', STARTUP)],
-    // The controller-manager is still probed on /healthz and has no readiness probe in v1.34.
+    // The controller-manager is still probed on /healthz and has no readiness probe (through v1.37).
     ['kube-controller-manager', 10257, probe('127.0.0.1', '/healthz', 'HTTPS', LIVENESS), undefined, probe('127.0.0.1', '/healthz', 'HTTPS', STARTUP)],
     ['kube-scheduler', 10259, probe('127.0.0.1', '/livez', 'HTTPS', LIVENESS), probe('127.0.0.1', '/readyz', 'HTTPS', READINESS), probe('127.0.0.1', '/livez', 'HTTPS', STARTUP)],
   ];
@@ -133,8 +133,10 @@ test('probe hosts follow bind-address, listen-metrics-urls and bindPort', async 
 const hostPath = (name: string, p: string, type: string) => ({ name, hostPath: { path: p, type } });
 const mount = (name: string, p: string, readOnly: boolean) => ({ name, mountPath: p, ...(readOnly ? { readOnly } : {}) });
 
-test('default volumes and mounts, sorted by name (etcd mounts in kubeadm order: data first)', async () => {
-  const p = await pods(config());
+// kubeadm v1.36 dropped the controller-manager's flexvolume-dir mount (phases/controlplane/volumes.go).
+for (const [version, withFlex] of [['v1.35.4', true], ['v1.36.3', false], ['v1.37.2', false]] as const) {
+test(`${version}: default volumes and mounts, sorted by name (etcd mounts in kubeadm order: data first)`, async () => {
+  const p = await pods(config({ kubernetesVersion: version }));
   const etcd = p.get('etcd')!;
   assert.deepEqual(etcd.spec!.volumes, [
     hostPath('etcd-certs', '/etc/kubernetes/pki/etcd', 'DirectoryOrCreate'),
@@ -153,13 +155,13 @@ test('default volumes and mounts, sorted by name (etcd mounts in kubeadm order: 
   const flex = '/usr/libexec/kubernetes/kubelet-plugins/volume/exec';
   assert.deepEqual(kcm.spec!.volumes, [
     hostPath('ca-certs', '/etc/ssl/certs', 'DirectoryOrCreate'),
-    hostPath('flexvolume-dir', flex, 'DirectoryOrCreate'),
+    ...(withFlex ? [hostPath('flexvolume-dir', flex, 'DirectoryOrCreate')] : []),
     hostPath('k8s-certs', '/etc/kubernetes/pki', 'DirectoryOrCreate'),
     hostPath('kubeconfig', '/etc/kubernetes/controller-manager.conf', 'FileOrCreate'),
   ]);
   assert.deepEqual(container(kcm).volumeMounts, [
     mount('ca-certs', '/etc/ssl/certs', true),
-    mount('flexvolume-dir', flex, false),
+    ...(withFlex ? [mount('flexvolume-dir', flex, false)] : []),
     mount('k8s-certs', '/etc/kubernetes/pki', true),
     mount('kubeconfig', '/etc/kubernetes/controller-manager.conf', true),
   ]);
@@ -168,6 +170,7 @@ test('default volumes and mounts, sorted by name (etcd mounts in kubeadm order: 
   assert.deepEqual(scheduler.spec!.volumes, [hostPath('kubeconfig', '/etc/kubernetes/scheduler.conf', 'FileOrCreate')]);
   assert.deepEqual(container(scheduler).volumeMounts, [mount('kubeconfig', '/etc/kubernetes/scheduler.conf', true)]);
 });
+}
 
 test('distribution CA directories are mounted only when they exist under the rootfs', async () => {
   const caRoot = await mkdtemp(path.join(tmpdir(), 'kubestrap-manifest-ca-'));
@@ -182,7 +185,7 @@ test('distribution CA directories are mounted only when they exist under the roo
     ];
     assert.deepEqual(p.get('kube-apiserver')!.spec!.volumes, expected);
     const kcmNames = p.get('kube-controller-manager')!.spec!.volumes!.map((v) => v.name);
-    assert.deepEqual(kcmNames, ['ca-certs', 'etc-pki-ca-trust', 'flexvolume-dir', 'k8s-certs', 'kubeconfig', 'usr-share-ca-certificates']);
+    assert.deepEqual(kcmNames, ['ca-certs', 'etc-pki-ca-trust', 'k8s-certs', 'kubeconfig', 'usr-share-ca-certificates']);
     assert.ok(container(p.get('kube-apiserver')!).volumeMounts!.some((m) => m.name === 'etc-pki-ca-trust' && m.readOnly === true));
     assert.deepEqual(p.get('kube-scheduler')!.spec!.volumes!.map((v) => v.name), ['kubeconfig']);
   } finally {

@@ -3,7 +3,7 @@
  * usage, SANs, subjects, validity, key types, PEM flavours, file and directory modes; then reuse,
  * external CA, mismatched files, a lone leaf phase, dry run and external etcd.
  */
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -91,7 +91,8 @@ const EXPECTED: Record<string, Expect> = {
     dns: ['cp.example.com', 'cp1', 'extra.example.com', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
     ips: ['10.96.0.1', NODE_IP, '10.1.2.3'],
   },
-  'apiserver-kubelet-client': { subject: 'O = kubeadm:cluster-admins, CN = kube-apiserver-kubelet-client', ca: 'ca', eku: ['TLS Web Client Authentication'] },
+  // kubeadm ≥ v1.36: no organization; RBAC binds the CN (v1.35: see the per-minor test below).
+  'apiserver-kubelet-client': { subject: 'CN = kube-apiserver-kubelet-client', ca: 'ca', eku: ['TLS Web Client Authentication'] },
   'front-proxy-ca': { subject: 'CN = front-proxy-ca', ca: 'front-proxy-ca', eku: [], dns: ['front-proxy-ca'] },
   'front-proxy-client': { subject: 'CN = front-proxy-client', ca: 'front-proxy-ca', eku: ['TLS Web Client Authentication'] },
   'etcd/ca': { subject: 'CN = etcd-ca', ca: 'etcd/ca', eku: [], dns: ['etcd-ca'] },
@@ -363,4 +364,12 @@ describe('pki: single phases, dry run, external etcd', () => {
     assert.ok(lines.includes('[certs] External etcd mode: Skipping etcd/ca certificate authority generation'));
     assert.ok(lines.includes('[certs] External etcd mode: Skipping apiserver-etcd-client certificate generation'));
   });
+});
+
+test("apiserver-kubelet-client's organization follows the minor's kubeadm (certlist.go)", () => {
+  const spec = CERT_SPECS.find((c) => c.name === 'apiserver-kubelet-client')!;
+  const org = (kubernetesVersion: string) => spec.organization(testConfig({ kubernetesVersion }));
+  assert.deepEqual(org('v1.35.4'), ['kubeadm:cluster-admins']);
+  assert.deepEqual(org('v1.36.3'), []);
+  assert.deepEqual(org('v1.37.2'), []);
 });

@@ -138,9 +138,9 @@ describe('runtime checks', () => {
     const names = ['FileExisting-etcd', 'FileExisting-kube-apiserver', 'FileExisting-kube-controller-manager', 'FileExisting-kube-scheduler'];
     const missing = await linesFor(context(root, {}, 'process'), names);
     assert.equal(missing.errors.length, 4);
-    assert.match(missing.errors[0]!, /^\t\[ERROR FileExisting-etcd\]: etcd not found in .*\/var\/lib\/kubestrap\/images\/<repository>\/<tag> for registry\.k8s\.io\/etcd:3\.6\.5-0 or in the system path$/);
+    assert.match(missing.errors[0]!, /^\t\[ERROR FileExisting-etcd\]: etcd not found in .*\/var\/lib\/kubestrap\/images\/<repository>\/<tag> for registry\.k8s\.io\/etcd:3\.7\.0-0 or in the system path$/);
     // etcd from the image directory, the others from PATH.
-    const imageDir = path.join(root, 'var/lib/kubestrap/images/registry.k8s.io/etcd/3.6.5-0');
+    const imageDir = path.join(root, 'var/lib/kubestrap/images/registry.k8s.io/etcd/3.7.0-0');
     const pathDir = path.join(root, 'bin');
     await mkdir(imageDir, { recursive: true });
     await mkdir(pathDir);

@@ -26,7 +26,7 @@ export function decodeDocument(data: Buffer | string, origin: string): unknown {
   }
   let docs: unknown[];
   try {
-    docs = loadAll(text, undefined, { schema: CORE_SCHEMA, filename: origin });
+    docs = loadAll(text, { schema: CORE_SCHEMA, filename: origin });
   } catch (err) {
     const reason = err instanceof YAMLException ? `${err.reason}${err.mark ? ` (line ${err.mark.line + 1})` : ''}` : String(err);
     throw new ManifestError(`is not valid YAML: ${reason}`, { file: origin });

@@ -10,8 +10,9 @@ import (
 	"syscall"
 )
 
-// version is the upstream pause release this program stands in for.
-const version = "3.10.1"
+// version is the upstream pause release this program stands in for; the harness sets it per
+// Kubernetes version (-ldflags "-X main.version=3.10.2").
+var version = "unset"
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "-v" {

@@ -145,7 +145,7 @@ export function containerConfig(pod: RuntimePod, container: V1Container, opts: C
     command: (container.command ?? []).map((a) => expand(a, env)),
     args: (container.args ?? []).map((a) => expand(a, env)),
     workingDir: container.workingDir ?? '',
-    envs: [...env].map(([key, value]) => ({ key, value })),
+    envs: [...env].map(([key, value]) => ({ key, value: Buffer.from(value, 'utf8') })),
     mounts: opts.mounts,
     labels: {
       [POD_NAME_LABEL]: pod.name,

@@ -1,10 +1,10 @@
-// Wrapper module for etcd, separate from the Kubernetes one so that MVS does not merge
-// etcd's requirements into the Kubernetes graph (k8s 1.34.4 uses the 3.6.4 client libs).
+// Wrapper module for etcd 3.6.6 (written by modules/new-version.sh), separate from the Kubernetes
+// one so that MVS does not merge etcd's requirements into the Kubernetes graph.
 module kubestrap.test/etcd
 
 go 1.24
 
-require go.etcd.io/etcd/server/v3 v3.6.5
+require go.etcd.io/etcd/server/v3 v3.6.6
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
@@ -42,10 +42,10 @@ require (
 	github.com/tmc/grpc-websocket-proxy v0.0.0-20201229170055-e5319fda7802 // indirect
 	github.com/xiang90/probing v0.0.0-20190116061207-43a291ad63a2 // indirect
 	go.etcd.io/bbolt v1.4.3 // indirect
-	go.etcd.io/etcd/api/v3 v3.6.5 // indirect
-	go.etcd.io/etcd/client/pkg/v3 v3.6.5 // indirect
-	go.etcd.io/etcd/client/v3 v3.6.5 // indirect
-	go.etcd.io/etcd/pkg/v3 v3.6.5 // indirect
+	go.etcd.io/etcd/api/v3 v3.6.6 // indirect
+	go.etcd.io/etcd/client/pkg/v3 v3.6.6 // indirect
+	go.etcd.io/etcd/client/v3 v3.6.6 // indirect
+	go.etcd.io/etcd/pkg/v3 v3.6.6 // indirect
 	go.etcd.io/raft/v3 v3.6.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.1.0 // indirect
 	go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc v0.59.0 // indirect
