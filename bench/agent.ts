@@ -484,6 +484,8 @@ async function benchRelist(series: Series): Promise<void> {
   const dir = path.join(await scratch('relist'), 'manifests');
   await mkdir(dir);
   for (let i = 0; i < RELIST_FILES; i++) await writeFile(path.join(dir, `pod-${String(i).padStart(4, '0')}.yaml`), processPod(`pod-${i}`, String(1000 + i)));
+  // the source reads only files unmodified for its 50 ms quiet period: the last ones written must settle
+  await sleep(200);
   const logger = devNullLogger();
   const relistOnce = async (): Promise<number> => {
     const source = new FileSource({ path: dir, nodeName: NODE, checkFrequencyMs: 3_600_000, logger });
