@@ -82,6 +82,9 @@ const HOST_PATH_TYPES = ['', 'DirectoryOrCreate', 'Directory', 'FileOrCreate', '
 const STANDARD_CONTAINER_RESOURCES = ['cpu', 'memory', 'ephemeral-storage'];
 const OVERCOMMIT_RESOURCES = ['cpu', 'memory', 'ephemeral-storage'];
 const PROBE_HANDLERS = ['exec', 'httpGet', 'tcpSocket', 'grpc'] as const;
+const LIFECYCLE_HANDLERS = ['exec', 'httpGet', 'tcpSocket', 'sleep'] as const;
+const ENV_FIELD_PATHS = ['metadata.name', 'metadata.namespace', 'metadata.uid', 'spec.nodeName', 'spec.serviceAccountName', 'status.hostIP', 'status.hostIPs', 'status.podIP', 'status.podIPs'];
+const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
 const ENV_SOURCES = ['fieldRef', 'resourceFieldRef', 'configMapKeyRef', 'secretKeyRef', 'fileKeyRef'] as const;
 
 function resourceName(name: string): Finding[] {
@@ -358,6 +361,23 @@ export const RULES: readonly Rule[] = [
     },
   },
   {
+    id: 'env-field-ref',
+    at: ctr('env[*].valueFrom.fieldRef.fieldPath'),
+    upstream: 'validateObjectFieldSelector (validEnvDownwardAPIFieldPathExpressions)',
+    type: 'string',
+    required: true,
+    check: (v: string) => {
+      const sub = /^(metadata\.(?:labels|annotations))\['(.*)'\]$/.exec(v);
+      if (sub) return invalidEach(sub[2], isQualifiedName(sub[1] === 'metadata.annotations' ? sub[2]!.toLowerCase() : sub[2]!));
+      return ENV_FIELD_PATHS.includes(v) ? [] : [notSupported(v, ENV_FIELD_PATHS)];
+    },
+    examples: {
+      at: 'spec.containers[0].env[0].valueFrom.fieldRef.fieldPath',
+      valid: ['metadata.name', 'metadata.namespace', 'spec.nodeName', 'status.hostIP', 'status.podIPs', "metadata.labels['app']", "metadata.annotations['kubernetes.io/config.hash']"],
+      invalid: ['', 'metadata.whoops', 'status.phase', "metadata.labels['a/b/c']"],
+    },
+  },
+  {
     id: 'env-api-objects',
     at: ctr('env[*].valueFrom'),
     upstream: 'static',
@@ -422,6 +442,18 @@ export const RULES: readonly Rule[] = [
       valid: [{ httpGet: { port: 8080 } }, { tcpSocket: { port: 'http' } }, { exec: { command: ['true'] } }, { grpc: { port: 9090 } }],
       invalid: [{}, { initialDelaySeconds: 1 }, { httpGet: { port: 8080 }, tcpSocket: { port: 8080 } }],
     },
+  },
+  {
+    id: 'lifecycle-handler',
+    at: [...ctr('lifecycle.postStart'), ...ctr('lifecycle.preStop')],
+    upstream: 'validateLifecycle (validateHandler)',
+    type: 'object',
+    check: (v: JsonObject, m: Match) => {
+      const set = LIFECYCLE_HANDLERS.filter((h) => v[h] !== undefined && v[h] !== null);
+      if (set.length === 0) return [required('must specify a handler type')];
+      return set.slice(1).map((h) => forbidden('may not specify more than 1 handler type', `${m.path}.${h}`));
+    },
+    examples: { at: 'spec.containers[0].lifecycle.preStop', valid: [{ exec: { command: ['true'] } }, { sleep: { seconds: 1 } }, { httpGet: { port: 8080 } }], invalid: [{}, { exec: { command: ['true'] }, sleep: { seconds: 1 } }] },
   },
   {
     id: 'probe-numbers',
@@ -737,6 +769,41 @@ export const RULES: readonly Rule[] = [
     type: 'string',
     check: (v: string) => (v === '' ? [] : invalidEach(v, isDNS1123Subdomain(v))),
     examples: { at: 'spec.priorityClassName', valid: ['system-node-critical', 'a.b'], invalid: ['System', 'a_b', '.a'] },
+  },
+  {
+    id: 'toleration',
+    at: 'spec.tolerations[*]',
+    upstream: 'ValidateTolerations',
+    type: 'object',
+    check: (v: JsonObject, m: Match) => {
+      const out: Finding[] = [];
+      const key = typeof v.key === 'string' ? v.key : '';
+      const op = typeof v.operator === 'string' ? v.operator : '';
+      const value = typeof v.value === 'string' ? v.value : '';
+      if (key) out.push(...invalidEach(key, isQualifiedName(key), `${m.path}.key`));
+      if (!key && op !== 'Exists') out.push(invalid(op, 'operator must be Exists when `key` is empty, which means "match all values and all keys"', `${m.path}.operator`));
+      if (v.tolerationSeconds !== undefined && v.effect !== 'NoExecute') out.push(invalid(v.effect ?? '', "effect must be 'NoExecute' when `tolerationSeconds` is set", `${m.path}.effect`));
+      if (op === 'Equal' || op === '') {
+        const msgs = isLabelValue(value);
+        if (msgs.length) out.push(invalid(value, msgs.join(';'), `${m.path}.operator`));
+      } else if (op === 'Exists') {
+        if (value) out.push(invalid(value, "value must be empty when `operator` is 'Exists'", `${m.path}.operator`));
+      } else out.push(notSupported(op, ['Equal', 'Exists'], `${m.path}.operator`));
+      if (v.effect !== undefined && v.effect !== '' && !TAINT_EFFECTS.includes(v.effect as string)) out.push(notSupported(v.effect, TAINT_EFFECTS, `${m.path}.effect`));
+      return out;
+    },
+    examples: {
+      at: 'spec.tolerations[0]',
+      valid: [{ operator: 'Exists', effect: 'NoExecute' }, { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }, { key: 'foo', value: 'bar', effect: 'NoExecute', tolerationSeconds: 60 }],
+      invalid: [
+        { key: 'nospecialchars^=@', operator: 'Equal', value: 'bar', effect: 'NoSchedule' },
+        { key: 'foo', operator: 'In', value: 'bar', effect: 'NoSchedule' },
+        { key: 'foo', operator: 'Exists', value: 'bar', effect: 'NoSchedule' },
+        { operator: 'Equal', value: 'bar', effect: 'NoSchedule' },
+        { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoSchedule', tolerationSeconds: 20 },
+        { key: 'node.kubernetes.io/sla', operator: 'Lt', value: '950', effect: 'NoSchedule' },
+      ],
+    },
   },
   { id: 'priority', at: 'spec.priority', upstream: 'PodSpec.Priority (*int32)', type: 'integer', check: (v: number) => (v < -(2 ** 31) || v > MAX_INT32 ? [invalid(v, inclusiveRangeError(-(2 ** 31), MAX_INT32))] : []), examples: { valid: [0, 2000001000], invalid: [2 ** 31, 'high'] } },
   { id: 'service-account', at: 'spec.serviceAccountName', upstream: 'static', type: 'string', check: (v: string) => (v === '' ? [] : [forbidden('a static pod cannot use a service account (it needs the API server)')]), examples: { valid: [''], invalid: ['default'] } },
