@@ -32,6 +32,7 @@ import { stageImageBinaries } from '../test/support/image-binaries.js';
 import { APISERVER, buildCli, forceCleanup, INIT_PORTS, kubestrap, REPO } from '../test/support/init-e2e.js';
 import { waitPortsFree, type Proc } from '../test/support/proc.js';
 import { startFromManifest } from '../test/support/static-pods.js';
+import { suiteRelease, suiteVersionFlags } from '../test/support/components.js';
 
 /** BENCH_QUICK=1: one trial, one key-generation run; proves the bench runs (npm test), measures nothing. */
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -98,12 +99,12 @@ function runInit(args: readonly string[], t0: number): Promise<{ code: number; o
 
 /** The node flags, or with a non-default algorithm a kubeadm config file saying the same. */
 async function nodeFlags(rootfs: string): Promise<string[]> {
-  if (ALGORITHM === 'RSA-2048') return ['--apiserver-advertise-address', '127.0.0.1', '--node-name', NODE];
+  if (ALGORITHM === 'RSA-2048') return ['--apiserver-advertise-address', '127.0.0.1', '--node-name', NODE, ...suiteVersionFlags()];
   const file = path.join(rootfs, 'kubeadm.yaml');
   await writeFile(
     file,
     `apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nlocalAPIEndpoint:\n  advertiseAddress: 127.0.0.1\nnodeRegistration:\n  name: ${NODE}\n---\n` +
-      `apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nencryptionAlgorithm: ${ALGORITHM}\n`,
+      `apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: ${suiteRelease().version}\nencryptionAlgorithm: ${ALGORITHM}\n`,
   );
   return ['--config', file];
 }

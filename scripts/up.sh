@@ -6,9 +6,14 @@
 # With a reachable registry and containerd, plain `kubestrap init` pulls the images instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-version=$(node -e 'import("./dist/config/versions.js").then(v => console.log(v.DEFAULT_KUBERNETES_VERSION))')
-bin="${KUBESTRAP_TEST_CACHE:-$HOME/.cache/kubestrap-test}/$version/bin"
-bash test/support/build-binaries.sh "$bin"
+# The harness builds and checks the binaries of the version KUBESTRAP_K8S_VERSION names (default:
+# the table's default) and records where they are.
+node --import tsx test/support/prepare.ts
+read -r version bin < <(node --import tsx -e '
+  import("./test/support/components.ts").then(({ components }) => {
+    const c = components();
+    console.log(c.kubernetesVersion, c.binDir);
+  })')
 rootfs=()
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
@@ -17,5 +22,9 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     --rootfs=*) rootfs=("${args[$i]}") ;;
   esac
 done
-node bin/kubestrap.js config images import --from "$bin" "${rootfs[@]}"
-exec node bin/kubestrap.js init "$@"
+# Without KUBESTRAP_K8S_VERSION, init's own default is the version just built (and a --config file
+# may then name its version); with it, init gets the same version as a flag.
+version_flag=()
+[ -n "${KUBESTRAP_K8S_VERSION:-}" ] && version_flag=(--kubernetes-version "$version")
+node bin/kubestrap.js config images import --from "$bin" --kubernetes-version "$version" "${rootfs[@]}"
+exec node bin/kubestrap.js init "${version_flag[@]}" "$@"

@@ -197,7 +197,7 @@ test('etcd runs as a hostNetwork pod: health, kubelet labels, CRI logs, stop and
 
   const exec = await runtime.exec(ref, ['etcd', '--version'], 10_000);
   assert.equal(exec.exitCode, 0);
-  assert.match(exec.output, /etcd Version: 3\.6/);
+  assert.ok(exec.output.includes(`etcd Version: ${components().etcdVersion}`), exec.output);
 
   const waited = runtime.waitExit(ref);
   await runtime.stopContainer(ref, 10);
