@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI is compiled and bundled into dist/bundle/ by `npm ci` (the prepare script).
-import { main } from '../dist/bundle/kubestrap.js';
+import module from 'node:module';
+
+// Node ≥ 22: V8 keeps the bundle's compiled code on disk (in the OS temp dir), so every later start
+// skips parsing and compiling it — most of a short command's start-up, and the agent's.
+module.enableCompileCache?.();
 
 // `kubestrap ... | head` closes the pipe early: that is the reader's choice, not an error to report.
 for (const stream of [process.stdout, process.stderr]) {
@@ -10,4 +14,6 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+// Imported after the cache is on, so the bundle itself is compiled through it.
+const { main } = await import('../dist/bundle/kubestrap.js');
 process.exitCode = await main(process.argv);
