@@ -93,6 +93,7 @@ export class Agent implements AgentView {
     this.started = true;
     this.log.info('starting', { node: config.nodeName, runtime: runtime.name, rootfs: config.host.rootfs, staticPodPath: config.staticPodPath, staticPodURL: config.staticPodURL });
     await runtime.init();
+    for (const warning of runtime.warnings?.() ?? []) this.log.warn(warning, { runtime: runtime.name });
     for (const source of this.sources) await source.start((s) => this.onSnapshot(s));
     if (!this.started) return;
     const desired = this.merger.pods();

@@ -15,7 +15,6 @@
  * names — a pod serves a URL when one of its containers declares that port (containerPort, hostPort
  * or a probe port). Pods without them start and stop as the kubelet's do: all at once.
  */
-import http from 'node:http';
 import https from 'node:https';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 
@@ -112,9 +111,11 @@ export async function probeURL(url: URL, timeoutMs = 1000, anyStatus = false): P
 }
 
 /** One GET without credentials (serving certificate not verified); the HTTP status, or undefined when nothing answered. */
-export function probeStatus(url: URL, timeoutMs = 1000): Promise<number | undefined> {
+export async function probeStatus(url: URL, timeoutMs = 1000): Promise<number | undefined> {
+  // node:http on first use: an ES import of it evaluates its lazy WebSocket/undici getters, ≈ 20 ms
+  // of the start-up of every command whose chunks include this module (node --cpu-prof).
+  const { get } = url.protocol === 'https:' ? https : await import('node:http');
   return new Promise((resolve) => {
-    const get = url.protocol === 'https:' ? https.get : http.get;
     const req = get(url, { timeout: timeoutMs, rejectUnauthorized: false, agent: false }, (res) => {
       res.resume();
       resolve(res.statusCode || undefined);

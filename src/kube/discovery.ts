@@ -14,7 +14,8 @@ export function caCertHash(caPem: string | Buffer): string {
 
 /**
  * The kubeconfig stored in kube-public/cluster-info: one cluster named "" with the server and the
- * embedded CA, no users or contexts (what kubeadm's bootstrap-token phase writes).
+ * embedded CA, no users or contexts, no `preferences` (what kubeadm's bootstrap-token phase writes
+ * with client-go v0.34+).
  */
 export function clusterInfoKubeconfig(server: string, caPem: string | Buffer): string {
   const ca = Buffer.isBuffer(caPem) ? caPem : Buffer.from(caPem);
@@ -24,7 +25,6 @@ export function clusterInfoKubeconfig(server: string, caPem: string | Buffer): s
     contexts: null,
     'current-context': '',
     kind: 'Config',
-    preferences: {},
     users: null,
   });
 }

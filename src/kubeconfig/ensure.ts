@@ -7,7 +7,6 @@ import { X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import { HostError } from '../errors.js';
 import type { Printer } from '../phases/output.js';
-import { CERTIFICATE_BACKDATE_MS } from '../pki/certificate.js';
 import { isSignedBy } from '../pki/ensure.js';
 import { certFile } from '../pki/files.js';
 import { privateKeyPem } from '../pki/keys.js';
@@ -98,7 +97,9 @@ export async function runKubeconfig(session: PkiSession, spec: KubeconfigSpec, o
     usages: ['clientAuth'],
     altNames: { dns: [], ips: [] },
     isCA: false,
-    notBefore: new Date(start - CERTIFICATE_BACKDATE_MS),
+    // kubeadm's kubeconfig phase sets only NotAfter; NewSignedCert then takes NotBefore from the CA
+    // (pkiutil/pki_helpers.go), which is not this run's start when the CA was made earlier.
+    notBefore: ca.cert.validFromDate,
     notAfter: new Date(start + cfg.certificateValidityMs),
     publicKey,
   });

@@ -1,6 +1,7 @@
 /**
  * Renders a kubeconfig the way client-go's clientcmd writes kubeadm's files (same keys, same order,
- * everything embedded as base64 `*-data`). Built as an object and serialized by `yaml` rather than a
+ * everything embedded as base64 `*-data`; no `preferences`, deprecated and `omitzero` since client-go
+ * v0.34, so kubeadm 1.35+ writes none). Built as an object and serialized by `yaml` rather than a
  * template: names such as `system:node:cp1` and long base64 values need YAML quoting/folding rules a
  * text template would have to reimplement, and `yaml` gets them right by construction.
  */
@@ -29,7 +30,6 @@ export function renderKubeconfig(c: KubeconfigContent): string {
     contexts: [{ context: { cluster: c.clusterName, user: c.userName }, name: context }],
     'current-context': context,
     kind: 'Config',
-    preferences: {},
     users: [{ name: c.userName, user: { 'client-certificate-data': b64(c.clientCertPem), 'client-key-data': b64(c.clientKeyPem) } }],
   };
   // lineWidth 0: never fold the long base64 values.

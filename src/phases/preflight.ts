@@ -10,6 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { resolveBinary } from '../agent/runtime/process/binary.js';
 import type { RuntimeKind } from '../config/types.js';
+import { containerdSupportWarning } from '../cri/runtime-version.js';
+import type { VersionResponse } from '../cri/types.js';
 import { PreflightError, messageOf } from '../errors.js';
 import type { Host } from '../host/host.js';
 import type { InitContext } from './context.js';
@@ -30,6 +32,24 @@ export interface PreflightFacts {
   memoryMB(): number;
   /** PATH for the binaries of the process runtime. */
   path(): string;
+  /** The CRI runtime's Version answer at `endpoint`; undefined when nothing answers. */
+  criVersion(endpoint: string): Promise<RuntimeVersion | undefined>;
+}
+
+export type RuntimeVersion = Pick<VersionResponse, 'runtimeName' | 'runtimeVersion'>;
+
+/** One CRI Version call; gRPC and the CRI protos (≈ 0.1 s of CPU) load only when a cri runtime is checked. */
+async function askCriVersion(endpoint: string): Promise<RuntimeVersion | undefined> {
+  const { criClient } = await import('../cri/client.js');
+  let client;
+  try {
+    client = criClient(endpoint, { timeoutMs: 3000 });
+    return await client.runtime.version({ version: '0.1.0' });
+  } catch {
+    return undefined; // the CRI check and the agent phase say what is wrong with the socket
+  } finally {
+    client?.close();
+  }
 }
 
 export const systemFacts: PreflightFacts = {
@@ -37,16 +57,23 @@ export const systemFacts: PreflightFacts = {
   cpus: () => os.availableParallelism(),
   memoryMB: () => Math.floor(os.totalmem() / 1024 / 1024),
   path: () => process.env.PATH ?? '',
+  criVersion: askCriVersion,
 };
+
+/** What a check found, as kubeadm's Checker returns it: warnings are printed, errors fail the phase. */
+export interface CheckFindings {
+  warnings: string[];
+  errors: string[];
+}
 
 export interface PreflightCheck {
   name: string;
-  /** Error messages; empty when the check passes. */
-  check(): Promise<string[]>;
+  /** Error messages (empty when the check passes), or warnings and errors. */
+  check(): Promise<string[] | CheckFindings>;
 }
 
 export interface PreflightResult {
-  /** `\t[WARNING Name]: message` lines (ignored errors). */
+  /** `\t[WARNING Name]: message` lines (warnings and ignored errors). */
   warnings: string[];
   /** `\t[ERROR Name]: message` lines. */
   errors: string[];
@@ -120,12 +147,22 @@ export async function chooseRuntime(ctx: Pick<InitContext, 'config' | 'host' | '
 async function runtimeChecks(ctx: InitContext, facts: PreflightFacts): Promise<PreflightCheck[]> {
   const { config, host } = ctx;
   if ((await chooseRuntime(ctx)) === 'cri') {
-    const socket = criSocketPath(config.init.nodeRegistration.criSocket);
+    const endpoint = config.init.nodeRegistration.criSocket;
+    const socket = criSocketPath(endpoint);
     return [
       {
         name: 'CRI',
         check: async () =>
           (await socketExists(socket)) ? [] : [`container runtime is not running: ${socket} does not exist`],
+      },
+      {
+        // kubeadm's check of the same name warns about runtimes the next kubelet drops
+        name: 'ContainerRuntimeVersion',
+        check: async () => {
+          const version = (await socketExists(socket)) ? await facts.criVersion(endpoint) : undefined;
+          const warning = version && containerdSupportWarning(version);
+          return { warnings: warning ? [warning] : [], errors: [] };
+        },
       },
     ];
   }
@@ -193,14 +230,14 @@ function ignored(ignore: ReadonlySet<string>, name: string): boolean {
 export async function runChecks(checks: readonly PreflightCheck[], ignore: ReadonlySet<string>): Promise<PreflightResult> {
   const result: PreflightResult = { warnings: [], errors: [], failed: [] };
   for (const c of checks) {
-    const messages = await c.check();
-    if (messages.length === 0) continue;
-    if (ignored(ignore, c.name)) {
-      for (const m of messages) result.warnings.push(`\t[WARNING ${c.name}]: ${m}`);
-    } else {
-      for (const m of messages) result.errors.push(`\t[ERROR ${c.name}]: ${m}`);
-      result.failed.push(c.name);
-    }
+    const found = await c.check();
+    const { warnings, errors } = Array.isArray(found) ? { warnings: [], errors: found } : found;
+    // kubeadm's RunChecks: an ignored check's errors become warnings, printed after its own
+    const demoted = ignored(ignore, c.name);
+    for (const m of demoted ? [...warnings, ...errors] : warnings) result.warnings.push(`\t[WARNING ${c.name}]: ${m}`);
+    if (demoted || errors.length === 0) continue;
+    for (const m of errors) result.errors.push(`\t[ERROR ${c.name}]: ${m}`);
+    result.failed.push(c.name);
   }
   return result;
 }

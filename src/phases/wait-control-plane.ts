@@ -6,7 +6,6 @@
  */
 import type { V1Pod, V1PodList, V1Probe } from '@kubernetes/client-node';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import http from 'node:http';
 import path from 'node:path';
 import { decodeDocument } from '../agent/sources/decode.js';
 import { probeStatus } from '../agent/start-order.js';
@@ -100,6 +99,9 @@ async function waitHealthy(check: ComponentCheck, deadline: number, signal: Abor
 
 /** The agent's /pods (a v1 PodList with live status), or undefined when the agent does not answer. */
 async function agentPods(): Promise<V1PodList | undefined> {
+  // Loaded here, not at the top: an ES import of node:http evaluates its lazy WebSocket/undici
+  // getters, ≈ 20 ms of the start-up of every init command (node --cpu-prof of `init phase certs all`).
+  const http = await import('node:http');
   return new Promise((resolve) => {
     const req = http.get(`http://127.0.0.1:${AGENT_READ_ONLY_PORT}/pods`, { timeout: 3000 }, (res) => {
       const chunks: Buffer[] = [];

@@ -1,11 +1,11 @@
 /**
  * Building and signing X.509 certificates with @peculiar/x509 on Node's native WebCrypto: the same
  * extensions Go's x509.CreateCertificate gives kubeadm's templates (KeyUsage and BasicConstraints
- * critical, SubjectKeyId on CAs, AuthorityKeyId on leaves), ECDSA included.
+ * critical, SubjectKeyId on CAs, AuthorityKeyId on leaves, in Go's order), ECDSA included.
  */
 // @peculiar/x509 resolves its algorithms through tsyringe, which needs the Reflect metadata API loaded first.
 import 'reflect-metadata';
-import { createPublicKey, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
+import { randomBytes, webcrypto, type KeyObject } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { signingParams } from './algorithms.js';
 import { publicKeyDer } from './keys.js';
@@ -53,13 +53,9 @@ export class Signer {
 
   /** Issues a leaf certificate signed by this CA; returns its PEM. */
   async sign(req: CertificateRequest): Promise<string> {
+    // Go takes the AuthorityKeyId from the CA's SubjectKeyId, and writes none when the CA has none.
     const ski = this.parsed.getExtension(x509.SubjectKeyIdentifierExtension);
-    const extensions: x509.Extension[] = [...baseExtensions(req)];
-    extensions.push(
-      ski
-        ? new x509.AuthorityKeyIdentifierExtension(ski.keyId)
-        : await x509.AuthorityKeyIdentifierExtension.create(publicKeyDer(publicOf(this.key))),
-    );
+    const extensions = certExtensions(req, ski ? new x509.AuthorityKeyIdentifierExtension(ski.keyId) : undefined);
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: randomSerial(),
       subject: subjectName(req),
@@ -86,7 +82,7 @@ export async function selfSign(req: CertificateRequest, key: KeyObject): Promise
     ['sign'],
   )) as webcrypto.CryptoKey;
   const spki = publicKeyDer(req.publicKey);
-  const extensions = [...baseExtensions(req), await x509.SubjectKeyIdentifierExtension.create(spki)];
+  const extensions = certExtensions(req, new x509.SubjectKeyIdentifierExtension(await subjectKeyId(spki)));
   const name = subjectName(req);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
@@ -102,8 +98,14 @@ export async function selfSign(req: CertificateRequest, key: KeyObject): Promise
   return cert.toString('pem') + '\n';
 }
 
-function publicOf(key: KeyObject): KeyObject {
-  return key.type === 'private' ? createPublicKey(key) : key;
+/**
+ * The SubjectKeyId Go's x509.CreateCertificate gives a CA (Go 1.25+, which builds every kubeadm we
+ * support): the leftmost 160 bits of the SHA-256 of the subjectPublicKey bits (RFC 7093 §2 method 1),
+ * not RFC 5280's SHA-1 that @peculiar/x509's SubjectKeyIdentifierExtension.create uses.
+ */
+export async function subjectKeyId(spki: Buffer): Promise<string> {
+  const digest = await new x509.PublicKey(spki).getKeyIdentifier('SHA-256');
+  return Buffer.from(digest).subarray(0, 20).toString('hex');
 }
 
 /** Go's pkix.Name order: O before CN, all organizations in one RDN. */
@@ -114,18 +116,19 @@ function subjectName(req: CertificateRequest): x509.JsonName {
   return name;
 }
 
-function baseExtensions(req: CertificateRequest): x509.Extension[] {
+/**
+ * The extensions in the order Go's buildCertExtensions writes them: KeyUsage, ExtKeyUsage,
+ * BasicConstraints, SubjectKeyId or AuthorityKeyId, SubjectAltName.
+ */
+function certExtensions(req: CertificateRequest, keyId: x509.Extension | undefined): x509.Extension[] {
   const F = x509.KeyUsageFlags;
   // kubeadm sets KeyEncipherment on every key type (kubeadm#3328), so do we.
   let usage = F.digitalSignature | F.keyEncipherment;
   if (req.isCA) usage |= F.keyCertSign;
-  const out: x509.Extension[] = [
-    new x509.KeyUsagesExtension(usage, true),
-    new x509.BasicConstraintsExtension(req.isCA, undefined, true),
-  ];
-  if (req.usages.length) {
-    out.splice(1, 0, new x509.ExtendedKeyUsageExtension(req.usages.map((u) => x509.ExtendedKeyUsage[u]), false));
-  }
+  const out: x509.Extension[] = [new x509.KeyUsagesExtension(usage, true)];
+  if (req.usages.length) out.push(new x509.ExtendedKeyUsageExtension(req.usages.map((u) => x509.ExtendedKeyUsage[u]), false));
+  out.push(new x509.BasicConstraintsExtension(req.isCA, undefined, true));
+  if (keyId) out.push(keyId);
   const names: x509.JsonGeneralName[] = [
     ...req.altNames.dns.map((value) => ({ type: 'dns' as const, value })),
     ...req.altNames.ips.map((value) => ({ type: 'ip' as const, value })),

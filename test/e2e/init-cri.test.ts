@@ -46,7 +46,7 @@ test(
       if (notes.length > 0) t.diagnostic(`cleanup: ${notes.join('; ')}`);
       await ctrd.stop();
     });
-    t.diagnostic(`private containerd at ${ctrd.endpoint} (${ctrd.snapshotter})`);
+    t.diagnostic(`private containerd ${ctrd.versionLine} at ${ctrd.endpoint} (${ctrd.snapshotter})`);
 
     let t0 = performance.now();
     const init = await kubestrap([
@@ -56,6 +56,12 @@ test(
     assert.equal(init.code, 0, `init failed:\n${init.stderr}\n${init.stdout}`);
     t.diagnostic(`init took ${Math.round(performance.now() - t0)} ms`);
     assert.match(init.stdout, /\[agent\] Using the cri runtime/);
+    // containerd 1.x: preflight's kubeadm-format warning, and the agent's own at start
+    const outdated = ctrd.majorVersion < 2;
+    const warning = /containerd \S+ is out of support; the kubelet drops containerd 1\.x in v1\.38: upgrade to containerd 2\.x/;
+    assert.equal(/^\t\[WARNING ContainerRuntimeVersion\]: /m.test(init.stdout) && warning.test(init.stdout), outdated, init.stdout);
+    const agentLog = await readFile(path.join(rootfs, 'var/log/kubestrap-agent.log'), 'utf8');
+    assert.equal(agentLog.split('\n').some((l) => / WARN /.test(l) && warning.test(l)), outdated, agentLog.slice(0, 4000));
 
     await controlPlaneScenario(t, { rootfs, node: NODE, initStdout: init.stdout, container: (name) => runningContainer(ctrd, name) });
 

@@ -135,6 +135,12 @@ test('init names the endpoint and what to do when nothing answers', async () => 
   }
 });
 
+test('init warns about an out-of-support containerd (1.x), not about 2.x', () => {
+  const warnings = runtime.warnings();
+  if (containerd.majorVersion >= 2) assert.deepEqual(warnings, []);
+  else assert.match(warnings.join('\n'), /^containerd 1\.\d+\.\d+\S* is out of support; the kubelet drops containerd 1\.x in v1\.38: upgrade to containerd 2\.x$/);
+});
+
 test('ensureImage: present image is kept, Never and failed pulls name the image', async () => {
   await runtime.ensureImage(etcdImage, 'IfNotPresent');
   await assert.rejects(runtime.ensureImage('registry.invalid/absent:1.0', 'Never'), /Container image "registry\.invalid\/absent:1\.0" is not present with pull policy of Never/);

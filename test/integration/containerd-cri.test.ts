@@ -1,9 +1,11 @@
 /**
- * The CRI client against a real (private) containerd: version/status/images, a hostNetwork pod
+ * The CRI client against a real (private) containerd — Debian's 1.x, or the built 2.x through
+ * containerd-cri-containerd2.test.ts: the config it runs with, version/status/images, a hostNetwork pod
  * sandbox with the local pause image, and a long-running etcd container from the etcd image with
  * a hostPath data dir; exec, status, container events, stop and removal, all cleaned up.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
@@ -11,8 +13,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 import type { ContainerEventResponse, PodSandboxConfig } from '../../src/cri/client.js';
+import { containerdSupportWarning, parseRuntimeVersion } from '../../src/cri/runtime-version.js';
 import type { Input } from '../../src/cri/types.js';
+import { systemFacts } from '../../src/phases/preflight.js';
 import { components } from '../support/components.js';
 import { startContainerd, type PrivateContainerd } from '../support/containerd.js';
 import { waitFor } from '../support/proc.js';
@@ -44,12 +49,70 @@ after(async () => {
   if (dir) assert.equal(existsSync(dir), false, 'containerd temp dir removed');
 });
 
+/** The CRI plugin's config as `Status(verbose)` reports it: these keys are the same in 1.6 and 2.x. */
+interface CriPluginConfig {
+  restrictOOMScoreAdj: boolean;
+  disableApparmor: boolean;
+  enableSelinux: boolean;
+  containerd: { defaultRuntimeName: string; runtimes: Record<string, { runtimeType: string; options: Record<string, unknown> }>; snapshotter?: string };
+  cni: { confDir: string };
+  /** 1.x only: 2.x has the image settings in its own plugin (io.containerd.cri.v1.images). */
+  sandboxImage?: string;
+}
+
+/** `key = value` of one table in `containerd config dump` output (2.x: single quotes), undefined when absent. */
+function dumpValue(dump: string, table: string, key: string): string | undefined {
+  const lines = dump.split('\n');
+  const start = lines.findIndex((l) => l.trim() === `[${table}]`);
+  if (start < 0) return undefined;
+  for (const line of lines.slice(start + 1)) {
+    const t = line.trim();
+    if (t.startsWith('[')) return undefined; // the next table
+    const m = /^(\S+) = ['"]?(.*?)['"]?$/.exec(t);
+    if (m?.[1] === key) return m[2];
+  }
+  return undefined;
+}
+
+test('containerd runs with the config written for its version (format 2 for 1.x, 3 for 2.x)', { skip: !isRoot && 'needs root' }, async () => {
+  const c = ctrd!;
+  const comps = components();
+  const written = await readFile(c.configFile, 'utf8');
+  assert.match(written, new RegExp(`^version = ${c.majorVersion >= 2 ? 3 : 2}\n`));
+  const { info } = await c.cri.runtime.status({ verbose: true });
+  const config = JSON.parse(info.config ?? '{}') as CriPluginConfig;
+  assert.equal(config.restrictOOMScoreAdj, true, 'restrict_oom_score_adj: no CAP_SYS_RESOURCE on this machine');
+  assert.equal(config.disableApparmor, true);
+  assert.equal(config.enableSelinux, false);
+  assert.equal(config.containerd.defaultRuntimeName, 'runc');
+  const runc = config.containerd.runtimes.runc;
+  assert.equal(runc?.runtimeType, 'io.containerd.runc.v2');
+  assert.equal(runc?.options.BinaryName, comps.runc.path);
+  assert.equal(runc?.options.Root, path.join(c.dir, 'state', 'runc'));
+  assert.equal(runc?.options.SystemdCgroup, false);
+  assert.equal(config.cni.confDir, path.join(c.dir, 'cni', 'net.d'));
+  if (c.majorVersion >= 2) {
+    // the images plugin's settings, after containerd's own migration of format 3 to its current one
+    const { stdout: dump } = await promisify(execFile)(c.binary, ['--config', c.configFile, 'config', 'dump'], { maxBuffer: 4 * 1024 * 1024 });
+    assert.equal(dumpValue(dump, "plugins.'io.containerd.cri.v1.images'", 'snapshotter'), c.snapshotter);
+    assert.equal(dumpValue(dump, "plugins.'io.containerd.cri.v1.images'.pinned_images", 'sandbox'), comps.images.pause.ref);
+    assert.equal(dumpValue(dump, "plugins.'io.containerd.cri.v1.runtime'", 'restrict_oom_score_adj'), 'true');
+  } else {
+    assert.equal(config.containerd.snapshotter, c.snapshotter);
+    assert.equal(config.sandboxImage, comps.images.pause.ref);
+  }
+});
+
 test('version, status and the imported images', { skip: !isRoot && 'needs root' }, async () => {
   const cri = ctrd!.cri;
   const version = await cri.runtime.version({ version: 'v1' });
   assert.equal(version.runtimeName, 'containerd');
   assert.equal(version.runtimeApiVersion, 'v1');
+  assert.equal(parseRuntimeVersion(version.runtimeVersion)?.major, ctrd!.majorVersion, `${version.runtimeVersion} is the containerd started`);
   console.log(`# containerd ${version.runtimeVersion}, snapshotter ${ctrd!.snapshotter}`);
+  // preflight asks the same question through its own client, and warns about 1.x only
+  assert.deepEqual(await systemFacts.criVersion(ctrd!.endpoint), version);
+  assert.equal(containerdSupportWarning(version) !== undefined, ctrd!.majorVersion < 2);
 
   const status = await cri.runtime.status({});
   const ready = status.status?.conditions.find((c) => c.type === 'RuntimeReady');

@@ -130,6 +130,62 @@ export function components(): Components {
   return parsed;
 }
 
+/**
+ * The containerd 2.x the harness builds from its Go module (test/support/containerd/<version>/), run
+ * beside Debian's containerd 1.x so the CRI tests cover both config formats and both CRI servers.
+ * Cached per containerd version in <cache root>/containerd-<version>/ (shared by every Kubernetes
+ * version), described by its own containerd.json so it never touches a components.json.
+ */
+export const CONTAINERD2_VERSION = 'v2.4.2';
+export type ContainerdBinaryName = 'containerd' | 'containerd-shim-runc-v2' | 'ctr';
+
+export interface ContainerdBuild {
+  /** Manifest format version. */
+  format: 1;
+  /** e.g. v2.4.2 */
+  version: string;
+  /** Holds the three binaries; first on containerd's PATH so it starts this shim, not Debian's. */
+  binDir: string;
+  binaries: Record<ContainerdBinaryName, BinaryInfo>;
+  /** Hash of the wrapper module and build flags, to rebuild when they change. */
+  sourceHash: string;
+  preparedAt: string;
+}
+
+export const CONTAINERD_BUILD_FORMAT = 1;
+
+/** Which containerd startContainerd() runs when a test does not say: `1` (Debian's, the default) or `2` (the built one). */
+export const CONTAINERD_ENV = 'KUBESTRAP_CONTAINERD';
+export type ContainerdChoice = 1 | 2;
+
+export function suiteContainerd(): ContainerdChoice {
+  const wanted = process.env[CONTAINERD_ENV]?.trim() || '1';
+  if (wanted === '1' || wanted === '2') return Number(wanted) as ContainerdChoice;
+  throw new Error(`${CONTAINERD_ENV}=${wanted}: use 1 (Debian's containerd 1.x) or 2 (containerd ${CONTAINERD2_VERSION}, built by prepare:components)`);
+}
+
+export function containerdBuildDir(version = CONTAINERD2_VERSION): string {
+  return path.join(cacheRoot(), `containerd-${version}`);
+}
+
+let cachedBuild: ContainerdBuild | undefined;
+
+/** The built containerd 2.x; throws with what to run when absent. */
+export function containerdBuild(): ContainerdBuild {
+  if (cachedBuild) return cachedBuild;
+  const file = path.join(containerdBuildDir(), 'containerd.json');
+  if (!existsSync(file)) throw new Error(`${file} not found: run \`npm run prepare:components\` first`);
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as ContainerdBuild;
+  if (parsed.format !== CONTAINERD_BUILD_FORMAT || parsed.version !== CONTAINERD2_VERSION) {
+    throw new Error(`${file} is stale (format ${parsed.format}, ${parsed.version}): run \`npm run prepare:components\``);
+  }
+  for (const bin of Object.values(parsed.binaries)) {
+    if (!existsSync(bin.path)) throw new Error(`${bin.path} is gone: run \`npm run prepare:components\``);
+  }
+  cachedBuild = parsed;
+  return parsed;
+}
+
 /** True when the components are prepared (tests use it to skip with a reason instead of failing). */
 export function componentsReady(): boolean {
   try {

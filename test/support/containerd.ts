@@ -1,5 +1,6 @@
 /**
- * A private containerd for one test run: its own root, state, socket and config in a temp dir,
+ * A private containerd for one test run — Debian's 1.x or the harness-built 2.x
+ * ($KUBESTRAP_CONTAINERD or the `containerd` option) — its own root, state, socket and config in a temp dir,
  * the CRI plugin configured for this machine (no CAP_SYS_RESOURCE → restrict_oom_score_adj;
  * hostNetwork pods only → an empty CNI dir; the locally built pause image as sandbox image), the
  * test images imported into the k8s.io namespace. stop() removes every trace: containers and
@@ -13,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { criClient, type CriClient } from '../../src/cri/client.js';
-import { components, type Components, type ImageName } from './components.js';
+import { components, containerdBuild, suiteContainerd, type Components, type ContainerdChoice, type ImageName } from './components.js';
 import { startProcess, waitFor, type Proc } from './proc.js';
 
 const exec = promisify(execFile);
@@ -21,6 +22,8 @@ const exec = promisify(execFile);
 export type Snapshotter = 'overlayfs' | 'native';
 
 export interface ContainerdOptions {
+  /** Which containerd: 1 = Debian's (the machine's), 2 = the one prepare builds (default: $KUBESTRAP_CONTAINERD, else 1). */
+  containerd?: ContainerdChoice;
   /** Images to import (default: all the prepared ones); pause, the sandbox image, always is. */
   images?: ImageName[];
   /** Force a snapshotter (default: overlayfs when an overlay mount works here, else native). */
@@ -35,6 +38,12 @@ export interface PrivateContainerd {
   readonly logFile: string;
   readonly snapshotter: Snapshotter;
   readonly majorVersion: number;
+  /** The containerd binary that runs. */
+  readonly binary: string;
+  /** `containerd --version` of the binary that runs. */
+  readonly versionLine: string;
+  /** The config file it runs with (format version 2 for 1.x, 3 for 2.x). */
+  readonly configFile: string;
   /** A CRI client on this containerd (closed by stop()). */
   readonly cri: CriClient;
   /** Runs `ctr --address <socket> -n k8s.io <args>`; resolves with stdout. */
@@ -199,9 +208,30 @@ async function pidsMentioning(needle: string): Promise<number[]> {
 /** Short name used by the agent's tests. */
 export type Containerd = PrivateContainerd;
 
+interface ContainerdBinaries {
+  containerd: string;
+  ctr: string;
+  versionLine: string;
+  /** containerd's environment: a built 2.x must find its own shim before Debian's on PATH. */
+  env: NodeJS.ProcessEnv;
+}
+
+/** The binaries of the chosen containerd; runc is Debian's for both. */
+function containerdBinaries(comps: Components, choice: ContainerdChoice): ContainerdBinaries {
+  if (choice === 1) return { containerd: comps.containerd.path, ctr: comps.ctr.path, versionLine: comps.containerd.version, env: process.env };
+  const build = containerdBuild();
+  return {
+    containerd: build.binaries.containerd.path,
+    ctr: build.binaries.ctr.path,
+    versionLine: build.binaries.containerd.version,
+    env: { ...process.env, PATH: `${build.binDir}${path.delimiter}${process.env.PATH ?? ''}` },
+  };
+}
+
 export async function startContainerd(options: ContainerdOptions = {}): Promise<PrivateContainerd> {
   const comps: Components = components();
-  const major = containerdMajor(comps.containerd.version);
+  const bins = containerdBinaries(comps, options.containerd ?? suiteContainerd());
+  const major = containerdMajor(bins.versionLine);
   // Short path: unix socket paths are limited to 108 bytes.
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ctrd-'));
   const socket = path.join(dir, 'containerd.sock');
@@ -214,7 +244,7 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
   await writeFile(configFile, major >= 2 ? configV3(input) : configV2(input));
 
   const ctr = async (args: readonly string[]): Promise<string> => {
-    const { stdout } = await exec(comps.ctr.path, ['--address', socket, '-n', 'k8s.io', ...args], { maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await exec(bins.ctr, ['--address', socket, '-n', 'k8s.io', ...args], { maxBuffer: 16 * 1024 * 1024 });
     return stdout;
   };
 
@@ -272,7 +302,7 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
   };
 
   try {
-    proc = await startProcess('containerd', comps.containerd.path, ['--config', configFile], { logFile });
+    proc = await startProcess('containerd', bins.containerd, ['--config', configFile], { logFile, env: bins.env });
     const started = proc;
     await waitFor(
       `containerd socket ${socket} (log: ${logFile})`,
@@ -294,6 +324,9 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
       logFile,
       snapshotter,
       majorVersion: major,
+      binary: bins.containerd,
+      versionLine: bins.versionLine,
+      configFile,
       cri,
       ctr,
       importImage: async (tarball) => {

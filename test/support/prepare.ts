@@ -4,7 +4,10 @@
  *   binaries  kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubeadm, etcd (the
  *             version's wrapper Go modules k8s/v1.X and etcd/vA.B.C, built by build-binaries.sh)
  *             and a static pause program,
- *   runtime   containerd + runc from Debian (installed when missing; crictl when packaged),
+ *   runtime   containerd + runc from Debian (installed when missing; crictl when packaged), and
+ *             containerd 2.x (containerd, its runc shim, ctr) from the wrapper Go module
+ *             containerd/vX.Y.Z into ~/.cache/kubestrap-test/containerd-vX.Y.Z/ with its own
+ *             containerd.json (one build for every Kubernetes version),
  *   images    OCI archives named like upstream, built with src/images, rebuilt only when the binary
  *             or recipe changes,
  * into ~/.cache/kubestrap-test/<k8s version>/ and records it all in components.json (read through
@@ -22,10 +25,15 @@ import { writeImage } from '../../src/images/oci.js';
 import {
   cacheRoot,
   COMPONENTS_FORMAT,
+  CONTAINERD2_VERSION,
+  CONTAINERD_BUILD_FORMAT,
+  containerdBuildDir,
   suiteRelease,
   type BinaryInfo,
   type BinaryName,
   type Components,
+  type ContainerdBinaryName,
+  type ContainerdBuild,
   type ImageInfo,
   type ImageName,
   type ToolInfo,
@@ -113,32 +121,32 @@ async function lock(dir: string): Promise<() => Promise<void>> {
   }
 }
 
-interface BinarySpec {
-  name: BinaryName;
+interface BinarySpec<N extends string = BinaryName> {
+  name: N;
   versionArgs: string[];
-  /** Text the first version line must contain. */
+  /** Text a line of the version output must contain (that line is recorded as the version). */
   expect: string;
 }
 
-async function describeBinary(file: string, spec: BinarySpec, previous: BinaryInfo | undefined): Promise<BinaryInfo | string> {
+async function describeBinary(file: string, spec: BinarySpec<string>, previous: BinaryInfo | undefined): Promise<BinaryInfo | string> {
   if (!existsSync(file)) return 'missing';
   const r = run(file, spec.versionArgs);
-  const line = r.out.split('\n')[0] ?? '';
-  if (!r.ok || !line.includes(spec.expect)) return `version check failed (${line.slice(0, 120) || 'no output'})`;
+  const line = r.out.split('\n').find((l) => l.includes(spec.expect));
+  if (!r.ok || !line) return `version check failed (${r.out.split('\n')[0]?.slice(0, 120) || 'no output'})`;
   const st = await stat(file);
   const sha256 =
     previous && previous.size === st.size && previous.mtimeMs === st.mtimeMs ? previous.sha256 : await sha256File(file);
-  return { path: file, sha256, size: st.size, mtimeMs: st.mtimeMs, version: line };
+  return { path: file, sha256, size: st.size, mtimeMs: st.mtimeMs, version: line.trim() };
 }
 
-async function prepareBinaries(
+async function prepareBinaries<N extends string>(
   binDir: string,
-  specs: BinarySpec[],
-  previous: Partial<Record<BinaryName, BinaryInfo>>,
-  build: (missing: BinaryName[]) => Promise<void>,
-): Promise<Partial<Record<BinaryName, BinaryInfo>>> {
-  const found: Partial<Record<BinaryName, BinaryInfo>> = {};
-  const missing: BinaryName[] = [];
+  specs: BinarySpec<N>[],
+  previous: Partial<Record<N, BinaryInfo>>,
+  build: (missing: N[]) => Promise<void>,
+): Promise<Partial<Record<N, BinaryInfo>>> {
+  const found: Partial<Record<N, BinaryInfo>> = {};
+  const missing: N[] = [];
   for (const spec of specs) {
     const file = path.join(binDir, spec.name);
     const info = await describeBinary(file, spec, previous[spec.name]);
@@ -159,6 +167,84 @@ async function prepareBinaries(
     found[spec.name] = info;
   }
   return found;
+}
+
+/** Writes a manifest atomically: a reader never sees half of one. */
+async function writeManifest(file: string, value: object): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  await rename(tmp, file);
+}
+
+/** The harness' Go build settings: local toolchain, static, no VCS stamping (module sources have none). */
+const GO_ENV: NodeJS.ProcessEnv = { GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' };
+
+/** `go build` of one main package of a committed module into `out` (via a temp file: never half a binary). */
+async function goBuild(moduleDir: string, pkg: string, out: string, opts: { ldflags: string; tags?: readonly string[] }): Promise<void> {
+  const tags = opts.tags?.length ? [`-tags=${opts.tags.join(',')}`] : [];
+  const tmp = `${out}.tmp`;
+  await stream('[build]', 'go', ['build', '-C', moduleDir, '-trimpath', ...tags, `-ldflags=${opts.ldflags}`, '-o', tmp, pkg], { ...process.env, ...GO_ENV });
+  await rename(tmp, out);
+}
+
+const CONTAINERD_PACKAGE = 'github.com/containerd/containerd/v2';
+/**
+ * containerd's Makefile flags for a static build: no cgo (so no btrfs; devmapper and zfs left out
+ * too, the suite uses overlayfs or native), version stamped like a release.
+ */
+const CONTAINERD_TAGS = ['urfave_cli_no_docs', 'no_btrfs', 'no_devmapper', 'no_zfs'];
+const containerdLdflags = (version: string): string =>
+  `-s -w -X ${CONTAINERD_PACKAGE}/version.Version=${version} -X ${CONTAINERD_PACKAGE}/version.Package=${CONTAINERD_PACKAGE}`;
+
+/** containerd 2.x from test/support/containerd/<version>/ into its own cache dir and containerd.json. */
+export async function prepareContainerd2(): Promise<ContainerdBuild> {
+  const version = CONTAINERD2_VERSION;
+  const moduleDir = path.join(here, 'containerd', version);
+  const pinned = await goModVersion(path.join(moduleDir, 'go.mod'), CONTAINERD_PACKAGE);
+  if (pinned !== version) throw new Error(`${moduleDir}/go.mod pins containerd ${pinned} but components.ts says ${version}: make them agree`);
+  const dir = containerdBuildDir(version);
+  const binDir = path.join(dir, 'bin');
+  const manifestFile = path.join(dir, 'containerd.json');
+  await mkdir(binDir, { recursive: true });
+  const unlock = await lock(dir);
+  try {
+    const parsed = (JSON.parse(await readFile(manifestFile, 'utf8').catch(() => '{}')) ?? {}) as Partial<ContainerdBuild>;
+    const previous = parsed.format === CONTAINERD_BUILD_FORMAT ? parsed : {};
+    const sourceHash = createHash('sha256')
+      .update(await readFile(path.join(moduleDir, 'go.mod')))
+      .update(await readFile(path.join(moduleDir, 'go.sum')))
+      .update(JSON.stringify([CONTAINERD_TAGS, containerdLdflags(version), GO_ENV]))
+      .digest('hex');
+    const names: ContainerdBinaryName[] = ['containerd', 'containerd-shim-runc-v2', 'ctr'];
+    if (previous.sourceHash !== sourceHash) for (const name of names) await rm(path.join(binDir, name), { force: true });
+    const binaries = await prepareBinaries<ContainerdBinaryName>(
+      binDir,
+      [
+        { name: 'containerd', versionArgs: ['--version'], expect: `${CONTAINERD_PACKAGE} ${version}` },
+        { name: 'containerd-shim-runc-v2', versionArgs: ['-v'], expect: `Version:  ${version}` },
+        { name: 'ctr', versionArgs: ['--version'], expect: `${CONTAINERD_PACKAGE} ${version}` },
+      ],
+      previous.binaries ?? {},
+      (missing) =>
+        timed(`containerd ${version} (${missing.join(', ')})`, async () => {
+          for (const name of missing) {
+            await goBuild(moduleDir, `${CONTAINERD_PACKAGE}/cmd/${name}`, path.join(binDir, name), { ldflags: containerdLdflags(version), tags: CONTAINERD_TAGS });
+          }
+        }),
+    );
+    const build: ContainerdBuild = {
+      format: CONTAINERD_BUILD_FORMAT,
+      version,
+      binDir,
+      binaries: binaries as Record<ContainerdBinaryName, BinaryInfo>,
+      sourceHash,
+      preparedAt: new Date().toISOString(),
+    };
+    await writeManifest(manifestFile, build);
+    return build;
+  } finally {
+    await unlock();
+  }
 }
 
 function tool(name: string, args: string[]): ToolInfo | undefined {
@@ -298,20 +384,14 @@ export async function prepare(): Promise<Components> {
       binDir,
       [{ name: 'pause', versionArgs: ['-v'], expect: `pause.go version: ${pauseVersion}` }],
       prevBinaries,
-      () =>
-        timed('pause', () =>
-          stream('[build]', 'go', ['build', '-C', pauseDir, '-trimpath', `-ldflags=-s -w -X main.version=${pauseVersion}`, '-o', pauseBinary, '.'], {
-            ...process.env,
-            GOTOOLCHAIN: 'local',
-            CGO_ENABLED: '0',
-            GOFLAGS: '-buildvcs=false',
-          }),
-        ),
+      () => timed('pause', () => goBuild(pauseDir, '.', pauseBinary, { ldflags: `-s -w -X main.version=${pauseVersion}` })),
     );
     const binaries = { ...goBinaries, ...pause } as Record<BinaryName, BinaryInfo>;
 
     const runtime = await ensureRuntime();
     log(`runtime: ${runtime.containerd.version} | ${runtime.runc.version}`);
+    const containerd2 = await prepareContainerd2();
+    log(`runtime: ${containerd2.binaries.containerd.version} in ${containerd2.binDir} (runc: the one above)`);
 
     const images = await prepareImages(
       imageDir,
@@ -343,9 +423,7 @@ export async function prepare(): Promise<Components> {
       pauseSourceHash,
       preparedAt: new Date().toISOString(),
     };
-    const tmp = `${manifestFile}.${process.pid}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
-    await rename(tmp, manifestFile);
+    await writeManifest(manifestFile, manifest);
     log(`wrote ${manifestFile}`);
     return manifest;
   } finally {

@@ -78,6 +78,21 @@ const fakeRuntime = (): Runtime & { inits: number; closed: boolean } => {
   };
 };
 
+/** An agent on `rootfs` reading only its manifest dir, the read-only server off (tests listen themselves). */
+const agentConfig = (rootfs: string, runtime: AgentConfig['runtime']): AgentConfig => ({
+  host: new Host(rootfs),
+  nodeName: 'node1',
+  runtime,
+  containerRuntimeEndpoint: 'unix:///nonexistent',
+  staticPodPath: '/etc/kubernetes/manifests',
+  staticPodURLHeader: {},
+  fileCheckFrequencyMs: 60_000,
+  httpCheckFrequencyMs: 60_000,
+  readOnlyPort: 0,
+  stopPodsOnExit: false,
+  stateDir: '/var/lib/kubestrap/agent',
+});
+
 const podYaml = (name: string, image = 'img:1') =>
   `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, namespace: kube-system}\nspec:\n  containers:\n  - {name: main, image: "${image}"}\n`;
 
@@ -95,19 +110,7 @@ describe('agent read-only server', () => {
       await writeFile(path.join(dir, f), c);
       await utimes(path.join(dir, f), old, old);
     }
-    const config: AgentConfig = {
-      host: new Host(rootfs),
-      nodeName: 'node1',
-      runtime: 'process',
-      containerRuntimeEndpoint: 'unix:///nonexistent',
-      staticPodPath: '/etc/kubernetes/manifests',
-      staticPodURLHeader: {},
-      fileCheckFrequencyMs: 60_000,
-      httpCheckFrequencyMs: 60_000,
-      readOnlyPort: 0,
-      stopPodsOnExit: false,
-      stateDir: '/var/lib/kubestrap/agent',
-    };
+    const config = agentConfig(rootfs, 'process');
     const workers = new FakeWorkers();
     const runtime = fakeRuntime();
     const agent = new Agent({ config, runtime, workers, logger: memoryLogger() });
@@ -165,5 +168,27 @@ describe('agent read-only server', () => {
     }
     assert.equal(workers.stoppedAll, false, 'pods are left running by default');
     assert.equal(runtime.closed, true);
+  });
+});
+
+describe('agent start', () => {
+  it("logs each of the runtime's warnings once, as a warning, after init", async () => {
+    const rootfs = await mkdtemp(path.join(tmpdir(), 'kubestrap-agent-warn-'));
+    await mkdir(path.join(rootfs, 'etc/kubernetes/manifests'), { recursive: true });
+    const warning = 'containerd 1.6.20~ds1 is out of support; the kubelet drops containerd 1.x in v1.38: upgrade to containerd 2.x';
+    const runtime = { ...fakeRuntime(), name: 'cri' as const, warnings: () => [warning] };
+    const logger = memoryLogger();
+    const config = agentConfig(rootfs, 'cri');
+    const agent = new Agent({ config, runtime, workers: new FakeWorkers(), logger });
+    try {
+      await agent.start();
+    } finally {
+      await agent.stop();
+      await rm(rootfs, { recursive: true, force: true });
+    }
+    assert.deepEqual(
+      logger.records.filter((r) => r.level === 'warn'),
+      [{ level: 'warn', msg: warning, fields: { component: 'agent', runtime: 'cri' } }],
+    );
   });
 });

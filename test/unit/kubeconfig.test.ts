@@ -102,7 +102,6 @@ describe('kubeconfig files', () => {
         '  name: kubernetes-admin@kubernetes',
         'current-context: kubernetes-admin@kubernetes',
         'kind: Config',
-        'preferences: {}',
         'users:',
         '- name: kubernetes-admin',
         '  user:',

@@ -34,7 +34,13 @@ after(async () => {
   await Promise.all(temps.map((d) => rm(d, { recursive: true, force: true })));
 });
 
-const goodFacts: PreflightFacts = { uid: () => 0, cpus: () => 4, memoryMB: () => 8192, path: () => '' };
+const goodFacts: PreflightFacts = {
+  uid: () => 0,
+  cpus: () => 4,
+  memoryMB: () => 8192,
+  path: () => '',
+  criVersion: async () => ({ runtimeName: 'containerd', runtimeVersion: 'v2.4.2' }),
+};
 
 /** `auto` leaves ctx.runtime unset, as when --runtime is not given. */
 function context(root: string, flags: Partial<InitFlags> = {}, runtime: RuntimeKind | 'auto' = 'cri') {
@@ -81,6 +87,7 @@ test("kubeadm's check names for init with local etcd", async () => {
     'FileAvailable--etc-kubernetes-manifests-kube-scheduler.yaml',
     'FileAvailable--etc-kubernetes-manifests-etcd.yaml',
     'CRI',
+    'ContainerRuntimeVersion',
     'Port-2379',
     'Port-2380',
     'DirAvailable--var-lib-etcd',
@@ -160,6 +167,60 @@ describe('runtime checks', () => {
     await withCriSocket(root);
     assert.equal(await chooseRuntime(context(root, {}, 'auto')), 'cri');
     assert.equal(await chooseRuntime(context(root, {}, 'process')), 'process');
+  });
+});
+
+describe('ContainerRuntimeVersion', () => {
+  const asking = (runtimeName: string, runtimeVersion: string) => {
+    const asked: string[] = [];
+    const facts: PreflightFacts = {
+      ...goodFacts,
+      criVersion: async (endpoint) => {
+        asked.push(endpoint);
+        return { runtimeName, runtimeVersion };
+      },
+    };
+    return { asked, facts };
+  };
+
+  test('containerd 1.x is a warning, not an error; the runtime is asked at the configured endpoint', async () => {
+    const root = await tempRoot();
+    await withCriSocket(root);
+    const { asked, facts } = asking('containerd', '1.6.20~ds1');
+    assert.deepEqual(await linesFor(context(root), ['ContainerRuntimeVersion'], facts), {
+      errors: [],
+      warnings: [
+        '\t[WARNING ContainerRuntimeVersion]: containerd 1.6.20~ds1 is out of support; the kubelet drops containerd 1.x in v1.38: upgrade to containerd 2.x',
+      ],
+    });
+    assert.deepEqual(asked, [`unix://${root}/var/run/containerd/containerd.sock`]);
+  });
+
+  test('containerd 2.x, other runtimes, a missing socket and the process runtime: nothing to say', async () => {
+    const root = await tempRoot();
+    await withCriSocket(root);
+    for (const [name, version] of [['containerd', 'v2.4.2'], ['containerd', '2.0.0-rc.1'], ['cri-o', '1.30.0']] as const) {
+      assert.deepEqual(await linesFor(context(root), ['ContainerRuntimeVersion'], asking(name, version).facts), { errors: [], warnings: [] });
+    }
+    const { asked, facts } = asking('containerd', '1.7.24');
+    const noSocket = await tempRoot();
+    assert.deepEqual(await linesFor(context(noSocket), ['ContainerRuntimeVersion'], facts), { errors: [], warnings: [] });
+    assert.deepEqual(asked, [], 'no socket: nothing is dialled');
+    const processChecks = await initChecks(context(root, {}, 'process'), facts);
+    assert.ok(!processChecks.some((c) => c.name === 'ContainerRuntimeVersion'));
+  });
+
+  test('the warning prints even when the phase fails on errors, and with every check ignored', async () => {
+    const root = await tempRoot();
+    await withCriSocket(root);
+    const { facts } = asking('containerd', 'v1.7.24');
+    const ctx = context(root, { apiserverBindPort: String(busyPort) });
+    await assert.rejects(runPreflight(ctx, facts), PreflightError);
+    const warning = '\t[WARNING ContainerRuntimeVersion]: containerd 1.7.24 is out of support; the kubelet drops containerd 1.x in v1.38: upgrade to containerd 2.x';
+    assert.ok(ctx.out.lines.includes(warning), ctx.out.lines.join('\n'));
+    const all = context(root, { apiserverBindPort: String(busyPort), ignorePreflightErrors: 'all' });
+    await runPreflight(all, facts);
+    assert.equal(all.out.lines.filter((l) => l === warning).length, 1);
   });
 });
 

@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { criClient, criTime, type ContainerStatus, type CriClient, type PodSandboxConfig, type Input } from '../../cri/client.js';
+import { containerdSupportWarning } from '../../cri/runtime-version.js';
 import { ContainerStartError, HostError, messageOf } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import { containerConfig, OWNER_LABEL, CONTAINER_NAME_LABEL, POD_NAME_LABEL, POD_NAMESPACE_LABEL, POD_UID_LABEL, podLogDirectory, sandboxConfig } from './cri/config.js';
@@ -94,6 +95,7 @@ export class CriRuntime implements Runtime {
   private readonly imageRefs = new Map<string, string>();
   /** sandbox id → attempt it was created with (CreateContainer repeats the sandbox config). */
   private readonly sandboxAttempts = new Map<string, number>();
+  private initWarnings: string[] = [];
 
   constructor(private readonly opts: CriRuntimeOptions) {
     this.endpoint = opts.endpoint ?? DEFAULT_CRI_ENDPOINT;
@@ -131,6 +133,12 @@ export class CriRuntime implements Runtime {
       throw new HostError(`${version.runtimeName} at ${this.endpoint} is not ready: ${ready.reason} ${ready.message}`.trim(), { hint });
     }
     // NetworkReady=false (no CNI) does not matter: static pods use the host network.
+    const unsupported = containerdSupportWarning(version);
+    this.initWarnings = unsupported ? [unsupported] : [];
+  }
+
+  warnings(): readonly string[] {
+    return this.initWarnings;
   }
 
   async ensureImage(image: string, pullPolicy: string | undefined): Promise<void> {

@@ -79,6 +79,8 @@ export interface Runtime {
   refuses?(pod: V1Pod): PodRefusal | undefined;
   /** Checks the runtime can be used (socket answers, binaries present); throws HostError with what to do. */
   init(): Promise<void>;
+  /** What init() found that does not stop the runtime but an operator should fix (an out-of-support containerd). */
+  warnings?(): readonly string[];
   /** Makes sure the image is present, honouring imagePullPolicy. Process runtime: resolves the binary. */
   ensureImage(image: string, pullPolicy: string | undefined): Promise<void>;
   /** Creates the pod-level environment (CRI sandbox; process: nothing to start). */
