@@ -48,19 +48,25 @@ export function isDNS1123Label(value: string): string[] {
   return errs;
 }
 
-export function isDNS1123Subdomain(value: string): string[] {
+/** apimachinery's usual pair: a byte-length limit, then a regex with its message. */
+function limitAndPattern(value: string, max: number, re: RegExp, patternError: string): string[] {
   const errs: string[] = [];
-  if (byteLength(value) > 253) errs.push(maxLenError(253));
-  if (!DNS1123_SUBDOMAIN.test(value)) {
-    errs.push(
-      regexError(
-        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
-        DNS1123_SUBDOMAIN_FMT,
-        'example.com',
-      ),
-    );
-  }
+  if (byteLength(value) > max) errs.push(maxLenError(max));
+  if (!re.test(value)) errs.push(patternError);
   return errs;
+}
+
+export function isDNS1123Subdomain(value: string): string[] {
+  return limitAndPattern(
+    value,
+    253,
+    DNS1123_SUBDOMAIN,
+    regexError(
+      "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
+      DNS1123_SUBDOMAIN_FMT,
+      'example.com',
+    ),
+  );
 }
 
 const LABEL_KEY_MSG = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
@@ -89,20 +95,18 @@ export function isQualifiedName(value: string): string[] {
 }
 
 export function isLabelValue(value: string): string[] {
-  const errs: string[] = [];
-  if (byteLength(value) > 63) errs.push(maxLenError(63));
-  if (!LABEL_VALUE.test(value)) {
-    errs.push(
-      regexError(
-        "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
-        LABEL_VALUE_FMT,
-        'MyValue',
-        'my_value',
-        '12345',
-      ),
-    );
-  }
-  return errs;
+  return limitAndPattern(
+    value,
+    63,
+    LABEL_VALUE,
+    regexError(
+      "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+      LABEL_VALUE_FMT,
+      'MyValue',
+      'my_value',
+      '12345',
+    ),
+  );
 }
 
 export function isInRange(value: number, lo: number, hi: number): string[] {

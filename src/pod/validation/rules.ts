@@ -120,6 +120,15 @@ function requestsWithinLimits(res: JsonObject, m: Match): Finding[] {
   return out;
 }
 
+/** validateHandler / validateVolumeSource: exactly one of `fields` is set; the extra ones are reported. */
+const exactlyOneOf =
+  (fields: readonly string[], none: string, more: string) =>
+  (v: JsonObject, m: Match): Finding[] => {
+    const set = fields.filter((f) => v[f] !== undefined && v[f] !== null);
+    if (set.length === 0) return [required(none)];
+    return set.slice(1).map((f) => forbidden(more, `${m.path}.${f}`));
+  };
+
 const noBacksteps = (p: string): Finding[] => (p.split('/').includes('..') ? [invalid(p, "must not contain '..'")] : []);
 const localDescending = (p: string): Finding[] => [...(p.startsWith('/') ? [invalid(p, 'must be a relative path')] : []), ...noBacksteps(p)];
 
@@ -432,11 +441,7 @@ export const RULES: readonly Rule[] = [
     at: probe(''),
     upstream: 'validateHandler',
     type: 'object',
-    check: (v: JsonObject, m: Match) => {
-      const set = PROBE_HANDLERS.filter((h) => v[h] !== undefined && v[h] !== null);
-      if (set.length === 0) return [required('must specify a handler type')];
-      return set.slice(1).map((h) => forbidden('may not specify more than 1 handler type', `${m.path}.${h}`));
-    },
+    check: exactlyOneOf(PROBE_HANDLERS, 'must specify a handler type', 'may not specify more than 1 handler type'),
     examples: {
       at: 'spec.containers[0].livenessProbe',
       valid: [{ httpGet: { port: 8080 } }, { tcpSocket: { port: 'http' } }, { exec: { command: ['true'] } }, { grpc: { port: 9090 } }],
@@ -448,11 +453,7 @@ export const RULES: readonly Rule[] = [
     at: [...ctr('lifecycle.postStart'), ...ctr('lifecycle.preStop')],
     upstream: 'validateLifecycle (validateHandler)',
     type: 'object',
-    check: (v: JsonObject, m: Match) => {
-      const set = LIFECYCLE_HANDLERS.filter((h) => v[h] !== undefined && v[h] !== null);
-      if (set.length === 0) return [required('must specify a handler type')];
-      return set.slice(1).map((h) => forbidden('may not specify more than 1 handler type', `${m.path}.${h}`));
-    },
+    check: exactlyOneOf(LIFECYCLE_HANDLERS, 'must specify a handler type', 'may not specify more than 1 handler type'),
     examples: { at: 'spec.containers[0].lifecycle.preStop', valid: [{ exec: { command: ['true'] } }, { sleep: { seconds: 1 } }, { httpGet: { port: 8080 } }], invalid: [{}, { exec: { command: ['true'] }, sleep: { seconds: 1 } }] },
   },
   {
@@ -648,11 +649,7 @@ export const RULES: readonly Rule[] = [
     at: 'spec.volumes[*]',
     upstream: 'validateVolumeSource',
     type: 'object',
-    check: (v: JsonObject, m: Match) => {
-      const set = VOLUME_SOURCES.filter((s) => v[s] !== undefined && v[s] !== null);
-      if (set.length === 0) return [required('must specify a volume type')];
-      return set.slice(1).map((s) => forbidden('may not specify more than 1 volume type', `${m.path}.${s}`));
-    },
+    check: exactlyOneOf(VOLUME_SOURCES, 'must specify a volume type', 'may not specify more than 1 volume type'),
     examples: { at: 'spec.volumes[0]', valid: [{ name: 'data', hostPath: { path: '/var/lib/data' } }, { name: 'data', emptyDir: {} }], invalid: [{ name: 'data' }, { name: 'data', hostPath: { path: '/foo' }, emptyDir: {} }] },
   },
   {
