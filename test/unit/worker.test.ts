@@ -254,6 +254,25 @@ describe('PodWorkers', () => {
     await workers.stopAll();
   });
 
+  it('restart(): stops each running container and starts it again at once, even in a backoff streak', async () => {
+    const { rt, clock, workers } = await setup();
+    workers.apply({ type: 'add', pod: staticPod('u1', { containers: [app('a'), app('b')] }) });
+    await clock.advance(0);
+    rt.latest('a').exit(1); // a crash: the next crash would back off
+    await clock.advance(0);
+    const pending = workers.restart('u1', 'certificates renewed');
+    assert.ok(pending);
+    await clock.advance(0);
+    assert.equal(await pending, 2);
+    assert.deepEqual(rt.log.slice(-4).sort(), ['start u1/a#2', 'start u1/b#1', 'stop u1/a#1', 'stop u1/b#0']);
+    const a = workers.states()[0]!.status.containerStatuses!.find((c) => c.name === 'a')!;
+    assert.equal(a.restartCount, 2);
+    assert.match(a.lastState?.terminated?.message ?? '', /restarted by the kubestrap agent: certificates renewed/);
+    assert.equal(workers.ready('u1'), true);
+    assert.equal(workers.restart('nope', 'x'), undefined);
+    await workers.stopAll();
+  });
+
   it('continues restart counts after the highest <n>.log of an earlier life of the same pod', async () => {
     const { rt, clock, workers, host } = await setup();
     const dir = host.path('/var/log/pods/default_web-node1_r1/app');
