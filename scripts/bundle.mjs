@@ -8,16 +8,15 @@
 // The chunks sit two directories below the package root, like dist/<dir>/*.js, so the
 // `new URL('../../…', import.meta.url)` lookups (templates/, package.json, bin/, src/cri/api.proto)
 // find the same files as from the tsc output.
-//
-// `node scripts/bundle.mjs [root]`: root is the package-like tree holding dist/ (default: the repo;
-// bench/lib/cli.ts passes its private build under .tmp/).
 import { build } from 'esbuild';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(process.argv[2] ?? fileURLToPath(new URL('..', import.meta.url)));
-const outdir = path.join(root, 'dist', 'bundle');
+// `node scripts/bundle.mjs [ROOT]`: ROOT is a package tree with dist/cli.js (default: this repo;
+// bench/lib/cli.ts builds a private one, so benches run what `npm run build` makes)
+const root = process.argv[2] ? `${path.resolve(process.argv[2])}/` : fileURLToPath(new URL('..', import.meta.url));
+const outdir = `${root}dist/bundle`;
 
 await rm(outdir, { recursive: true, force: true });
 await build({

@@ -9,7 +9,7 @@ import { CertExpiryScanner } from './cert-expiry.js';
 import { podsUsing, restartInOrder, type RestartReport } from './restart.js';
 import type { WorkerMetrics } from './workers/index.js';
 import type { AgentConfig } from './config.js';
-import { podKey } from './identity.js';
+import { podKey, type PodAdmission } from './identity.js';
 import type { Logger } from './log.js';
 import { Merger } from './merger.js';
 import type { PodEvent, PodState, SourceError, StaticPod } from './pod-types.js';
@@ -59,14 +59,14 @@ export interface AgentParts {
 }
 
 /** The sources the configuration asks for. */
-export function configuredSources(config: AgentConfig, logger: Logger): PodSource[] {
+export function configuredSources(config: AgentConfig, logger: Logger, admit?: PodAdmission): PodSource[] {
   const sources: PodSource[] = [];
   if (config.staticPodPath !== undefined) {
-    sources.push(new FileSource({ path: config.host.path(config.staticPodPath), nodeName: config.nodeName, checkFrequencyMs: config.fileCheckFrequencyMs, logger }));
+    sources.push(new FileSource({ path: config.host.path(config.staticPodPath), nodeName: config.nodeName, checkFrequencyMs: config.fileCheckFrequencyMs, logger, admit }));
   }
   if (config.staticPodURL !== undefined) {
     sources.push(
-      new HttpSource({ url: config.staticPodURL, headers: config.staticPodURLHeader, nodeName: config.nodeName, checkFrequencyMs: config.httpCheckFrequencyMs, logger }),
+      new HttpSource({ url: config.staticPodURL, headers: config.staticPodURLHeader, nodeName: config.nodeName, checkFrequencyMs: config.httpCheckFrequencyMs, logger, admit }),
     );
   }
   return sources;
@@ -97,7 +97,8 @@ export class Agent implements AgentView {
 
   constructor(private readonly parts: AgentParts) {
     this.log = parts.logger.child({ component: 'agent' });
-    this.sources = parts.sources ?? configuredSources(parts.config, parts.logger);
+    const runtime = parts.runtime;
+    this.sources = parts.sources ?? configuredSources(parts.config, parts.logger, runtime.refuses ? (pod) => runtime.refuses!(pod) : undefined);
     this.certs = new CertExpiryScanner(parts.config.host);
   }
 

@@ -35,7 +35,12 @@ export function psTable(list: V1PodList, errors: SourceErrorList, now = Date.now
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + 3))).join('').trimEnd());
-  for (const e of errors.items) lines.push(`error: ${e.message}${e.keptPod ? ` (still running: ${e.keptPod.namespace}/${e.keptPod.name})` : ''}`);
+  // a refused manifest has one line per violation, each naming the file and field
+  for (const e of errors.items) {
+    const kept = e.keptPod ? ` (still running: ${e.keptPod.namespace}/${e.keptPod.name})` : '';
+    const parts = e.message.split('\n');
+    parts.forEach((line, i) => lines.push(`error: ${line}${i === parts.length - 1 ? kept : ''}`));
+  }
   return `${lines.join('\n')}\n`;
 }
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import { runState } from '../../src/agent/runtime/cri.js';
-import { defaultPullPolicy } from '../../src/pod/pull-policy.js';
+import { defaultPullPolicy } from '../../src/pod/defaults.js';
 import { containerConfig, podLogDirectory, sandboxConfig } from '../../src/agent/runtime/cri/config.js';
 import { hashContainer } from '../../src/agent/runtime/cri/hash.js';
 import { containerResources, parseQuantity, qosClass } from '../../src/agent/runtime/cri/resources.js';

@@ -4,7 +4,7 @@
  * wait is abortable, so a remove or update stops the pod within milliseconds of the event.
  */
 import type { V1Container } from '@kubernetes/client-node';
-import { messageOf } from '../../errors.js';
+import { ContainerStartError, messageOf } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import { containerLogPath } from '../logs/cri-log.js';
 import type { StaticPod, PodState } from '../pod-types.js';
@@ -153,7 +153,7 @@ export class PodWorker {
   }
 
   /** Retries a runtime call with the crash backoff (an image or sandbox problem); errors are surfaced. */
-  private async retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  private async retry<T>(what: string, fn: () => Promise<T>, onError?: (err: unknown) => void): Promise<T> {
     const backoff = new CrashBackoff(this.deps.backoff);
     for (;;) {
       this.check();
@@ -165,6 +165,7 @@ export class PodWorker {
         this.check();
         this.startFailures++;
         this.errors.set(what, `${what}: ${messageOf(err)}`);
+        onError?.(err);
         this.deps.logger.warn(`cannot create ${what}`, { pod: this.pod.name, error: messageOf(err) });
         this.deps.changed();
         const now = this.deps.clock.now();
@@ -250,6 +251,9 @@ export class PodWorker {
         logPath: this.hostLogPath(c.name, rec.restartCount),
         init: rec.init,
       });
+    }, (err) => {
+      // as the kubelet: the container waits with the reason it cannot start (kubestrap ps, /pods, mirror pod)
+      rec.view = { waiting: { reason: err instanceof ContainerStartError ? err.reason : 'CreateContainerError', message: messageOf(err) } };
     });
     rec.ref = ref;
     rec.startedAtMs = this.deps.clock.now();
