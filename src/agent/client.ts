@@ -12,6 +12,7 @@ import type { Host } from '../host/host.js';
 import { ANNOTATION_HASH } from './annotations.js';
 import { agentRequest, type AgentEndpoint } from './local-client.js';
 import { findContainerLog } from './logs/find.js';
+import type { RestartReport } from './restart.js';
 import type { SourceErrorList } from './server.js';
 
 export type { SourceErrorList } from './server.js';
@@ -56,6 +57,16 @@ export class AgentClient {
       (r) => (r.status === 200 ? r.body : ''),
       () => '',
     );
+  }
+
+  /**
+   * POST /restart (socket only): the agent restarts, in stop/start order, the pods that use any of
+   * `files`, and answers once each runs again and is ready (5 min per pod at most).
+   */
+  async restartUsing(files: readonly string[], reason: string, timeoutMs = 30 * 60_000): Promise<RestartReport> {
+    const res = await agentRequest(this.endpoint, 'POST', '/restart', { files, reason }, timeoutMs);
+    if (res.status !== 200) throw new HostError(`the agent refused the restart: HTTP ${res.status} ${res.body.trim()}`);
+    return JSON.parse(res.body) as RestartReport;
   }
 
   /** Source errors (broken manifests, failed fetches). */

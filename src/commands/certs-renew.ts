@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { parse } from 'yaml';
 import { KUBERNETES_DIR, MANIFESTS_DIR } from '../config/defaults.js';
 import { parseDuration } from '../config/duration.js';
-import { agentRequest, filesUsed, type RestartReport } from '../agent/index.js';
+import { AgentClient, filesUsed, type RestartReport } from '../agent/index.js';
 import { ConfigError, HostError, messageOf } from '../errors.js';
 import { Host } from '../host/host.js';
 import { clusterConfigFor } from '../kube/kubeadm-config.js';
@@ -68,9 +68,7 @@ async function manifestUsers(host: Host, files: readonly string[]): Promise<stri
 
 async function askAgent(host: Host, files: string[]): Promise<RestartReport> {
   // restarts wait for every pod to get ready: allow as long as the agent itself allows (5 min per pod)
-  const res = await agentRequest({ host }, 'POST', '/restart', { files, reason: 'certificates renewed (kubestrap certs renew)' }, 30 * 60_000);
-  if (res.status !== 200) throw new HostError(`the agent refused the restart: HTTP ${res.status} ${res.body.trim()}`);
-  return JSON.parse(res.body) as RestartReport;
+  return new AgentClient({ host }).restartUsing(files, 'certificates renewed (kubestrap certs renew)');
 }
 
 async function runRenew(name: string, flags: RenewFlags): Promise<void> {
