@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { criClient, type CriClient } from '../../src/cri/client.js';
-import { components, containerdBuild, suiteContainerd, type Components, type ContainerdChoice, type ImageName } from './components.js';
+import { components, containerdBuild, DEFAULT_IMAGES, suiteContainerd, type Components, type ContainerdChoice, type ImageName } from './components.js';
 import { startProcess, waitFor, type Proc } from './proc.js';
 
 const exec = promisify(execFile);
@@ -24,7 +24,7 @@ export type Snapshotter = 'overlayfs' | 'native';
 export interface ContainerdOptions {
   /** Which containerd: 1 = Debian's (the machine's), 2 = the one prepare builds (default: $KUBESTRAP_CONTAINERD, else 1). */
   containerd?: ContainerdChoice;
-  /** Images to import (default: all the prepared ones); pause, the sandbox image, always is. */
+  /** Images to import (default: DEFAULT_IMAGES, the control plane's); pause, the sandbox image, always is. */
   images?: ImageName[];
   /** Force a snapshotter (default: overlayfs when an overlay mount works here, else native). */
   snapshotter?: Snapshotter;
@@ -315,7 +315,7 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
       200,
     );
     cri = criClient(`unix://${socket}`, { timeoutMs: 60_000 });
-    const names = new Set<ImageName>(options.images ?? (Object.keys(comps.images) as ImageName[]));
+    const names = new Set<ImageName>(options.images ?? DEFAULT_IMAGES);
     names.add('pause');
     const pc: PrivateContainerd = {
       dir,
