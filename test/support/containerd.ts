@@ -28,6 +28,13 @@ export interface ContainerdOptions {
   images?: ImageName[];
   /** Force a snapshotter (default: overlayfs when an overlay mount works here, else native). */
   snapshotter?: Snapshotter;
+  /** Its directory (created; removed by stop()); default: a new temp dir. Keep it short: the socket lives in it. */
+  dir?: string;
+  /**
+   * A command line containerd is started through, e.g. `['nsenter', '--net=/run/netns/x', '--']`
+   * to run it in a test bed node's network namespace (testbed.ts); default: none.
+   */
+  launcher?: readonly string[];
 }
 
 export interface PrivateContainerd {
@@ -233,7 +240,8 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
   const bins = containerdBinaries(comps, options.containerd ?? suiteContainerd());
   const major = containerdMajor(bins.versionLine);
   // Short path: unix socket paths are limited to 108 bytes.
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'ctrd-'));
+  const dir = options.dir ?? mkdtempSync(path.join(os.tmpdir(), 'ctrd-'));
+  await mkdir(dir, { recursive: true });
   const socket = path.join(dir, 'containerd.sock');
   const logFile = path.join(dir, 'containerd.log');
   const snapshotter: Snapshotter = options.snapshotter ?? ((await overlayWorks(dir)) ? 'overlayfs' : 'native');
@@ -302,7 +310,8 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
   };
 
   try {
-    proc = await startProcess('containerd', bins.containerd, ['--config', configFile], { logFile, env: bins.env });
+    const [command = bins.containerd, ...args] = [...(options.launcher ?? []), bins.containerd, '--config', configFile];
+    proc = await startProcess('containerd', command, args, { logFile, env: bins.env });
     const started = proc;
     await waitFor(
       `containerd socket ${socket} (log: ${logFile})`,
