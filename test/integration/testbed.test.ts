@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { componentsReady } from '../support/components.js';
-import { startTestbed, sweepTestbeds, type Testbed } from '../support/testbed.js';
+import { startTestbed, sweepTestbeds, testbedLeftovers as leftovers, type Testbed } from '../support/testbed.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root' : !componentsReady() ? 'components not prepared (npm run prepare:components)' : false;
 const PORT = 7070;
@@ -24,33 +24,6 @@ Promise.all(process.argv.slice(1).map((ip) => new Promise((resolve) => {
   let got = '';
   s.on('data', (d) => (got += d)).on('end', () => resolve(ip + '=' + got)).on('error', (e) => resolve(ip + '=ERR ' + e.code)).on('timeout', () => { s.destroy(); resolve(ip + '=TIMEOUT'); });
 }))).then((r) => console.log(r.join(' ')));`;
-
-/** Whatever of a run the machine still has, by name. */
-function leftovers(bed: Testbed): string[] {
-  const found: string[] = [];
-  const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  for (const n of bed.nodes) if (netns.includes(n.netns)) found.push(`netns ${n.netns}`);
-  const links = execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' });
-  if (links.includes(bed.bridge)) found.push(`bridge ${bed.bridge}`);
-  if (links.includes(`ksv${bed.run}-`)) found.push(`veth ksv${bed.run}-*`);
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
-  if (mounts.includes(bed.dir)) found.push(`mounts under ${bed.dir}`);
-  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
-    const cmdline = (() => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      } catch {
-        return '';
-      }
-    })();
-    if (cmdline.includes(bed.dir) || cmdline.includes(`/run/netns/ks-${bed.run}-`)) found.push(`process ${pid}: ${cmdline.replace(/\0/g, ' ').slice(0, 100)}`);
-  }
-  for (const n of bed.nodes) {
-    if (existsSync(path.join('/sys/fs/cgroup/memory', n.cgroupName))) found.push(`cgroup ${n.cgroupName}`);
-  }
-  if (existsSync(bed.dir)) found.push(`dir ${bed.dir}`);
-  return found;
-}
 
 test('three nodes: TCP over the bridge, a containerd each, nothing left after stop()', { skip, timeout: 180_000 }, async (t) => {
   const t0 = Date.now();

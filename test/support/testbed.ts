@@ -85,6 +85,8 @@ export interface Testbed {
   readonly dir: string;
   readonly nodes: readonly TestbedNode[];
   node(name: string): TestbedNode;
+  /** Registers a synchronous cleanup, run by the teardown once the bed's processes are gone (last registered first). */
+  onStop(cleanup: () => void): void;
   /** Tears everything down: processes, containerds, mounts, links, namespaces, cgroups, the dir. */
   stop(): Promise<void>;
 }
@@ -153,6 +155,8 @@ interface RunResources {
   links: string[];
   cgroups: string[];
   dirs: string[];
+  /** Run after the processes are gone, before links and dirs go (synchronous: the exit hook runs them too). */
+  cleanups: (() => void)[];
 }
 
 function killNetnsProcesses(netns: string): void {
@@ -173,6 +177,13 @@ function killNetnsProcesses(netns: string): void {
 /** Synchronous teardown of everything a run owns (safe to repeat; skips what is gone). */
 function teardownSync(r: RunResources): void {
   for (const ns of r.netns) if (existsSync(`/run/netns/${ns}`)) killNetnsProcesses(ns);
+  for (const cleanup of r.cleanups.splice(0).reverse()) {
+    try {
+      cleanup();
+    } catch {
+      // best effort: the rest of the teardown must still run
+    }
+  }
   for (const dir of r.dirs) for (const point of mountsUnder(dir)) sh('umount', ['-l', point], true);
   for (const link of r.links) if (existsSync(`/sys/class/net/${link}`)) sh('ip', ['link', 'del', link], true);
   for (const ns of r.netns) if (existsSync(`/run/netns/${ns}`)) sh('ip', ['netns', 'del', ns], true);
@@ -212,7 +223,7 @@ export function sweepTestbeds(): string[] {
     const pid = ownerPid(run);
     if (pid === undefined || pidAlive(pid)) return undefined;
     let r = dead.get(run);
-    if (!r) dead.set(run, (r = { netns: [], links: [], cgroups: [], dirs: [] }));
+    if (!r) dead.set(run, (r = { netns: [], links: [], cgroups: [], dirs: [], cleanups: [] }));
     return r;
   };
   const netnsNames = existsSync('/run/netns') ? readdirSync('/run/netns') : [];
@@ -278,7 +289,7 @@ export async function startTestbed(options: TestbedOptions): Promise<Testbed> {
   const bridge = `ks-br-${run}`;
   const bridgeIp = `${NODE_SUBNET.prefix}.1`;
   const dir = mkdtempSync(path.join(os.tmpdir(), `${DIR_PREFIX}${run}-`));
-  const resources: RunResources = { netns: [], links: [], cgroups: [], dirs: [dir] };
+  const resources: RunResources = { netns: [], links: [], cgroups: [], dirs: [dir], cleanups: [] };
   liveRuns.add(resources);
   const procs: Proc[] = [];
   const nodes: TestbedNode[] = [];
@@ -390,6 +401,35 @@ export async function startTestbed(options: TestbedOptions): Promise<Testbed> {
       if (!node) throw new TestbedError(`no node "${name}" in test bed ${run} (nodes: ${names.join(', ')})`, 'node');
       return node;
     },
+    onStop(cleanup) {
+      resources.cleanups.push(cleanup);
+    },
     stop,
   };
+}
+
+/** Whatever of a run the machine still has, by name (tests assert it is empty after stop()). */
+export function testbedLeftovers(bed: Pick<Testbed, 'run' | 'bridge' | 'dir' | 'nodes'>): string[] {
+  const found: string[] = [];
+  const netns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+  for (const n of bed.nodes) if (netns.includes(n.netns)) found.push(`netns ${n.netns}`);
+  const links = spawnSync('ip', ['-o', 'link'], { encoding: 'utf8' }).stdout;
+  if (links.includes(bed.bridge)) found.push(`bridge ${bed.bridge}`);
+  if (links.includes(`ksv${bed.run}-`)) found.push(`veth ksv${bed.run}-*`);
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
+  if (mounts.includes(bed.dir)) found.push(`mounts under ${bed.dir}`);
+  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      // exited meanwhile
+    }
+    if (cmdline.includes(bed.dir) || cmdline.includes(`/run/netns/ks-${bed.run}-`)) found.push(`process ${pid}: ${cmdline.replace(/\0/g, ' ').slice(0, 100)}`);
+  }
+  for (const n of bed.nodes) {
+    for (const h of cgroupHierarchies()) if (existsSync(path.join(h, n.cgroupName))) found.push(`cgroup ${path.join(h, n.cgroupName)}`);
+  }
+  if (existsSync(bed.dir)) found.push(`dir ${bed.dir}`);
+  return found;
 }
