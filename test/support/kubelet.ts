@@ -4,12 +4,12 @@
  * why. Everything the kubelet writes is under the node's rootfs (root dir, cert dir, pod logs,
  * volume plugin dir) or its per-node cgroup, so several kubelets share the machine.
  */
-import { existsSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { components } from './components.js';
 import type { Proc } from './proc.js';
-import type { Testbed, TestbedNode } from './testbed.js';
+import { removeCreatedHostPathsOnStop, type Testbed, type TestbedNode } from './testbed.js';
 
 /**
  * Host paths the kubelet hard-codes (no flag or config field moves them): the device manager's
@@ -20,24 +20,8 @@ import type { Testbed, TestbedNode } from './testbed.js';
 const HARDCODED_HOST_DIRS = ['/var/lib/kubelet', '/var/lib/kubelet/device-plugins', '/var/log/containers'] as const;
 const DEVICE_PLUGIN_SOCKET = '/var/lib/kubelet/device-plugins/kubelet.sock';
 
-/** Registers, once per bed, the removal of the kubelet's hard-coded host paths that did not exist before. */
+/** Beds whose kubelet host paths are already registered for removal. */
 const hostPathCleanups = new WeakSet<Testbed>();
-function cleanHostPathsOnStop(bed: Testbed): void {
-  if (hostPathCleanups.has(bed)) return;
-  hostPathCleanups.add(bed);
-  const created = HARDCODED_HOST_DIRS.filter((dir) => !existsSync(dir));
-  const socketExisted = existsSync(DEVICE_PLUGIN_SOCKET);
-  bed.onStop(() => {
-    if (!socketExisted) rmSync(DEVICE_PLUGIN_SOCKET, { force: true });
-    for (const dir of [...created].reverse()) {
-      try {
-        rmdirSync(dir); // only when empty: never what something else put there
-      } catch {
-        // not empty or gone
-      }
-    }
-  });
-}
 
 /** A KubeletConfiguration (kubelet.config.k8s.io/v1beta1) as JSON, which the kubelet's decoder reads like YAML. */
 export type KubeletConfiguration = Record<string, unknown> & { apiVersion: string; kind: string };
@@ -138,7 +122,10 @@ export interface NodeKubelet {
 
 /** Writes the node's kubelet config and starts the kubelet in the node's namespace (stopped by bed.stop()). */
 export async function startKubelet(bed: Testbed, node: TestbedNode, options: StartKubeletOptions = {}): Promise<NodeKubelet> {
-  cleanHostPathsOnStop(bed);
+  if (!hostPathCleanups.has(bed)) {
+    hostPathCleanups.add(bed);
+    removeCreatedHostPathsOnStop(bed, HARDCODED_HOST_DIRS, [DEVICE_PLUGIN_SOCKET]);
+  }
   const paths = kubeletPaths(node);
   for (const dir of [paths.certDir, paths.staticPodPath, paths.podLogsDir, paths.volumePluginDir]) await mkdir(dir, { recursive: true });
   const config = kubeletTestbedConfig(node, paths, node.cgroupRoot());

@@ -433,3 +433,24 @@ export function testbedLeftovers(bed: Pick<Testbed, 'run' | 'bridge' | 'dir' | '
   if (existsSync(bed.dir)) found.push(`dir ${bed.dir}`);
   return found;
 }
+
+/**
+ * For host paths a component hard-codes (no flag moves them into the bed): registers with
+ * bed.onStop() the removal of `files` and of those `dirs` (parents first in the list) that do not
+ * exist now; a dir is removed only when empty, never what something else put there. Call before
+ * starting the component.
+ */
+export function removeCreatedHostPathsOnStop(bed: Testbed, dirs: readonly string[], files: readonly string[] = []): void {
+  const createdDirs = dirs.filter((dir) => !existsSync(dir));
+  const createdFiles = files.filter((file) => !existsSync(file));
+  bed.onStop(() => {
+    for (const file of createdFiles) rmSync(file, { force: true });
+    for (const dir of [...createdDirs].reverse()) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // not empty or gone
+      }
+    }
+  });
+}
