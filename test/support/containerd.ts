@@ -15,6 +15,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { criClient, type CriClient } from '../../src/cri/client.js';
 import { components, containerdBuild, DEFAULT_IMAGES, suiteContainerd, type Components, type ContainerdChoice, type ImageName } from './components.js';
+import { mountPointsUnder } from './mounts.js';
 import { startProcess, waitFor, type Proc } from './proc.js';
 
 const exec = promisify(execFile);
@@ -189,16 +190,9 @@ export async function overlayWorks(dir: string): Promise<boolean> {
   return overlayResult;
 }
 
-/** Mount points at or below `dir`, deepest first (from /proc/self/mountinfo, octal escapes decoded). */
+/** Mount points at or below `dir`, deepest first. */
 async function mountsUnder(dir: string): Promise<string[]> {
-  const info = await readFile('/proc/self/mountinfo', 'utf8');
-  const points = info
-    .split('\n')
-    .map((line) => line.split(' ')[4])
-    .filter((p): p is string => !!p)
-    .map((p) => p.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))))
-    .filter((p) => p === dir || p.startsWith(`${dir}/`));
-  return [...new Set(points)].sort((a, b) => b.length - a.length);
+  return mountPointsUnder(await readFile('/proc/self/mountinfo', 'utf8'), dir);
 }
 
 /** PIDs whose command line mentions `needle` (the shims of our containerd name its socket). */

@@ -25,6 +25,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { ContainerdChoice, ImageName } from './components.js';
 import { startContainerd, type PrivateContainerd } from './containerd.js';
+import { mountsUnderSync } from './mounts.js';
 import { startProcess, type Proc, type StartOptions } from './proc.js';
 
 const execFileP = promisify(execFile);
@@ -37,7 +38,7 @@ const POD_PREFIX = '198.19';
 const NAME_RE = /^[a-z0-9]{1,8}$/;
 
 export interface TestbedOptions {
-  /** Node names: lowercase letters and digits, at most 8 characters (they end up in interface-free names only). */
+  /** Node names: lowercase letters and digits, at most 8 characters (they end up in netns and cgroup names; veths use the index). */
   nodes: readonly string[];
   /** Start a containerd in every node: true = the suite's choice ($KUBESTRAP_CONTAINERD), 1 or 2 to pick one. */
   containerd?: boolean | ContainerdChoice;
@@ -138,17 +139,6 @@ function removeCgroup(dir: string): void {
   }
 }
 
-/** Mount points at or below `dir`, deepest first. */
-function mountsUnder(dir: string): string[] {
-  const points = readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[4])
-    .filter((p): p is string => !!p)
-    .map((p) => p.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))))
-    .filter((p) => p === dir || p.startsWith(`${dir}/`));
-  return [...new Set(points)].sort((a, b) => b.length - a.length);
-}
-
 /** What one run owns, by name: enough to tear it down synchronously (exit hook, sweeper). */
 interface RunResources {
   netns: string[];
@@ -184,7 +174,7 @@ function teardownSync(r: RunResources): void {
       // best effort: the rest of the teardown must still run
     }
   }
-  for (const dir of r.dirs) for (const point of mountsUnder(dir)) sh('umount', ['-l', point], true);
+  for (const dir of r.dirs) for (const point of mountsUnderSync(dir)) sh('umount', ['-l', point], true);
   for (const link of r.links) if (existsSync(`/sys/class/net/${link}`)) sh('ip', ['link', 'del', link], true);
   for (const ns of r.netns) if (existsSync(`/run/netns/${ns}`)) sh('ip', ['netns', 'del', ns], true);
   for (const name of r.cgroups) for (const h of cgroupHierarchies()) removeCgroup(path.join(h, name));
