@@ -22,7 +22,8 @@
  * BENCH_AGENT_SERIES=process,cri,relist,rss (a subset, while profiling), BENCH_AGENT_BIN (another
  * launcher to measure instead of the freshly compiled bin/kubestrap.js), BENCH_AGENT_NODE_OPTIONS
  * (NODE_OPTIONS of that agent, e.g. an --import that logs heap statistics), BENCH_AGENT_KEEP_LOG
- * (copy the agent's log there).
+ * (copy the agent's log there). BENCH_QUICK=1: 1 trial, 5 idle pods, 50 relist files, 2 s windows
+ * (a smoke run: `npm test` runs it, its figures mean nothing).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -52,9 +53,14 @@ import { builtCli } from './lib/cli.js';
 import { fmt, resultLine, summarize, type Summary } from './lib/stats.js';
 import { killPodProcesses } from './lib/sweep.js';
 
-const TRIALS = Number(process.env.BENCH_AGENT_TRIALS ?? 50);
-const IDLE_S = Number(process.env.BENCH_AGENT_IDLE_S ?? 30);
-const SETTLE_S = Number(process.env.BENCH_AGENT_SETTLE_S ?? 20);
+/** BENCH_QUICK=1: one trial, small sizes, short windows; proves the bench runs (npm test), measures nothing. */
+const QUICK = process.env.BENCH_QUICK === '1';
+const TRIALS = Number(process.env.BENCH_AGENT_TRIALS ?? (QUICK ? 1 : 50));
+const IDLE_S = Number(process.env.BENCH_AGENT_IDLE_S ?? (QUICK ? 2 : 30));
+const SETTLE_S = Number(process.env.BENCH_AGENT_SETTLE_S ?? (QUICK ? 1 : 20));
+/** Pods of the RSS / idle CPU figure and manifests of the relist figure (their names say 100 and 1000). */
+const IDLE_PODS = QUICK ? 5 : 100;
+const RELIST_FILES = QUICK ? 50 : 1000;
 const SKIP_CRI = process.env.BENCH_AGENT_SKIP_CRI === '1';
 const SERIES = new Set((process.env.BENCH_AGENT_SERIES ?? 'process,cri,relist,rss').split(',').map((x) => x.trim()));
 const NODE = 'bench-node';
@@ -428,28 +434,28 @@ async function benchAgentProcess(bin: string): Promise<IdleResult> {
     if (Date.now() > deadline) throw new Error(`kubestrap agent not healthy after 30 s; see ${proc.logFile}`);
     await sleep(100);
   }
-  await sleep(3000);
+  await sleep(QUICK ? 200 : 3000);
   const rss0: number[] = [];
-  for (let i = 0; i < 10; i++) {
+  for (let i = 0; i < (QUICK ? 2 : 10); i++) {
     rss0.push(await rssKiB(proc.pid));
     await sleep(200);
   }
 
   const token = String(900_000 + Math.floor(Math.random() * 90_000));
   const t0 = performance.now();
-  for (let i = 0; i < 100; i++) await writeFile(path.join(dir, `pod-${String(i).padStart(3, '0')}.yaml`), processPod(`pod-${i}`, token));
+  for (let i = 0; i < IDLE_PODS; i++) await writeFile(path.join(dir, `pod-${String(i).padStart(3, '0')}.yaml`), processPod(`pod-${i}`, token));
   let startAllMs = Number.NaN;
   const until = Date.now() + 120_000;
   for (;;) {
     if (!proc.running()) throw new Error(`kubestrap agent exited; see ${proc.logFile}`);
-    if ((await runningPods(port).catch(() => 0)) === 100) {
+    if ((await runningPods(port).catch(() => 0)) === IDLE_PODS) {
       startAllMs = performance.now() - t0;
       break;
     }
-    if (Date.now() > until) throw new Error(`100 pods not running after 120 s; see ${proc.logFile}`);
+    if (Date.now() > until) throw new Error(`${IDLE_PODS} pods not running after 120 s; see ${proc.logFile}`);
     await sleep(250);
   }
-  info(`100 pods running ${fmt(startAllMs)} ms after their manifests were written`);
+  info(`${IDLE_PODS} pods running ${fmt(startAllMs)} ms after their manifests were written`);
   // Idle means after the start-up: V8's memory reducer collects the start's garbage some seconds
   // after the last burst (it waits for a low allocation rate), so the window starts 20 s later.
   await sleep(SETTLE_S * 1000);
@@ -465,7 +471,7 @@ async function benchAgentProcess(bin: string): Promise<IdleResult> {
   const wallS = (performance.now() - w0) / 1000;
   const cpuPct = ((c1 - c0) / CLK_TCK / wallS) * 100;
   const hwm = await rssKiB(proc.pid, 'VmHWM');
-  if ((await runningPods(port)) !== 100) throw new Error('pods stopped running during the idle window');
+  if ((await runningPods(port)) !== IDLE_PODS) throw new Error('pods stopped running during the idle window');
   const status = await proc.stop(30_000);
   if (status.code !== 0) info(`kubestrap agent exited with ${status.code ?? status.signal}; see ${proc.logFile}`);
   return { rss0, rss100, hwm, cpuPct, startAllMs };
@@ -477,7 +483,9 @@ async function benchAgentProcess(bin: string): Promise<IdleResult> {
 async function benchRelist(series: Series): Promise<void> {
   const dir = path.join(await scratch('relist'), 'manifests');
   await mkdir(dir);
-  for (let i = 0; i < 1000; i++) await writeFile(path.join(dir, `pod-${String(i).padStart(4, '0')}.yaml`), processPod(`pod-${i}`, String(1000 + i)));
+  for (let i = 0; i < RELIST_FILES; i++) await writeFile(path.join(dir, `pod-${String(i).padStart(4, '0')}.yaml`), processPod(`pod-${i}`, String(1000 + i)));
+  // the source reads only files unmodified for its 50 ms quiet period: the last ones written must settle
+  await sleep(200);
   const logger = devNullLogger();
   const relistOnce = async (): Promise<number> => {
     const source = new FileSource({ path: dir, nodeName: NODE, checkFrequencyMs: 3_600_000, logger });
@@ -489,7 +497,7 @@ async function benchRelist(series: Series): Promise<void> {
       pods = snapshot.pods.length;
     });
     await source.stop();
-    if (pods !== 1000) throw new Error(`relist emitted ${pods} pods, expected 1000`);
+    if (pods !== RELIST_FILES) throw new Error(`relist emitted ${pods} pods, expected ${RELIST_FILES}`);
     return at - t0;
   };
   const rawRead = async (): Promise<number> => {
@@ -520,7 +528,8 @@ async function main(): Promise<number> {
     console.error('bench:agent needs root (the process runtime makes mount namespaces; containerd)');
     return 1;
   }
-  info(`agent benchmark: ${TRIALS} trials per series; ${os.cpus().length} CPUs, load average ${load()}`);
+  info(`agent benchmark: ${TRIALS} trials per series; ${os.cpus().length} CPUs, load average ${load()}; node ${process.version}`);
+  if (QUICK) info(`quick mode (BENCH_QUICK=1): ${IDLE_PODS} idle pods, ${RELIST_FILES} relist files, ${IDLE_S} s idle window; the figures below mean nothing`);
   const series: Series = {};
   let idle: IdleResult | undefined;
   const runCri = SERIES.has('cri') && !SKIP_CRI && componentsReady();
@@ -529,9 +538,9 @@ async function main(): Promise<number> {
     const bin = SERIES.has('rss') ? (process.env.BENCH_AGENT_BIN ?? (await builtCli(repo, info))) : '';
     if (SERIES.has('process')) await timed('process runtime: react / restart / stop', () => benchProcess(series));
     if (runCri) await timed('cri runtime (private containerd): react / restart / stop', () => benchCri(series));
-    if (SERIES.has('relist')) await timed('file source: relist of 1000 manifests', () => benchRelist(series));
+    if (SERIES.has('relist')) await timed(`file source: relist of ${RELIST_FILES} manifests`, () => benchRelist(series));
     if (SERIES.has('rss')) {
-      await timed(`real kubestrap agent (${path.relative(repo, bin)}) with 100 pods: RSS and idle CPU over ${IDLE_S} s`, async () => {
+      await timed(`real kubestrap agent (${path.relative(repo, bin)}) with ${IDLE_PODS} pods: RSS and idle CPU over ${IDLE_S} s`, async () => {
         idle = await benchAgentProcess(bin);
       });
     }

@@ -10,7 +10,8 @@
  *
  * Prints per-trial figures, the medians `init-to-readyz-s`, `direct-to-readyz-s`,
  * `mirror-visible-after-readyz-ms`, and last `init-overhead-ratio: <ours/direct>` (target ≤ 1.3;
- * mirror target ≤ 1000 ms). BENCH_INIT_TRIALS (default 5) sets the number of trials.
+ * mirror target ≤ 1000 ms). BENCH_INIT_TRIALS (default 5) sets the number of trials; BENCH_QUICK=1
+ * is one trial (a smoke run for `npm test`).
  *
  * Also, measured in this process: `apiserver-keys-s`, the time to generate (as init does, all at
  * once) the eight keys kube-apiserver reads at start-up, and `keygen-floor-ratio` = (direct +
@@ -33,7 +34,9 @@ import { waitPortsFree, type Proc } from '../test/support/proc.js';
 import { startFromManifest } from '../test/support/static-pods.js';
 import { suiteRelease, suiteVersionFlags } from '../test/support/components.js';
 
-const TRIALS = Number(process.env.BENCH_INIT_TRIALS ?? 5);
+/** BENCH_QUICK=1: one trial, one key-generation run; proves the bench runs (npm test), measures nothing. */
+const QUICK = process.env.BENCH_QUICK === '1';
+const TRIALS = Number(process.env.BENCH_INIT_TRIALS ?? (QUICK ? 1 : 5));
 /** kubeadm's encryptionAlgorithm; default RSA-2048 (kubeadm's). ECDSA-P256 shows init without the RSA keygen cost. */
 const ALGORITHM = process.env.BENCH_INIT_ALGORITHM ?? 'RSA-2048';
 const NODE = 'bench-init';
@@ -171,7 +174,7 @@ const APISERVER_KEYS = 8;
 /** Median of 3: the eight keys generated at once, as the certs phase starts them. */
 async function apiserverKeysSeconds(): Promise<number> {
   const runs: number[] = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < (QUICK ? 1 : 3); i++) {
     const t0 = performance.now();
     await Promise.all(Array.from({ length: APISERVER_KEYS }, () => generateKeyPair(ALGORITHM as EncryptionAlgorithm)));
     runs.push((performance.now() - t0) / 1000);
@@ -183,7 +186,7 @@ async function main(): Promise<void> {
   console.log(`# ${await buildCli()} (${REPO})`);
   // kubeClient() loads client-node on first use (≈ 1 s): load it now, not inside the first measurement
   await import('@kubernetes/client-node');
-  console.log(`# trials: ${TRIALS}; ${ALGORITHM} keys; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`# trials: ${TRIALS}${QUICK ? ' (quick mode: the figures mean nothing)' : ''}; node ${process.version}; ${ALGORITHM} keys; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const keysS = await apiserverKeysSeconds();
   const oursTrials: OursTrial[] = [];
   const directTrials: number[] = [];

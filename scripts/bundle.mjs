@@ -10,9 +10,12 @@
 // find the same files as from the tsc output.
 import { build } from 'esbuild';
 import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+// `node scripts/bundle.mjs [ROOT]`: ROOT is a package tree with dist/cli.js (default: this repo;
+// bench/lib/cli.ts builds a private one, so benches run what `npm run build` makes)
+const root = process.argv[2] ? `${path.resolve(process.argv[2])}/` : fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist/bundle`;
 
 await rm(outdir, { recursive: true, force: true });

@@ -38,10 +38,40 @@ export function buildProgram(commands: readonly RegisterCommand[]): Command {
   return program;
 }
 
+/**
+ * The first command word that names no command of a command group (`kubestrap upgrade --help`):
+ * commander would answer `--help` with the parent's help and exit 0, as if the command existed.
+ */
+export function unknownCommand(program: Command, args: readonly string[]): { word: string; path: string; known: string[] } | undefined {
+  let cmd = program;
+  const path = [program.name()];
+  for (const word of args) {
+    if (word.startsWith('-')) continue;
+    if (cmd.commands.length === 0) return undefined;
+    const sub = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (sub) {
+      cmd = sub;
+      path.push(word);
+      continue;
+    }
+    // a command with its own action takes arguments (`logs <pod>`); only a pure group has nothing else to offer
+    const hasAction = (cmd as unknown as { _actionHandler: unknown })._actionHandler != null;
+    if (hasAction || word === 'help') return undefined;
+    return { word, path: path.join(' '), known: cmd.commands.map((c) => c.name()) };
+  }
+  return undefined;
+}
+
 /** Runs the CLI; returns the exit code. User errors are one line on stderr, never a stack trace. */
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram(await commandsFor(argv)).parseAsync(argv);
+    const program = buildProgram(await commandsFor(argv));
+    const unknown = unknownCommand(program, argv.slice(2));
+    if (unknown) {
+      process.stderr.write(`error: unknown command '${unknown.word}' for "${unknown.path}" (available: ${unknown.known.join(', ')})\n`);
+      return 1;
+    }
+    await program.parseAsync(argv);
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {

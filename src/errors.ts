@@ -47,6 +47,21 @@ export class ManifestError extends KubestrapError {}
 /** Something on the host (file system, process, network) is not as required. */
 export class HostError extends KubestrapError {}
 
+/**
+ * A container cannot be created or started. `reason` is the kubelet's waiting reason for it
+ * (ErrImageNeverPull, ErrImagePull, CreateContainerError, RunContainerError), shown in the
+ * container's waiting state (`kubestrap ps`, /pods, the mirror pod).
+ */
+export class ContainerStartError extends HostError {
+  constructor(
+    readonly reason: string,
+    message: string,
+    place: ErrorPlace = {},
+  ) {
+    super(message, place);
+  }
+}
+
 /** The message of any thrown value, without assuming it is an Error. */
 export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -1,10 +1,11 @@
 /**
  * The real `kubestrap` CLI for benchmarks that measure the agent as a user runs it
  * (`node bin/kubestrap.js agent ...`). The repo's dist/ may be stale or half-built by someone else,
- * so the sources are compiled with the project's tsconfig into a private tree under .tmp/ (ignored
- * by git, inside the repo so node_modules resolve), laid out like the package: bin/, dist/, and
- * links to src/ (dist/cri looks for api.proto there) and templates/. The build is reused while no
- * source file is newer than it.
+ * so the sources are built as `npm run build` builds them (tsc with the project's tsconfig, then
+ * scripts/bundle.mjs's esbuild bundle, which bin/kubestrap.js imports) into a private tree under
+ * .tmp/ (ignored by git, inside the repo so node_modules resolve), laid out like the package:
+ * bin/, dist/ (dist/bundle/), package.json, and links to src/ (the CRI client reads api.proto
+ * there) and templates/. The build is reused while no input is newer than it.
  */
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
@@ -13,27 +14,28 @@ import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
 
-async function newestMtime(dir: string): Promise<number> {
+async function newestMtime(p: string): Promise<number> {
+  const st = await stat(p);
+  if (!st.isDirectory()) return st.mtimeMs;
   let newest = 0;
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, await newestMtime(p));
-    else newest = Math.max(newest, (await stat(p)).mtimeMs);
-  }
+  for (const e of await readdir(p)) newest = Math.max(newest, await newestMtime(path.join(p, e)));
   return newest;
 }
 
-/** Path of a `bin/kubestrap.js` running freshly compiled sources; `log` reports what it does. */
+/** What the build reads besides node_modules. */
+const INPUTS = ['src', 'tsconfig.json', 'scripts/bundle.mjs', 'bin/kubestrap.js', 'package.json'];
+
+/** Path of a `bin/kubestrap.js` running freshly built sources; `log` reports what it does. */
 export async function builtCli(repo: string, log: (line: string) => void): Promise<string> {
   const root = path.join(repo, '.tmp', 'bench-cli');
   const bin = path.join(root, 'bin', 'kubestrap.js');
   const stampFile = path.join(root, 'stamp');
-  const stamp = String(Math.max(await newestMtime(path.join(repo, 'src')), (await stat(path.join(repo, 'tsconfig.json'))).mtimeMs));
-  if ((await readFile(stampFile, 'utf8').catch(() => '')) === stamp) {
-    log(`using the CLI compiled earlier in ${root}`);
+  const stamp = String(Math.max(...(await Promise.all(INPUTS.map((p) => newestMtime(path.join(repo, p)))))));
+  if ((await readFile(stampFile, 'utf8').catch(() => '')) === stamp && (await stat(path.join(root, 'dist', 'bundle', 'kubestrap.js')).catch(() => undefined))) {
+    log(`using the CLI built earlier in ${root}`);
     return bin;
   }
-  log(`compiling the CLI into ${root} (tsc) ...`);
+  log(`building the CLI into ${root} (tsc, then the esbuild bundle, as npm run build) ...`);
   await rm(root, { recursive: true, force: true });
   await mkdir(path.join(root, 'bin'), { recursive: true });
   const tsc = path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -45,7 +47,12 @@ export async function builtCli(repo: string, log: (line: string) => void): Promi
     throw new Error(`tsc produced no dist/cli.js:\n${out.stdout.slice(0, 2000)}`);
   });
   if (out.stdout.trim()) log(`tsc reported type errors (JavaScript emitted anyway):\n${out.stdout.trim().split('\n').slice(0, 5).join('\n')}`);
+  await exec(process.execPath, [path.join(repo, 'scripts', 'bundle.mjs'), root], { maxBuffer: 16 << 20 });
+  await stat(path.join(root, 'dist', 'bundle', 'kubestrap.js')).catch(() => {
+    throw new Error('scripts/bundle.mjs produced no dist/bundle/kubestrap.js');
+  });
   await copyFile(path.join(repo, 'bin', 'kubestrap.js'), bin);
+  await copyFile(path.join(repo, 'package.json'), path.join(root, 'package.json'));
   await symlink(path.join(repo, 'src'), path.join(root, 'src'));
   await symlink(path.join(repo, 'templates'), path.join(root, 'templates'));
   await writeFile(stampFile, stamp);

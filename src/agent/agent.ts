@@ -4,9 +4,12 @@
  * what still runs from before a restart → the desired pods are applied → server. Stop (SIGTERM):
  * sources and server stop; pods keep running (like the kubelet) unless stopPodsOnExit.
  */
+import { AGENT_SOCKET } from '../config/defaults.js';
+import { CertExpiryScanner, EXPIRY_METRIC } from './cert-expiry.js';
+import { podsUsing, restartInOrder, type RestartReport } from './restart.js';
 import type { WorkerMetrics } from './workers/index.js';
 import type { AgentConfig } from './config.js';
-import { podKey } from './identity.js';
+import { podKey, type PodAdmission } from './identity.js';
 import type { Logger } from './log.js';
 import { Merger } from './merger.js';
 import type { PodEvent, PodState, SourceError, StaticPod } from './pod-types.js';
@@ -26,6 +29,9 @@ export interface PodManager {
   states(): PodState[];
   stopAll(): Promise<void>;
   metrics(): WorkerMetrics;
+  /** Restarts a pod's running containers (src/agent/restart.ts); how many. */
+  restart?(uid: string, reason: string): Promise<number> | undefined;
+  ready?(uid: string): boolean | undefined;
 }
 
 /** The agent's API side (src/agent/mirror MirrorSync satisfies it). */
@@ -47,17 +53,19 @@ export interface AgentParts {
    * control-plane version); the agent starts it then and stops it first on shutdown.
    */
   apiSync?: (agent: Agent) => ApiSync | Promise<ApiSync>;
+  /** Starts the kubelet API (src/agent/kubelet-server) once the workers have adopted; closed on stop. */
+  kubeletApi?: (agent: Agent) => Promise<{ close(): Promise<void> } | undefined>;
 }
 
 /** The sources the configuration asks for. */
-export function configuredSources(config: AgentConfig, logger: Logger): PodSource[] {
+export function configuredSources(config: AgentConfig, logger: Logger, admit?: PodAdmission): PodSource[] {
   const sources: PodSource[] = [];
   if (config.staticPodPath !== undefined) {
-    sources.push(new FileSource({ path: config.host.path(config.staticPodPath), nodeName: config.nodeName, checkFrequencyMs: config.fileCheckFrequencyMs, logger }));
+    sources.push(new FileSource({ path: config.host.path(config.staticPodPath), nodeName: config.nodeName, checkFrequencyMs: config.fileCheckFrequencyMs, logger, admit }));
   }
   if (config.staticPodURL !== undefined) {
     sources.push(
-      new HttpSource({ url: config.staticPodURL, headers: config.staticPodURLHeader, nodeName: config.nodeName, checkFrequencyMs: config.httpCheckFrequencyMs, logger }),
+      new HttpSource({ url: config.staticPodURL, headers: config.staticPodURLHeader, nodeName: config.nodeName, checkFrequencyMs: config.httpCheckFrequencyMs, logger, admit }),
     );
   }
   return sources;
@@ -79,12 +87,18 @@ export class Agent implements AgentView {
   /** Sources that delivered their first snapshot. */
   private readonly delivered = new Set<string>();
   private apiSync: ApiSync | undefined;
+  private kubeletApi: { close(): Promise<void> } | undefined;
   /** The read-only server's port once listening (tests pass port 0). */
   port: number | undefined;
+  private readonly certs: CertExpiryScanner;
+  /** Restarts run one request at a time (two `certs renew` at once must not interleave). */
+  private restarts: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly parts: AgentParts) {
     this.log = parts.logger.child({ component: 'agent' });
-    this.sources = parts.sources ?? configuredSources(parts.config, parts.logger);
+    const runtime = parts.runtime;
+    this.sources = parts.sources ?? configuredSources(parts.config, parts.logger, runtime.refuses ? (pod) => runtime.refuses!(pod) : undefined);
+    this.certs = new CertExpiryScanner(parts.config.host);
   }
 
   async start(): Promise<void> {
@@ -106,8 +120,16 @@ export class Agent implements AgentView {
       if (!this.started) return;
       this.apiSync.start();
     }
+    this.server = new AgentServer(this, this.parts.logger);
+    const socket = config.host.path(config.socketPath ?? AGENT_SOCKET);
+    await this.server.listenSocket(socket);
+    this.log.info('local API listening', { socket });
+    // the pods matter more than their logs: a kubelet API that cannot start is an error in the log only
+    this.kubeletApi = await this.parts.kubeletApi?.(this).catch((err: unknown) => {
+      this.log.error('the kubelet API did not start', { error: (err as Error).message });
+      return undefined;
+    });
     if (config.readOnlyPort !== 0) {
-      this.server = new AgentServer(this, this.parts.logger);
       this.port = await this.server.listen(config.readOnlyPort);
       this.log.info('read-only server listening', { address: `127.0.0.1:${this.port}` });
     }
@@ -128,6 +150,7 @@ export class Agent implements AgentView {
     this.ready = false;
     await Promise.all(this.sources.map((s) => s.stop()));
     await this.apiSync?.stop();
+    await this.kubeletApi?.close();
     await this.server?.close();
     await this.queue;
     if (stopPods) {
@@ -181,6 +204,23 @@ export class Agent implements AgentView {
 
   // AgentView ------------------------------------------------------------------------------------
 
+  /** Restarts exactly the pods that use any of `files` (host paths), one at a time, each until Ready. */
+  restartUsing(files: string[], reason: string): Promise<RestartReport> {
+    const { workers } = this.parts;
+    const run = async (): Promise<RestartReport> => {
+      const running = new Set(this.states().map((s) => s.pod.uid));
+      const pods = podsUsing(this.desired().filter((p) => running.has(p.uid)), files);
+      this.log.info('restarting the pods that use changed files', { reason, files: files.join(','), pods: pods.map((p) => p.name).join(',') });
+      if (!workers.restart || !workers.ready) return { kind: 'RestartReport', restarted: [], notRestarted: pods.map((p) => ({ namespace: p.namespace, name: p.name })) };
+      const report = await restartInOrder(pods, files, { restart: (uid, r) => workers.restart!(uid, r), ready: (uid) => workers.ready!(uid) }, { reason });
+      for (const p of report.restarted) this.log.info('pod restarted', { pod: `${p.namespace}/${p.name}`, containers: p.containers, ready: p.ready, ms: p.ms });
+      return report;
+    };
+    const next = this.restarts.then(run, run);
+    this.restarts = next.catch(() => undefined);
+    return next;
+  }
+
   desired(): StaticPod[] {
     return this.merger.pods();
   }
@@ -227,6 +267,7 @@ export class Agent implements AgentView {
       `kubestrap_agent_pod_start_latency_seconds_count ${startLatency.length}`,
       ...family('kubestrap_agent_source_errors', 'gauge', 'Current source errors (broken or refused manifests, failed fetches).', [...errorsBySource].map(([source, value]) => ({ labels: { source }, value }))),
       ...family('kubestrap_agent_source_errors_total', 'counter', 'Source errors seen since the agent started.', [{ value: this.sourceErrorsTotal }]),
+      ...family(EXPIRY_METRIC, 'gauge', 'When each certificate of the node expires (NotAfter, Unix time).', this.certs.scan().map((c) => ({ labels: { file: c.file }, value: c.notAfter.getTime() / 1000 }))),
     ];
     return `${lines.join('\n')}\n`;
   }

@@ -155,7 +155,8 @@ class LazyMirrorSync implements ApiSync {
       sourcesReady: this.input.sourcesReady,
       kubeletVersion: controlPlaneVersion(this.input.desired) ?? DEFAULT_KUBERNETES_VERSION,
       containerRuntimeVersion: runtimeVersion,
-      kubeletPort: config.readOnlyPort,
+      // where the API server finds the kubelet API (logs); the read-only port when that is off
+      kubeletPort: config.kubeletPort || config.readOnlyPort,
     });
     this.inner.start();
   }

@@ -28,6 +28,10 @@ export interface AgentFlags {
   rootfs?: string;
   runtime?: string;
   readOnlyPort?: string;
+  port?: string;
+  clientCaFile?: string;
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
   stopPodsOnExit?: boolean;
   stateDir?: string;
 }
@@ -51,12 +55,22 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
   { flags: '--kubeconfig <file>', help: 'kubeconfig for the API server (node registration and mirror pods)' },
   { flags: '--rootfs <dir>', help: 'put every host path (/etc/kubernetes, /var/lib/kubestrap, /var/log/pods, ...) under this directory' },
   { flags: '--runtime <runtime>', help: 'how pods run: process or cri (default: cri when the CRI socket exists, else process)' },
-  { flags: '--read-only-port <port>', help: 'port of the read-only HTTP server on 127.0.0.1 (default 10255; 0 disables it)' },
+  { flags: '--read-only-port <port>', help: `port of the unauthenticated read-only HTTP server on 127.0.0.1 (default off, as kubeadm's kubelet; the kubelet's legacy port is ${10255}); the root-only socket serves the same` },
+  { flags: '--port <port>', help: `port of the kubelet API (HTTPS, client certificates, SubjectAccessReview) on all addresses (default ${10250}; 0 disables it)` },
+  { flags: '--client-ca-file <file>', help: 'CA that client certificates of the kubelet API must be signed by (default /etc/kubernetes/pki/ca.crt)' },
+  { flags: '--tls-cert-file <file>', help: `serving certificate of the kubelet API (default: ${'/var/lib/kubestrap/pki/kubelet.crt'}, made and signed by the cluster CA when missing)` },
+  { flags: '--tls-private-key-file <file>', help: 'key of --tls-cert-file' },
   { flags: '--stop-pods-on-exit', help: 'stop every pod when the agent exits (default: leave them running, like the kubelet)' },
   { flags: '--state-dir <dir>', help: `checkpoint directory (host path, default ${AGENT_STATE_DIR})` },
 ];
 
 export const DEFAULT_READ_ONLY_PORT = 10255;
+/** The kubelet's `port`: its authenticated HTTPS API, where the API server fetches logs. */
+export const DEFAULT_KUBELET_PORT = 10250;
+export const DEFAULT_CLIENT_CA_FILE = '/etc/kubernetes/pki/ca.crt';
+/** Like the kubelet's /var/lib/kubelet/pki/kubelet.crt, but signed by the cluster CA. */
+export const DEFAULT_TLS_CERT_FILE = '/var/lib/kubestrap/pki/kubelet.crt';
+export const DEFAULT_TLS_KEY_FILE = '/var/lib/kubestrap/pki/kubelet.key';
 /** The kubelet's fileCheckFrequency and httpCheckFrequency defaults. */
 export const DEFAULT_CHECK_FREQUENCY_MS = 20_000;
 
@@ -79,6 +93,14 @@ export interface AgentConfig {
   readOnlyPort: number;
   stopPodsOnExit: boolean;
   stateDir: string;
+  /** Host path of the local API's unix socket (default AGENT_SOCKET). */
+  socketPath?: string;
+  /** The kubelet API (HTTPS); 0 or absent = off. */
+  kubeletPort?: number;
+  /** Host paths (defaults DEFAULT_CLIENT_CA_FILE, DEFAULT_TLS_*). */
+  clientCAFile?: string;
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
 }
 
 /** The static-pod subset of KubeletConfiguration this agent reads. */
@@ -171,9 +193,9 @@ export function parseHeaderFlags(values: readonly string[]): Record<string, stri
   return out;
 }
 
-function parsePortFlag(text: string): number {
+function parsePortFlag(text: string, field = '--read-only-port'): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n > 65535) throw new ConfigError(`"${text}" is not a port`, { field: '--read-only-port', hint: 'use 0-65535 (0 disables it)' });
+  if (!/^\d+$/.test(text) || n > 65535) throw new ConfigError(`"${text}" is not a port`, { field, hint: 'use 0-65535 (0 disables it)' });
   return n;
 }
 
@@ -249,8 +271,12 @@ export async function resolveAgentConfig(flags: AgentFlags, readFile: (p: string
     staticPodURLHeader: headers,
     fileCheckFrequencyMs: file.fileCheckFrequency ?? DEFAULT_CHECK_FREQUENCY_MS,
     httpCheckFrequencyMs: file.httpCheckFrequency ?? DEFAULT_CHECK_FREQUENCY_MS,
-    readOnlyPort: flags.readOnlyPort !== undefined ? parsePortFlag(flags.readOnlyPort) : (file.readOnlyPort ?? DEFAULT_READ_ONLY_PORT),
+    readOnlyPort: flags.readOnlyPort !== undefined ? parsePortFlag(flags.readOnlyPort) : (file.readOnlyPort ?? 0),
     stopPodsOnExit: flags.stopPodsOnExit === true,
     stateDir,
+    kubeletPort: flags.port !== undefined ? parsePortFlag(flags.port, '--port') : DEFAULT_KUBELET_PORT,
+    clientCAFile: flags.clientCaFile ?? DEFAULT_CLIENT_CA_FILE,
+    tlsCertFile: flags.tlsCertFile ?? DEFAULT_TLS_CERT_FILE,
+    tlsPrivateKeyFile: flags.tlsPrivateKeyFile ?? (flags.tlsCertFile ? flags.tlsCertFile.replace(/\.crt$/, '.key') : DEFAULT_TLS_KEY_FILE),
   };
 }

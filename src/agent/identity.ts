@@ -4,23 +4,23 @@
  * content*, not a hash of the defaulted Go struct, so it stays the same across agent restarts and
  * agent upgrades (kubelet issues #67537, #116080) and is what lets the agent adopt what still runs.
  *
- * Also here: manifest validation (each error names the file and the field) and the API defaults the
- * kubelet gets for free from its decoder (restartPolicy, grace period, probe defaults, ...).
+ * Manifests are validated with the API server's pod rules (src/pod/validation) and get the API
+ * defaults (src/pod/defaults.ts) the kubelet gets from its decoder.
  */
 import { createHash } from 'node:crypto';
-import path from 'node:path';
-import type { V1Container, V1Pod, V1Probe } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import { ManifestError } from '../errors.js';
+import { applyPodDefaults } from '../pod/defaults.js';
+import { assertValid, shapeViolations, validatePodDocument, valueViolations } from '../pod/validation/index.js';
 import type { StaticPod } from './pod-types.js';
+
+export { applyPodDefaults, defaultPullPolicy } from '../pod/defaults.js';
 
 export const ANNOTATION_SOURCE = 'kubernetes.io/config.source';
 export const ANNOTATION_SEEN = 'kubernetes.io/config.seen';
 export const ANNOTATION_HASH = 'kubernetes.io/config.hash';
 
 export type SourceKind = StaticPod['source'];
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
 
 /** JSON with object keys sorted at every level: the same manifest in any key order, YAML or JSON, hashes alike. */
 export function canonicalJson(value: unknown): string {
@@ -52,219 +52,19 @@ export function podUid(nodeName: string, source: SourceKind, origin: string, man
 }
 
 // ---------------------------------------------------------------------------------------------
-// Validation
+// Validation: the API server's pod rules (src/pod/validation), so no pod runs whose mirror pod
+// would be refused.
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-function isObject(v: unknown): v is JsonObject {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-/** Volume sources that need API objects; static pods may not use them (kubelet PR #131837). */
-const API_VOLUME_SOURCES = ['secret', 'configMap', 'persistentVolumeClaim', 'projected', 'downwardAPI', 'ephemeral', 'csi'] as const;
-
-class Checker {
-  constructor(private readonly file: string) {}
-
-  fail(field: string, message: string, hint?: string): never {
-    throw new ManifestError(message, { file: this.file, field, hint });
-  }
-
-  object(v: unknown, field: string): JsonObject {
-    if (!isObject(v)) this.fail(field, 'must be a mapping');
-    return v;
-  }
-
-  array(v: unknown, field: string): Json[] {
-    if (v === undefined || v === null) return [];
-    if (!Array.isArray(v)) this.fail(field, 'must be a list');
-    return v;
-  }
-
-  string(v: unknown, field: string): string {
-    if (typeof v !== 'string' || v === '') this.fail(field, 'is required (a non-empty string)');
-    return v;
-  }
-
-  optionalString(v: unknown, field: string): string | undefined {
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'string') this.fail(field, 'must be a string');
-    return v;
-  }
-
-  integer(v: unknown, field: string, min: number, max: number): void {
-    if (v === undefined || v === null) return;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) this.fail(field, `must be an integer from ${min} to ${max}`);
-  }
-}
+const hintFor = (doc: unknown): string | undefined =>
+  (doc as { kind?: unknown } | null)?.kind === 'PodList' ? 'put one Pod per file' : undefined;
 
 /**
- * Checks a decoded manifest is a Pod the agent can run; throws ManifestError naming the file and
- * field. `kind: Pod` only: a PodList is refused here (the HTTP source unpacks lists itself).
+ * Checks a decoded manifest is a Pod the API server would accept; throws PodValidationError naming
+ * the file and every field. `kind: Pod` only: a PodList is refused here (the HTTP source unpacks lists itself).
  */
 export function validateManifest(doc: unknown, file: string): V1Pod {
-  const c = new Checker(file);
-  const pod = c.object(doc, '');
-  if (pod.kind !== 'Pod') {
-    const kind = typeof pod.kind === 'string' ? pod.kind : 'none';
-    c.fail('kind', `is ${JSON.stringify(kind)}, must be "Pod"`, kind === 'PodList' ? 'put one Pod per file' : 'a static pod manifest is one kind: Pod');
-  }
-  if (pod.apiVersion !== 'v1') c.fail('apiVersion', `is ${JSON.stringify(pod.apiVersion ?? null)}, must be "v1"`);
-
-  const meta = c.object(pod.metadata, 'metadata');
-  const name = c.string(meta.name, 'metadata.name');
-  if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
-    c.fail('metadata.name', `"${name}" is not a valid name`, 'lowercase letters, digits, "-" and "." (DNS-1123 subdomain)');
-  }
-  const ns = c.optionalString(meta.namespace, 'metadata.namespace');
-  if (ns !== undefined && ns !== '' && (ns.length > 63 || !DNS1123_LABEL.test(ns))) {
-    c.fail('metadata.namespace', `"${ns}" is not a valid namespace`, 'lowercase letters, digits and "-" (DNS-1123 label)');
-  }
-  for (const key of ['labels', 'annotations'] as const) {
-    if (meta[key] === undefined || meta[key] === null) continue;
-    const map = c.object(meta[key], `metadata.${key}`);
-    for (const [k, v] of Object.entries(map)) {
-      if (typeof v !== 'string') c.fail(`metadata.${key}.${k}`, 'must be a string', 'quote the value');
-    }
-  }
-
-  const spec = c.object(pod.spec, 'spec');
-  const volumeNames = new Set<string>();
-  c.array(spec.volumes, 'spec.volumes').forEach((raw, i) => {
-    const field = `spec.volumes[${i}]`;
-    const vol = c.object(raw, field);
-    const vname = c.string(vol.name, `${field}.name`);
-    if (!DNS1123_LABEL.test(vname)) c.fail(`${field}.name`, `"${vname}" is not a valid volume name`, 'lowercase letters, digits and "-"');
-    if (volumeNames.has(vname)) c.fail(`${field}.name`, `volume "${vname}" is defined twice`);
-    volumeNames.add(vname);
-    for (const src of API_VOLUME_SOURCES) {
-      if (vol[src] !== undefined) c.fail(`${field}.${src}`, `a static pod cannot use ${src} volumes (they need the API server)`, 'use a hostPath volume');
-    }
-    if (vol.hostPath !== undefined) {
-      const hp = c.object(vol.hostPath, `${field}.hostPath`);
-      const p = c.string(hp.path, `${field}.hostPath.path`);
-      if (!path.isAbsolute(p)) c.fail(`${field}.hostPath.path`, `"${p}" is not an absolute path`);
-    }
-  });
-  if (spec.serviceAccountName !== undefined && spec.serviceAccountName !== null && spec.serviceAccountName !== '') {
-    c.fail('spec.serviceAccountName', 'a static pod cannot use a service account (it needs the API server)', 'remove the field');
-  }
-
-  const containers = c.array(spec.containers, 'spec.containers');
-  if (containers.length === 0) c.fail('spec.containers', 'at least one container is required');
-  const containerNames = new Set<string>();
-  const checkContainers = (list: Json[], listField: string): void => {
-    list.forEach((raw, i) => {
-      const field = `${listField}[${i}]`;
-      const ct = c.object(raw, field);
-      const cname = c.string(ct.name, `${field}.name`);
-      if (cname.length > 63 || !DNS1123_LABEL.test(cname)) {
-        c.fail(`${field}.name`, `"${cname}" is not a valid container name`, 'lowercase letters, digits and "-" (DNS-1123 label)');
-      }
-      if (containerNames.has(cname)) c.fail(`${field}.name`, `container name "${cname}" is used twice`);
-      containerNames.add(cname);
-      c.string(ct.image, `${field}.image`);
-      for (const key of ['command', 'args'] as const) {
-        c.array(ct[key], `${field}.${key}`).forEach((a, j) => {
-          if (typeof a !== 'string') c.fail(`${field}.${key}[${j}]`, 'must be a string', 'quote it');
-        });
-      }
-      c.array(ct.env, `${field}.env`).forEach((rawEnv, j) => {
-        const env = c.object(rawEnv, `${field}.env[${j}]`);
-        c.string(env.name, `${field}.env[${j}].name`);
-        if (env.value !== undefined && env.value !== null && typeof env.value !== 'string') {
-          c.fail(`${field}.env[${j}].value`, 'must be a string', 'quote it');
-        }
-        if (isObject(env.valueFrom) && (env.valueFrom.secretKeyRef !== undefined || env.valueFrom.configMapKeyRef !== undefined)) {
-          c.fail(`${field}.env[${j}].valueFrom`, 'a static pod cannot read secrets or config maps (they need the API server)');
-        }
-      });
-      if (ct.envFrom !== undefined && ct.envFrom !== null) {
-        c.fail(`${field}.envFrom`, 'a static pod cannot read secrets or config maps (they need the API server)');
-      }
-      c.array(ct.ports, `${field}.ports`).forEach((rawPort, j) => {
-        const port = c.object(rawPort, `${field}.ports[${j}]`);
-        if (port.containerPort === undefined) c.fail(`${field}.ports[${j}].containerPort`, 'is required');
-        c.integer(port.containerPort, `${field}.ports[${j}].containerPort`, 1, 65535);
-        c.integer(port.hostPort, `${field}.ports[${j}].hostPort`, 0, 65535);
-      });
-      c.array(ct.volumeMounts, `${field}.volumeMounts`).forEach((rawMount, j) => {
-        const mfield = `${field}.volumeMounts[${j}]`;
-        const mount = c.object(rawMount, mfield);
-        const mname = c.string(mount.name, `${mfield}.name`);
-        if (!volumeNames.has(mname)) c.fail(`${mfield}.name`, `volume "${mname}" is not defined in spec.volumes`);
-        const mpath = c.string(mount.mountPath, `${mfield}.mountPath`);
-        if (!path.isAbsolute(mpath)) c.fail(`${mfield}.mountPath`, `"${mpath}" is not an absolute path`);
-      });
-      for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
-        if (ct[probe] === undefined || ct[probe] === null) continue;
-        const p = c.object(ct[probe], `${field}.${probe}`);
-        const handlers = ['exec', 'httpGet', 'tcpSocket', 'grpc'].filter((h) => p[h] !== undefined);
-        if (handlers.length !== 1) c.fail(`${field}.${probe}`, 'must have exactly one of exec, httpGet, tcpSocket, grpc');
-        for (const n of ['initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold'] as const) {
-          c.integer(p[n], `${field}.${probe}.${n}`, n === 'initialDelaySeconds' ? 0 : 1, 2 ** 31 - 1);
-        }
-      }
-    });
-  };
-  checkContainers(containers, 'spec.containers');
-  checkContainers(c.array(spec.initContainers, 'spec.initContainers'), 'spec.initContainers');
-
-  const policy = spec.restartPolicy;
-  if (policy !== undefined && policy !== 'Always' && policy !== 'OnFailure' && policy !== 'Never') {
-    c.fail('spec.restartPolicy', `is ${JSON.stringify(policy)}`, 'use Always, OnFailure or Never');
-  }
-  c.integer(spec.terminationGracePeriodSeconds, 'spec.terminationGracePeriodSeconds', 0, 2 ** 31 - 1);
-  return pod as unknown as V1Pod;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Defaults (what the API decoder does for the kubelet; k8s.io/kubernetes/pkg/apis/core/v1/defaults.go)
-
-const PROBE_DEFAULTS = { timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 3 } as const;
-
-/** Always for `:latest` or an untagged image, else IfNotPresent (digests count as tagged). */
-export function defaultPullPolicy(image: string): 'Always' | 'IfNotPresent' {
-  if (image.includes('@')) return 'IfNotPresent';
-  const lastPart = image.slice(image.lastIndexOf('/') + 1);
-  const colon = lastPart.lastIndexOf(':');
-  if (colon < 0) return 'Always';
-  return lastPart.slice(colon + 1) === 'latest' ? 'Always' : 'IfNotPresent';
-}
-
-function defaultProbe(probe: V1Probe | undefined): void {
-  if (!probe) return;
-  for (const [k, v] of Object.entries(PROBE_DEFAULTS) as [keyof typeof PROBE_DEFAULTS, number][]) probe[k] ??= v;
-  if (probe.httpGet) {
-    probe.httpGet.path ??= '/';
-    probe.httpGet.scheme ??= 'HTTP';
-  }
-}
-
-function defaultContainer(ct: V1Container): void {
-  ct.terminationMessagePath ??= '/dev/termination-log';
-  ct.terminationMessagePolicy ??= 'File';
-  ct.imagePullPolicy ??= defaultPullPolicy(ct.image ?? '');
-  for (const port of ct.ports ?? []) port.protocol ??= 'TCP';
-  defaultProbe(ct.livenessProbe);
-  defaultProbe(ct.readinessProbe);
-  defaultProbe(ct.startupProbe);
-  for (const env of ct.env ?? []) if (env.valueFrom?.fieldRef) env.valueFrom.fieldRef.apiVersion ??= 'v1';
-}
-
-/** The kubelet-visible API defaults, applied in place to a (copied) pod. */
-export function applyPodDefaults(pod: V1Pod): void {
-  const spec = pod.spec!;
-  spec.restartPolicy ??= 'Always';
-  spec.terminationGracePeriodSeconds ??= 30;
-  spec.dnsPolicy ??= 'ClusterFirst';
-  spec.schedulerName ??= 'default-scheduler';
-  spec.securityContext ??= {};
-  spec.enableServiceLinks ??= true;
-  for (const ct of spec.containers) defaultContainer(ct);
-  for (const ct of spec.initContainers ?? []) defaultContainer(ct);
-  for (const vol of spec.volumes ?? []) if (vol.hostPath) vol.hostPath.type ??= '';
+  assertValid(validatePodDocument(doc), file, hintFor(doc));
+  return doc as V1Pod;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -279,11 +79,17 @@ export interface ResolveInput {
   nodeName: string;
   /** First time this content was seen (kept by the source across relists). */
   seen: Date;
+  /** The runtime's veto (Runtime.refuses): a pod it can never run is refused like a bad manifest. */
+  admit?: PodAdmission;
 }
+
+export type PodAdmission = (pod: V1Pod) => { field: string; message: string; hint?: string } | undefined;
 
 /** Validates a manifest and gives it the kubelet's static pod identity; throws ManifestError. */
 export function resolveStaticPod(input: ResolveInput): StaticPod {
-  validateManifest(input.manifest, input.origin);
+  // shape first (the defaults below need it), values on the resolved pod: its name carries the node
+  // suffix and its annotations the config.* keys, as the mirror pod the API server sees
+  assertValid(shapeViolations(input.manifest), input.origin, hintFor(input.manifest));
   const uid = podUid(input.nodeName, input.source, input.origin, input.manifest);
   const pod = structuredClone(input.manifest) as V1Pod;
   const meta = pod.metadata!;
@@ -308,6 +114,9 @@ export function resolveStaticPod(input: ResolveInput): StaticPod {
     }
     spec.tolerations = tolerations;
   }
+  assertValid(valueViolations(pod as unknown as Record<string, unknown>), input.origin, hintFor(input.manifest));
+  const refusal = input.admit?.(pod);
+  if (refusal) throw new ManifestError(refusal.message, { file: input.origin, field: refusal.field, hint: refusal.hint });
   pod.status = { phase: 'Pending' };
   return { uid, hash: uid, name: meta.name, namespace: meta.namespace, source: input.source, origin: input.origin, pod };
 }

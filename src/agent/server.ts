@@ -10,8 +10,11 @@
  *              `SourceErrorList`: {kind, items: [{source, origin, message, keptPod?, since}]}
  *   /metrics   Prometheus text
  */
+import { chmod, mkdir, unlink } from 'node:fs/promises';
+import path from 'node:path';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { RestartReport } from './restart.js';
 import type { V1Pod, V1PodList } from '@kubernetes/client-node';
 import type { Logger } from './log.js';
 import type { PodState, SourceError, StaticPod } from './pod-types.js';
@@ -25,6 +28,8 @@ export interface AgentView {
   errors(): SourceError[];
   /** Prometheus text exposition. */
   metrics(): string;
+  /** Restarts the pods using any of these host files (src/agent/restart.ts); local socket only. */
+  restartUsing?(files: string[], reason: string): Promise<RestartReport>;
 }
 
 export interface SourceErrorList {
@@ -79,8 +84,12 @@ const ROUTES: Readonly<Record<string, Route>> = {
   '/metrics': (view) => ({ type: 'text/plain; version=0.0.4; charset=utf-8', body: view.metrics() }),
 };
 
+/** Largest POST body the local socket reads (a list of file paths). */
+const MAX_BODY = 64 * 1024;
+
 export class AgentServer {
   private server: HttpServer | undefined;
+  private socketServer: HttpServer | undefined;
 
   constructor(
     private readonly view: AgentView,
@@ -104,19 +113,49 @@ export class AgentServer {
     return (server.address() as AddressInfo).port;
   }
 
-  async close(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
+  /**
+   * Serves the same routes on a unix socket only root can open (mode 0600), plus `POST /restart`
+   * (`{"files": [...], "reason": "..."}` → RestartReport). A stale socket of an earlier agent is replaced.
+   */
+  async listenSocket(realPath: string): Promise<void> {
+    const server = createServer((req, res) => this.handle(req, res, true));
+    await mkdir(path.dirname(realPath), { recursive: true, mode: 0o755 });
+    await unlink(realPath).catch(() => undefined);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(realPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    }).catch((err: NodeJS.ErrnoException) => {
+      throw new Error(`cannot listen on ${realPath}: ${err.message}`);
     });
+    await chmod(realPath, 0o600);
+    this.socketServer = server;
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  async close(): Promise<void> {
+    const servers = [this.server, this.socketServer].filter((s): s is HttpServer => s !== undefined);
+    this.server = undefined;
+    this.socketServer = undefined;
+    await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      ),
+    );
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse, local = false): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = ROUTES[url.pathname.replace(/(.)\/+$/, '$1')];
+    if (local && req.method === 'POST' && url.pathname === '/restart') {
+      void this.restart(req, res);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('method not allowed\n');
       return;
@@ -132,6 +171,26 @@ export class AgentServer {
     } catch (err) {
       this.logger.error('read-only server: request failed', { path: url.pathname, error: (err as Error).message });
       res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error\n');
+    }
+  }
+
+  private async restart(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const reply = (status: number, value: unknown): void => void res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(value)}\n`);
+    try {
+      let body = '';
+      for await (const chunk of req) {
+        body += String(chunk);
+        if (body.length > MAX_BODY) return reply(413, { error: 'request too large' });
+      }
+      const parsed = JSON.parse(body) as { files?: unknown; reason?: unknown };
+      const files = Array.isArray(parsed.files) ? parsed.files.filter((f): f is string => typeof f === 'string' && f.startsWith('/')) : [];
+      if (files.length === 0) return reply(400, { error: 'expected {"files": ["/absolute/host/path", ...]}' });
+      if (!this.view.restartUsing) return reply(501, { error: 'this agent cannot restart pods' });
+      const reason = typeof parsed.reason === 'string' && parsed.reason ? parsed.reason : 'requested';
+      reply(200, await this.view.restartUsing(files, reason));
+    } catch (err) {
+      this.logger.error('restart request failed', { error: (err as Error).message });
+      if (!res.headersSent) reply(500, { error: (err as Error).message });
     }
   }
 }

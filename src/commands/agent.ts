@@ -7,13 +7,16 @@ import type { V1Pod, V1PodList } from '@kubernetes/client-node';
 import { Command } from 'commander';
 import { Agent, runUntilSignal } from '../agent/agent.js';
 import { createMirrorSync, nodeIP } from '../agent/api-sync.js';
-import { AGENT_FLAGS, DEFAULT_READ_ONLY_PORT, resolveAgentConfig, type AgentFlags } from '../agent/config.js';
+import { AGENT_FLAGS, resolveAgentConfig, type AgentFlags } from '../agent/config.js';
+import { EXPIRY_WARNING_MS, expiriesFromMetrics } from '../agent/cert-expiry.js';
+import { agentJson, agentRequest } from '../agent/local-client.js';
+import { Host } from '../host/host.js';
 import { ANNOTATION_SEEN } from '../agent/identity.js';
 import { createLogger } from '../agent/log.js';
 import { createRuntime } from '../agent/runtime/create.js';
 import { ANNOTATION_SOURCE_ERROR, type SourceErrorList } from '../agent/server.js';
 import { PodWorkers } from '../agent/workers/index.js';
-import { ConfigError, HostError, messageOf } from '../errors.js';
+import { ConfigError } from '../errors.js';
 
 
 async function runAgent(flags: AgentFlags): Promise<void> {
@@ -37,7 +40,8 @@ async function runAgent(flags: AgentFlags): Promise<void> {
             onChange: (cb) => workers.onChange(cb),
             sourcesReady: () => a.sourcesReady(),
           });
-  const agent = new Agent({ config, runtime, workers, logger, apiSync });
+  const kubeletApi = async (a: Agent) => (await import('../agent/kubelet-server/index.js')).startKubeletApi(config, a, ip, logger);
+  const agent = new Agent({ config, runtime, workers, logger, apiSync, kubeletApi });
   await runUntilSignal(agent, logger);
   // Pods (when left running) are not our children to wait for; nothing else should keep us alive.
   process.exit(0);
@@ -79,26 +83,51 @@ export function psTable(list: V1PodList, errors: SourceErrorList, now = Date.now
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + 3))).join('').trimEnd());
-  for (const e of errors.items) lines.push(`error: ${e.message}${e.keptPod ? ` (still running: ${e.keptPod.namespace}/${e.keptPod.name})` : ''}`);
+  // a refused manifest has one line per violation, each naming the file and field
+  for (const e of errors.items) {
+    const kept = e.keptPod ? ` (still running: ${e.keptPod.namespace}/${e.keptPod.name})` : '';
+    const parts = e.message.split('\n');
+    parts.forEach((line, i) => lines.push(`error: ${line}${i === parts.length - 1 ? kept : ''}`));
+  }
   return `${lines.join('\n')}\n`;
 }
 
-async function getJson<T>(port: number, path: string): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5000) });
-  } catch (err) {
-    throw new HostError(`cannot reach the agent on 127.0.0.1:${port}: ${messageOf((err as Error).cause ?? err)}`, { hint: 'is `kubestrap agent` running? (--read-only-port)' });
-  }
-  if (!res.ok) throw new HostError(`agent answered ${path} with HTTP ${res.status}`);
-  return (await res.json()) as T;
+/** `warning:` lines for certificates that expire within 30 days (from the agent's /metrics). */
+export function expiryWarnings(metrics: string, now = Date.now()): string[] {
+  return expiriesFromMetrics(metrics)
+    .filter((c) => c.notAfter.getTime() - now < EXPIRY_WARNING_MS)
+    .map((c) => {
+      const left = c.notAfter.getTime() - now;
+      const when = left <= 0 ? `expired ${shortAge(-left)} ago` : `expires in ${shortAge(left)}`;
+      return `warning: certificate ${c.file} ${when} (${c.notAfter.toISOString()}): run "kubestrap certs renew all"`;
+    });
 }
 
-async function runPs(flags: { readOnlyPort?: string }): Promise<void> {
-  const port = Number(flags.readOnlyPort ?? DEFAULT_READ_ONLY_PORT);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new ConfigError(`"${flags.readOnlyPort}" is not a port`, { field: '--read-only-port' });
-  const [list, errors] = await Promise.all([getJson<V1PodList>(port, '/pods'), getJson<SourceErrorList>(port, '/errors')]);
-  process.stdout.write(psTable(list, errors));
+const PS_OUTPUTS = ['table', 'json', 'yaml'] as const;
+
+interface PsFlags {
+  readOnlyPort?: string;
+  rootfs?: string;
+  output?: string;
+}
+
+async function runPs(flags: PsFlags): Promise<void> {
+  const output = flags.output ?? 'table';
+  if (!(PS_OUTPUTS as readonly string[]).includes(output)) throw new ConfigError(`unknown output format "${output}"`, { field: '--output', hint: `use ${PS_OUTPUTS.join(', ')}` });
+  let port: number | undefined;
+  if (flags.readOnlyPort !== undefined) {
+    port = Number(flags.readOnlyPort);
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new ConfigError(`"${flags.readOnlyPort}" is not a port`, { field: '--read-only-port' });
+  }
+  const ep = { host: new Host(flags.rootfs ?? '/'), port };
+  const [list, errors, metrics] = await Promise.all([
+    agentJson<V1PodList>(ep, '/pods'),
+    agentJson<SourceErrorList>(ep, '/errors'),
+    agentRequest(ep, 'GET', '/metrics').then((r) => (r.status === 200 ? r.body : ''), () => ''),
+  ]);
+  if (output === 'json') process.stdout.write(`${JSON.stringify(list, null, 4)}\n`);
+  else if (output === 'yaml') process.stdout.write((await import('yaml')).stringify(list));
+  else process.stdout.write(psTable(list, errors) + expiryWarnings(metrics).map((l) => `${l}\n`).join(''));
 }
 
 export function registerAgent(program: Command): void {
@@ -107,7 +136,9 @@ export function registerAgent(program: Command): void {
     .description('Run the static-pod agent: runs the pods of a manifest directory and/or URL (kubelet-compatible flags)')
     .addHelpText(
       'after',
-      '\nRead-only HTTP on 127.0.0.1:<read-only-port>: /healthz, /pods (v1 PodList, live status), /errors (source errors), /metrics (Prometheus).\n' +
+      '\nLocal API on the root-only socket /var/lib/kubestrap/agent.sock (and on 127.0.0.1:<read-only-port> when given): /healthz,\n' +
+        '/pods (v1 PodList, live status), /errors (source errors), /metrics (Prometheus); POST /restart on the socket only.\n' +
+        'Kubelet API on :<port> (10250, HTTPS, client certificates + SubjectAccessReview): /healthz, /pods, /containerLogs (kubectl logs).\n' +
         'On SIGTERM the agent stops watching and leaves its pods running (like the kubelet) unless --stop-pods-on-exit.\n',
     );
   for (const f of AGENT_FLAGS) {
@@ -119,6 +150,8 @@ export function registerAgent(program: Command): void {
   program
     .command('ps')
     .description("List the agent's static pods (from its read-only port)")
-    .option('--read-only-port <port>', `the agent's read-only port (default ${DEFAULT_READ_ONLY_PORT})`)
-    .action(async (flags: { readOnlyPort?: string }) => runPs(flags));
+    .option('--rootfs <dir>', 'the rootfs the agent runs under (its socket is <rootfs>/var/lib/kubestrap/agent.sock)')
+    .option('--read-only-port <port>', "read the agent's TCP read-only port instead of its socket (when it was started with one)")
+    .option('-o, --output <format>', `output format: one of ${PS_OUTPUTS.join('|')} (json/yaml: the v1 PodList)`, 'table')
+    .action(async (flags: PsFlags) => runPs(flags));
 }

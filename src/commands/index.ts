@@ -2,11 +2,14 @@
 import type { Command } from 'commander';
 import { registerAgent } from './agent.js';
 import { registerCerts } from './certs.js';
+import { registerCompletion } from './completion.js';
 import { registerConfig } from './config.js';
 import { registerInit } from './init.js';
+import { registerKubeconfig } from './kubeconfig-user.js';
 import { registerLogs } from './logs.js';
 import { registerReset } from './reset.js';
+import { registerVersion } from './version.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [registerInit, registerConfig, registerAgent, registerCerts, registerLogs, registerReset];
+export const COMMANDS: readonly RegisterCommand[] = [registerInit, registerConfig, registerAgent, registerCerts, registerKubeconfig, registerLogs, registerReset, registerVersion, registerCompletion];

@@ -30,6 +30,8 @@ export const DEFAULT_CA_CERTIFICATE_VALIDITY = '87600h0m0s';
 export const KUBERNETES_DIR = '/etc/kubernetes';
 export const MANIFESTS_DIR = '/etc/kubernetes/manifests';
 export const AGENT_STATE_DIR = '/var/lib/kubestrap/agent';
+/** The agent's local API (root only): what the read-only port served, plus restarts for `certs renew`. */
+export const AGENT_SOCKET = '/var/lib/kubestrap/agent.sock';
 
 export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = {
   controlPlaneComponentHealthCheck: '4m0s',

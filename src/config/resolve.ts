@@ -34,6 +34,8 @@ export interface Documents {
 export interface ResolveOptions {
   /** Where non-fatal notes go (ignored documents, normalized values). Default: stderr. */
   warn?: (message: string) => void;
+  /** A configuration already read (e.g. from the kubeadm-config ConfigMap) instead of `--config`. */
+  loaded?: LoadedConfig;
 }
 
 /** kubeadm's isAllowedFlag for init: the flags that may be combined with --config. */
@@ -196,7 +198,7 @@ export interface ImagesFlags {
  */
 export function resolveClusterConfiguration(flags: ImagesFlags, options: ResolveOptions = {}): ClusterConfiguration {
   const warn = options.warn ?? ((m: string) => process.stderr.write(`[config] WARNING: ${m}\n`));
-  const loaded = flags.config !== undefined ? loadConfigFile(flags.config) : undefined;
+  const loaded = flags.config !== undefined ? loadConfigFile(flags.config) : options.loaded;
   loaded?.warnings.forEach(warn);
   const docs = documentsFrom(loaded);
   if (flags.kubernetesVersion !== undefined) docs.cluster.kubernetesVersion = flags.kubernetesVersion;

@@ -10,10 +10,13 @@ import { stringify } from 'yaml';
 export interface KubeconfigContent {
   clusterName: string;
   server: string;
-  caPem: string;
+  /** Absent in the key-only kubeconfigs of `certs generate-csr`. */
+  caPem?: string;
   userName: string;
-  clientCertPem: string;
-  clientKeyPem: string;
+  /** The credential: a client certificate and key, or a token (`kubeconfig user --token`). */
+  clientCertPem?: string;
+  clientKeyPem?: string;
+  token?: string;
 }
 
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
@@ -22,15 +25,22 @@ export function contextName(userName: string, clusterName: string): string {
   return `${userName}@${clusterName}`;
 }
 
+function credentials(c: KubeconfigContent): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (c.clientCertPem !== undefined) out['client-certificate-data'] = b64(c.clientCertPem);
+  if (c.clientKeyPem !== undefined) out['client-key-data'] = b64(c.clientKeyPem);
+  return out;
+}
+
 export function renderKubeconfig(c: KubeconfigContent): string {
   const context = contextName(c.userName, c.clusterName);
   const doc = {
     apiVersion: 'v1',
-    clusters: [{ cluster: { 'certificate-authority-data': b64(c.caPem), server: c.server }, name: c.clusterName }],
+    clusters: [{ cluster: { ...(c.caPem !== undefined ? { 'certificate-authority-data': b64(c.caPem) } : {}), server: c.server }, name: c.clusterName }],
     contexts: [{ context: { cluster: c.clusterName, user: c.userName }, name: context }],
     'current-context': context,
     kind: 'Config',
-    users: [{ name: c.userName, user: { 'client-certificate-data': b64(c.clientCertPem), 'client-key-data': b64(c.clientKeyPem) } }],
+    users: [{ name: c.userName, user: c.token !== undefined ? { token: c.token } : credentials(c) }],
   };
   // lineWidth 0: never fold the long base64 values.
   return stringify(doc, { lineWidth: 0, minContentWidth: 0, indentSeq: false });

@@ -6,7 +6,11 @@
  */
 import { access } from 'node:fs/promises';
 import { stringify } from 'yaml';
-import { DEFAULT_READ_ONLY_PORT, KUBELET_CONFIG_API_VERSION } from '../agent/config.js';
+import { DEFAULT_TLS_CERT_FILE, DEFAULT_TLS_KEY_FILE, KUBELET_CONFIG_API_VERSION } from '../agent/config.js';
+import { ensureServingCert } from '../agent/kubelet-server/serving-cert.js';
+import { agentRequest } from '../agent/local-client.js';
+import { AGENT_SOCKET } from '../config/defaults.js';
+import type { Host } from '../host/host.js';
 import {
   AGENT_PATHS,
   AGENT_UNIT_NAME,
@@ -19,7 +23,6 @@ import {
 import type { RuntimeKind } from '../config/types.js';
 import { HostError, messageOf } from '../errors.js';
 import type { InitContext } from './context.js';
-import { probeOnce } from './wait-control-plane.js';
 import type { Phase } from './workflow.js';
 
 const KUBELET_CONF = '/etc/kubernetes/kubelet.conf';
@@ -58,9 +61,12 @@ async function systemdRuns(ctx: InitContext): Promise<boolean> {
   );
 }
 
-/** node:http rather than fetch: loading fetch's undici costs ≈ 40 ms of CPU while the new agent starts. */
-function agentHealthy(port: number): Promise<boolean> {
-  return probeOnce(`http://127.0.0.1:${port}/healthz`, 1000);
+/** The agent's local socket answers /healthz (node:http: fetch's undici costs ≈ 40 ms of CPU to load). */
+function agentHealthy(host: Host): Promise<boolean> {
+  return agentRequest({ host }, 'GET', '/healthz', undefined, 1000).then(
+    (r) => r.status === 200,
+    () => false,
+  );
 }
 
 async function plan(ctx: InitContext): Promise<AgentPlan> {
@@ -74,6 +80,8 @@ async function plan(ctx: InitContext): Promise<AgentPlan> {
     `--node-ip=${c.advertiseAddress}`,
     `--runtime=${runtime}`,
     ...(runtime === 'cri' ? [`--container-runtime-endpoint=${c.init.nodeRegistration.criSocket}`] : []),
+    // the kubelet API verifies client certificates against the cluster CA (kubeadm's clientCAFile)
+    `--client-ca-file=${c.paths.pkiDir}/ca.crt`,
     ...(ctx.host.rootfs !== '/' ? [`--rootfs=${ctx.host.rootfs}`] : []),
   ];
   const config = stringify({
@@ -81,7 +89,8 @@ async function plan(ctx: InitContext): Promise<AgentPlan> {
     kind: 'KubeletConfiguration',
     staticPodPath: c.paths.manifestsDir,
     fileCheckFrequency: '20s',
-    readOnlyPort: DEFAULT_READ_ONLY_PORT,
+    // kubeadm's kubelet has no read-only port; `kubestrap ps` and init use the root-only socket
+    readOnlyPort: 0,
   });
   return { runtime, why, args, config, useSystemd: await systemdRuns(ctx) };
 }
@@ -89,12 +98,12 @@ async function plan(ctx: InitContext): Promise<AgentPlan> {
 async function waitHealthy(ctx: InitContext, pid: number | undefined): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (await agentHealthy(DEFAULT_READ_ONLY_PORT)) return;
+    if (await agentHealthy(ctx.host)) return;
     if (pid !== undefined && !(await runningAgentPid(ctx.host))) break; // it died: no use waiting
     await new Promise((r) => setTimeout(r, 100));
   }
   const log = await tailFile(ctx.host, AGENT_PATHS.log, 20);
-  throw new HostError(`the kubestrap agent did not become healthy on 127.0.0.1:${DEFAULT_READ_ONLY_PORT}/healthz`, {
+  throw new HostError(`the kubestrap agent did not become healthy on ${ctx.host.path(AGENT_SOCKET)} (/healthz)`, {
     hint: `see ${ctx.host.path(AGENT_PATHS.log)}${log ? `; last lines:\n${log}` : ''}`,
   });
 }
@@ -110,6 +119,17 @@ async function run(ctx: InitContext): Promise<void> {
     ctx.out.line('agent', 'Would start the kubestrap agent');
     return;
   }
+  // made here, where the PKI code is loaded already, rather than by the agent while the control plane starts
+  const serving = await ensureServingCert({
+    host: ctx.host,
+    nodeName: ctx.config.nodeName,
+    nodeIP: ctx.config.advertiseAddress,
+    certFile: DEFAULT_TLS_CERT_FILE,
+    keyFile: DEFAULT_TLS_KEY_FILE,
+    caCertFile: `${ctx.config.paths.pkiDir}/ca.crt`,
+    caKeyFile: `${ctx.config.paths.pkiDir}/ca.key`,
+  });
+  if (serving.made !== 'reused') ctx.out.line('agent', `Generating the agent's kubelet API serving certificate "${DEFAULT_TLS_CERT_FILE}" (${serving.made})`);
   if (p.useSystemd) {
     await ctx.host.writeFile(AGENT_PATHS.unit, renderSystemdUnit(p.args), 0o644);
     ctx.out.line('agent', `Starting the agent through systemd (${AGENT_UNIT_NAME})`);
@@ -121,7 +141,7 @@ async function run(ctx: InitContext): Promise<void> {
     return;
   }
   const existing = await runningAgentPid(ctx.host);
-  if (existing !== undefined && (await agentHealthy(DEFAULT_READ_ONLY_PORT))) {
+  if (existing !== undefined && (await agentHealthy(ctx.host))) {
     ctx.out.line('agent', `Using the running kubestrap agent (pid ${existing})`);
     return;
   }

@@ -7,18 +7,18 @@
 import type { V1Pod, V1PodList, V1Probe } from '@kubernetes/client-node';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { agentRequest } from '../agent/local-client.js';
 import { decodeDocument } from '../agent/sources/decode.js';
 import { probeStatus } from '../agent/start-order.js';
 import { formatDuration } from '../config/duration.js';
 import { HostError } from '../errors.js';
+import type { Host } from '../host/host.js';
 import { sleep } from '../kube/retry.js';
 import { parseFlags } from '../manifests/command.js';
 import type { Arg } from '../config/types.js';
 import type { InitContext } from './context.js';
 import type { Phase } from './workflow.js';
 
-/** The agent's read-only HTTP port (kubelet's legacy readOnlyPort), bound to 127.0.0.1. */
-export const AGENT_READ_ONLY_PORT = 10255;
 const POLL_MS = 500;
 const LOG_TAIL_LINES = 20;
 
@@ -97,26 +97,14 @@ async function waitHealthy(check: ComponentCheck, deadline: number, signal: Abor
   return undefined;
 }
 
-/** The agent's /pods (a v1 PodList with live status), or undefined when the agent does not answer. */
-async function agentPods(): Promise<V1PodList | undefined> {
-  // Loaded here, not at the top: an ES import of node:http evaluates its lazy WebSocket/undici
-  // getters, ≈ 20 ms of the start-up of every init command (node --cpu-prof of `init phase certs all`).
-  const http = await import('node:http');
-  return new Promise((resolve) => {
-    const req = http.get(`http://127.0.0.1:${AGENT_READ_ONLY_PORT}/pods`, { timeout: 3000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as V1PodList);
-        } catch {
-          resolve(undefined);
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
-  });
+/** The agent's /pods (a v1 PodList with live status) from its local socket, or undefined when it does not answer. */
+async function agentPods(host: Host): Promise<V1PodList | undefined> {
+  try {
+    const res = await agentRequest({ host }, 'GET', '/pods', undefined, 3000);
+    return res.status === 200 ? (JSON.parse(res.body) as V1PodList) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** One line per container: state, restarts, last exit code, readiness. */
@@ -200,7 +188,7 @@ export async function waitForControlPlane(ctx: InitContext, lookup: Lookup = age
 function agentLookup(ctx: InitContext): Lookup {
   let list: Promise<V1PodList | undefined> | undefined;
   return async (component) => {
-    list ??= agentPods();
+    list ??= agentPods(ctx.host);
     const pods = (await list)?.items ?? [];
     return pods.find((p) => p.metadata?.name === `${component}-${ctx.config.nodeName}` || p.metadata?.labels?.component === component);
   };

@@ -143,7 +143,7 @@ test('init warns about an out-of-support containerd (1.x), not about 2.x', () =>
 
 test('ensureImage: present image is kept, Never and failed pulls name the image', async () => {
   await runtime.ensureImage(etcdImage, 'IfNotPresent');
-  await assert.rejects(runtime.ensureImage('registry.invalid/absent:1.0', 'Never'), /image registry\.invalid\/absent:1\.0 is not present and imagePullPolicy is Never/);
+  await assert.rejects(runtime.ensureImage('registry.invalid/absent:1.0', 'Never'), /Container image "registry\.invalid\/absent:1\.0" is not present with pull policy of Never/);
   await assert.rejects(runtime.ensureImage('registry.invalid/absent:1.0', 'IfNotPresent'), (err: unknown) => {
     assert.ok(err instanceof HostError);
     assert.match(err.message, /cannot pull image registry\.invalid\/absent:1\.0/);

@@ -168,7 +168,7 @@ describe('agent with the process runtime', { skip: !root && 'needs root (unshare
       const e = stateOf(w, 'nohost')?.errors ?? [];
       return e.length ? e : undefined;
     });
-    assert.match(errors.join('\n'), /does not set hostNetwork: true/);
+    assert.match(errors.join('\n'), /the process runtime runs host processes only, so a pod needs hostNetwork: true/);
     await w.stopAll();
   });
 

@@ -18,7 +18,7 @@ const exec = promisify(execFile);
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Every port init's control plane and agent listen on (fixed by the manifests, as kubeadm's). */
-export const INIT_PORTS = [2379, 2380, 2381, 6443, 10257, 10259, 10255] as const;
+export const INIT_PORTS = [2379, 2380, 2381, 6443, 10257, 10259, 10255, 10250] as const;
 export const CONTROL_PLANE = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
 export type ControlPlaneComponent = (typeof CONTROL_PLANE)[number];
 export const APISERVER = 'https://127.0.0.1:6443';
@@ -36,6 +36,8 @@ export const INIT_WRITTEN = [
   '/var/lib/kubestrap/config.yaml',
   '/var/lib/kubestrap/kubestrap-flags.env',
   '/var/lib/kubestrap/agent',
+  '/var/lib/kubestrap/agent.sock',
+  '/var/lib/kubestrap/pki',
   '/run/kubestrap-agent.pid',
 ] as const;
 

@@ -164,7 +164,7 @@ export async function controlPlaneScenario(t: TestContext, input: ScenarioInput)
     const ps = await waitFor(
       '`kubestrap ps` showing the manifest error',
       async () => {
-        const r = await kubestrap(['ps'], 30_000);
+        const r = await kubestrap(['ps', '--rootfs', rootfs], 30_000);
         return r.code === 0 && /kube-apiserver/.test(r.stdout) && /manifest error|error: .*kube-apiserver\.yaml/.test(r.stdout) ? r.stdout : undefined;
       },
       60_000,
@@ -188,7 +188,7 @@ export async function controlPlaneScenario(t: TestContext, input: ScenarioInput)
     await waitFor(
       'the manifest error to clear',
       async () => {
-        const r = await kubestrap(['ps'], 30_000);
+        const r = await kubestrap(['ps', '--rootfs', rootfs], 30_000);
         return r.code === 0 && !/manifest error|^error:/m.test(r.stdout) ? true : undefined;
       },
       60_000,

@@ -35,9 +35,11 @@ async function configError(p: Promise<unknown>): Promise<ConfigError> {
 }
 
 describe('agent config', () => {
-  it('defaults like the kubelet flags (read-only port 10255, 20 s checks) and kubeadm (manifest dir)', async () => {
+  it("defaults like kubeadm's kubelet (no read-only port, kubelet API on 10250, 20 s checks, manifest dir)", async () => {
     const c = await resolve({});
-    assert.equal(c.readOnlyPort, 10255);
+    assert.equal(c.readOnlyPort, 0);
+    assert.equal(c.kubeletPort, 10250);
+    assert.equal(c.clientCAFile, '/etc/kubernetes/pki/ca.crt');
     assert.equal(c.fileCheckFrequencyMs, 20_000);
     assert.equal(c.httpCheckFrequencyMs, 20_000);
     assert.equal(c.staticPodPath, '/etc/kubernetes/manifests');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, open, rm, unlink, utimes, writeFile, mkdir } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, open, rm, symlink, unlink, utimes, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -95,8 +96,55 @@ describe('agent file source', () => {
     await sleep(350);
     const logged = s.logged('ignoring file').map((r) => path.basename(String(r.fields.file))).sort();
     assert.deepEqual(logged, [...ignored].sort());
-    assert.equal(s.logged('ignoring subdirectory (not recursing)').length, 1);
+    // the subdirectory is not ignored silently: it is reported, once
+    assert.deepEqual(s.last.errors.map((e) => path.basename(e.origin)), ['sub.yaml']);
+    assert.equal(s.logged('manifest refused').length, 1);
     assert.deepEqual(s.images(), ['a-n1=img:1', 'b-n1=img:1']);
+  });
+
+  it('accounts for every entry: a directory, symlinks to a directory or to nothing, a FIFO and a pod the runtime refuses', async () => {
+    dir = path.join(root, `d${n++}`);
+    await mkdir(dir);
+    h = new Harness(dir, 100);
+    const s = h;
+    // what a runtime without pod networking says (ProcessRuntime.refuses)
+    s.source = new FileSource({
+      path: dir,
+      nodeName: 'n1',
+      checkFrequencyMs: 100,
+      logger: s.log,
+      admit: (pod) => (pod.spec?.hostNetwork === true ? undefined : { field: 'spec.hostNetwork', message: 'Forbidden: needs hostNetwork: true' }),
+    });
+    await writeOld(path.join(dir, 'good.yaml'), podYaml('good'));
+    await writeOld(path.join(dir, 'podnet.yaml'), podYaml('podnet').replace('  hostNetwork: true\n', ''));
+    await mkdir(path.join(dir, 'old'));
+    await mkdir(path.join(dir, '.git'));
+    await symlink(path.join(dir, 'old'), path.join(dir, 'dirlink.yaml'));
+    await symlink(path.join(dir, 'missing.yaml'), path.join(dir, 'dangling.yaml'));
+    await symlink(path.join(dir, 'good.yaml'), path.join(dir, 'alias.yaml.bak'));
+    execFileSync('mkfifo', [path.join(dir, 'fifo.yaml')]);
+    await s.start();
+    // content that does not resolve is read once more before it counts (a writer may have paused)
+    await s.waitFor('five refusals', (x) => x.errors.length === 5);
+    const byFile = (): Map<string, string> => new Map(s.last.errors.map((e) => [path.basename(e.origin), e.message]));
+    assert.deepEqual([...byFile().keys()].sort(), ['dangling.yaml', 'dirlink.yaml', 'fifo.yaml', 'old', 'podnet.yaml']);
+    assert.match(byFile().get('old')!, /old: is a directory; manifests are not read from subdirectories/);
+    assert.match(byFile().get('dirlink.yaml')!, /is a symlink to a directory \(.*\/old\)/);
+    assert.match(byFile().get('dangling.yaml')!, /is a symlink to .*missing\.yaml, which does not exist/);
+    assert.match(byFile().get('fifo.yaml')!, /is a FIFO; a manifest is a regular file/);
+    assert.match(byFile().get('podnet.yaml')!, /podnet\.yaml: spec\.hostNetwork: Forbidden: needs hostNetwork: true/);
+    assert.deepEqual(s.images(), ['good-n1=img:1']);
+    // relists and events change nothing and log nothing more: once, not in a loop
+    const since = s.last.errors.map((e) => e.since.getTime());
+    const emitted = s.snapshots.length;
+    await writeFile(path.join(dir, 'old', 'inner.yaml'), podYaml('inner'));
+    await sleep(400);
+    assert.equal(s.snapshots.length, emitted);
+    assert.deepEqual(s.last.errors.map((e) => e.since.getTime()), since);
+    assert.equal(s.logged('manifest refused').length, 5);
+    // fixed: the error goes away
+    await rm(path.join(dir, 'old'), { recursive: true });
+    await s.waitFor('directory gone', (x) => !x.errors.some((e) => e.origin.endsWith('/old')));
   });
 
   it('acts on add, edit and delete events without waiting for the relist', async () => {
@@ -196,7 +244,7 @@ describe('agent file source', () => {
     await s.start();
     await s.waitFor('two errors', (x) => x.errors.length === 2);
     const byFile = new Map(s.last.errors.map((e) => [path.basename(e.origin), e.message]));
-    assert.match(byFile.get('list.yaml')!, /kind: is "PodList".*one Pod per file/);
+    assert.match(byFile.get('list.yaml')!, /kind: Unsupported value: "PodList".*one Pod per file/);
     assert.match(byFile.get('huge.yaml')!, /larger than 10 MiB/);
     assert.equal(s.last.pods.length, 0);
   });

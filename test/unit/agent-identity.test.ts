@@ -121,18 +121,18 @@ describe('agent identity', () => {
     };
   }
   const bad: [string, (m: M) => void, string, RegExp][] = [
-    ['kind PodList', (m) => (m.kind = 'PodList'), 'kind', /one Pod per file/],
-    ['apiVersion', (m) => (m.apiVersion = 'v2'), 'apiVersion', /must be "v1"/],
-    ['no name', (m) => delete m.metadata.name, 'metadata.name', /required/],
-    ['bad name', (m) => (m.metadata.name = 'Etcd_1'), 'metadata.name', /not a valid name/],
-    ['no containers', (m) => (m.spec.containers = []), 'spec.containers', /at least one/],
-    ['no image', (m) => delete m.spec.containers[0]!.image, 'spec.containers[0].image', /required/],
-    ['duplicate container', (m) => m.spec.containers.push({ name: 'etcd', image: 'x:1' }), 'spec.containers[1].name', /used twice/],
-    ['relative hostPath', (m) => (m.spec.volumes[0]!.hostPath!.path = 'var/lib'), 'spec.volumes[0].hostPath.path', /absolute/],
-    ['unknown volume mount', (m) => (m.spec.containers[0]!.volumeMounts![0]!.name = 'nope'), 'spec.containers[0].volumeMounts[0].name', /not defined/],
+    ['kind PodList', (m) => (m.kind = 'PodList'), 'kind', /Unsupported value: "PodList".*one Pod per file/],
+    ['apiVersion', (m) => (m.apiVersion = 'v2'), 'apiVersion', /Unsupported value: "v2": supported values: "v1"/],
+    ['no name', (m) => delete m.metadata.name, 'metadata.name', /Required value/],
+    ['bad name', (m) => (m.metadata.name = 'Etcd_1'), 'metadata.name', /Invalid value: "Etcd_1": a lowercase RFC 1123 subdomain/],
+    ['no containers', (m) => (m.spec.containers = []), 'spec.containers', /Required value/],
+    ['no image', (m) => delete m.spec.containers[0]!.image, 'spec.containers[0].image', /Required value/],
+    ['duplicate container', (m) => m.spec.containers.push({ name: 'etcd', image: 'x:1' }), 'spec.containers[1].name', /Duplicate value: "etcd"/],
+    ['relative hostPath', (m) => (m.spec.volumes[0]!.hostPath!.path = 'var/lib'), 'spec.volumes[0].hostPath.path', /must be an absolute path/],
+    ['unknown volume mount', (m) => (m.spec.containers[0]!.volumeMounts![0]!.name = 'nope'), 'spec.containers[0].volumeMounts[0].name', /Not found: "nope"/],
     ['secret volume', (m) => m.spec.volumes.push({ name: 's', secret: { secretName: 'x' } }), 'spec.volumes[1].secret', /cannot use secret/],
     ['bad restartPolicy', (m) => (m.spec.restartPolicy = 'Sometimes'), 'spec.restartPolicy', /Sometimes/],
-    ['bad port', (m) => (m.spec.containers[0]!.ports![0]!.containerPort = 70000), 'spec.containers[0].ports[0].containerPort', /integer/],
+    ['bad port', (m) => (m.spec.containers[0]!.ports![0]!.containerPort = 70000), 'spec.containers[0].ports[0].containerPort', /must be between 1 and 65535, inclusive/],
   ];
   for (const [what, mutate, field, message] of bad) {
     it(`refuses ${what}, naming file and field`, () => {

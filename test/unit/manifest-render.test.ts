@@ -70,8 +70,8 @@ describe('a broken template', () => {
     { what: 'unknown value (strict mode)', file: 'kube-apiserver.yaml.hbs', mutate: (t) => t.replace('{{q image}}', '{{q imagee}}'), message: /does not render: \{\{q\}\} got undefined/ },
     { what: 'broken partial', file: '_probe.yaml.hbs', mutate: (t) => t.replace('{{#if host}}', '{{#if host}'), message: /does not parse/ },
     { what: 'invalid YAML', file: 'etcd.yaml.hbs', mutate: (t) => t.replace('  labels:', ' labels:'), message: /rendered manifest is not valid YAML/ },
-    { what: 'missing image', file: 'kube-controller-manager.yaml.hbs', mutate: (t) => t.replace(/^ {4}image: .*\n/m, ''), field: 'spec.containers[0].image', message: /required/ },
-    { what: 'mount of an undefined volume', file: '_container-mounts.yaml.hbs', mutate: (t) => t.replace('name: {{q name}}', 'name: x{{name}}'), field: 'spec.containers[0].volumeMounts[0].name', message: /does not define/, reported: 'etcd.yaml.hbs' },
+    { what: 'missing image', file: 'kube-controller-manager.yaml.hbs', mutate: (t) => t.replace(/^ {4}image: .*\n/m, ''), field: 'spec.containers[0].image', message: /Required value/ },
+    { what: 'mount of an undefined volume', file: '_container-mounts.yaml.hbs', mutate: (t) => t.replace('name: {{q name}}', 'name: x{{name}}'), field: 'spec.containers[0].volumeMounts[0].name', message: /Not found: "xetcd-data"/, reported: 'etcd.yaml.hbs' },
     { what: 'probe on an undeclared port', file: 'kube-scheduler.yaml.hbs', mutate: (t) => t.replace('name: probe-port', 'name: probe'), field: 'spec.containers[0].livenessProbe.httpGet.port', message: /does not declare/ },
     { what: 'relative hostPath', file: '_pod-spec.yaml.hbs', mutate: (t) => t.replace('path: {{q hostPath}}', 'path: .{{hostPath}}'), field: 'spec.volumes[0].hostPath.path', message: /absolute/, reported: 'etcd.yaml.hbs' },
     {
@@ -169,7 +169,7 @@ describe('etcd and control-plane phases', () => {
     config.cluster.scheduler.extraVolumes = [{ name: 'bad', hostPath: 'relative/dir', mountPath: '/x' }];
     const err = await runner.run(context(config, root)).catch((e: unknown) => e);
     assert.ok(err instanceof ManifestError);
-    assert.match(err.oneLine(), /kube-scheduler\.yaml\.hbs: spec\.volumes\[\d\]\.hostPath\.path: "relative\/dir" is not an absolute path/);
+    assert.match(err.oneLine(), /kube-scheduler\.yaml\.hbs: spec\.volumes\[\d\]\.hostPath\.path: Invalid value: "relative\/dir": must be an absolute path/);
     assert.deepEqual(await listAll(root), []);
   });
 });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import { ContainerStartError } from '../../src/errors.js';
 import { Host } from '../../src/host/host.js';
 import type { StaticPod } from '../../src/agent/pod-types.js';
 import type { ProbeRunner } from '../../src/agent/probes/prober.js';
@@ -228,6 +229,47 @@ describe('PodWorkers', () => {
     assert.equal(rt.log.filter((l) => l.startsWith('start')).length, 4);
     assert.equal(workers.states()[0]!.restarts, 3);
     assert.equal(workers.metrics().restartsTotal, 3);
+    await workers.stopAll();
+  });
+
+  it('a container that cannot start waits with the kubelet reason and message, retried with backoff', async () => {
+    const { rt, clock, workers } = await setup();
+    let failures = 2;
+    const start = rt.startContainer.bind(rt);
+    rt.startContainer = async (pod, sb, st) => {
+      if (failures-- > 0) throw new ContainerStartError('CreateContainerError', 'cannot execute /opt/bin/app: no such file', { field: 'spec.containers[app].command' });
+      return start(pod, sb, st);
+    };
+    workers.apply({ type: 'add', pod: staticPod('u1', { containers: [app()] }) });
+    await clock.advance(0);
+    const waiting = (): { reason?: string; message?: string } | undefined => workers.states()[0]!.status.containerStatuses![0]!.state?.waiting;
+    assert.deepEqual(waiting(), { reason: 'CreateContainerError', message: 'cannot execute /opt/bin/app: no such file' });
+    assert.equal(workers.states()[0]!.status.phase, 'Pending');
+    assert.match(workers.states()[0]!.errors.join('\n'), /container app: cannot execute \/opt\/bin\/app/);
+    await clock.advance(10_000);
+    assert.equal(waiting()?.reason, 'CreateContainerError', 'still failing after one retry');
+    await clock.advance(20_000);
+    assert.equal(workers.states()[0]!.status.phase, 'Running');
+    assert.deepEqual(workers.states()[0]!.errors, []);
+    await workers.stopAll();
+  });
+
+  it('restart(): stops each running container and starts it again at once, even in a backoff streak', async () => {
+    const { rt, clock, workers } = await setup();
+    workers.apply({ type: 'add', pod: staticPod('u1', { containers: [app('a'), app('b')] }) });
+    await clock.advance(0);
+    rt.latest('a').exit(1); // a crash: the next crash would back off
+    await clock.advance(0);
+    const pending = workers.restart('u1', 'certificates renewed');
+    assert.ok(pending);
+    await clock.advance(0);
+    assert.equal(await pending, 2);
+    assert.deepEqual(rt.log.slice(-4).sort(), ['start u1/a#2', 'start u1/b#1', 'stop u1/a#1', 'stop u1/b#0']);
+    const a = workers.states()[0]!.status.containerStatuses!.find((c) => c.name === 'a')!;
+    assert.equal(a.restartCount, 2);
+    assert.match(a.lastState?.terminated?.message ?? '', /restarted by the kubestrap agent: certificates renewed/);
+    assert.equal(workers.ready('u1'), true);
+    assert.equal(workers.restart('nope', 'x'), undefined);
     await workers.stopAll();
   });
 

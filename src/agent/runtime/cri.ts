@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { criClient, criTime, type ContainerStatus, type CriClient, type PodSandboxConfig, type Input } from '../../cri/client.js';
 import { containerdSupportWarning } from '../../cri/runtime-version.js';
-import { HostError, messageOf } from '../../errors.js';
+import { ContainerStartError, HostError, messageOf } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import { containerConfig, OWNER_LABEL, CONTAINER_NAME_LABEL, POD_NAME_LABEL, POD_NAMESPACE_LABEL, POD_UID_LABEL, podLogDirectory, sandboxConfig } from './cri/config.js';
 import { ExitWatcher } from './cri/exit-watch.js';
@@ -150,7 +150,8 @@ export class CriRuntime implements Runtime {
         return;
       }
       if (policy === 'Never') {
-        throw new HostError(`image ${image} is not present and imagePullPolicy is Never`, {
+        // the kubelet's wording (images.ErrImageNeverPull)
+        throw new ContainerStartError('ErrImageNeverPull', `Container image "${image}" is not present with pull policy of Never`, {
           hint: `import it into the runtime (ctr -n k8s.io images import), or change imagePullPolicy`,
         });
       }
@@ -159,7 +160,7 @@ export class CriRuntime implements Runtime {
       const { imageRef } = await this.client.image.pullImage({ image: { image } }, { timeoutMs: this.opts.pullTimeoutMs ?? 300_000 });
       this.imageRefs.set(image, imageRef);
     } catch (err) {
-      throw new HostError(`cannot pull image ${image}: ${messageOf(err)}`, {
+      throw new ContainerStartError('ErrImagePull', `cannot pull image ${image}: ${messageOf(err)}`, {
         hint: `make the registry reachable, or import the image (ctr -n k8s.io images import) and use imagePullPolicy IfNotPresent`,
       });
     }
@@ -222,7 +223,7 @@ export class CriRuntime implements Runtime {
     const cached = this.imageRefs.get(image);
     if (cached) return cached;
     const { image: present } = await this.client.image.imageStatus({ image: { image } });
-    if (!present) throw new HostError(`image ${image} is not present`, { hint: 'pull or import it first' });
+    if (!present) throw new ContainerStartError('ErrImageNeverPull', `Container image "${image}" is not present`, { hint: 'pull or import it first' });
     this.imageRefs.set(image, present.id);
     return present.id;
   }
@@ -256,7 +257,7 @@ export class CriRuntime implements Runtime {
     } catch (err) {
       // A leftover (name, attempt) from an earlier run reserves the name: remove it once and retry.
       if (!/reserve container name/i.test(messageOf(err)) || !(await this.removeStale(sandbox.id, container.name, attempt))) {
-        throw new HostError(`cannot create container ${container.name} of ${pod.namespace}/${pod.name}: ${messageOf(err)}`);
+        throw new ContainerStartError('CreateContainerError', `cannot create container ${container.name} of ${pod.namespace}/${pod.name}: ${messageOf(err)}`);
       }
       ({ containerId: id } = await this.client.runtime.createContainer(request));
     }
@@ -265,7 +266,7 @@ export class CriRuntime implements Runtime {
     } catch (err) {
       const ref = { id, name: container.name, attempt };
       await this.removeContainer(ref).catch(() => undefined);
-      throw new HostError(`cannot start container ${container.name} of ${pod.namespace}/${pod.name}: ${messageOf(err)}`);
+      throw new ContainerStartError('RunContainerError', `cannot start container ${container.name} of ${pod.namespace}/${pod.name}: ${messageOf(err)}`);
     }
     return { id, name: container.name, attempt, imageRef };
   }

@@ -11,19 +11,21 @@ import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { promisify } from 'node:util';
-import { HostError, messageOf } from '../../errors.js';
+import { ContainerStartError, HostError, messageOf } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import { CriLogWriter } from '../logs/cri-log.js';
-import { programName, resolveBinary } from './process/binary.js';
+import { missingBinary, programName, resolveBinary } from './process/binary.js';
 import { containerArgs, containerEnv } from './process/env.js';
 import { mountScript, prepareMounts } from './process/mounts.js';
 import { isAlive, listPids, readEnviron, readStat, startedAt } from './process/proc.js';
+import type { V1Pod } from '@kubernetes/client-node';
 import type {
   ContainerRef,
   ContainerRunState,
   ContainerStart,
   ExecResult,
   ManagedContainer,
+  PodRefusal,
   Runtime,
   RuntimePod,
   SandboxRef,
@@ -125,13 +127,19 @@ export class ProcessRuntime implements Runtime {
   /** Binaries are resolved per container at start (they depend on command[0]). */
   async ensureImage(): Promise<void> {}
 
+  refuses(pod: V1Pod): PodRefusal | undefined {
+    if (pod.spec?.hostNetwork === true) return undefined;
+    return {
+      field: 'spec.hostNetwork',
+      message: 'Forbidden: the process runtime runs host processes only, so a pod needs hostNetwork: true',
+      hint: 'set hostNetwork: true or use --runtime cri',
+    };
+  }
+
   async runPodSandbox(pod: RuntimePod): Promise<SandboxRef> {
-    if (pod.pod.spec?.hostNetwork !== true) {
-      throw new HostError(`pod ${pod.namespace}/${pod.name} does not set hostNetwork: true`, {
-        field: 'spec.hostNetwork',
-        hint: 'the process runtime runs host processes only; set hostNetwork: true or use --runtime cri',
-      });
-    }
+    // refused when read (refuses()); kept for pods handed over by other means
+    const refusal = this.refuses(pod.pod);
+    if (refusal) throw new HostError(`pod ${pod.namespace}/${pod.name}: ${refusal.message}`, refusal);
     await mkdir(this.host.path(`${this.ioDir}/${pod.uid}`), { recursive: true, mode: 0o700 });
     return { id: pod.uid };
   }
@@ -150,12 +158,7 @@ export class ProcessRuntime implements Runtime {
     const image = c.image ?? '';
     const program = programName(image, c.command);
     const binary = await resolveBinary(this.host, image, program);
-    if (!binary) {
-      throw new HostError(`no binary "${program}" for image ${image}`, {
-        field: `${field}.command`,
-        hint: `put it at ${this.host.path(`/var/lib/kubestrap/images/<repository>/<tag>/${program}`)} or in PATH`,
-      });
-    }
+    if (!binary) throw await missingBinary(this.host, image, program, field);
     const mounts = await prepareMounts(this.host, pod.pod, c);
     const binds = mounts.binds;
     const env = containerEnv(pod.pod, c, { nodeIP: this.options.nodeIP });
@@ -176,7 +179,7 @@ export class ProcessRuntime implements Runtime {
       ...(scratch ? { [MARK.scratch]: scratch } : {}),
     };
     if (c.workingDir && binds.length === 0 && !(await stat(c.workingDir).then((st) => st.isDirectory(), () => false))) {
-      throw new HostError(`workingDir ${c.workingDir} is not a directory`, { field: `${field}.workingDir` });
+      throw new ContainerStartError('CreateContainerError', `workingDir ${c.workingDir} is not a directory`, { field: `${field}.workingDir` });
     }
     await mkdir(this.host.path(`${this.ioDir}/${pod.uid}`), { recursive: true, mode: 0o700 });
     if (scratch) {
@@ -204,13 +207,13 @@ export class ProcessRuntime implements Runtime {
       });
     } catch (err) {
       for (const fd of keep) closeSync(fd);
-      throw new HostError(`cannot start ${binary}: ${messageOf(err)}`, { field });
+      throw new ContainerStartError('CreateContainerError', `cannot start ${binary}: ${messageOf(err)}`, { field });
     }
     const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
     const pid = child.pid;
     if (pid === undefined) {
       for (const fd of keep) closeSync(fd);
-      throw new HostError(`cannot start ${binary}: ${messageOf(await spawnError)}`, { field: c.workingDir ? `${field}.workingDir` : field });
+      throw new ContainerStartError('CreateContainerError', `cannot start ${binary}: ${messageOf(await spawnError)}`, { field: c.workingDir ? `${field}.workingDir` : field });
     }
     const startTime = (await readStat(pid))?.startTime ?? '0';
     const tracked: Tracked = {

@@ -63,8 +63,20 @@ export interface ExecResult {
   output: string;
 }
 
+/** Why a runtime cannot run a pod at all (not a start failure: no retry would help). */
+export interface PodRefusal {
+  field: string;
+  message: string;
+  hint?: string;
+}
+
 export interface Runtime {
   readonly name: RuntimeName;
+  /**
+   * A pod this runtime can never run (process runtime: one without hostNetwork). Asked when a
+   * manifest is read, so the file is refused once with this reason instead of failing in a loop.
+   */
+  refuses?(pod: V1Pod): PodRefusal | undefined;
   /** Checks the runtime can be used (socket answers, binaries present); throws HostError with what to do. */
   init(): Promise<void>;
   /** What init() found that does not stop the runtime but an operator should fix (an out-of-support containerd). */

@@ -5,6 +5,9 @@
  * - a non-recursive fs.watch on the directory plus a full relist every fileCheckFrequency;
  * - only `*.yaml`, `*.yml`, `*.json`; dot files, editor swap/backup files and anything else are
  *   ignored, and each ignored file is logged once;
+ * - what is there but cannot be a manifest is a SourceError (in /errors and `kubestrap ps`, once):
+ *   a subdirectory (not a dot one: the kubelet does not recurse either), a manifest name that is a
+ *   symlink to a directory or to nothing, a FIFO, socket or device (never opened blocking);
  * - an event only schedules a read after a quiet period, and a read is used only when the file has
  *   not been modified for that period, so chunked in-place writes are never read half-way; content
  *   that does not decode gets one more, later read before it counts as broken;
@@ -15,11 +18,11 @@
  *
  * It emits complete snapshots; the merger turns them into events.
  */
-import { watch, type FSWatcher } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { constants as fsConstants, watch, type FSWatcher, type Stats } from 'node:fs';
+import { lstat, open, readdir, readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { KubestrapError, messageOf } from '../../errors.js';
-import { podKey, resolveStaticPod } from '../identity.js';
+import { podKey, resolveStaticPod, type PodAdmission } from '../identity.js';
 import type { Logger } from '../log.js';
 import type { SourceError, StaticPod } from '../pod-types.js';
 import { decodeDocument, MAX_MANIFEST_BYTES } from './decode.js';
@@ -47,6 +50,8 @@ export interface FileSourceOptions {
   /** A file must be unmodified this long before it is read (default 50 ms). */
   quietMs?: number;
   logger: Logger;
+  /** The runtime's veto on pods it can never run (Runtime.refuses). */
+  admit?: PodAdmission;
 }
 
 interface Entry {
@@ -143,10 +148,13 @@ export class FileSource implements PodSource {
     }
   }
 
-  /** Names this source reads; logs each ignored name once. */
-  private wanted(name: string): boolean {
+  /**
+   * Names this source reads (or reports); logs each ignored name once. A directory is reported
+   * whatever its name, except a dot directory (.git, ..data of a projected volume).
+   */
+  private wanted(name: string, isDir = false): boolean {
     if (this.only !== undefined) return name === this.only;
-    const reason = ignoreReason(name);
+    const reason = isDir ? (name.startsWith('.') ? 'dot directory' : undefined) : ignoreReason(name);
     if (reason === undefined) return true;
     if (!this.loggedIgnored.has(name)) {
       this.loggedIgnored.add(name);
@@ -156,12 +164,11 @@ export class FileSource implements PodSource {
   }
 
   private onEvent(name: string, observedAt: number): void {
-    if (this.stopped || !this.wanted(name)) return;
-    // stat right away: a delete is acted on now, anything else waits for the file to go quiet.
-    stat(path.join(this.dir, name)).then(
+    if (this.stopped) return;
+    // lstat right away: a delete is acted on now, anything else waits for the file to go quiet.
+    lstat(path.join(this.dir, name)).then(
       (st) => {
-        if (st.isDirectory()) return;
-        this.schedule(name, observedAt, this.quietMs);
+        if (this.wanted(name, st.isDirectory())) this.schedule(name, observedAt, this.quietMs);
       },
       () => this.remove(name, observedAt),
     );
@@ -193,23 +200,27 @@ export class FileSource implements PodSource {
     const file = path.join(this.dir, name);
     let content: Buffer;
     try {
-      const fh = await open(file, 'r');
+      // O_NONBLOCK: opening a FIFO must not wait for a writer
+      const fh = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
       try {
         const st = await fh.stat();
         const age = Date.now() - st.mtimeMs;
-        if (age < this.quietMs) {
+        if (!st.isFile()) {
+          content = Buffer.from(`\0${await notRegular(file, st)}`);
+        } else if (age < this.quietMs) {
           this.schedule(name, observedAt, this.quietMs - age + 1);
           return;
+        } else {
+          content = st.size > MAX_MANIFEST_BYTES ? Buffer.from(`\0is larger than 10 MiB (${st.size} bytes)`) : await fh.readFile();
         }
-        content =
-          st.size > MAX_MANIFEST_BYTES ? Buffer.from(`\0is larger than 10 MiB (${st.size} bytes)`) : await fh.readFile();
       } finally {
         await fh.close();
       }
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.remove(name, observedAt);
-      else if ((err as NodeJS.ErrnoException).code !== 'EISDIR') this.accept(name, Buffer.from(`\0${messageOf(err)}`), observedAt, err);
-      return;
+      const dangling = (err as NodeJS.ErrnoException).code === 'ENOENT' ? await danglingLink(file) : undefined;
+      if (dangling !== undefined) content = Buffer.from(`\0${dangling}`);
+      else if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.remove(name, observedAt);
+      else content = Buffer.from(`\0${messageOf(err)}`);
     }
     if (this.pending.get(name) !== p) return; // a newer event re-armed the timer while we read
     this.pending.delete(name);
@@ -218,7 +229,7 @@ export class FileSource implements PodSource {
     let pod: StaticPod;
     try {
       if (content.length > 0 && content[0] === 0) throw new KubestrapError(content.subarray(1).toString(), { file });
-      pod = resolveStaticPod({ manifest: decodeDocument(content, file), source: 'file', origin: file, nodeName: this.options.nodeName, seen: new Date() });
+      pod = resolveStaticPod({ manifest: decodeDocument(content, file), source: 'file', origin: file, nodeName: this.options.nodeName, seen: new Date(), admit: this.options.admit });
     } catch (err) {
       if (!(p.suspect?.equals(content) ?? false) && content[0] !== 0) {
         // Maybe a writer paused mid-file: read once more after a longer quiet period.
@@ -256,17 +267,7 @@ export class FileSource implements PodSource {
     let names: string[];
     try {
       const dirents = await readdir(this.dir, { withFileTypes: true });
-      names = [];
-      for (const d of dirents) {
-        if (d.isDirectory()) {
-          if (!this.loggedIgnored.has(d.name)) {
-            this.loggedIgnored.add(d.name);
-            this.log.info('ignoring subdirectory (not recursing)', { dir: path.join(this.dir, d.name) });
-          }
-        } else if (this.wanted(d.name)) {
-          names.push(d.name);
-        }
-      }
+      names = dirents.filter((d) => this.wanted(d.name, d.isDirectory())).map((d) => d.name);
       this.missingLogged = false;
     } catch (err) {
       if (!this.missingLogged) {
@@ -366,9 +367,10 @@ export class FileSource implements PodSource {
 /** The bytes of a file, or undefined when it cannot be read (the settle step reports why). */
 async function readSmall(file: string): Promise<Buffer | undefined> {
   try {
-    const fh = await open(file, 'r');
+    const fh = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
     try {
-      if ((await fh.stat()).size > MAX_MANIFEST_BYTES) return undefined;
+      const st = await fh.stat();
+      if (!st.isFile() || st.size > MAX_MANIFEST_BYTES) return undefined;
       return await fh.readFile();
     } finally {
       await fh.close();
@@ -376,4 +378,18 @@ async function readSmall(file: string): Promise<Buffer | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** Why a directory entry that is not a regular file cannot be a manifest. */
+async function notRegular(file: string, st: Stats): Promise<string> {
+  const link = await readlink(file).catch(() => undefined);
+  const what = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
+  const how = st.isDirectory() ? 'manifests are not read from subdirectories: move its files up, or remove it' : 'a manifest is a regular file';
+  return link !== undefined ? `is a symlink to ${what} (${link}); ${how}` : `is ${what}; ${how}`;
+}
+
+/** For a name that does not open as missing: the message when it is a symlink to nothing. */
+async function danglingLink(file: string): Promise<string | undefined> {
+  const target = await readlink(file).catch(() => undefined);
+  return target === undefined ? undefined : `is a symlink to ${target}, which does not exist (fix or remove the link)`;
 }

@@ -7,7 +7,7 @@
  * an empty body is an empty list (kubelet behaviour: it removes every HTTP pod).
  */
 import { KubestrapError, ManifestError, messageOf } from '../../errors.js';
-import { podKey, resolveStaticPod } from '../identity.js';
+import { podKey, resolveStaticPod, type PodAdmission } from '../identity.js';
 import type { Logger } from '../log.js';
 import type { SourceError, StaticPod } from '../pod-types.js';
 import { decodeDocument, MAX_MANIFEST_BYTES } from './decode.js';
@@ -22,6 +22,8 @@ export interface HttpSourceOptions {
   checkFrequencyMs: number;
   timeoutMs?: number;
   logger: Logger;
+  /** The runtime's veto on pods it can never run (Runtime.refuses). */
+  admit?: PodAdmission;
 }
 
 const errorText = (err: unknown): string => (err instanceof KubestrapError ? err.oneLine() : messageOf(err));
@@ -145,7 +147,7 @@ export class HttpSource implements PodSource {
       const rawName = (item as { metadata?: { name?: unknown } })?.metadata?.name;
       const name = typeof rawName === 'string' ? rawName : `#${i}`;
       try {
-        const pod = resolveStaticPod({ manifest: item, source: 'http', origin: url, nodeName: this.options.nodeName, seen: new Date() });
+        const pod = resolveStaticPod({ manifest: item, source: 'http', origin: url, nodeName: this.options.nodeName, seen: new Date(), admit: this.options.admit });
         const seen = this.seen.get(pod.uid);
         if (seen) pod.pod.metadata!.annotations!['kubernetes.io/config.seen'] = seen.toISOString();
         else this.seen.set(pod.uid, new Date(pod.pod.metadata!.annotations!['kubernetes.io/config.seen']!));

@@ -258,6 +258,16 @@ export class PodWorkers {
     return [...this.workers.values()].map((w) => w.state());
   }
 
+  /** Restarts the running containers of pod `uid` (see PodWorker.restart); undefined when no such pod. */
+  restart(uid: string, reason: string): Promise<number> | undefined {
+    return this.workers.get(uid)?.restart(reason);
+  }
+
+  /** Whether pod `uid` runs with every container ready; undefined when no such pod. */
+  ready(uid: string): boolean | undefined {
+    return this.workers.get(uid)?.ready();
+  }
+
   /** Called after every status change of a pod; returns an unsubscribe function. */
   onChange(cb: (state: PodState) => void): () => void {
     this.listeners.add(cb);

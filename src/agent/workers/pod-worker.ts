@@ -4,7 +4,7 @@
  * wait is abortable, so a remove or update stops the pod within milliseconds of the event.
  */
 import type { V1Container } from '@kubernetes/client-node';
-import { messageOf } from '../../errors.js';
+import { ContainerStartError, messageOf } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import { readdirSync } from 'node:fs';
 import { containerLogPath, podLogDir } from '../logs/cri-log.js';
@@ -53,6 +53,8 @@ interface Rec {
   lastProbeFailures: string[];
   /** Why we killed the current container (probe failure), reported in its termination. */
   killedFor?: string;
+  /** Killed on purpose by restart(): start the next container at once, without backoff. */
+  restartRequested?: boolean;
   completed: boolean;
   backoff: CrashBackoff;
 }
@@ -217,7 +219,7 @@ export class PodWorker {
   }
 
   /** Retries a runtime call with the crash backoff (an image or sandbox problem); errors are surfaced. */
-  private async retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  private async retry<T>(what: string, fn: () => Promise<T>, onError?: (err: unknown) => void): Promise<T> {
     const backoff = new CrashBackoff(this.deps.backoff);
     for (;;) {
       this.check();
@@ -229,6 +231,7 @@ export class PodWorker {
         this.check();
         this.startFailures++;
         this.errors.set(what, `${what}: ${messageOf(err)}`);
+        onError?.(err);
         this.deps.logger.warn(`cannot create ${what}`, { pod: this.pod.name, error: messageOf(err) });
         this.deps.changed();
         const now = this.deps.clock.now();
@@ -275,7 +278,9 @@ export class PodWorker {
       if (!restart) return !failed;
       // exit detection is immediate, so "now" is the finish time on the workers' own clock
       const now = this.deps.clock.now();
-      const delay = rec.backoff.delay(now, now);
+      const requested = rec.restartRequested === true;
+      rec.restartRequested = undefined;
+      const delay = requested ? 0 : rec.backoff.delay(now, now);
       if (delay > 0) {
         rec.last = term;
         rec.view = {
@@ -325,6 +330,9 @@ export class PodWorker {
         logPath: this.hostLogPath(c.name, rec.restartCount),
         init: rec.init,
       });
+    }, (err) => {
+      // as the kubelet: the container waits with the reason it cannot start (kubestrap ps, /pods, mirror pod)
+      rec.view = { waiting: { reason: err instanceof ContainerStartError ? err.reason : 'CreateContainerError', message: messageOf(err) } };
     });
     rec.ref = ref;
     rec.startedAtMs = this.deps.clock.now();
@@ -359,6 +367,34 @@ export class PodWorker {
     for (const w of this.runningWaiters.get(rec) ?? []) w();
     this.runningWaiters.delete(rec);
     this.deps.changed();
+  }
+
+  /**
+   * Restarts every running app container (e.g. after a file it mounts was renewed): each is stopped
+   * with the pod's grace period and started again at once, one more restart in its count (so
+   * `kubectl logs --previous` shows the old one). Resolves with how many were restarted once every
+   * new container runs; containers that are not running (backing off) just start later as usual.
+   */
+  async restart(reason: string): Promise<number> {
+    const live = this.recs.filter((r) => !r.init && r.ref && 'running' in r.view);
+    const aborted = new Promise<void>((resolve) => this.signal.addEventListener('abort', () => resolve(), { once: true }));
+    await Promise.all(
+      live.map(async (rec) => {
+        const old = rec.ref!;
+        const running = new Promise<void>((resolve) => this.runningWaiters.set(rec, [...(this.runningWaiters.get(rec) ?? []), resolve]));
+        rec.restartRequested = true;
+        rec.killedFor = `Container ${rec.spec.name} restarted by the kubestrap agent: ${reason}`;
+        this.deps.logger.info('restarting container', { pod: this.pod.name, container: rec.spec.name, reason });
+        await this.deps.runtime.stopContainer(old, this.graceSeconds);
+        await Promise.race([running, aborted]);
+      }),
+    );
+    return live.length;
+  }
+
+  /** True when every app container runs and is ready (the pod's Ready condition). */
+  ready(): boolean {
+    return this.recs.every((r) => r.init || ('running' in r.view && (r.probes?.ready ?? false)));
   }
 
   /** A liveness or startup probe failed for good: kill the container; its supervisor restarts it. */

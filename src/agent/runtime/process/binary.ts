@@ -2,8 +2,9 @@
  * Binary resolution for the process runtime: an image reference selects a directory of binaries, so
  * changing a manifest's image tag changes the program that runs (the upgrade path of a static pod).
  */
-import { access, constants } from 'node:fs/promises';
+import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { ContainerStartError } from '../../../errors.js';
 import type { Host } from '../../../host/host.js';
 
 /** Where image binaries live (host path, under the rootfs). */
@@ -50,4 +51,29 @@ export async function resolveBinary(host: Host, image: string, program: string, 
     if (await executable(candidate)) return candidate;
   }
   return undefined;
+}
+
+/**
+ * Why `resolveBinary` found nothing, with the kubelet's waiting reason: a command path that cannot
+ * be executed, or a binary missing from an image directory that exists, is CreateContainerError
+ * (naming the path); no image directory and nothing in PATH is an image that is not present, and
+ * the process runtime never pulls: ErrImageNeverPull.
+ */
+export async function missingBinary(host: Host, image: string, program: string, field: string): Promise<ContainerStartError> {
+  const { repository, tag } = parseImage(image);
+  const dir = host.path(`${IMAGES_DIR}/${repository}/${tag}`);
+  if (program.includes('/')) {
+    const st = await stat(program).catch(() => undefined);
+    const why = !st ? 'no such file' : !st.isFile() ? 'not a regular file' : 'not executable';
+    return new ContainerStartError('CreateContainerError', `cannot execute ${program}: ${why}`, { field: `${field}.command`, hint: `install it there, or put it in ${dir}` });
+  }
+  const hasDir = await stat(dir).then((st) => st.isDirectory(), () => false);
+  if (hasDir) {
+    return new ContainerStartError('CreateContainerError', `no executable ${path.join(dir, program)} and "${program}" is not in PATH`, { field: `${field}.command` });
+  }
+  return new ContainerStartError(
+    'ErrImageNeverPull',
+    `Container image "${image}" is not present (no ${dir}) and "${program}" is not in PATH; the process runtime never pulls`,
+    { field: `${field}.image`, hint: `put the binary at ${path.join(dir, program)} or in PATH` },
+  );
 }

@@ -1,0 +1,58 @@
+/**
+ * Starts the agent's kubelet API from its configuration: the serving certificate (made when
+ * needed), the client CA, the authorizer (SubjectAccessReview through the kubeconfig, else allow
+ * every authenticated client), then the HTTPS listener on all addresses.
+ */
+import { HostError } from '../../errors.js';
+import { loadKubeconfig } from '../../kubeconfig/load.js';
+import { DEFAULT_CLIENT_CA_FILE, DEFAULT_TLS_CERT_FILE, DEFAULT_TLS_KEY_FILE, type AgentConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import type { AgentView } from '../server.js';
+import { alwaysAllow, SubjectAccessReviewer } from './auth.js';
+import { KubeletServer } from './server.js';
+import { ensureServingCert } from './serving-cert.js';
+
+export interface RunningKubeletApi {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** undefined when the port is off, or there is no client CA yet (an agent before `init` made one). */
+export async function startKubeletApi(config: AgentConfig, view: Pick<AgentView, 'desired' | 'states' | 'errors' | 'metrics'>, nodeIP: string, logger: Logger): Promise<RunningKubeletApi | undefined> {
+  const port = config.kubeletPort ?? 0;
+  if (port === 0) return undefined;
+  const log = logger.child({ component: 'kubelet-api' });
+  const host = config.host;
+  const caFile = config.clientCAFile ?? DEFAULT_CLIENT_CA_FILE;
+  const clientCAPem = (await host.readOptional(caFile))?.toString('utf8');
+  if (!clientCAPem) {
+    log.warn('no client CA: the kubelet API stays off', { clientCAFile: host.path(caFile) });
+    return undefined;
+  }
+  const certFile = config.tlsCertFile ?? DEFAULT_TLS_CERT_FILE;
+  const serving = await ensureServingCert({
+    host,
+    nodeName: config.nodeName,
+    nodeIP,
+    certFile,
+    keyFile: config.tlsPrivateKeyFile ?? DEFAULT_TLS_KEY_FILE,
+    caCertFile: caFile,
+    caKeyFile: caFile.replace(/\.crt$/, '.key'),
+  });
+  let reviewer: SubjectAccessReviewer | undefined;
+  if (config.kubeconfig !== undefined) {
+    const kc = await loadKubeconfig(host, config.kubeconfig);
+    if (!kc) throw new HostError('does not exist', { file: host.path(config.kubeconfig), field: '--kubeconfig' });
+    reviewer = new SubjectAccessReviewer(kc, config.nodeName);
+  }
+  const server = new KubeletServer({ view, host, logger, certPem: serving.certPem, keyPem: serving.keyPem, clientCAPem, decide: reviewer?.decide ?? alwaysAllow, authenticateToken: reviewer?.authenticateToken });
+  const bound = await server.listen(port);
+  log.info('kubelet API listening', { address: `0.0.0.0:${bound}`, servingCert: `${host.path(certFile)} (${serving.made})`, authorization: reviewer ? 'Webhook' : 'AlwaysAllow' });
+  return {
+    port: bound,
+    close: async () => {
+      await server.close();
+      reviewer?.close();
+    },
+  };
+}

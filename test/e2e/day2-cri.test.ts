@@ -1,0 +1,51 @@
+/**
+ * Day-2 operations on a `kubestrap init --runtime cri` cluster (private containerd), the same checks
+ * as the process test (test/support/day2-scenario.ts): containers are identified by CRI id.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { CONTAINER_NAME_LABEL, OWNER_LABEL, POD_NAMESPACE_LABEL } from '../../src/agent/runtime/cri/config.js';
+import { components, componentsReady } from '../support/components.js';
+import { startContainerd } from '../support/containerd.js';
+import { day2Scenario } from '../support/day2-scenario.js';
+import { buildCli, forceCleanup, INIT_PORTS, kubestrap, leftovers } from '../support/init-e2e.js';
+import { waitPortsFree } from '../support/proc.js';
+
+const NODE = 'day2-cri';
+const isRoot = process.getuid?.() === 0;
+
+test(
+  'day 2 on the cri runtime: certs renew restarts exactly what it must, kubectl logs, authn/authz',
+  { skip: (!isRoot && 'needs root (containerd, fixed ports)') || (!componentsReady() && 'components not prepared: npm run prepare:components'), timeout: 20 * 60_000 },
+  async (t) => {
+    t.diagnostic(await buildCli());
+    await waitPortsFree([...INIT_PORTS], 120_000);
+    const ctrd = await startContainerd();
+    const rootfs = mkdtempSync(path.join(os.tmpdir(), 'kubestrap-day2-cri-'));
+    t.after(async () => {
+      const notes = await forceCleanup(rootfs);
+      if (notes.length > 0) t.diagnostic(`cleanup: ${notes.join('; ')}`);
+      await ctrd.stop();
+    });
+    const init = await kubestrap(['init', '--rootfs', rootfs, '--runtime', 'cri', '--cri-socket', ctrd.endpoint, '--apiserver-advertise-address', '127.0.0.1', '--node-name', NODE]);
+    assert.equal(init.code, 0, `init failed:\n${init.stderr}\n${init.stdout}`);
+    await day2Scenario(t, {
+      rootfs,
+      node: NODE,
+      container: async (name) => {
+        const { containers } = await ctrd.cri.runtime.listContainers({
+          filter: { id: '', podSandboxId: '', state: { state: 'CONTAINER_RUNNING' }, labelSelector: { [CONTAINER_NAME_LABEL]: name, [POD_NAMESPACE_LABEL]: 'kube-system', [OWNER_LABEL]: NODE } },
+        });
+        return containers[0] && { id: containers[0].id };
+      },
+      // the sandbox image runs without a command; it mounts nothing
+      extra: { image: components().images.pause.ref },
+    });
+    const reset = await kubestrap(['reset', '--force', '--rootfs', rootfs]);
+    assert.equal(reset.code, 0, reset.stderr);
+    assert.deepEqual(await leftovers(rootfs), []);
+  },
+);
