@@ -1,5 +1,5 @@
 /**
- * `kubestrap certs renew <name>|all`: kubeadm's renewal (src/pki/renew.ts) with kubeadm's names and
+ * `kubestrap certs renew <name>|all`: kubeadm's renewal (src/certs/renew.ts) with kubeadm's names and
  * lines, then — where kubeadm tells the operator to restart the four components by hand — the agent
  * restarts exactly the static pods that use a renewed file and the command lists them.
  */

@@ -18,7 +18,7 @@ import type { ContainerEventResponse, PodSandboxConfig } from '../../src/cri/cli
 import { containerdSupportWarning, parseRuntimeVersion } from '../../src/cri/runtime-version.js';
 import type { Input } from '../../src/cri/types.js';
 import { systemFacts } from '../../src/phases/init/preflight.js';
-import { components } from '../support/components.js';
+import { components, DEFAULT_IMAGES } from '../support/components.js';
 import { startContainerd, type PrivateContainerd } from '../support/containerd.js';
 import { waitFor } from '../support/proc.js';
 
@@ -120,7 +120,7 @@ test('version, status and the imported images', { skip: !isRoot && 'needs root' 
 
   const { images } = await cri.image.listImages({});
   const tags = images.flatMap((i) => i.repoTags);
-  for (const image of Object.values(components().images)) assert.ok(tags.includes(image.ref), `${image.ref} in ${tags.join(', ')}`);
+  for (const image of DEFAULT_IMAGES.map((name) => components().images[name])) assert.ok(tags.includes(image.ref), `${image.ref} in ${tags.join(', ')}`);
   const etcd = await cri.image.imageStatus({ image: { image: components().images.etcd.ref } });
   assert.ok(etcd.image && etcd.image.size > 0);
   const missing = await cri.image.imageStatus({ image: { image: 'registry.k8s.io/not-there:v0' } });

@@ -22,9 +22,16 @@ export type BinaryName =
   | 'kube-scheduler'
   | 'kubectl'
   | 'kubeadm'
+  | 'kubelet'
+  | 'kube-proxy'
   | 'etcd'
   | 'pause';
-export type ImageName = Exclude<ComponentImage, 'kube-proxy'>;
+export type ImageName = ComponentImage;
+/**
+ * The images startContainerd() imports when a test names none: the control plane's. kube-proxy's
+ * (the largest, only the node tests run it) is imported by the tests that ask for it.
+ */
+export const DEFAULT_IMAGES: readonly ImageName[] = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd', 'pause'];
 
 export interface BinaryInfo {
   path: string;
@@ -68,6 +75,8 @@ export interface Components {
   ctr: ToolInfo;
   /** crictl when Debian packages it; null otherwise. */
   crictl: ToolInfo | null;
+  /** Debian's containernetworking-plugins: `path` is the plugin dir (bridge, host-local, loopback, ...). */
+  cniPlugins: ToolInfo;
   /** Hash of test/support/pause sources, to rebuild pause when they change. */
   pauseSourceHash: string;
   preparedAt: string;

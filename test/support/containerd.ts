@@ -14,7 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { criClient, type CriClient } from '../../src/cri/client.js';
-import { components, containerdBuild, suiteContainerd, type Components, type ContainerdChoice, type ImageName } from './components.js';
+import { components, containerdBuild, DEFAULT_IMAGES, suiteContainerd, type Components, type ContainerdChoice, type ImageName } from './components.js';
+import { mountPointsUnder } from './mounts.js';
 import { startProcess, waitFor, type Proc } from './proc.js';
 
 const exec = promisify(execFile);
@@ -24,10 +25,17 @@ export type Snapshotter = 'overlayfs' | 'native';
 export interface ContainerdOptions {
   /** Which containerd: 1 = Debian's (the machine's), 2 = the one prepare builds (default: $KUBESTRAP_CONTAINERD, else 1). */
   containerd?: ContainerdChoice;
-  /** Images to import (default: all the prepared ones); pause, the sandbox image, always is. */
+  /** Images to import (default: DEFAULT_IMAGES, the control plane's); pause, the sandbox image, always is. */
   images?: ImageName[];
   /** Force a snapshotter (default: overlayfs when an overlay mount works here, else native). */
   snapshotter?: Snapshotter;
+  /** Its directory (created; removed by stop()); default: a new temp dir. Keep it short: the socket lives in it. */
+  dir?: string;
+  /**
+   * A command line containerd is started through, e.g. `['nsenter', '--net=/run/netns/x', '--']`
+   * to run it in a test bed node's network namespace (testbed.ts); default: none.
+   */
+  launcher?: readonly string[];
 }
 
 export interface PrivateContainerd {
@@ -182,16 +190,9 @@ export async function overlayWorks(dir: string): Promise<boolean> {
   return overlayResult;
 }
 
-/** Mount points at or below `dir`, deepest first (from /proc/self/mountinfo, octal escapes decoded). */
+/** Mount points at or below `dir`, deepest first. */
 async function mountsUnder(dir: string): Promise<string[]> {
-  const info = await readFile('/proc/self/mountinfo', 'utf8');
-  const points = info
-    .split('\n')
-    .map((line) => line.split(' ')[4])
-    .filter((p): p is string => !!p)
-    .map((p) => p.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))))
-    .filter((p) => p === dir || p.startsWith(`${dir}/`));
-  return [...new Set(points)].sort((a, b) => b.length - a.length);
+  return mountPointsUnder(await readFile('/proc/self/mountinfo', 'utf8'), dir);
 }
 
 /** PIDs whose command line mentions `needle` (the shims of our containerd name its socket). */
@@ -233,7 +234,8 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
   const bins = containerdBinaries(comps, options.containerd ?? suiteContainerd());
   const major = containerdMajor(bins.versionLine);
   // Short path: unix socket paths are limited to 108 bytes.
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'ctrd-'));
+  const dir = options.dir ?? mkdtempSync(path.join(os.tmpdir(), 'ctrd-'));
+  await mkdir(dir, { recursive: true });
   const socket = path.join(dir, 'containerd.sock');
   const logFile = path.join(dir, 'containerd.log');
   const snapshotter: Snapshotter = options.snapshotter ?? ((await overlayWorks(dir)) ? 'overlayfs' : 'native');
@@ -302,7 +304,8 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
   };
 
   try {
-    proc = await startProcess('containerd', bins.containerd, ['--config', configFile], { logFile, env: bins.env });
+    const [command = bins.containerd, ...args] = [...(options.launcher ?? []), bins.containerd, '--config', configFile];
+    proc = await startProcess('containerd', command, args, { logFile, env: bins.env });
     const started = proc;
     await waitFor(
       `containerd socket ${socket} (log: ${logFile})`,
@@ -315,7 +318,7 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
       200,
     );
     cri = criClient(`unix://${socket}`, { timeoutMs: 60_000 });
-    const names = new Set<ImageName>(options.images ?? (Object.keys(comps.images) as ImageName[]));
+    const names = new Set<ImageName>(options.images ?? DEFAULT_IMAGES);
     names.add('pause');
     const pc: PrivateContainerd = {
       dir,

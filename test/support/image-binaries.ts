@@ -1,6 +1,6 @@
 /**
  * Puts the prepared component binaries where the process runtime looks for an image's program:
- * `<rootfs>/var/lib/kubestrap/images/<repository>/<tag>/<binary>` (src/agent/runtime/process/binary.ts),
+ * `<rootfs>/var/lib/kubestrap/images/<repository>/<tag>/<binary>` (src/images/binary.ts),
  * so `kubestrap init --runtime process --rootfs <tmp>` runs the very binaries the harness built.
  * Symlinks: nothing is copied, and reset's removal of /var/lib/kubestrap removes only the links.
  */

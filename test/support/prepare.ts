@@ -1,10 +1,12 @@
 /**
  * Prepares the real components the integration and e2e tests run (`npm run prepare:components`),
  * for the suite's Kubernetes version ($KUBESTRAP_K8S_VERSION, default: the table's default):
- *   binaries  kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubeadm, etcd (the
+ *   binaries  kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubeadm, kubelet,
+ *             kube-proxy, etcd (the
  *             version's wrapper Go modules k8s/v1.X and etcd/vA.B.C, built by build-binaries.sh)
  *             and a static pause program,
- *   runtime   containerd + runc from Debian (installed when missing; crictl when packaged), and
+ *   runtime   containerd + runc from Debian (installed when missing; crictl when packaged), Debian's
+ *             CNI plugins (containernetworking-plugins, for the test bed's pod networks), and
  *             containerd 2.x (containerd, its runc shim, ctr) from the wrapper Go module
  *             containerd/vX.Y.Z into ~/.cache/kubestrap-test/containerd-vX.Y.Z/ with its own
  *             containerd.json (one build for every Kubernetes version),
@@ -283,6 +285,23 @@ async function ensureRuntime(): Promise<{ containerd: ToolInfo; runc: ToolInfo; 
   return { containerd, runc, ctr, crictl };
 }
 
+/** Debian's CNI plugins (bridge, host-local, loopback, ...) for the test bed's pod networks. */
+const CNI_BIN_DIR = '/usr/lib/cni';
+
+async function ensureCniPlugins(): Promise<ToolInfo> {
+  const bridge = path.join(CNI_BIN_DIR, 'bridge');
+  if (!existsSync(bridge)) {
+    if (process.getuid?.() !== 0) throw new Error(`${bridge} missing and not root: run \`apt-get install -y containernetworking-plugins\` as root`);
+    log('CNI plugins missing: apt-get install -y containernetworking-plugins');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    await stream('[apt]', 'apt-get', ['install', '-y', '-q', '--no-install-recommends', 'containernetworking-plugins'], env);
+    if (!existsSync(bridge)) throw new Error(`${bridge} still missing after apt-get install containernetworking-plugins`);
+  }
+  // the plugins print their version only when asked through the CNI protocol: ask dpkg instead
+  const version = run('dpkg-query', ['-W', '-f', '${Version}', 'containernetworking-plugins']);
+  return { path: CNI_BIN_DIR, version: version.ok ? `containernetworking-plugins ${version.out}` : 'unknown' };
+}
+
 async function prepareImages(
   imageDir: string,
   binaries: Record<BinaryName, BinaryInfo>,
@@ -362,6 +381,9 @@ export async function prepare(): Promise<Components> {
         { name: 'kube-scheduler', versionArgs: ['--version'], expect: `Kubernetes ${kubernetesVersion}` },
         { name: 'kubectl', versionArgs: ['version', '--client'], expect: `Client Version: ${kubernetesVersion}` },
         { name: 'kubeadm', versionArgs: ['version', '-o', 'short'], expect: kubernetesVersion },
+        // node components (static like upstream's release build: KUBE_STATIC_BINARIES lists both)
+        { name: 'kubelet', versionArgs: ['--version'], expect: `Kubernetes ${kubernetesVersion}` },
+        { name: 'kube-proxy', versionArgs: ['--version'], expect: `Kubernetes ${kubernetesVersion}` },
         { name: 'etcd', versionArgs: ['--version'], expect: `etcd Version: ${etcdVersion}` },
       ],
       prevBinaries,
@@ -390,6 +412,8 @@ export async function prepare(): Promise<Components> {
 
     const runtime = await ensureRuntime();
     log(`runtime: ${runtime.containerd.version} | ${runtime.runc.version}`);
+    const cniPlugins = await ensureCniPlugins();
+    log(`CNI plugins: ${cniPlugins.version} in ${cniPlugins.path}`);
     const containerd2 = await prepareContainerd2();
     log(`runtime: ${containerd2.binaries.containerd.version} in ${containerd2.binDir} (runc: the one above)`);
 
@@ -400,6 +424,7 @@ export async function prepare(): Promise<Components> {
         'kube-apiserver': kubernetesVersion,
         'kube-controller-manager': kubernetesVersion,
         'kube-scheduler': kubernetesVersion,
+        'kube-proxy': kubernetesVersion,
         etcd: etcdImageTag,
         pause: pauseVersion,
       },
@@ -420,6 +445,7 @@ export async function prepare(): Promise<Components> {
       binaries,
       images,
       ...runtime,
+      cniPlugins,
       pauseSourceHash,
       preparedAt: new Date().toISOString(),
     };
