@@ -70,7 +70,11 @@ const SLEEP = execFileSync('sh', ['-c', 'command -v sleep'], { encoding: 'utf8' 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 const info = (line: string): void => console.log(`# ${line}`);
-const load = (): string => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+const load = (): string =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
 
 // ---------------------------------------------------------------------------------------------
 // cleanup: everything registered here runs in `finally` and on SIGINT/SIGTERM
@@ -181,7 +185,11 @@ function whenPod(workers: PodWorkers, name: string, pred: (s: PodState) => boole
     const timer = setTimeout(() => {
       off();
       const s = workers.states().find((x) => x.pod.name === full);
-      reject(new Error(`pod ${full} did not reach the state within ${timeoutMs} ms: ${JSON.stringify(s?.status.containerStatuses ?? null)} ${s?.errors.join('; ') ?? ''}`));
+      reject(
+        new Error(
+          `pod ${full} did not reach the state within ${timeoutMs} ms: ${JSON.stringify(s?.status.containerStatuses ?? null)} ${s?.errors.join('; ') ?? ''}`,
+        ),
+      );
     }, timeoutMs);
     off = workers.onChange(check);
     check(workers.states().find((x) => x.pod.name === full));
@@ -262,7 +270,11 @@ async function benchProcess(series: Series): Promise<void> {
     push(series, 'agent-react-ms-process-reference-ms', await spawnReference(token));
 
     const id0 = containerId(first.state)!;
-    const again = whenPod(a.workers, name, runningAt(1, (s) => containerId(s) !== id0 && processExists(s)));
+    const again = whenPod(
+      a.workers,
+      name,
+      runningAt(1, (s) => containerId(s) !== id0 && processExists(s)),
+    );
     const t1 = performance.now();
     process.kill(Number(id0.split(':')[0]), 'SIGKILL');
     push(series, 'agent-restart-ms', (await again).at - t1);
@@ -359,7 +371,11 @@ async function benchCri(series: Series): Promise<void> {
 
     const id0 = containerId(first.state)!;
     const pid = await criPid(cri, id0);
-    const again = whenPod(a.workers, name, runningAt(1, (s) => containerId(s) !== id0));
+    const again = whenPod(
+      a.workers,
+      name,
+      runningAt(1, (s) => containerId(s) !== id0),
+    );
     const t1 = performance.now();
     process.kill(pid, 'SIGKILL');
     push(series, 'agent-restart-ms-cri', (await again).at - t1);
@@ -421,15 +437,33 @@ async function benchAgentProcess(bin: string): Promise<IdleResult> {
   const dir = host.path(MANIFESTS);
   await mkdir(dir, { recursive: true });
   const port = await freePort();
-  const args = [bin, 'agent', '--runtime', 'process', '--rootfs', rootfs, '--pod-manifest-path', MANIFESTS, '--node-name', NODE, '--read-only-port', String(port), '--stop-pods-on-exit'];
+  const args = [
+    bin,
+    'agent',
+    '--runtime',
+    'process',
+    '--rootfs',
+    rootfs,
+    '--pod-manifest-path',
+    MANIFESTS,
+    '--node-name',
+    NODE,
+    '--read-only-port',
+    String(port),
+    '--stop-pods-on-exit',
+  ];
   const env = { ...process.env, NODE_OPTIONS: process.env.BENCH_AGENT_NODE_OPTIONS ?? '' };
   const proc: Proc = await startProcess('kubestrap agent', process.execPath, args, { logFile: path.join(rootfs, 'agent.log'), env });
   cleanups.push(() => proc.stop(30_000));
-  if (process.env.BENCH_AGENT_KEEP_LOG) cleanups.push(() => import("node:fs/promises").then((f) => f.copyFile(proc.logFile, process.env.BENCH_AGENT_KEEP_LOG!)));
+  if (process.env.BENCH_AGENT_KEEP_LOG)
+    cleanups.push(() => import('node:fs/promises').then((f) => f.copyFile(proc.logFile, process.env.BENCH_AGENT_KEEP_LOG!)));
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (!proc.running()) throw new Error(`kubestrap agent exited; see ${proc.logFile}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) throw new Error(`kubestrap agent not healthy after 30 s; see ${proc.logFile}`);
     await sleep(100);

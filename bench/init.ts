@@ -118,7 +118,10 @@ async function ours(): Promise<OursTrial> {
     const abort = { stop: false };
     const t0 = performance.now();
     const init = runInit(['init', '--rootfs', rootfs, '--runtime', 'process', ...flags], t0);
-    init.then(() => (abort.stop = true), () => (abort.stop = true));
+    init.then(
+      () => (abort.stop = true),
+      () => (abort.stop = true),
+    );
     const readyAt = await firstReadyz(t0 + TIMEOUT_MS, abort);
     // super-admin.conf exists long before /readyz: the kubeconfig phase runs before the agent
     const client = await kubeClient('/etc/kubernetes/super-admin.conf', new Host(rootfs));
@@ -134,7 +137,11 @@ async function ours(): Promise<OursTrial> {
     if (mirrorAt - readyAt > 1000) {
       // an outlier: show what the agent's API side did meanwhile
       const log = await readFile(path.join(rootfs, 'var/log/kubestrap-agent.log'), 'utf8').catch(() => '');
-      for (const line of log.split('\n').filter((l) => l.includes('component=mirror-sync')).slice(0, 25)) console.log(`#   ${line.slice(0, 220)}`);
+      for (const line of log
+        .split('\n')
+        .filter((l) => l.includes('component=mirror-sync'))
+        .slice(0, 25))
+        console.log(`#   ${line.slice(0, 220)}`);
     }
     return { readyzS: (readyAt - t0) / 1000, mirrorMs: mirrorAt - readyAt, initS: (performance.now() - t0) / 1000, marks: result.marks };
   } finally {
@@ -148,7 +155,12 @@ async function direct(): Promise<number> {
   const procs: Proc[] = [];
   try {
     const flags = ['--rootfs', rootfs, ...(await nodeFlags(rootfs))];
-    for (const phase of [['certs', 'all'], ['kubeconfig', 'all'], ['etcd', 'local'], ['control-plane', 'all']]) {
+    for (const phase of [
+      ['certs', 'all'],
+      ['kubeconfig', 'all'],
+      ['etcd', 'local'],
+      ['control-plane', 'all'],
+    ]) {
       const r = await kubestrap(['init', 'phase', ...phase, ...flags]);
       if (r.code !== 0) throw new Error(`init phase ${phase.join(' ')}: ${r.stderr.trim()}`);
     }
@@ -186,7 +198,11 @@ async function main(): Promise<void> {
   console.log(`# ${await buildCli()} (${REPO})`);
   // kubeClient() loads client-node on first use (≈ 1 s): load it now, not inside the first measurement
   await import('@kubernetes/client-node');
-  console.log(`# trials: ${TRIALS}${QUICK ? ' (quick mode: the figures mean nothing)' : ''}; node ${process.version}; ${ALGORITHM} keys; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `# trials: ${TRIALS}${QUICK ? ' (quick mode: the figures mean nothing)' : ''}; node ${process.version}; ${ALGORITHM} keys; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const keysS = await apiserverKeysSeconds();
   const oursTrials: OursTrial[] = [];
   const directTrials: number[] = [];
@@ -197,8 +213,12 @@ async function main(): Promise<void> {
       if (which === 'ours') {
         const o = await ours();
         oursTrials.push(o);
-        const marks = Object.entries(o.marks).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
-        console.log(`# trial ${i + 1} ours: init→readyz ${o.readyzS.toFixed(2)} s, mirror visible +${o.mirrorMs.toFixed(0)} ms, init total ${o.initS.toFixed(2)} s (first lines at s: ${marks})`);
+        const marks = Object.entries(o.marks)
+          .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+          .join(', ');
+        console.log(
+          `# trial ${i + 1} ours: init→readyz ${o.readyzS.toFixed(2)} s, mirror visible +${o.mirrorMs.toFixed(0)} ms, init total ${o.initS.toFixed(2)} s (first lines at s: ${marks})`,
+        );
       } else {
         const d = await direct();
         directTrials.push(d);

@@ -170,7 +170,10 @@ function line(label: string, times: readonly number[], cpu?: readonly number[]):
   return m;
 }
 
-const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 if (process.getuid?.() !== 0) {
   console.error('bench:pki needs root: kubeadm --rootfs chroots into each trial directory');
   process.exit(1);

@@ -63,7 +63,6 @@ export function unknownCommand(program: Command, args: readonly string[]): { wor
   return undefined;
 }
 
-
 /** kubeadm's `-v`/`--v` level from argv (read directly: an error can come before commander parsed it). */
 export function verbosity(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): number {
   let level = env.KUBESTRAP_DEBUG === '1' || env.KUBESTRAP_DEBUG === 'true' ? 5 : 0;

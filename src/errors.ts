@@ -73,7 +73,13 @@ export function causeChain(err: unknown): string[] {
       current = undefined;
     }
   }
-  if (innermost?.stack) lines.push(...innermost.stack.split('\n').slice(1).map((l) => l.trim()));
+  if (innermost?.stack)
+    lines.push(
+      ...innermost.stack
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trim()),
+    );
   return lines;
 }
 

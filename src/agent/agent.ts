@@ -62,11 +62,20 @@ export interface AgentParts {
 export function configuredSources(config: AgentConfig, logger: Logger, admit?: PodAdmission): PodSource[] {
   const sources: PodSource[] = [];
   if (config.staticPodPath !== undefined) {
-    sources.push(new FileSource({ path: config.host.path(config.staticPodPath), nodeName: config.nodeName, checkFrequencyMs: config.fileCheckFrequencyMs, logger, admit }));
+    sources.push(
+      new FileSource({ path: config.host.path(config.staticPodPath), nodeName: config.nodeName, checkFrequencyMs: config.fileCheckFrequencyMs, logger, admit }),
+    );
   }
   if (config.staticPodURL !== undefined) {
     sources.push(
-      new HttpSource({ url: config.staticPodURL, headers: config.staticPodURLHeader, nodeName: config.nodeName, checkFrequencyMs: config.httpCheckFrequencyMs, logger, admit }),
+      new HttpSource({
+        url: config.staticPodURL,
+        headers: config.staticPodURLHeader,
+        nodeName: config.nodeName,
+        checkFrequencyMs: config.httpCheckFrequencyMs,
+        logger,
+        admit,
+      }),
     );
   }
   return sources;
@@ -105,7 +114,13 @@ export class Agent implements AgentView {
   async start(): Promise<void> {
     const { config, runtime, workers } = this.parts;
     this.started = true;
-    this.log.info('starting', { node: config.nodeName, runtime: runtime.name, rootfs: config.host.rootfs, staticPodPath: config.staticPodPath, staticPodURL: config.staticPodURL });
+    this.log.info('starting', {
+      node: config.nodeName,
+      runtime: runtime.name,
+      rootfs: config.host.rootfs,
+      staticPodPath: config.staticPodPath,
+      staticPodURL: config.staticPodURL,
+    });
     await runtime.init();
     for (const warning of runtime.warnings?.() ?? []) this.log.warn(warning, { runtime: runtime.name });
     for (const source of this.sources) await source.start((s) => this.onSnapshot(s));
@@ -210,9 +225,13 @@ export class Agent implements AgentView {
     const { workers } = this.parts;
     const run = async (): Promise<RestartReport> => {
       const running = new Set(this.states().map((s) => s.pod.uid));
-      const pods = podsUsing(this.desired().filter((p) => running.has(p.uid)), files);
+      const pods = podsUsing(
+        this.desired().filter((p) => running.has(p.uid)),
+        files,
+      );
       this.log.info('restarting the pods that use changed files', { reason, files: files.join(','), pods: pods.map((p) => p.name).join(',') });
-      if (!workers.restart || !workers.ready) return { kind: 'RestartReport', restarted: [], notRestarted: pods.map((p) => ({ namespace: p.namespace, name: p.name })) };
+      if (!workers.restart || !workers.ready)
+        return { kind: 'RestartReport', restarted: [], notRestarted: pods.map((p) => ({ namespace: p.namespace, name: p.name })) };
       const report = await restartInOrder(pods, files, { restart: (uid, r) => workers.restart!(uid, r), ready: (uid) => workers.ready!(uid) }, { reason });
       for (const p of report.restarted) this.log.info('pod restarted', { pod: `${p.namespace}/${p.name}`, containers: p.containers, ready: p.ready, ms: p.ms });
       return report;

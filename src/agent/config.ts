@@ -45,7 +45,10 @@ export interface FlagSpec {
 }
 
 export const AGENT_FLAGS: readonly FlagSpec[] = [
-  { flags: '--config <file>', help: 'KubeletConfiguration-style file (staticPodPath, staticPodURL, staticPodURLHeader, fileCheckFrequency, httpCheckFrequency, readOnlyPort)' },
+  {
+    flags: '--config <file>',
+    help: 'KubeletConfiguration-style file (staticPodPath, staticPodURL, staticPodURLHeader, fileCheckFrequency, httpCheckFrequency, readOnlyPort)',
+  },
   { flags: '--pod-manifest-path <path>', help: `directory (or file) of static pod manifests (default ${MANIFESTS_DIR} when no URL is given)` },
   { flags: '--manifest-url <url>', help: 'URL to poll for a Pod or PodList' },
   { flags: '--manifest-url-header <key:value,...>', help: 'HTTP headers for --manifest-url, e.g. "a:hello,b:again" (repeatable)', repeatable: true },
@@ -56,10 +59,19 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
   { flags: '--kubeconfig <file>', help: 'kubeconfig for the API server (node registration and mirror pods)' },
   { flags: '--rootfs <dir>', help: 'put every host path (/etc/kubernetes, /var/lib/kubestrap, /var/log/pods, ...) under this directory' },
   { flags: '--runtime <runtime>', help: 'how pods run: process or cri (default: cri when the CRI socket exists, else process)' },
-  { flags: '--read-only-port <port>', help: `port of the unauthenticated read-only HTTP server on 127.0.0.1 (default off, as kubeadm's kubelet; the kubelet's legacy port is ${10255}); the root-only socket serves the same` },
-  { flags: '--port <port>', help: `port of the kubelet API (HTTPS, client certificates, SubjectAccessReview) on all addresses (default ${10250}; 0 disables it)` },
+  {
+    flags: '--read-only-port <port>',
+    help: `port of the unauthenticated read-only HTTP server on 127.0.0.1 (default off, as kubeadm's kubelet; the kubelet's legacy port is ${10255}); the root-only socket serves the same`,
+  },
+  {
+    flags: '--port <port>',
+    help: `port of the kubelet API (HTTPS, client certificates, SubjectAccessReview) on all addresses (default ${10250}; 0 disables it)`,
+  },
   { flags: '--client-ca-file <file>', help: 'CA that client certificates of the kubelet API must be signed by (default /etc/kubernetes/pki/ca.crt)' },
-  { flags: '--tls-cert-file <file>', help: `serving certificate of the kubelet API (default: ${'/var/lib/kubestrap/pki/kubelet.crt'}, made and signed by the cluster CA when missing)` },
+  {
+    flags: '--tls-cert-file <file>',
+    help: `serving certificate of the kubelet API (default: ${'/var/lib/kubestrap/pki/kubelet.crt'}, made and signed by the cluster CA when missing)`,
+  },
   { flags: '--tls-private-key-file <file>', help: 'key of --tls-cert-file' },
   { flags: '--stop-pods-on-exit', help: 'stop every pod when the agent exits (default: leave them running, like the kubelet)' },
   { flags: '--state-dir <dir>', help: `checkpoint directory (host path, default ${AGENT_STATE_DIR})` },
@@ -123,11 +135,13 @@ const readString: FieldReader = (v, file, field) => {
 };
 const readDuration: FieldReader = (v, file, field) => {
   const ms = typeof v === 'string' ? parseDuration(v) : undefined;
-  if (ms === undefined || ms <= 0) throw new ConfigError(`${JSON.stringify(v)} is not a positive duration`, { file, field, hint: 'use a Go duration such as "20s" or "1m"' });
+  if (ms === undefined || ms <= 0)
+    throw new ConfigError(`${JSON.stringify(v)} is not a positive duration`, { file, field, hint: 'use a Go duration such as "20s" or "1m"' });
   return ms;
 };
 const readPort: FieldReader = (v, file, field) => {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) throw new ConfigError(`${JSON.stringify(v)} is not a port`, { file, field, hint: 'use 0-65535 (0 disables it)' });
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535)
+    throw new ConfigError(`${JSON.stringify(v)} is not a port`, { file, field, hint: 'use 0-65535 (0 disables it)' });
   return v;
 };
 const readHeaders: FieldReader = (v, file, field) => {
@@ -187,7 +201,8 @@ export function parseHeaderFlags(values: readonly string[]): Record<string, stri
     for (const pair of value.split(',')) {
       if (pair.trim() === '') continue;
       const colon = pair.indexOf(':');
-      if (colon <= 0) throw new ConfigError(`"${pair}" is not key:value`, { field: '--manifest-url-header', hint: "e.g. --manifest-url-header 'Authorization:Bearer x'" });
+      if (colon <= 0)
+        throw new ConfigError(`"${pair}" is not key:value`, { field: '--manifest-url-header', hint: "e.g. --manifest-url-header 'Authorization:Bearer x'" });
       (out[pair.slice(0, colon).trim()] ??= []).push(pair.slice(colon + 1));
     }
   }
@@ -237,7 +252,10 @@ export async function resolveAgentConfig(flags: AgentFlags, readFile: (p: string
 
   const staticPodURL = flags.manifestUrl ?? file.staticPodURL;
   if (staticPodURL !== undefined && !/^https?:\/\//.test(staticPodURL)) {
-    throw new ConfigError(`"${staticPodURL}" is not an http(s) URL`, { field: flags.manifestUrl ? '--manifest-url' : 'staticPodURL', file: flags.manifestUrl ? undefined : flags.config });
+    throw new ConfigError(`"${staticPodURL}" is not an http(s) URL`, {
+      field: flags.manifestUrl ? '--manifest-url' : 'staticPodURL',
+      file: flags.manifestUrl ? undefined : flags.config,
+    });
   }
   let staticPodPath = flags.podManifestPath ?? file.staticPodPath;
   // kubeadm's layout: with no source at all, read the kubeadm manifest directory.
@@ -245,7 +263,10 @@ export async function resolveAgentConfig(flags: AgentFlags, readFile: (p: string
   if (staticPodPath !== undefined) {
     staticPodPath = staticPodPath.replace(/(.)\/+$/, '$1');
     if (!staticPodPath.startsWith('/')) {
-      throw new ConfigError(`"${staticPodPath}" is not an absolute path`, { field: flags.podManifestPath ? '--pod-manifest-path' : 'staticPodPath', file: flags.podManifestPath ? undefined : flags.config });
+      throw new ConfigError(`"${staticPodPath}" is not an absolute path`, {
+        field: flags.podManifestPath ? '--pod-manifest-path' : 'staticPodPath',
+        file: flags.podManifestPath ? undefined : flags.config,
+      });
     }
   }
 

@@ -53,8 +53,7 @@ export function podUid(nodeName: string, source: SourceKind, origin: string, man
 // Validation: the API server's pod rules (src/pod/validation), so no pod runs whose mirror pod
 // would be refused.
 
-const hintFor = (doc: unknown): string | undefined =>
-  (doc as { kind?: unknown } | null)?.kind === 'PodList' ? 'put one Pod per file' : undefined;
+const hintFor = (doc: unknown): string | undefined => ((doc as { kind?: unknown } | null)?.kind === 'PodList' ? 'put one Pod per file' : undefined);
 
 /**
  * Checks a decoded manifest is a Pod the API server would accept; throws PodValidationError naming

@@ -27,17 +27,36 @@ export async function agentRequest(ep: AgentEndpoint, method: 'GET' | 'POST', pa
   const target = ep.port !== undefined ? { host: '127.0.0.1', port: ep.port } : { socketPath: ep.host.path(AGENT_SOCKET) };
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = http.request({ ...target, method, path, timeout: timeoutMs, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      {
+        ...target,
+        method,
+        path,
+        timeout: timeoutMs,
+        headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)));
     req.on('error', (err: NodeJS.ErrnoException) => {
-      const why = err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? 'the agent is not running' : err.code === 'EACCES' ? 'permission denied (the socket is root only)' : messageOf(err);
-      reject(new HostError(`cannot reach the kubestrap agent at ${where(ep)}: ${why}`, { hint: 'is `kubestrap agent` running? (--rootfs, --read-only-port)', cause: err }));
+      const why =
+        err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
+          ? 'the agent is not running'
+          : err.code === 'EACCES'
+            ? 'permission denied (the socket is root only)'
+            : messageOf(err);
+      reject(
+        new HostError(`cannot reach the kubestrap agent at ${where(ep)}: ${why}`, {
+          hint: 'is `kubestrap agent` running? (--rootfs, --read-only-port)',
+          cause: err,
+        }),
+      );
     });
     req.end(payload);
   });

@@ -21,7 +21,7 @@ const LEVEL_ORDER: Readonly<Record<LogLevel, number>> = { debug: 0, info: 1, war
 function formatValue(value: unknown): string {
   if (value instanceof Date) return value.toISOString();
   if (value instanceof Error) return JSON.stringify(value.message);
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   return /^[^\s"=]+$/.test(text) ? text : JSON.stringify(text);
 }
 

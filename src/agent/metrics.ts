@@ -37,7 +37,12 @@ export function labels(map: Record<string, string>): string {
 }
 
 /** One metric family: HELP, TYPE and its samples. */
-export function family(name: string, type: 'gauge' | 'counter' | 'summary', help: string, samples: { labels?: Record<string, string>; value: number }[]): string[] {
+export function family(
+  name: string,
+  type: 'gauge' | 'counter' | 'summary',
+  help: string,
+  samples: { labels?: Record<string, string>; value: number }[],
+): string[] {
   return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples.map((s) => `${name}${labels(s.labels ?? {})} ${s.value}`)];
 }
 
@@ -73,13 +78,21 @@ export function renderAgentMetrics(m: AgentMetricsInput): string {
       restarts.push({ labels: { namespace: s.pod.namespace, pod: s.pod.name, container: cs.name }, value: cs.restartCount });
     }
   }
-  const errorsBySource = new Map<string, number>([['file', 0], ['http', 0]]);
+  const errorsBySource = new Map<string, number>([
+    ['file', 0],
+    ['http', 0],
+  ]);
   for (const e of m.errors) errorsBySource.set(e.source, (errorsBySource.get(e.source) ?? 0) + 1);
   const w = m.workers;
   const startLatency = w.syncLatencyMs.map((ms) => ms / 1000);
   const lines = [
     ...family('kubestrap_agent_desired_pods', 'gauge', 'Static pods the sources declare.', [{ value: desired.length }]),
-    ...family('kubestrap_agent_pods', 'gauge', 'Pods by phase (desired pods without a worker yet count as Pending).', [...phases].map(([phase, value]) => ({ labels: { phase }, value }))),
+    ...family(
+      'kubestrap_agent_pods',
+      'gauge',
+      'Pods by phase (desired pods without a worker yet count as Pending).',
+      [...phases].map(([phase, value]) => ({ labels: { phase }, value })),
+    ),
     ...family('kubestrap_agent_running_containers', 'gauge', 'Containers running.', [{ value: w.runningContainers }]),
     ...family('kubestrap_agent_container_restarts', 'gauge', 'Restart count per container.', restarts),
     ...family('kubestrap_agent_container_restarts_total', 'counter', 'Container restarts since the agent started.', [{ value: w.restartsTotal }]),
@@ -91,9 +104,19 @@ export function renderAgentMetrics(m: AgentMetricsInput): string {
     ]),
     `kubestrap_agent_pod_start_latency_seconds_sum ${startLatency.reduce((a, b) => a + b, 0)}`,
     `kubestrap_agent_pod_start_latency_seconds_count ${startLatency.length}`,
-    ...family('kubestrap_agent_source_errors', 'gauge', 'Current source errors (broken or refused manifests, failed fetches).', [...errorsBySource].map(([source, value]) => ({ labels: { source }, value }))),
+    ...family(
+      'kubestrap_agent_source_errors',
+      'gauge',
+      'Current source errors (broken or refused manifests, failed fetches).',
+      [...errorsBySource].map(([source, value]) => ({ labels: { source }, value })),
+    ),
     ...family('kubestrap_agent_source_errors_total', 'counter', 'Source errors seen since the agent started.', [{ value: m.sourceErrorsTotal }]),
-    ...family(EXPIRY_METRIC, 'gauge', 'When each certificate of the node expires (NotAfter, Unix time).', m.certificates.map((c) => ({ labels: { file: c.file }, value: c.notAfter.getTime() / 1000 }))),
+    ...family(
+      EXPIRY_METRIC,
+      'gauge',
+      'When each certificate of the node expires (NotAfter, Unix time).',
+      m.certificates.map((c) => ({ labels: { file: c.file }, value: c.notAfter.getTime() / 1000 })),
+    ),
   ];
   return `${lines.join('\n')}\n`;
 }

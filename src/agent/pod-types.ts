@@ -22,10 +22,7 @@ export interface StaticPod {
 }
 
 /** What the merger tells the pod manager; `update` means the spec (hash) changed. */
-export type PodEvent =
-  | { type: 'add'; pod: StaticPod }
-  | { type: 'update'; pod: StaticPod; previous: StaticPod }
-  | { type: 'remove'; pod: StaticPod };
+export type PodEvent = { type: 'add'; pod: StaticPod } | { type: 'update'; pod: StaticPod; previous: StaticPod } | { type: 'remove'; pod: StaticPod };
 
 /** A problem with one source entry that did not (or no longer) produce a pod. */
 export interface SourceError {

@@ -76,7 +76,9 @@ export function filesUsed(pod: V1Pod, files: readonly string[]): string[] {
 /** The pods that use any of `files`, in restart order (providers first). */
 export function podsUsing(pods: readonly StaticPod[], files: readonly string[]): StaticPod[] {
   const users = pods.filter((p) => filesUsed(p.pod, files).length > 0);
-  return stopWaves(users, (p) => orderInfo(p.pod)).reverse().flat();
+  return stopWaves(users, (p) => orderInfo(p.pod))
+    .reverse()
+    .flat();
 }
 
 /** What the agent can do to one pod (PodWorkers satisfies it). */

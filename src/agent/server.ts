@@ -20,7 +20,6 @@ import { ANNOTATION_ERRORS, ANNOTATION_SOURCE_ERROR } from './annotations.js';
 import type { Logger } from './log.js';
 import type { PodState, SourceError, StaticPod } from './pod-types.js';
 
-
 /** What the server shows; the agent implements it over merger + workers. */
 export interface AgentView {
   desired(): StaticPod[];
@@ -175,7 +174,8 @@ export class AgentServer {
   }
 
   private async restart(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const reply = (status: number, value: unknown): void => void res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(value)}\n`);
+    const reply = (status: number, value: unknown): void =>
+      void res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(value)}\n`);
     try {
       let body = '';
       for await (const chunk of req) {

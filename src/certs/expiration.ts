@@ -116,5 +116,10 @@ export function expirationDocument(info: ExpirationInfo): {
       missing: false,
     };
   };
-  return { kind: 'CertificateExpirationInfo', apiVersion: 'output.kubeadm.k8s.io/v1alpha3', certificates: info.certs.map(entry), certificateAuthorities: info.cas.map(entry) };
+  return {
+    kind: 'CertificateExpirationInfo',
+    apiVersion: 'output.kubeadm.k8s.io/v1alpha3',
+    certificates: info.certs.map(entry),
+    certificateAuthorities: info.cas.map(entry),
+  };
 }

@@ -54,7 +54,8 @@ export function identityOf(pem: string, where: string): CertIdentity {
   const usages: ExtUsage[] = [];
   for (const u of eku?.usages ?? []) {
     const known = USAGE_BY_OID[String(u)];
-    if (!known) throw new HostError(`has extended key usage ${String(u)}, which kubestrap does not issue`, { file: where, hint: 'renew it with the tool that made it' });
+    if (!known)
+      throw new HostError(`has extended key usage ${String(u)}, which kubestrap does not issue`, { file: where, hint: 'renew it with the tool that made it' });
     usages.push(known);
   }
   return {
@@ -87,7 +88,11 @@ async function readCurrent(host: Host, target: RenewTarget, file: string): Promi
   const kc = await loadKubeconfig(host, file);
   if (!kc) return undefined;
   if (!kc.clientCertPem) {
-    throw new HostError('has no embedded client certificate to renew', { file: host.path(file), field: `users[${kc.userName}].user.client-certificate-data`, hint: 'renew the certificate it points at instead' });
+    throw new HostError('has no embedded client certificate to renew', {
+      file: host.path(file),
+      field: `users[${kc.userName}].user.client-certificate-data`,
+      hint: 'renew the certificate it points at instead',
+    });
   }
   const doc = parseDocument(await host.readText(file));
   return { pem: kc.clientCertPem, doc, userName: kc.userName, clusterName: kc.clusterName };
@@ -111,7 +116,10 @@ export async function renewOne(host: Host, target: RenewTarget, opts: RenewOptio
   const ca = caFiles(target, opts.pkiDir);
   const caCert = await readCert(host, ca.crt);
   if (!caCert) {
-    throw new HostError(`couldn't load CA certificate ${target.ca}: ${host.path(ca.crt)} does not exist`, { file: host.path(files[0]!), hint: `restore ${ca.baseName}.crt and ${ca.baseName}.key` });
+    throw new HostError(`couldn't load CA certificate ${target.ca}: ${host.path(ca.crt)} does not exist`, {
+      file: host.path(files[0]!),
+      hint: `restore ${ca.baseName}.crt and ${ca.baseName}.key`,
+    });
   }
   const caKey = await readPrivateKey(host, ca.key);
   if (!caKey) return { status: 'external', target, files, missingKey: ca.key };
@@ -147,6 +155,8 @@ export function outcomeLine(o: RenewOutcome, host: Host, dryRun: boolean): strin
     case 'external':
       return `Detected external ${caSpec(o.target.ca).baseName}, ${o.target.longName} can't be renewed: ${host.path(o.missingKey)} is missing, so renew ${o.files.map((f) => host.path(f)).join(' and ')} with that CA yourself`;
     case 'renewed':
-      return dryRun ? `[dry-run] ${o.target.longName} would be renewed (${o.files.map((f) => host.path(f)).join(', ')}; new expiry ${o.notAfter.toISOString()})` : `${o.target.longName} renewed`;
+      return dryRun
+        ? `[dry-run] ${o.target.longName} would be renewed (${o.files.map((f) => host.path(f)).join(', ')}; new expiry ${o.notAfter.toISOString()})`
+        : `${o.target.longName} renewed`;
   }
 }

@@ -44,7 +44,13 @@ export function renewTargets(externalEtcd: boolean): RenewTarget[] {
   }
   for (const spec of KUBECONFIG_SPECS) {
     if (!spec.renewable) continue;
-    out.push({ name: spec.file, longName: KUBECONFIG_LONG_NAMES[spec.file] ?? `certificate embedded in ${spec.file}`, ca: 'ca', kind: 'kubeconfig', kubeconfig: spec });
+    out.push({
+      name: spec.file,
+      longName: KUBECONFIG_LONG_NAMES[spec.file] ?? `certificate embedded in ${spec.file}`,
+      ca: 'ca',
+      kind: 'kubeconfig',
+      kubeconfig: spec,
+    });
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

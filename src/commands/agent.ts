@@ -18,7 +18,8 @@ interface PsFlags {
 
 async function runPs(flags: PsFlags): Promise<void> {
   const output = flags.output ?? 'table';
-  if (!(PS_OUTPUTS as readonly string[]).includes(output)) throw new ConfigError(`unknown output format "${output}"`, { field: '--output', hint: `use ${PS_OUTPUTS.join(', ')}` });
+  if (!(PS_OUTPUTS as readonly string[]).includes(output))
+    throw new ConfigError(`unknown output format "${output}"`, { field: '--output', hint: `use ${PS_OUTPUTS.join(', ')}` });
   let port: number | undefined;
   if (flags.readOnlyPort !== undefined) {
     port = Number(flags.readOnlyPort);
@@ -28,7 +29,13 @@ async function runPs(flags: PsFlags): Promise<void> {
   const [list, errors, metrics] = await Promise.all([agent.pods(), agent.errors(), agent.metricsText()]);
   if (output === 'json') process.stdout.write(`${JSON.stringify(list, null, 4)}\n`);
   else if (output === 'yaml') process.stdout.write((await import('yaml')).stringify(list));
-  else process.stdout.write(psTable(list, errors) + expiryWarnings(metrics).map((l) => `${l}\n`).join(''));
+  else
+    process.stdout.write(
+      psTable(list, errors) +
+        expiryWarnings(metrics)
+          .map((l) => `${l}\n`)
+          .join(''),
+    );
 }
 
 export function registerAgent(program: Command): void {

@@ -33,7 +33,8 @@ export function registerCerts(program: Command): void {
     .option('-o, --output <format>', `output format: one of ${OUTPUTS.join('|')}`, 'text')
     .action(async (flags: ExpirationFlags) => {
       const output = flags.output ?? 'text';
-      if (!(OUTPUTS as readonly string[]).includes(output)) throw new ConfigError(`unknown output format "${output}"`, { field: '--output', hint: `use ${OUTPUTS.join(', ')}` });
+      if (!(OUTPUTS as readonly string[]).includes(output))
+        throw new ConfigError(`unknown output format "${output}"`, { field: '--output', hint: `use ${OUTPUTS.join(', ')}` });
       const host = new Host(flags.rootfs ?? '/');
       const cluster = await clusterConfigFor('check-expiration', host, flags.config, (l) => (output === 'text' ? process.stdout.write(l) : undefined));
       const info = await collectExpiration(host, {

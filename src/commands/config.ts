@@ -45,7 +45,10 @@ export function registerConfig(program: Command): void {
       const cluster = resolveClusterConfiguration(flags);
       const wanted = [
         { component: 'etcd' as const, image: etcdImage(cluster) },
-        ...(['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const).map((component) => ({ component, image: kubernetesImage(cluster, component) })),
+        ...(['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const).map((component) => ({
+          component,
+          image: kubernetesImage(cluster, component),
+        })),
       ];
       const images = await binariesFrom(flags.from, wanted);
       const host = new Host(flags.rootfs ?? '/');

@@ -12,4 +12,14 @@ import { registerVersion } from './version.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [registerInit, registerConfig, registerAgent, registerCerts, registerKubeconfig, registerLogs, registerReset, registerVersion, registerCompletion];
+export const COMMANDS: readonly RegisterCommand[] = [
+  registerInit,
+  registerConfig,
+  registerAgent,
+  registerCerts,
+  registerKubeconfig,
+  registerLogs,
+  registerReset,
+  registerVersion,
+  registerCompletion,
+];

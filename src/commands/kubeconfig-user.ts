@@ -26,10 +26,18 @@ interface UserFlags {
   rootfs?: string;
 }
 
-async function where(host: Host, flags: UserFlags): Promise<{ server: string; clusterName: string; pkiDir: string; algorithm?: Parameters<typeof generateKeyPair>[0] }> {
+async function where(
+  host: Host,
+  flags: UserFlags,
+): Promise<{ server: string; clusterName: string; pkiDir: string; algorithm?: Parameters<typeof generateKeyPair>[0] }> {
   if (flags.config !== undefined) {
     const cfg = await resolveInitConfig({ config: flags.config });
-    return { server: cfg.clusterAPIServerURL, clusterName: cfg.cluster.clusterName, pkiDir: cfg.cluster.certificatesDir, algorithm: cfg.cluster.encryptionAlgorithm };
+    return {
+      server: cfg.clusterAPIServerURL,
+      clusterName: cfg.cluster.clusterName,
+      pkiDir: cfg.cluster.certificatesDir,
+      algorithm: cfg.cluster.encryptionAlgorithm,
+    };
   }
   const admin = path.posix.join(KUBERNETES_DIR, 'admin.conf');
   const kc = await loadKubeconfig(host, admin);
@@ -39,7 +47,8 @@ async function where(host: Host, flags: UserFlags): Promise<{ server: string; cl
 
 async function runUser(flags: UserFlags): Promise<void> {
   const validityMs = parseDuration(flags.validityPeriod ?? '8760h');
-  if (!validityMs) throw new ConfigError(`"${flags.validityPeriod}" is not a positive duration`, { field: '--validity-period', hint: 'use a Go duration such as 8760h' });
+  if (!validityMs)
+    throw new ConfigError(`"${flags.validityPeriod}" is not a positive duration`, { field: '--validity-period', hint: 'use a Go duration such as 8760h' });
   const host = new Host(flags.rootfs ?? '/');
   const { server, clusterName, pkiDir, algorithm } = await where(host, flags);
   const caCrt = certFile(pkiDir, 'ca');
@@ -51,7 +60,8 @@ async function runUser(flags: UserFlags): Promise<void> {
   }
   const caKeyFile = keyFile(pkiDir, 'ca');
   const caKey = await readPrivateKey(host, caKeyFile);
-  if (!caKey) throw new HostError(`the CA key is missing (external CA): ${host.path(caKeyFile)}`, { hint: 'sign a client certificate with your CA, or use --token' });
+  if (!caKey)
+    throw new HostError(`the CA key is missing (external CA): ${host.path(caKeyFile)}`, { hint: 'sign a client certificate with your CA, or use --token' });
   const { privateKey, publicKey } = await generateKeyPair(algorithm ?? 'RSA-2048');
   const now = Date.now();
   const clientCertPem = await new Signer(ca.pem, caKey).sign({
@@ -64,7 +74,9 @@ async function runUser(flags: UserFlags): Promise<void> {
     notAfter: new Date(now + validityMs),
     publicKey,
   });
-  process.stdout.write(renderKubeconfig({ clusterName, server, caPem: ca.pem, userName: flags.clientName, clientCertPem, clientKeyPem: privateKeyPem(privateKey) }));
+  process.stdout.write(
+    renderKubeconfig({ clusterName, server, caPem: ca.pem, userName: flags.clientName, clientCertPem, clientKeyPem: privateKeyPem(privateKey) }),
+  );
 }
 
 export function registerKubeconfig(program: Command): void {

@@ -30,11 +30,18 @@ export function psTable(list: V1PodList, errors: SourceErrorList, now = Date.now
     const restarts = statuses.reduce((n, c) => n + c.restartCount, 0);
     const started = pod.status?.startTime ?? pod.metadata?.annotations?.[ANNOTATION_SEEN];
     const age = started ? shortAge(now - new Date(started).getTime()) : '<unknown>';
-    const err = pod.metadata?.annotations?.[ANNOTATION_SOURCE_ERROR] ? 'manifest error: running last good' : (pod.metadata?.annotations?.[ANNOTATION_ERRORS] ?? '');
+    const err = pod.metadata?.annotations?.[ANNOTATION_SOURCE_ERROR]
+      ? 'manifest error: running last good'
+      : (pod.metadata?.annotations?.[ANNOTATION_ERRORS] ?? '');
     rows.push([pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', `${ready}/${total}`, podStatus(pod), String(restarts), age, err]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const lines = rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + 3))).join('').trimEnd());
+  const lines = rows.map((r) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + 3)))
+      .join('')
+      .trimEnd(),
+  );
   // a refused manifest has one line per violation, each naming the file and field
   for (const e of errors.items) {
     const kept = e.keptPod ? ` (still running: ${e.keptPod.namespace}/${e.keptPod.name})` : '';

@@ -28,7 +28,7 @@ const GO_ARCH: Readonly<Record<string, string>> = { x64: 'amd64', arm64: 'arm64'
 function packageVersion(): string {
   for (const rel of ['../../package.json', '../package.json']) {
     try {
-      const v = (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string });
+      const v = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
       if (v.name === 'kubestrap' && v.version) return v.version;
     } catch {
       // try the next location (src/commands vs dist/bundle)

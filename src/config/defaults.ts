@@ -6,13 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
 import { PORTS } from '../constants.js';
-import {
-  KUBEADM_API_VERSION,
-  type BootstrapToken,
-  type ClusterConfiguration,
-  type InitConfiguration,
-  type Timeouts,
-} from './types.js';
+import { KUBEADM_API_VERSION, type BootstrapToken, type ClusterConfiguration, type InitConfiguration, type Timeouts } from './types.js';
 import { DEFAULT_IMAGE_REPOSITORY, DEFAULT_KUBERNETES_VERSION } from './versions.js';
 
 export const DEFAULT_BIND_PORT = PORTS.apiServer;

@@ -105,7 +105,10 @@ function decode(value: unknown, schema: Schema, path: string, file: string, kind
 }
 
 function parseYamlError(err: YAMLError): string {
-  const reason = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').replace(/:$/, '');
+  const reason = err.message
+    .split('\n')[0]!
+    .replace(/ at line \d+, column \d+:?$/, '')
+    .replace(/:$/, '');
   const pos = err.linePos?.[0];
   return pos ? `${reason} at line ${pos.line}, column ${pos.col}` : reason;
 }

@@ -52,7 +52,11 @@ const MIXABLE_WITH_CONFIG: ReadonlySet<keyof InitFlags> = new Set<keyof InitFlag
 
 type FlagSetter = (docs: Documents, value: string, flag: string) => void;
 
-const splitList = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
+const splitList = (v: string): string[] =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /** How each flag changes the documents (its field is named in flags.ts). */
 const FLAG_SETTERS: Partial<Record<keyof InitFlags, FlagSetter>> = {

@@ -16,15 +16,7 @@ export interface EnvVar {
   value: string;
 }
 
-export type HostPathType =
-  | ''
-  | 'DirectoryOrCreate'
-  | 'Directory'
-  | 'FileOrCreate'
-  | 'File'
-  | 'Socket'
-  | 'CharDevice'
-  | 'BlockDevice';
+export type HostPathType = '' | 'DirectoryOrCreate' | 'Directory' | 'FileOrCreate' | 'File' | 'Socket' | 'CharDevice' | 'BlockDevice';
 
 export interface HostPathMount {
   name: string;
@@ -123,13 +115,7 @@ export interface Networking {
 }
 
 export type EncryptionAlgorithm = 'RSA-2048' | 'RSA-3072' | 'RSA-4096' | 'ECDSA-P256' | 'ECDSA-P384';
-export const ENCRYPTION_ALGORITHMS: readonly EncryptionAlgorithm[] = [
-  'RSA-2048',
-  'RSA-3072',
-  'RSA-4096',
-  'ECDSA-P256',
-  'ECDSA-P384',
-];
+export const ENCRYPTION_ALGORITHMS: readonly EncryptionAlgorithm[] = ['RSA-2048', 'RSA-3072', 'RSA-4096', 'ECDSA-P256', 'ECDSA-P384'];
 
 export interface ClusterConfiguration {
   apiVersion: typeof KUBEADM_API_VERSION;

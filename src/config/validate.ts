@@ -129,11 +129,7 @@ export function checkKubernetesVersion(version: string, field: string, fail: Che
   const minor = minorOf(version);
   const major = /^(?:(?:stable|latest)-)?v?(\d+)\./.exec(version)?.[1];
   if (!Number.isNaN(minor) && (major !== '1' || !releaseOf(version))) {
-    fail(
-      field,
-      `Kubernetes ${version} is not supported`,
-      `kubestrap supports ${SUPPORTED_MINORS_TEXT}; use e.g. ${DEFAULT_KUBERNETES_VERSION}`,
-    );
+    fail(field, `Kubernetes ${version} is not supported`, `kubestrap supports ${SUPPORTED_MINORS_TEXT}; use e.g. ${DEFAULT_KUBERNETES_VERSION}`);
   }
   if (!VERSION_RE.test(version)) {
     fail(field, `"${version}" is not a valid Kubernetes version`, `use a version like ${DEFAULT_KUBERNETES_VERSION}, 1.36 or stable-1.36`);
@@ -210,7 +206,11 @@ function validateCluster(cluster: ClusterConfiguration, fail: Check): void {
   if (cluster.controlPlaneEndpoint) {
     const { host, port } = splitHostPort(cluster.controlPlaneEndpoint);
     if (!isIP(host) && !isDNS1123Subdomain(host)) {
-      fail('controlPlaneEndpoint', `"${cluster.controlPlaneEndpoint}" is not a valid host or host:port`, 'use an IP address or DNS name, optionally with :port');
+      fail(
+        'controlPlaneEndpoint',
+        `"${cluster.controlPlaneEndpoint}" is not a valid host or host:port`,
+        'use an IP address or DNS name, optionally with :port',
+      );
     }
     if (port !== undefined) checkPort(/^\d+$/.test(port) ? Number(port) : Number.NaN, 'controlPlaneEndpoint', fail);
   }

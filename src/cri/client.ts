@@ -50,9 +50,7 @@ export interface CallOptions {
 }
 
 type Api<R> = {
-  [K in keyof R as Uncapitalize<K & string>]: R[K] extends [infer Req, infer Res]
-    ? (request?: Input<Req>, options?: CallOptions) => Promise<Res>
-    : never;
+  [K in keyof R as Uncapitalize<K & string>]: R[K] extends [infer Req, infer Res] ? (request?: Input<Req>, options?: CallOptions) => Promise<Res> : never;
 };
 export type RuntimeApi = Api<RuntimeRpcs> & {
   /** The container event stream; cancel() it when done. */

@@ -84,8 +84,8 @@ export class Host {
     const within = (p: string, root: string): boolean => p === root || p.startsWith(`${root}/`);
     const write = this.planned.findLast((w) => w.path === hostPath);
     const change = this.plannedChanges.findLast((c) => c.op !== 'copy' && within(hostPath, c.path));
-    const writeAt = write ? this.order.get(write) ?? -1 : -1;
-    const changeAt = change ? this.order.get(change) ?? -1 : -1;
+    const writeAt = write ? (this.order.get(write) ?? -1) : -1;
+    const changeAt = change ? (this.order.get(change) ?? -1) : -1;
     if (change && changeAt > writeAt) return 'gone';
     return write ? { content: write.content } : undefined;
   }

@@ -65,11 +65,19 @@ export async function missingBinary(host: Host, image: string, program: string, 
   if (program.includes('/')) {
     const st = await stat(program).catch(() => undefined);
     const why = !st ? 'no such file' : !st.isFile() ? 'not a regular file' : 'not executable';
-    return new ContainerStartError('CreateContainerError', `cannot execute ${program}: ${why}`, { field: `${field}.command`, hint: `install it there, or put it in ${dir}` });
+    return new ContainerStartError('CreateContainerError', `cannot execute ${program}: ${why}`, {
+      field: `${field}.command`,
+      hint: `install it there, or put it in ${dir}`,
+    });
   }
-  const hasDir = await stat(dir).then((st) => st.isDirectory(), () => false);
+  const hasDir = await stat(dir).then(
+    (st) => st.isDirectory(),
+    () => false,
+  );
   if (hasDir) {
-    return new ContainerStartError('CreateContainerError', `no executable ${path.join(dir, program)} and "${program}" is not in PATH`, { field: `${field}.command` });
+    return new ContainerStartError('CreateContainerError', `no executable ${path.join(dir, program)} and "${program}" is not in PATH`, {
+      field: `${field}.command`,
+    });
   }
   return new ContainerStartError(
     'ErrImageNeverPull',

@@ -29,7 +29,10 @@ export async function binariesFrom(dir: string, images: readonly Omit<BinaryImag
     const binary = path.join(dir, img.component);
     const st = await stat(binary).catch(() => undefined);
     if (!st?.isFile()) {
-      throw new HostError(`no ${img.component} binary in ${dir}`, { field: '--from', hint: `put a static ${img.component} build there (npm run prepare:components builds them)` });
+      throw new HostError(`no ${img.component} binary in ${dir}`, {
+        field: '--from',
+        hint: `put a static ${img.component} build there (npm run prepare:components builds them)`,
+      });
     }
     out.push({ ...img, binary });
   }
@@ -61,7 +64,10 @@ export async function importIntoContainerd(address: string, images: readonly Bin
       try {
         await execa('ctr', ['--address', address, '-n', 'k8s.io', 'images', 'import', tarball]);
       } catch (err) {
-        throw new HostError(`cannot import ${img.image} into containerd at ${address}: ${messageOf(err).split('\n')[0]}`, { cause: err, hint: 'is containerd running, and is ctr installed?' });
+        throw new HostError(`cannot import ${img.image} into containerd at ${address}: ${messageOf(err).split('\n')[0]}`, {
+          cause: err,
+          hint: 'is containerd running, and is ctr installed?',
+        });
       }
     }
   } finally {

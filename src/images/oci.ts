@@ -118,9 +118,7 @@ function runConfig(config: ImageRunConfig): Record<string, unknown> {
 export async function buildImage(spec: ImageSpec): Promise<BuiltImage> {
   const { tag } = parseRef(spec.ref);
   const platform = spec.platform ?? hostPlatform();
-  const layerEntries: TarEntry[] = withParentDirs(
-    spec.files.map((f) => ({ path: f.path, type: f.type ?? 'file', mode: f.mode, content: f.content })),
-  );
+  const layerEntries: TarEntry[] = withParentDirs(spec.files.map((f) => ({ path: f.path, type: f.type ?? 'file', mode: f.mode, content: f.content })));
   const layerTar = tar(layerEntries);
   const diffId = sha256(layerTar);
   const layerGz = await gzip(layerTar, { level: 6 });
@@ -132,14 +130,19 @@ export async function buildImage(spec: ImageSpec): Promise<BuiltImage> {
       os: platform.os,
       config: runConfig(spec.config),
       rootfs: { type: 'layers', diff_ids: [diffId] },
-      history: [{ created_by: `kubestrap image builder: ${spec.files.map((f) => f.path).sort().join(' ')}` }],
+      history: [
+        {
+          created_by: `kubestrap image builder: ${spec.files
+            .map((f) => f.path)
+            .sort()
+            .join(' ')}`,
+        },
+      ],
     }),
   );
   const config: Descriptor = { mediaType: MEDIA_TYPES.config, digest: sha256(configJson), size: configJson.length };
 
-  const manifestJson = Buffer.from(
-    canonicalJson({ schemaVersion: 2, mediaType: MEDIA_TYPES.manifest, config, layers: [layer] }),
-  );
+  const manifestJson = Buffer.from(canonicalJson({ schemaVersion: 2, mediaType: MEDIA_TYPES.manifest, config, layers: [layer] }));
   const manifest: Descriptor = {
     mediaType: MEDIA_TYPES.manifest,
     digest: sha256(manifestJson),

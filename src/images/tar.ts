@@ -66,7 +66,7 @@ function header(entry: TarEntry, size: number): Buffer {
 export function tar(entries: readonly TarEntry[]): Buffer {
   const parts: Buffer[] = [];
   for (const entry of entries) {
-    const content = entry.type === 'file' ? entry.content ?? Buffer.alloc(0) : Buffer.alloc(0);
+    const content = entry.type === 'file' ? (entry.content ?? Buffer.alloc(0)) : Buffer.alloc(0);
     parts.push(header(entry, content.length));
     if (content.length > 0) {
       parts.push(content);

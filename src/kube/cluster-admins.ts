@@ -14,7 +14,6 @@ import { apiErrorMessage, isAlreadyExists, isForbidden } from './errors.js';
 import { clusterRoleBinding, group } from './rbac.js';
 import { isTransient, RetryTimeoutError, withRetry } from './retry.js';
 
-
 export interface ClusterAdminsInput {
   host: Host;
   /** The kubernetes dir holding admin.conf and super-admin.conf (host path). */

@@ -34,7 +34,9 @@ const b64url = (data: Buffer | string): string => Buffer.from(data).toString('ba
 /** A detached compact JWS (`header..signature`), HS256 keyed by the token secret, as bootstrapsigner makes. */
 export function signDetachedJWS(payload: string, tokenId: string, tokenSecret: string): string {
   const header = b64url(JSON.stringify({ alg: 'HS256', kid: tokenId }));
-  const sig = createHmac('sha256', tokenSecret).update(`${header}.${b64url(payload)}`).digest();
+  const sig = createHmac('sha256', tokenSecret)
+    .update(`${header}.${b64url(payload)}`)
+    .digest();
   return `${header}..${b64url(sig)}`;
 }
 
@@ -53,7 +55,9 @@ export function verifyDetachedJWS(jws: string, payload: string, tokenId: string,
     return false;
   }
   if (parsed.alg !== 'HS256' || parsed.kid !== tokenId) return false;
-  const want = createHmac('sha256', tokenSecret).update(`${header}.${b64url(payload)}`).digest();
+  const want = createHmac('sha256', tokenSecret)
+    .update(`${header}.${b64url(payload)}`)
+    .digest();
   const got = Buffer.from(signature, 'base64url');
   return got.length === want.length && timingSafeEqual(got, want);
 }

@@ -32,7 +32,12 @@ export async function fetchKubeadmConfig(host: Host, kubeconfig = ADMIN_CONF): P
  * --config, else the cluster's kubeadm-config (only tried when admin.conf can be read, as kubeadm's
  * client), else the defaults; kubeadm's lines through `out` (text output only).
  */
-export async function clusterConfigFor(command: 'renew' | 'check-expiration', host: Host, config: string | undefined, out: (line: string) => void): Promise<ClusterConfiguration> {
+export async function clusterConfigFor(
+  command: 'renew' | 'check-expiration',
+  host: Host,
+  config: string | undefined,
+  out: (line: string) => void,
+): Promise<ClusterConfiguration> {
   if (config !== undefined) return resolveClusterConfiguration({ config });
   const kc = await loadKubeconfig(host, ADMIN_CONF).catch(() => undefined);
   if (!kc) return resolveClusterConfiguration({});

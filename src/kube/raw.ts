@@ -15,7 +15,12 @@ export function httpsAgentFor(kc: LoadedKubeconfig, keepAlive = false): https.Ag
   return new https.Agent({ keepAlive, ca: kc.caPem, cert: kc.clientCertPem, key: kc.clientKeyPem, maxSockets: 4 });
 }
 
-export function rawRequest(kc: LoadedKubeconfig, method: 'GET' | 'POST', path: string, options: { body?: unknown; agent?: https.Agent; timeoutMs?: number } = {}): Promise<RawAnswer> {
+export function rawRequest(
+  kc: LoadedKubeconfig,
+  method: 'GET' | 'POST',
+  path: string,
+  options: { body?: unknown; agent?: https.Agent; timeoutMs?: number } = {},
+): Promise<RawAnswer> {
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
   const headers: Record<string, string | number> = { accept: 'application/json' };
   if (payload !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });

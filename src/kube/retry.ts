@@ -61,10 +61,7 @@ export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions =
     } catch (err) {
       if (!retryIf(err) || options.signal?.aborted) throw err;
       if (Date.now() + intervalMs > deadline) {
-        throw new RetryTimeoutError(
-          `${options.what ?? 'API call'} did not succeed within ${Math.round(timeoutMs / 1000)}s: ${apiErrorMessage(err)}`,
-          err,
-        );
+        throw new RetryTimeoutError(`${options.what ?? 'API call'} did not succeed within ${Math.round(timeoutMs / 1000)}s: ${apiErrorMessage(err)}`, err);
       }
       await sleep(intervalMs, options.signal);
     }

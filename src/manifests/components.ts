@@ -33,7 +33,6 @@ export interface BuildOptions {
   environment?: Readonly<Record<string, string | undefined>>;
 }
 
-
 function localhostFor(config: ResolvedConfig): string {
   return isIPv6(config.advertiseAddress) ? '::1' : '127.0.0.1';
 }
@@ -198,10 +197,7 @@ export function etcdCommand(config: ResolvedConfig): string[] {
   if (etcdTagAtLeast36(etcdImageTag(cluster))) {
     args.push({ name: 'feature-gates', value: 'InitialCorruptCheck=true' }, { name: 'watch-progress-notify-interval', value: '5s' });
   } else {
-    args.push(
-      { name: 'experimental-initial-corrupt-check', value: 'true' },
-      { name: 'experimental-watch-progress-notify-interval', value: '5s' },
-    );
+    args.push({ name: 'experimental-initial-corrupt-check', value: 'true' }, { name: 'experimental-watch-progress-notify-interval', value: '5s' });
   }
   // init creates a one-member cluster; joining members (join phase) list the existing ones instead.
   setArg(args, 'initial-cluster', `${config.nodeName}=${etcdPeerURL(config)}`);

@@ -84,11 +84,7 @@ export async function renderManifests(
 }
 
 /** Every manifest `init` writes: etcd (when local), kube-apiserver, kube-controller-manager, kube-scheduler. */
-export function renderControlPlaneManifests(
-  config: ResolvedConfig,
-  host: Host,
-  options: RenderOptions = {},
-): Promise<Map<ComponentName, RenderedManifest>> {
+export function renderControlPlaneManifests(config: ResolvedConfig, host: Host, options: RenderOptions = {}): Promise<Map<ComponentName, RenderedManifest>> {
   const components = config.cluster.etcd.local && !config.cluster.etcd.external ? ALL_COMPONENTS : CONTROL_PLANE_COMPONENTS;
   return renderManifests(config, host, components, options);
 }

@@ -27,7 +27,11 @@ function controlPlaneViolations(pod: V1Pod): Violation[] {
       const handler = probe?.httpGet ? 'httpGet' : probe?.tcpSocket ? 'tcpSocket' : undefined;
       const port = handler ? probe![handler]!.port : undefined;
       if (typeof port === 'string' && !names.has(port)) {
-        out.push({ field: `${field}.${kind}.${handler}.port`, rule: 'control-plane-probe-port', message: `Not found: "${port}": the container does not declare this port` });
+        out.push({
+          field: `${field}.${kind}.${handler}.port`,
+          rule: 'control-plane-probe-port',
+          message: `Not found: "${port}": the container does not declare this port`,
+        });
       }
     }
     return out;

@@ -85,10 +85,7 @@ export function externalEtcdCertDirs(etcd: ExternalEtcd, certificatesDir: string
 }
 
 /** Volumes and mounts of the three control-plane components, as kubeadm of the cluster's minor lays them out. */
-export async function controlPlaneVolumes(
-  config: ResolvedConfig,
-  host: Host,
-): Promise<Record<ControlPlaneComponent, ComponentVolumes>> {
+export async function controlPlaneVolumes(config: ResolvedConfig, host: Host): Promise<Record<ControlPlaneComponent, ComponentVolumes>> {
   const { cluster } = config;
   const pki = cluster.certificatesDir;
   const kubeDir = config.paths.kubernetesDir;
@@ -99,9 +96,7 @@ export async function controlPlaneVolumes(
   apiserver.add('k8s-certs', pki, pki, true, 'DirectoryOrCreate');
   apiserver.add('ca-certs', CA_CERTS_PATH, CA_CERTS_PATH, true, 'DirectoryOrCreate');
   if (cluster.etcd.external) {
-    externalEtcdCertDirs(cluster.etcd.external, pki).forEach((dir, i) =>
-      apiserver.add(`etcd-certs-${i}`, dir, dir, true, 'DirectoryOrCreate'),
-    );
+    externalEtcdCertDirs(cluster.etcd.external, pki).forEach((dir, i) => apiserver.add(`etcd-certs-${i}`, dir, dir, true, 'DirectoryOrCreate'));
   }
 
   kcm.add('k8s-certs', pki, pki, true, 'DirectoryOrCreate');

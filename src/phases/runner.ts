@@ -103,9 +103,7 @@ export class Runner<C> {
     if (only !== undefined) this.checkPaths([only], 'phase');
     this.checkPaths(skip, '--skip-phases');
     const within = (path: string, root: string): boolean => path === root || path.startsWith(`${root}/`);
-    return this.entries().filter(
-      (e) => (only === undefined || within(e.path, only)) && !skip.some((s) => within(e.path, s)),
-    );
+    return this.entries().filter((e) => (only === undefined || within(e.path, only)) && !skip.some((s) => within(e.path, s)));
   }
 
   /**

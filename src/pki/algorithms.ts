@@ -6,9 +6,7 @@
 import type { KeyObject, webcrypto } from 'node:crypto';
 import type { EncryptionAlgorithm } from '../config/types.js';
 
-export type KeyParams =
-  | { type: 'rsa'; modulusLength: 2048 | 3072 | 4096 }
-  | { type: 'ec'; namedCurve: 'P-256' | 'P-384' };
+export type KeyParams = { type: 'rsa'; modulusLength: 2048 | 3072 | 4096 } | { type: 'ec'; namedCurve: 'P-256' | 'P-384' };
 
 export const KEY_PARAMS: Readonly<Record<EncryptionAlgorithm, KeyParams>> = {
   'RSA-2048': { type: 'rsa', modulusLength: 2048 },

@@ -41,13 +41,9 @@ export class Signer {
   }
 
   private signingKey(): Promise<webcrypto.CryptoKey> {
-    this.cryptoKey ??= webcrypto.subtle.importKey(
-      'pkcs8',
-      this.key.export({ type: 'pkcs8', format: 'der' }),
-      signingParams(this.key).importParams,
-      false,
-      ['sign'],
-    ) as Promise<webcrypto.CryptoKey>;
+    this.cryptoKey ??= webcrypto.subtle.importKey('pkcs8', this.key.export({ type: 'pkcs8', format: 'der' }), signingParams(this.key).importParams, false, [
+      'sign',
+    ]) as Promise<webcrypto.CryptoKey>;
     return this.cryptoKey;
   }
 
@@ -74,13 +70,9 @@ export class Signer {
 /** Creates a self-signed CA certificate for `key`; returns its PEM. */
 export async function selfSign(req: CertificateRequest, key: KeyObject): Promise<string> {
   const params = signingParams(key);
-  const signingKey = (await webcrypto.subtle.importKey(
-    'pkcs8',
-    key.export({ type: 'pkcs8', format: 'der' }),
-    params.importParams,
-    false,
-    ['sign'],
-  )) as webcrypto.CryptoKey;
+  const signingKey = (await webcrypto.subtle.importKey('pkcs8', key.export({ type: 'pkcs8', format: 'der' }), params.importParams, false, [
+    'sign',
+  ])) as webcrypto.CryptoKey;
   const spki = publicKeyDer(req.publicKey);
   const extensions = certExtensions(req, new x509.SubjectKeyIdentifierExtension(await subjectKeyId(spki)));
   const name = subjectName(req);
@@ -126,7 +118,13 @@ function certExtensions(req: CertificateRequest, keyId: x509.Extension | undefin
   let usage = F.digitalSignature | F.keyEncipherment;
   if (req.isCA) usage |= F.keyCertSign;
   const out: x509.Extension[] = [new x509.KeyUsagesExtension(usage, true)];
-  if (req.usages.length) out.push(new x509.ExtendedKeyUsageExtension(req.usages.map((u) => x509.ExtendedKeyUsage[u]), false));
+  if (req.usages.length)
+    out.push(
+      new x509.ExtendedKeyUsageExtension(
+        req.usages.map((u) => x509.ExtendedKeyUsage[u]),
+        false,
+      ),
+    );
   out.push(new x509.BasicConstraintsExtension(req.isCA, undefined, true));
   if (keyId) out.push(keyId);
   const names: x509.JsonGeneralName[] = [

@@ -22,12 +22,19 @@ export interface CsrRequest {
 /** The PEM of a CSR for `req`, signed with `key` (kubeadm's NewCSR: subject + DNS/IP SANs). */
 export async function createCsr(req: CsrRequest, key: KeyObject): Promise<string> {
   const params = signingParams(key);
-  const privateKey = (await webcrypto.subtle.importKey('pkcs8', key.export({ type: 'pkcs8', format: 'der' }), params.importParams, false, ['sign'])) as webcrypto.CryptoKey;
-  const publicKey = (await webcrypto.subtle.importKey('spki', publicKeyDer(createPublicKey(key)), params.importParams, true, ['verify'])) as webcrypto.CryptoKey;
+  const privateKey = (await webcrypto.subtle.importKey('pkcs8', key.export({ type: 'pkcs8', format: 'der' }), params.importParams, false, [
+    'sign',
+  ])) as webcrypto.CryptoKey;
+  const publicKey = (await webcrypto.subtle.importKey('spki', publicKeyDer(createPublicKey(key)), params.importParams, true, [
+    'verify',
+  ])) as webcrypto.CryptoKey;
   const name: x509.JsonName = [];
   if (req.organization.length) name.push({ O: [...req.organization] });
   name.push({ CN: [req.commonName] });
-  const names: x509.JsonGeneralName[] = [...req.altNames.dns.map((value) => ({ type: 'dns' as const, value })), ...req.altNames.ips.map((value) => ({ type: 'ip' as const, value }))];
+  const names: x509.JsonGeneralName[] = [
+    ...req.altNames.dns.map((value) => ({ type: 'dns' as const, value })),
+    ...req.altNames.ips.map((value) => ({ type: 'ip' as const, value })),
+  ];
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name,
     keys: { privateKey, publicKey } as unknown as webcrypto.CryptoKeyPair,

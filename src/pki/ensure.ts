@@ -7,17 +7,7 @@ import { X509Certificate, createPublicKey } from 'node:crypto';
 import { HostError } from '../errors.js';
 import type { Printer } from '../output.js';
 import { CERTIFICATE_BACKDATE_MS, Signer, selfSign, type CertificateRequest } from './certificate.js';
-import {
-  certFile,
-  keyFile,
-  PUBLIC_KEY_MODE,
-  pubFile,
-  readCert,
-  readPrivateKey,
-  readPublicKey,
-  writeCertAndKey,
-  writeKeyAndPublicKey,
-} from './files.js';
+import { certFile, keyFile, PUBLIC_KEY_MODE, pubFile, readCert, readPrivateKey, readPublicKey, writeCertAndKey, writeKeyAndPublicKey } from './files.js';
 import { publicKeyPem, samePublicKey } from './keys.js';
 import { canonicalIP, missingAltNames, type AltNames } from './sans.js';
 import { checkKeyMatches, type CA, type PkiSession } from './session.js';
@@ -34,8 +24,16 @@ function runCAHint(ca: CASpec): string {
 export function warnPeriod(out: Printer, baseName: string, cert: X509Certificate, now = new Date()): void {
   const from = new Date(cert.validFrom);
   const to = new Date(cert.validTo);
-  if (now < from) out.warn(PREFIX, `could not validate bounds for certificate ${baseName}: the certificate is not valid yet: NotBefore: ${from.toISOString()}, NotAfter: ${to.toISOString()}`);
-  else if (now > to) out.warn(PREFIX, `could not validate bounds for certificate ${baseName}: the certificate has expired: NotBefore: ${from.toISOString()}, NotAfter: ${to.toISOString()}`);
+  if (now < from)
+    out.warn(
+      PREFIX,
+      `could not validate bounds for certificate ${baseName}: the certificate is not valid yet: NotBefore: ${from.toISOString()}, NotAfter: ${to.toISOString()}`,
+    );
+  else if (now > to)
+    out.warn(
+      PREFIX,
+      `could not validate bounds for certificate ${baseName}: the certificate has expired: NotBefore: ${from.toISOString()}, NotAfter: ${to.toISOString()}`,
+    );
 }
 
 /** The SANs a certificate carries, as node:crypto reports them (`DNS:x, IP Address:y`). */

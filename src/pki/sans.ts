@@ -56,13 +56,7 @@ function build(dns: string[], ips: string[], extra: readonly string[]): Computed
 }
 
 export function apiServerAltNames(cfg: ResolvedConfig): ComputedAltNames {
-  const dns = [
-    cfg.nodeName,
-    'kubernetes',
-    'kubernetes.default',
-    'kubernetes.default.svc',
-    `kubernetes.default.svc.${cfg.cluster.networking.dnsDomain}`,
-  ];
+  const dns = [cfg.nodeName, 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', `kubernetes.default.svc.${cfg.cluster.networking.dnsDomain}`];
   const extra: string[] = [];
   if (cfg.cluster.controlPlaneEndpoint) extra.push(endpointHost(cfg.cluster.controlPlaneEndpoint));
   extra.push(...cfg.cluster.apiServer.certSANs);

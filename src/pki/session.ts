@@ -95,7 +95,10 @@ export class PkiSession {
       return undefined;
     }
     if (!cert.cert.ca) {
-      throw new HostError(`certificate ${baseName} is not a CA`, { file: this.host.path(crt), hint: 'replace it with a CA certificate (BasicConstraints CA:TRUE)' });
+      throw new HostError(`certificate ${baseName} is not a CA`, {
+        file: this.host.path(crt),
+        hint: 'replace it with a CA certificate (BasicConstraints CA:TRUE)',
+      });
     }
     if (key) checkKeyMatches(this.host, crt, keyPath, cert, key);
     return { name, ...cert, signer: key ? new Signer(cert.pem, key) : undefined, fresh: false };

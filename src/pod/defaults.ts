@@ -6,7 +6,6 @@
  */
 import type { V1Container, V1Pod, V1Probe } from '@kubernetes/client-node';
 
-
 const PROBE_DEFAULTS = { timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 3 } as const;
 
 /** Always for `:latest` or an untagged image, else IfNotPresent (digests count as tagged). */

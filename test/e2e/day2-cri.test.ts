@@ -19,7 +19,10 @@ const isRoot = process.getuid?.() === 0;
 
 test(
   'day 2 on the cri runtime: certs renew restarts exactly what it must, kubectl logs, authn/authz',
-  { skip: (!isRoot && 'needs root (containerd, fixed ports)') || (!componentsReady() && 'components not prepared: npm run prepare:components'), timeout: 20 * 60_000 },
+  {
+    skip: (!isRoot && 'needs root (containerd, fixed ports)') || (!componentsReady() && 'components not prepared: npm run prepare:components'),
+    timeout: 20 * 60_000,
+  },
   async (t) => {
     t.diagnostic(await buildCli());
     await waitPortsFree([...INIT_PORTS], 120_000);
@@ -30,14 +33,31 @@ test(
       if (notes.length > 0) t.diagnostic(`cleanup: ${notes.join('; ')}`);
       await ctrd.stop();
     });
-    const init = await kubestrap(['init', '--rootfs', rootfs, '--runtime', 'cri', '--cri-socket', ctrd.endpoint, '--apiserver-advertise-address', '127.0.0.1', '--node-name', NODE]);
+    const init = await kubestrap([
+      'init',
+      '--rootfs',
+      rootfs,
+      '--runtime',
+      'cri',
+      '--cri-socket',
+      ctrd.endpoint,
+      '--apiserver-advertise-address',
+      '127.0.0.1',
+      '--node-name',
+      NODE,
+    ]);
     assert.equal(init.code, 0, `init failed:\n${init.stderr}\n${init.stdout}`);
     await day2Scenario(t, {
       rootfs,
       node: NODE,
       container: async (name) => {
         const { containers } = await ctrd.cri.runtime.listContainers({
-          filter: { id: '', podSandboxId: '', state: { state: 'CONTAINER_RUNNING' }, labelSelector: { [CONTAINER_NAME_LABEL]: name, [POD_NAMESPACE_LABEL]: 'kube-system', [OWNER_LABEL]: NODE } },
+          filter: {
+            id: '',
+            podSandboxId: '',
+            state: { state: 'CONTAINER_RUNNING' },
+            labelSelector: { [CONTAINER_NAME_LABEL]: name, [POD_NAMESPACE_LABEL]: 'kube-system', [OWNER_LABEL]: NODE },
+          },
         });
         return containers[0] && { id: containers[0].id };
       },

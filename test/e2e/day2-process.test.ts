@@ -19,7 +19,10 @@ const isRoot = process.getuid?.() === 0;
 
 test(
   'day 2 on the process runtime: certs renew restarts exactly what it must, kubectl logs, authn/authz',
-  { skip: (!isRoot && 'needs root (fixed ports, bind mounts)') || (!componentsReady() && 'components not prepared: npm run prepare:components'), timeout: 20 * 60_000 },
+  {
+    skip: (!isRoot && 'needs root (fixed ports, bind mounts)') || (!componentsReady() && 'components not prepared: npm run prepare:components'),
+    timeout: 20 * 60_000,
+  },
   async (t) => {
     t.diagnostic(await buildCli());
     await waitPortsFree([...INIT_PORTS], 120_000);

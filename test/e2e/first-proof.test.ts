@@ -84,7 +84,12 @@ for (const variant of VARIANTS) {
       const configFile = path.join(rootfs, 'kubeadm.yaml');
       await writeFile(configFile, CONFIG);
       const flags = variant.flags(rootfs, configFile);
-      for (const phase of [['certs', 'all'], ['kubeconfig', 'all'], ['etcd', 'local'], ['control-plane', 'all']]) {
+      for (const phase of [
+        ['certs', 'all'],
+        ['kubeconfig', 'all'],
+        ['etcd', 'local'],
+        ['control-plane', 'all'],
+      ]) {
         await kubestrap(['init', 'phase', ...phase, ...flags]);
       }
       const k8s = path.join(rootfs, 'etc/kubernetes');
@@ -111,9 +116,7 @@ for (const variant of VARIANTS) {
 
       const superAdmin = path.join(k8s, 'super-admin.conf');
       const admin = path.join(k8s, 'admin.conf');
-      await kubectl(superAdmin, [
-        'create', 'clusterrolebinding', 'kubeadm:cluster-admins', '--clusterrole=cluster-admin', '--group=kubeadm:cluster-admins',
-      ]);
+      await kubectl(superAdmin, ['create', 'clusterrolebinding', 'kubeadm:cluster-admins', '--clusterrole=cluster-admin', '--group=kubeadm:cluster-admins']);
       assert.equal((await kubectl(admin, ['get', '--raw', '/readyz'])).trim(), 'ok');
       const namespaces = await kubectl(admin, ['get', 'namespaces', '-o', 'name']);
       for (const ns of ['default', 'kube-system', 'kube-public']) assert.match(namespaces, new RegExp(`^namespace/${ns}$`, 'm'));

@@ -22,7 +22,12 @@ const isRoot = process.getuid?.() === 0;
 
 async function runningContainer(ctrd: PrivateContainerd, name: ControlPlaneComponent): Promise<RunningContainer | undefined> {
   const { containers } = await ctrd.cri.runtime.listContainers({
-    filter: { id: '', podSandboxId: '', state: { state: 'CONTAINER_RUNNING' }, labelSelector: { [CONTAINER_NAME_LABEL]: name, [POD_NAMESPACE_LABEL]: 'kube-system', [OWNER_LABEL]: NODE } },
+    filter: {
+      id: '',
+      podSandboxId: '',
+      state: { state: 'CONTAINER_RUNNING' },
+      labelSelector: { [CONTAINER_NAME_LABEL]: name, [POD_NAMESPACE_LABEL]: 'kube-system', [OWNER_LABEL]: NODE },
+    },
   });
   const c = containers[0];
   if (!c) return undefined;
@@ -34,7 +39,10 @@ async function runningContainer(ctrd: PrivateContainerd, name: ControlPlaneCompo
 
 test(
   'kubestrap init --runtime cri: control plane as containers, node, mirror pods, edits, token, reset',
-  { skip: (!isRoot && 'needs root (containerd, fixed ports)') || (!componentsReady() && 'components not prepared: npm run prepare:components'), timeout: 20 * 60_000 },
+  {
+    skip: (!isRoot && 'needs root (containerd, fixed ports)') || (!componentsReady() && 'components not prepared: npm run prepare:components'),
+    timeout: 20 * 60_000,
+  },
   async (t) => {
     t.diagnostic(await buildCli());
     await waitPortsFree([...INIT_PORTS], 120_000);
@@ -50,8 +58,18 @@ test(
 
     let t0 = performance.now();
     const init = await kubestrap([
-      'init', '--rootfs', rootfs, '--runtime', 'cri', '--cri-socket', ctrd.endpoint,
-      '--apiserver-advertise-address', '127.0.0.1', '--node-name', NODE, ...suiteVersionFlags(),
+      'init',
+      '--rootfs',
+      rootfs,
+      '--runtime',
+      'cri',
+      '--cri-socket',
+      ctrd.endpoint,
+      '--apiserver-advertise-address',
+      '127.0.0.1',
+      '--node-name',
+      NODE,
+      ...suiteVersionFlags(),
     ]);
     assert.equal(init.code, 0, `init failed:\n${init.stderr}\n${init.stdout}`);
     t.diagnostic(`init took ${Math.round(performance.now() - t0)} ms`);
@@ -61,7 +79,11 @@ test(
     const warning = /containerd \S+ is out of support; the kubelet drops containerd 1\.x in v1\.38: upgrade to containerd 2\.x/;
     assert.equal(/^\t\[WARNING ContainerRuntimeVersion\]: /m.test(init.stdout) && warning.test(init.stdout), outdated, init.stdout);
     const agentLog = await readFile(path.join(rootfs, 'var/log/kubestrap-agent.log'), 'utf8');
-    assert.equal(agentLog.split('\n').some((l) => / WARN /.test(l) && warning.test(l)), outdated, agentLog.slice(0, 4000));
+    assert.equal(
+      agentLog.split('\n').some((l) => / WARN /.test(l) && warning.test(l)),
+      outdated,
+      agentLog.slice(0, 4000),
+    );
 
     await controlPlaneScenario(t, { rootfs, node: NODE, initStdout: init.stdout, container: (name) => runningContainer(ctrd, name) });
 
@@ -76,7 +98,15 @@ test(
     assert.deepEqual(await leftovers(rootfs), []);
     const { containers } = await ctrd.cri.runtime.listContainers({});
     const { items: sandboxes } = await ctrd.cri.runtime.listPodSandbox({});
-    assert.deepEqual(containers.map((c) => `${c.metadata?.name} ${c.state}`), [], 'no container left');
-    assert.deepEqual(sandboxes.map((s) => `${s.metadata?.name} ${s.state}`), [], 'no sandbox left');
+    assert.deepEqual(
+      containers.map((c) => `${c.metadata?.name} ${c.state}`),
+      [],
+      'no container left',
+    );
+    assert.deepEqual(
+      sandboxes.map((s) => `${s.metadata?.name} ${s.state}`),
+      [],
+      'no sandbox left',
+    );
   },
 );

@@ -23,7 +23,10 @@ const isRoot = process.getuid?.() === 0;
 
 test(
   'kubestrap init --runtime process: control plane, node, mirror pods, edits, token, init twice, reset',
-  { skip: (!isRoot && 'needs root (fixed ports, bind mounts)') || (!componentsReady() && 'components not prepared: npm run prepare:components'), timeout: 20 * 60_000 },
+  {
+    skip: (!isRoot && 'needs root (fixed ports, bind mounts)') || (!componentsReady() && 'components not prepared: npm run prepare:components'),
+    timeout: 20 * 60_000,
+  },
   async (t) => {
     t.diagnostic(await buildCli());
     await waitPortsFree([...INIT_PORTS], 120_000);
@@ -32,7 +35,18 @@ test(
       const notes = await forceCleanup(rootfs);
       if (notes.length > 0) t.diagnostic(`cleanup: ${notes.join('; ')}`);
     });
-    const initArgs = ['init', '--rootfs', rootfs, '--runtime', 'process', '--apiserver-advertise-address', '127.0.0.1', '--node-name', NODE, ...suiteVersionFlags()];
+    const initArgs = [
+      'init',
+      '--rootfs',
+      rootfs,
+      '--runtime',
+      'process',
+      '--apiserver-advertise-address',
+      '127.0.0.1',
+      '--node-name',
+      NODE,
+      ...suiteVersionFlags(),
+    ];
 
     await stageImageBinaries(rootfs);
     let t0 = performance.now();

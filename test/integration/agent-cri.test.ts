@@ -138,12 +138,16 @@ test('init names the endpoint and what to do when nothing answers', async () => 
 test('init warns about an out-of-support containerd (1.x), not about 2.x', () => {
   const warnings = runtime.warnings();
   if (containerd.majorVersion >= 2) assert.deepEqual(warnings, []);
-  else assert.match(warnings.join('\n'), /^containerd 1\.\d+\.\d+\S* is out of support; the kubelet drops containerd 1\.x in v1\.38: upgrade to containerd 2\.x$/);
+  else
+    assert.match(warnings.join('\n'), /^containerd 1\.\d+\.\d+\S* is out of support; the kubelet drops containerd 1\.x in v1\.38: upgrade to containerd 2\.x$/);
 });
 
 test('ensureImage: present image is kept, Never and failed pulls name the image', async () => {
   await runtime.ensureImage(etcdImage, 'IfNotPresent');
-  await assert.rejects(runtime.ensureImage('registry.invalid/absent:1.0', 'Never'), /Container image "registry\.invalid\/absent:1\.0" is not present with pull policy of Never/);
+  await assert.rejects(
+    runtime.ensureImage('registry.invalid/absent:1.0', 'Never'),
+    /Container image "registry\.invalid\/absent:1\.0" is not present with pull policy of Never/,
+  );
   await assert.rejects(runtime.ensureImage('registry.invalid/absent:1.0', 'IfNotPresent'), (err: unknown) => {
     assert.ok(err instanceof HostError);
     assert.match(err.message, /cannot pull image registry\.invalid\/absent:1\.0/);
@@ -159,7 +163,11 @@ test('etcd runs as a hostNetwork pod: health, kubelet labels, CRI logs, stop and
   assert.equal((await runtime.runPodSandbox(pod)).id, sandbox.id);
 
   const t0 = performance.now();
-  const ref: ContainerRef = await runtime.startContainer(pod, sandbox, { container: pod.pod.spec!.containers[0]!, attempt: 0, logPath: logPath(pod, 'etcd', 0) });
+  const ref: ContainerRef = await runtime.startContainer(pod, sandbox, {
+    container: pod.pod.spec!.containers[0]!,
+    attempt: 0,
+    logPath: logPath(pod, 'etcd', 0),
+  });
   const startMs = performance.now() - t0;
   console.log(`# startContainer → running: ${startMs.toFixed(0)} ms`);
   assert.equal((await runtime.status(ref)).state, 'running');
@@ -316,11 +324,17 @@ test('PodWorkers on the cri runtime: start, fast restart after a crash, adoption
     const adopted = await waitState(next.workers, etcdRunning(1));
     assert.equal(adopted.status.containerStatuses![0]!.containerID, `cri://${id1}`);
     const running = (await runtime2.listManaged()).filter((m) => m.running);
-    assert.deepEqual(running.map((m) => m.ref.id), [id1]);
+    assert.deepEqual(
+      running.map((m) => m.ref.id),
+      [id1],
+    );
     await waitHealthy(clientPort(rp));
 
     await next.workers.stopAll();
-    assert.deepEqual((await runtime2.listManaged()).filter((m) => m.running), []);
+    assert.deepEqual(
+      (await runtime2.listManaged()).filter((m) => m.running),
+      [],
+    );
   } finally {
     await next?.workers.stopAll().catch(() => undefined);
     if (next) {

@@ -111,9 +111,16 @@ describe('agent with the process runtime', { skip: !root && 'needs root (unshare
   });
 
   it('runs a hostNetwork pod with a hostPath bind mount and writes CRI logs', async () => {
-    await fakeImage('example.com/tool', 'v1', 'tool', `echo "v1 $(cat "${mountPath()}/greeting")"; echo written > "${mountPath()}/reply"; echo to-stderr >&2; exec sleep 1000`);
+    await fakeImage(
+      'example.com/tool',
+      'v1',
+      'tool',
+      `echo "v1 $(cat "${mountPath()}/greeting")"; echo written > "${mountPath()}/reply"; echo to-stderr >&2; exec sleep 1000`,
+    );
     const w = newWorkers();
-    const pod = staticPod('bind', [{ name: 'tool', image: 'example.com/tool:v1', command: ['tool'], volumeMounts: [{ name: 'data', mountPath: mountPath() }] }]);
+    const pod = staticPod('bind', [
+      { name: 'tool', image: 'example.com/tool:v1', command: ['tool'], volumeMounts: [{ name: 'data', mountPath: mountPath() }] },
+    ]);
     w.apply({ type: 'add', pod });
     const pid = await until('running', () => pidOf(stateOf(w, 'bind')));
     const log = await until('log lines', async () => {
@@ -147,7 +154,9 @@ describe('agent with the process runtime', { skip: !root && 'needs root (unshare
 
   it('stops with SIGTERM, then SIGKILL after the grace period', async () => {
     const w = newWorkers();
-    const pod = staticPod('stubborn', [{ name: 'c', image: 'busybox', command: ['sh', '-c', "trap '' TERM; echo up; while true; do sleep 0.1; done"] }], { terminationGracePeriodSeconds: 1 });
+    const pod = staticPod('stubborn', [{ name: 'c', image: 'busybox', command: ['sh', '-c', "trap '' TERM; echo up; while true; do sleep 0.1; done"] }], {
+      terminationGracePeriodSeconds: 1,
+    });
     w.apply({ type: 'add', pod });
     const pid = await until('running', () => pidOf(stateOf(w, 'stubborn')));
     await until('trap set', async () => ((await logOf(pod, 'c', 0)).includes('up') ? true : undefined));
@@ -228,7 +237,9 @@ describe('agent with the process runtime', { skip: !root && 'needs root (unshare
 
   it('adopts the containers of an agent killed with -9: same pid, no duplicate, logs continue', async () => {
     await fakeImage('example.com/ticker', 'v1', 'ticker', 'i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 0.1; done');
-    const pod = staticPod('ticker', [{ name: 'ticker', image: 'example.com/ticker:v1', command: ['ticker'], volumeMounts: [{ name: 'data', mountPath: mountPath() }] }]);
+    const pod = staticPod('ticker', [
+      { name: 'ticker', image: 'example.com/ticker:v1', command: ['ticker'], volumeMounts: [{ name: 'data', mountPath: mountPath() }] },
+    ]);
     const gone = staticPod('gone', [{ name: 'g', image: 'busybox', command: ['sleep', '1000'] }]);
     // a separate agent process we can kill -9
     const script = path.join(dir, 'agent.mts');
@@ -247,7 +258,10 @@ setInterval(() => {
 }, 100);
 `,
     );
-    const agent = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify([pod, gone])], { cwd: path.resolve(here, '../..'), stdio: ['ignore', 'pipe', 'inherit'] });
+    const agent = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify([pod, gone])], {
+      cwd: path.resolve(here, '../..'),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     agentChildren.push(agent.pid!);
     await new Promise<void>((resolve, reject) => {
       agent.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
@@ -267,7 +281,11 @@ setInterval(() => {
     assert.equal(s.status.containerStatuses![0]!.containerID, `process://${tickerPid}`, 'same process, not restarted');
     assert.equal(s.status.containerStatuses![0]!.restartCount, 0);
     const after = await new ProcessRuntime(host).listManaged();
-    assert.deepEqual(after.map((m) => m.podName), ['ticker-node1'], 'no duplicate; the removed pod is stopped');
+    assert.deepEqual(
+      after.map((m) => m.podName),
+      ['ticker-node1'],
+      'no duplicate; the removed pod is stopped',
+    );
     assert.equal(await alive(gonePid), false);
     await until('logs continue', async () => ((await logOf(pod, 'ticker', 0)).split('\n').length > linesAtCrash + 3 ? true : undefined));
     assert.deepEqual(readMessages(await logOf(pod, 'ticker', 0)).slice(0, 2), ['tick 1', 'tick 2']);

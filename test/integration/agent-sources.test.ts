@@ -47,10 +47,15 @@ test('kubestrap agent --runtime process: sources end to end', { timeout: 180_000
   for (const junk of ['web.yaml.bak', 'web.yaml~', '.web.yaml.swp', 'web.yaml-bak']) await writeFile(path.join(dir, junk), podYaml('web', token(9)));
 
   const startAgent = async (name: string, extra: string[] = []): Promise<Proc> => {
-    const p = await startProcess(name, process.execPath, [...NODE_ARGS, 'agent', '--rootfs', rootfs, '--runtime', 'process', '--node-name', 'n1', '--read-only-port', String(port), '--config', cfg, ...extra], {
-      logFile: path.join(root, `${name}.log`),
-      cwd: repo,
-    });
+    const p = await startProcess(
+      name,
+      process.execPath,
+      [...NODE_ARGS, 'agent', '--rootfs', rootfs, '--runtime', 'process', '--node-name', 'n1', '--read-only-port', String(port), '--config', cfg, ...extra],
+      {
+        logFile: path.join(root, `${name}.log`),
+        cwd: repo,
+      },
+    );
     procs.push(p);
     return p;
   };
@@ -64,10 +69,15 @@ test('kubestrap agent --runtime process: sources end to end', { timeout: 180_000
   const running = (p: V1Pod | undefined, t2: string): boolean =>
     p?.status?.phase === 'Running' && p.spec?.containers[0]?.command?.[1] === t2 && p.status.containerStatuses?.[0]?.state?.running !== undefined;
   const waitRunning = async (name: string, t2: string): Promise<V1Pod> =>
-    waitFor(`${name} running ${t2}`, async () => {
-      const p = await pod(name);
-      return running(p, t2) ? p : undefined;
-    }, 30_000, 20);
+    waitFor(
+      `${name} running ${t2}`,
+      async () => {
+        const p = await pod(name);
+        return running(p, t2) ? p : undefined;
+      },
+      30_000,
+      20,
+    );
 
   let agent = await startAgent('agent-1');
   await waitFor('agent /healthz', async () => ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok ? true : undefined), 60_000, 100);
@@ -76,7 +86,10 @@ test('kubestrap agent --runtime process: sources end to end', { timeout: 180_000
     await waitRunning('web-n1', token(0));
     assert.equal(sleepers(token(0)).length, 1);
     assert.equal(sleepers(token(9)).length, 0, 'no process from .bak, ~, .swp, -bak files');
-    assert.deepEqual((await pods()).items.map((x) => x.metadata?.name), ['web-n1']);
+    assert.deepEqual(
+      (await pods()).items.map((x) => x.metadata?.name),
+      ['web-n1'],
+    );
   });
 
   await t.test('an edit restarts the pod with the new spec', async () => {
@@ -98,10 +111,15 @@ test('kubestrap agent --runtime process: sources end to end', { timeout: 180_000
   await t.test('a broken edit keeps the last good pod running and shows the error in /pods, /errors and ps', async () => {
     const pid = sleepers(token(1));
     await writeFile(path.join(dir, 'web.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers: []\n');
-    const p = await waitFor('source error on web-n1', async () => {
-      const x = await pod('web-n1');
-      return x?.metadata?.annotations?.['kubestrap.io/source-error'] ? x : undefined;
-    }, 10_000, 20);
+    const p = await waitFor(
+      'source error on web-n1',
+      async () => {
+        const x = await pod('web-n1');
+        return x?.metadata?.annotations?.['kubestrap.io/source-error'] ? x : undefined;
+      },
+      10_000,
+      20,
+    );
     assert.match(p.metadata!.annotations!['kubestrap.io/source-error']!, /web\.yaml: spec\.containers: Required value/);
     assert.ok(running(p, token(1)));
     assert.deepEqual(sleepers(token(1)), pid, 'same process, untouched');
@@ -116,7 +134,12 @@ test('kubestrap agent --runtime process: sources end to end', { timeout: 180_000
 
   await t.test('a second file declaring the same pod is refused, naming both files', async () => {
     await writeFile(path.join(dir, 'zz-api-copy.yaml'), podYaml('api', token(3)));
-    const e = await waitFor('duplicate error', async () => (await get<SourceErrorList>('/errors')).items.find((x) => x.origin.endsWith('zz-api-copy.yaml')), 10_000, 20);
+    const e = await waitFor(
+      'duplicate error',
+      async () => (await get<SourceErrorList>('/errors')).items.find((x) => x.origin.endsWith('zz-api-copy.yaml')),
+      10_000,
+      20,
+    );
     assert.ok(e.message.includes(path.join(dir, 'api.yaml')) && e.message.includes(path.join(dir, 'zz-api-copy.yaml')), e.message);
     await sleep(300);
     assert.equal(sleepers(token(3)).length, 0, 'never both');
@@ -137,7 +160,10 @@ test('kubestrap agent --runtime process: sources end to end', { timeout: 180_000
     await fh.close();
     await waitRunning('chunky-n1', token(4));
     assert.deepEqual(seenErrors, []);
-    assert.deepEqual((await get<SourceErrorList>('/errors')).items.filter((e) => e.origin.endsWith('chunky.yaml')), []);
+    assert.deepEqual(
+      (await get<SourceErrorList>('/errors')).items.filter((e) => e.origin.endsWith('chunky.yaml')),
+      [],
+    );
   });
 
   await t.test('a delete stops the pod', async () => {

@@ -198,7 +198,10 @@ test('hostNetwork sandbox + etcd container: run, exec, status, events, stop, rem
     assert.match(exec.stdout.toString(), new RegExp(`etcd Version: ${comps.etcdVersion.replace(/\./g, '\\.')}`));
 
     const { containers } = await cri.runtime.listContainers({ filter: { podSandboxId } });
-    assert.deepEqual(containers.map((c) => c.id), [containerId]);
+    assert.deepEqual(
+      containers.map((c) => c.id),
+      [containerId],
+    );
 
     await cri.runtime.stopContainer({ containerId, timeout: 10 });
     const stopped = await cri.runtime.containerStatus({ containerId });
@@ -215,11 +218,15 @@ test('hostNetwork sandbox + etcd container: run, exec, status, events, stop, rem
     if (streamError?.code === UNIMPLEMENTED) {
       console.log(`# GetContainerEvents: not implemented by containerd ${ctrd!.majorVersion}.x (${streamError.message})`);
     } else {
-      await waitFor('container events', async () => {
-        if (streamError) throw streamError;
-        const types = events.filter((e) => e.containerId === containerId).map((e) => e.containerEventType);
-        return types.includes('CONTAINER_STARTED_EVENT') && types.includes('CONTAINER_STOPPED_EVENT') ? types : undefined;
-      }, 10_000);
+      await waitFor(
+        'container events',
+        async () => {
+          if (streamError) throw streamError;
+          const types = events.filter((e) => e.containerId === containerId).map((e) => e.containerEventType);
+          return types.includes('CONTAINER_STARTED_EVENT') && types.includes('CONTAINER_STOPPED_EVENT') ? types : undefined;
+        },
+        10_000,
+      );
     }
   } finally {
     stream.cancel();

@@ -39,8 +39,7 @@ test('standalone kubelet runs a static pod on the node containerd and removes it
 
     const manifest = path.join(kubelet.paths.staticPodPath, 'pause.yaml');
     const podName = `static-pause-${node.name}`;
-    const containersOfPod = async () =>
-      (await cri.runtime.listContainers({ filter: { labelSelector: { 'io.kubernetes.pod.name': podName } } })).containers;
+    const containersOfPod = async () => (await cri.runtime.listContainers({ filter: { labelSelector: { 'io.kubernetes.pod.name': podName } } })).containers;
     const t1 = Date.now();
     await writeFile(
       manifest,
@@ -73,13 +72,21 @@ spec:
 
     const t2 = Date.now();
     await rm(manifest);
-    await waitFor(`container of ${podName} stopped`, async () => ((await containersOfPod()).some((c) => c.state === 'CONTAINER_RUNNING') ? undefined : true), 120_000, 200);
+    await waitFor(
+      `container of ${podName} stopped`,
+      async () => ((await containersOfPod()).some((c) => c.state === 'CONTAINER_RUNNING') ? undefined : true),
+      120_000,
+      200,
+    );
     const tStopped = Date.now() - t2;
     await waitFor(`container of ${podName} removed`, async () => ((await containersOfPod()).length === 0 ? true : undefined), 180_000, 500);
     const tRemoved = Date.now() - t2;
     const { items } = await cri.runtime.listPodSandbox({ filter: { labelSelector: { 'io.kubernetes.pod.name': podName } } });
     // the kubelet stops the sandbox at once; removing it is the minutely container GC's job
-    assert.ok(items.every((s) => s.state === 'SANDBOX_NOTREADY'), JSON.stringify(items.map((s) => s.state)));
+    assert.ok(
+      items.every((s) => s.state === 'SANDBOX_NOTREADY'),
+      JSON.stringify(items.map((s) => s.state)),
+    );
     t.diagnostic(
       `static pod: manifest → RUNNING ${tRunning} ms; manifest deleted → container stopped ${tStopped} ms, removed ${tRemoved} ms; ` +
         `sandboxes left (stopped, for the GC): ${items.length}`,

@@ -165,9 +165,7 @@ type Json = Record<string, unknown>;
 /** A static pod with our own annotations removed (an annotations map left empty goes too). */
 function withoutOurAnnotations(pod: Json): Json {
   const metadata = { ...(pod.metadata as Json) };
-  const annotations = Object.entries((metadata.annotations as Record<string, string> | undefined) ?? {}).filter(
-    ([k]) => !k.startsWith(OUR_ANNOTATION_PREFIX),
-  );
+  const annotations = Object.entries((metadata.annotations as Record<string, string> | undefined) ?? {}).filter(([k]) => !k.startsWith(OUR_ANNOTATION_PREFIX));
   if (annotations.length) metadata.annotations = Object.fromEntries(annotations);
   else delete metadata.annotations;
   return { ...pod, metadata };
@@ -374,7 +372,10 @@ function compareCase(c: (typeof CASES)[number], caseDir: () => string, version: 
           clusters: clusters.map((c) => ({ name: c.name, server: c.cluster.server, fields: Object.keys(c.cluster) })),
           users: users.map((u) => ({ name: u.name, fields: Object.keys(u.user) })),
         };
-        const sha = (pem: string): string => createHash('sha256').update(Buffer.from(new x509.X509Certificate(pem).rawData)).digest('hex');
+        const sha = (pem: string): string =>
+          createHash('sha256')
+            .update(Buffer.from(new x509.X509Certificate(pem).rawData))
+            .digest('hex');
         // NotAfter counts from the kubeconfig phase's start, NotBefore is the CA's (kubeadm's
         // NewSignedCert): the length depends on the time between the two commands, so compare those.
         const { validitySeconds: _, ...cert } = await certFacts(certPem, caPem);

@@ -67,8 +67,7 @@ describe('MirrorSync against a real kube-apiserver', { skip: !componentsReady() 
 
   const kubectl = async (...args: string[]): Promise<string> =>
     (await run(components().binaries.kubectl.path, ['--kubeconfig', cp.host.path(cp.kubeconfig('super-admin')), ...args])).stdout;
-  const getPod = async (name: string): Promise<V1Pod | undefined> =>
-    admin.core.readNamespacedPod({ name, namespace: 'kube-system' }).catch(() => undefined);
+  const getPod = async (name: string): Promise<V1Pod | undefined> => admin.core.readNamespacedPod({ name, namespace: 'kube-system' }).catch(() => undefined);
 
   before(async () => {
     cp = await startControlPlane();
@@ -120,10 +119,14 @@ describe('MirrorSync against a real kube-apiserver', { skip: !componentsReady() 
   });
 
   it('creates mirror pods NodeRestriction accepts, with their status', async () => {
-    const mirror = await waitFor('etcd mirror Running', async () => {
-      const p = await getPod(etcdSP.name);
-      return p?.status?.phase === 'Running' ? p : undefined;
-    }, 20_000);
+    const mirror = await waitFor(
+      'etcd mirror Running',
+      async () => {
+        const p = await getPod(etcdSP.name);
+        return p?.status?.phase === 'Running' ? p : undefined;
+      },
+      20_000,
+    );
     assert.equal(mirror.metadata?.annotations?.['kubernetes.io/config.mirror'], 'aaaa1111');
     assert.equal(mirror.metadata?.annotations?.['kubernetes.io/config.hash'], 'aaaa1111');
     const owner = mirror.metadata?.ownerReferences ?? [];
@@ -140,10 +143,15 @@ describe('MirrorSync against a real kube-apiserver', { skip: !componentsReady() 
     const before = (await getPod(schedSP.name))!.metadata!.uid;
     const t0 = Date.now();
     await kubectl('delete', 'pod', '-n', 'kube-system', schedSP.name, '--wait=true');
-    const again = await waitFor('mirror recreated', async () => {
-      const p = await getPod(schedSP.name);
-      return p && p.metadata?.uid !== before && !p.metadata?.deletionTimestamp ? p : undefined;
-    }, 10_000, 100);
+    const again = await waitFor(
+      'mirror recreated',
+      async () => {
+        const p = await getPod(schedSP.name);
+        return p && p.metadata?.uid !== before && !p.metadata?.deletionTimestamp ? p : undefined;
+      },
+      10_000,
+      100,
+    );
     assert.ok(Date.now() - t0 < 10_000);
     assert.equal(again.metadata?.annotations?.['kubernetes.io/config.mirror'], 'bbbb2222');
   });
@@ -153,18 +161,25 @@ describe('MirrorSync against a real kube-apiserver', { skip: !componentsReady() 
     changed.pod.metadata!.name = schedSP.name;
     states = [states[0]!, { pod: changed, status: runningStatus(changed, 2), restarts: 2, errors: ['invalid YAML in kube-scheduler.yaml: line 3'] }];
     sync.notify();
-    const p = await waitFor('mirror with new hash', async () => {
-      const got = await getPod(schedSP.name);
-      return got?.metadata?.annotations?.['kubernetes.io/config.mirror'] === 'cccc3333' &&
-        got.status?.containerStatuses?.[0]?.restartCount === 2
-        ? got
-        : undefined;
-    }, 15_000);
+    const p = await waitFor(
+      'mirror with new hash',
+      async () => {
+        const got = await getPod(schedSP.name);
+        return got?.metadata?.annotations?.['kubernetes.io/config.mirror'] === 'cccc3333' && got.status?.containerStatuses?.[0]?.restartCount === 2
+          ? got
+          : undefined;
+      },
+      15_000,
+    );
     assert.equal(p.metadata?.annotations?.['kubernetes.io/config.hash'], 'cccc3333');
-    const events = await waitFor('warning event on the mirror', async () => {
-      const list = await admin.core.listNamespacedEvent({ namespace: 'kube-system', fieldSelector: `involvedObject.name=${schedSP.name}` });
-      return list.items.some((e) => e.type === 'Warning' && e.message?.includes('invalid YAML')) ? list.items : undefined;
-    }, 10_000);
+    const events = await waitFor(
+      'warning event on the mirror',
+      async () => {
+        const list = await admin.core.listNamespacedEvent({ namespace: 'kube-system', fieldSelector: `involvedObject.name=${schedSP.name}` });
+        return list.items.some((e) => e.type === 'Warning' && e.message?.includes('invalid YAML')) ? list.items : undefined;
+      },
+      10_000,
+    );
     assert.equal(events.filter((e) => e.message?.includes('invalid YAML')).length, 1);
   });
 
@@ -175,10 +190,14 @@ describe('MirrorSync against a real kube-apiserver', { skip: !componentsReady() 
       namespace: 'default',
       body: { metadata: { name: 'ordinary' }, spec: { nodeName: NODE, containers: [{ name: 'c', image: 'busybox' }] } },
     });
-    const p = await waitFor('pod rejected', async () => {
-      const got = await admin.core.readNamespacedPod({ name: 'ordinary', namespace: 'default' });
-      return got.status?.phase === 'Failed' ? got : undefined;
-    }, 15_000);
+    const p = await waitFor(
+      'pod rejected',
+      async () => {
+        const got = await admin.core.readNamespacedPod({ name: 'ordinary', namespace: 'default' });
+        return got.status?.phase === 'Failed' ? got : undefined;
+      },
+      15_000,
+    );
     assert.equal(p.status?.reason, 'NodeStaticPodsOnly');
     assert.match(p.status?.message ?? '', /static pods only/);
   });

@@ -74,7 +74,10 @@ describe('post-API init phases on a real control plane', { skip: !componentsRead
 
   it('waits for all four components with one line each', () => {
     for (const c of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
-      assert.ok(out.lines.some((l) => l.startsWith(`[control-plane-check] ${c} is healthy after `)), `${c} line in\n${out.lines.join('\n')}`);
+      assert.ok(
+        out.lines.some((l) => l.startsWith(`[control-plane-check] ${c} is healthy after `)),
+        `${c} line in\n${out.lines.join('\n')}`,
+      );
     }
   });
 
@@ -113,12 +116,17 @@ describe('post-API init phases on a real control plane', { skip: !componentsRead
 
   it('serves cluster-info anonymously with a JWS that verifies with the token', async () => {
     const url = `${cp.apiserverURL}/api/v1/namespaces/kube-public/configmaps/cluster-info`;
-    const cm = await waitFor('jws-kubeconfig signature', async () => {
-      const res = await get(url);
-      assert.equal(res.status, 200, res.body);
-      const parsed = JSON.parse(res.body) as { data: Record<string, string> };
-      return parsed.data[`jws-kubeconfig-${TOKEN_ID}`] ? parsed.data : undefined;
-    }, 60_000, 500);
+    const cm = await waitFor(
+      'jws-kubeconfig signature',
+      async () => {
+        const res = await get(url);
+        assert.equal(res.status, 200, res.body);
+        const parsed = JSON.parse(res.body) as { data: Record<string, string> };
+        return parsed.data[`jws-kubeconfig-${TOKEN_ID}`] ? parsed.data : undefined;
+      },
+      60_000,
+      500,
+    );
     assert.ok(verifyDetachedJWS(cm[`jws-kubeconfig-${TOKEN_ID}`]!, cm.kubeconfig!, TOKEN_ID, TOKEN_SECRET));
     assert.ok(!verifyDetachedJWS(cm[`jws-kubeconfig-${TOKEN_ID}`]!, cm.kubeconfig!, TOKEN_ID, 'x'.repeat(16)));
     assert.match(cm.kubeconfig!, new RegExp(`server: ${cp.apiserverURL}`));
@@ -170,7 +178,10 @@ describe('post-API init phases on a real control plane', { skip: !componentsRead
       },
     };
     const { waitForControlPlane } = await import('../../src/phases/init/wait-control-plane.js');
-    await assert.rejects(waitForControlPlane(ctx, async () => pod), /did not become healthy within 1\.5s: kube-scheduler/);
+    await assert.rejects(
+      waitForControlPlane(ctx, async () => pod),
+      /did not become healthy within 1\.5s: kube-scheduler/,
+    );
     const text = ctx.out.lines.join('\n');
     assert.match(text, /restarts=4, last exit code 1/);
     assert.match(text, /CrashLoopBackOff/);

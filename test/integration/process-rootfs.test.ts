@@ -114,10 +114,14 @@ async function logOf(pod: StaticPod, container: string): Promise<string> {
 const TIMEOUT_MS = 20_000;
 
 async function logWith(pod: StaticPod, container: string, text: string): Promise<string> {
-  return until(`"${text}" in ${pod.name} log`, async () => {
-    const t = await logOf(pod, container);
-    return t.includes(text) ? t : undefined;
-  }, TIMEOUT_MS);
+  return until(
+    `"${text}" in ${pod.name} log`,
+    async () => {
+      const t = await logOf(pod, container);
+      return t.includes(text) ? t : undefined;
+    },
+    TIMEOUT_MS,
+  );
 }
 
 describe('process runtime under a --rootfs writes nothing on the real host', { skip: !root && 'needs root (unshare, mount)' }, () => {
@@ -194,9 +198,16 @@ exec sleep 1000`,
       // the shadows are overlays in the container's namespace only
       const pid = Number(id.split(':')[0]);
       const mountinfo = await readFile(`/proc/${pid}/mountinfo`, 'utf8');
-      const shadowed = mountinfo.split('\n').filter((l) => / - overlay kubestrap-overlay /.test(l)).map((l) => l.split(' ')[4]);
+      const shadowed = mountinfo
+        .split('\n')
+        .filter((l) => / - overlay kubestrap-overlay /.test(l))
+        .map((l) => l.split(' ')[4]);
       assert.deepEqual(shadowed.sort(), ['/etc', '/var/lib']);
-      assert.doesNotMatch(await readFile('/proc/self/mountinfo', 'utf8'), / - (overlay|tmpfs) kubestrap-(overlay|scratch|shadow) /, 'nothing mounted in the agent namespace');
+      assert.doesNotMatch(
+        await readFile('/proc/self/mountinfo', 'utf8'),
+        / - (overlay|tmpfs) kubestrap-(overlay|scratch|shadow) /,
+        'nothing mounted in the agent namespace',
+      );
       const scratch = host.path(`/var/lib/kubestrap/agent/scratch/${pod.uid}`);
       assert.deepEqual(await readdir(scratch), ['check-0']);
       // exec probes see the same view
@@ -228,9 +239,18 @@ exec sleep 1000`,
           ],
         },
       };
-      const c: V1Container = { name: 'c', volumeMounts: [{ name: 'tok', mountPath: `${etcDir}/fallback` }, { name: 'data', mountPath: `${varDir}/fallback` }] };
+      const c: V1Container = {
+        name: 'c',
+        volumeMounts: [
+          { name: 'tok', mountPath: `${etcDir}/fallback` },
+          { name: 'data', mountPath: `${varDir}/fallback` },
+        ],
+      };
       const plan = await prepareMounts(host, pod, c);
-      assert.deepEqual(plan.shadows.map((s) => s.dir), ['/etc', '/var/lib']);
+      assert.deepEqual(
+        plan.shadows.map((s) => s.dir),
+        ['/etc', '/var/lib'],
+      );
       const scratch = path.join(dir, 'fallback-scratch');
       await mkdir(scratch);
       const script = mountScript(plan, { scratch, overlay: false });
@@ -279,7 +299,10 @@ exec sleep 1000`,
         pods.push(pod);
         w.apply({ type: 'add', pod });
       }
-      assert.deepEqual(pods.map((p) => p.pod.metadata!.name), ['etcd-node1', 'kube-apiserver-node1', 'kube-controller-manager-node1', 'kube-scheduler-node1']);
+      assert.deepEqual(
+        pods.map((p) => p.pod.metadata!.name),
+        ['etcd-node1', 'kube-apiserver-node1', 'kube-controller-manager-node1', 'kube-scheduler-node1'],
+      );
       for (const pod of pods) await logWith(pod, pod.pod.spec!.containers[0]!.name, 'mounts-ok');
       const scheduler = pods.find((p) => p.name === 'kube-scheduler-node1')!;
       assert.match(await logWith(scheduler, 'kube-scheduler', `scheduler-kubeconfig-${rnd}`), / stdout F scheduler-kubeconfig-/);

@@ -51,28 +51,32 @@ test('Host.remove empties a mount point and keeps it (no EBUSY)', { skip: !isRoo
   });
 });
 
-test('kubestrap reset --force with /var/lib/etcd on its own mount: contents deleted, mount left in place', { skip: !isRoot && 'needs root (mount)', timeout: 60_000 }, async () => {
-  await withMountedDir(async (rootfs, mounted) => {
-    await mkdir(path.join(mounted, 'member/wal'), { recursive: true });
-    await writeFile(path.join(mounted, 'member/wal/0.wal'), 'wal');
-    await mkdir(path.join(rootfs, 'etc/kubernetes/manifests'), { recursive: true });
-    await mkdir(path.join(rootfs, 'etc/kubernetes/pki'), { recursive: true });
-    await writeFile(path.join(rootfs, 'etc/kubernetes/manifests/etcd.yaml'), 'kind: Pod\n');
-    await writeFile(path.join(rootfs, 'etc/kubernetes/pki/ca.crt'), 'x');
-    await writeFile(path.join(rootfs, 'etc/kubernetes/admin.conf'), 'x');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', LAUNCH, 'reset', '--force', '--rootfs', rootfs], {
-      cwd: repo,
-      encoding: 'utf8',
-      timeout: 60_000,
+test(
+  'kubestrap reset --force with /var/lib/etcd on its own mount: contents deleted, mount left in place',
+  { skip: !isRoot && 'needs root (mount)', timeout: 60_000 },
+  async () => {
+    await withMountedDir(async (rootfs, mounted) => {
+      await mkdir(path.join(mounted, 'member/wal'), { recursive: true });
+      await writeFile(path.join(mounted, 'member/wal/0.wal'), 'wal');
+      await mkdir(path.join(rootfs, 'etc/kubernetes/manifests'), { recursive: true });
+      await mkdir(path.join(rootfs, 'etc/kubernetes/pki'), { recursive: true });
+      await writeFile(path.join(rootfs, 'etc/kubernetes/manifests/etcd.yaml'), 'kind: Pod\n');
+      await writeFile(path.join(rootfs, 'etc/kubernetes/pki/ca.crt'), 'x');
+      await writeFile(path.join(rootfs, 'etc/kubernetes/admin.conf'), 'x');
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', LAUNCH, 'reset', '--force', '--rootfs', rootfs], {
+        cwd: repo,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /internal error|EBUSY/);
+      assert.doesNotMatch(r.stdout, new RegExp(`Unmounting ${mounted}`));
+      assert.match(r.stdout, /Deleting contents of directories: \[\/etc\/kubernetes\/manifests \/var\/lib\/etcd /);
+      assert.ok((await readMountPoints()).includes(mounted), 'the data disk is still mounted');
+      assert.deepEqual(await readdir(mounted), []);
+      for (const gone of ['etc/kubernetes/manifests', 'etc/kubernetes/pki', 'etc/kubernetes/admin.conf']) {
+        assert.ok(!existsSync(path.join(rootfs, gone)), `${gone} removed`);
+      }
     });
-    assert.equal(r.status, 0, r.stderr);
-    assert.doesNotMatch(r.stderr, /internal error|EBUSY/);
-    assert.doesNotMatch(r.stdout, new RegExp(`Unmounting ${mounted}`));
-    assert.match(r.stdout, /Deleting contents of directories: \[\/etc\/kubernetes\/manifests \/var\/lib\/etcd /);
-    assert.ok((await readMountPoints()).includes(mounted), 'the data disk is still mounted');
-    assert.deepEqual(await readdir(mounted), []);
-    for (const gone of ['etc/kubernetes/manifests', 'etc/kubernetes/pki', 'etc/kubernetes/admin.conf']) {
-      assert.ok(!existsSync(path.join(rootfs, gone)), `${gone} removed`);
-    }
-  });
-});
+  },
+);

@@ -22,10 +22,14 @@ test('a pod on w1 gets an address from its pod CIDR and is reached from w2', { s
     const [w1, w2] = [bed.node('w1'), bed.node('w2')];
     for (const node of bed.nodes) await enablePodNetwork(bed, node);
     const cri = w1.containerd!.cri;
-    await waitFor('w1 containerd NetworkReady', async () => {
-      const { status } = await cri.runtime.status({});
-      return status?.conditions.find((c) => c.type === 'NetworkReady')?.status ? true : undefined;
-    }, 30_000);
+    await waitFor(
+      'w1 containerd NetworkReady',
+      async () => {
+        const { status } = await cri.runtime.status({});
+        return status?.conditions.find((c) => c.type === 'NetworkReady')?.status ? true : undefined;
+      },
+      30_000,
+    );
     const sandboxConfig = {
       metadata: { name: 'net-test', uid: randomUUID(), namespace: 'default', attempt: 0 },
       hostname: 'net-test',
@@ -48,10 +52,15 @@ test('a pod on w1 gets an address from its pod CIDR and is reached from w2', { s
     });
     await cri.runtime.startContainer({ containerId });
     const script = `fetch('http://${ip}:2379/version').then(async (r) => console.log(r.status, await r.text()), (e) => console.log('ERR', e.cause?.code ?? e.message))`;
-    const answer = await waitFor(`etcd in the w1 pod (${ip}) from w2`, async () => {
-      const { stdout } = await w2.exec(process.execPath, ['-e', script]);
-      return stdout.startsWith('200 ') ? stdout.trim() : undefined;
-    }, 60_000, 500);
+    const answer = await waitFor(
+      `etcd in the w1 pod (${ip}) from w2`,
+      async () => {
+        const { stdout } = await w2.exec(process.execPath, ['-e', script]);
+        return stdout.startsWith('200 ') ? stdout.trim() : undefined;
+      },
+      60_000,
+      500,
+    );
     assert.match(answer, /etcdserver/);
     t.diagnostic(`w2 → pod ${ip} on w1: ${answer}`);
   } finally {

@@ -144,7 +144,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     };
   } catch (err) {
     for (const p of procs.values()) await p.stop(2000).catch(() => undefined);
-    const logs = await Promise.all([...procs.keys()].map(async (n) => `--- ${n}:\n${(await host.readText(`/logs/${n}.log`).catch(() => '')).split('\n').slice(-15).join('\n')}`));
+    const logs = await Promise.all(
+      [...procs.keys()].map(async (n) => `--- ${n}:\n${(await host.readText(`/logs/${n}.log`).catch(() => '')).split('\n').slice(-15).join('\n')}`),
+    );
     await rm(rootfs, { recursive: true, force: true });
     throw new Error(`${err instanceof Error ? err.message : String(err)}\n${logs.join('\n')}`);
   }

@@ -16,16 +16,7 @@ import {
 } from '../../src/config/versions.js';
 import type { ComponentImage } from '../../src/images/kubernetes.js';
 
-export type BinaryName =
-  | 'kube-apiserver'
-  | 'kube-controller-manager'
-  | 'kube-scheduler'
-  | 'kubectl'
-  | 'kubeadm'
-  | 'kubelet'
-  | 'kube-proxy'
-  | 'etcd'
-  | 'pause';
+export type BinaryName = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubectl' | 'kubeadm' | 'kubelet' | 'kube-proxy' | 'etcd' | 'pause';
 export type ImageName = ComponentImage;
 /**
  * The images startContainerd() imports when a test names none: the control plane's. kube-proxy's

@@ -293,7 +293,9 @@ export async function startContainerd(options: ContainerdOptions = {}): Promise<
       }
       // a killed shim leaves its socket in containerd's fixed socket dir; the name is derived from ours
       for (const id of taskIds) {
-        const hash = createHash('sha256').update(path.join(socket, 'k8s.io', id)).digest('hex');
+        const hash = createHash('sha256')
+          .update(path.join(socket, 'k8s.io', id))
+          .digest('hex');
         await rm(path.join('/run/containerd/s', hash), { force: true });
       }
       for (const point of await mountsUnder(dir)) {

@@ -50,12 +50,16 @@ async function openssl(file: string): Promise<CertFacts> {
 function kubeletGet(urlPath: string, cred?: { cert: string; key: string }, token?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const headers = token ? { authorization: `Bearer ${token}` } : {};
-    const req = https.get(`https://127.0.0.1:10250${urlPath}`, { rejectUnauthorized: false, timeout: 10_000, agent: false, headers, ...(cred ?? {}) }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = https.get(
+      `https://127.0.0.1:10250${urlPath}`,
+      { rejectUnauthorized: false, timeout: 10_000, agent: false, headers, ...(cred ?? {}) },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
   });
@@ -105,7 +109,12 @@ export async function day2Scenario(t: TestContext, input: Day2Input): Promise<vo
   await waitFor('the extra pod running', async () => (await input.container('extra')) ?? undefined, 60_000, 250);
 
   // --- certs renew all
-  const files = { apiserver: 'apiserver.crt', etcdServer: 'etcd/server.crt', frontProxy: 'front-proxy-client.crt', kubeletClient: 'apiserver-kubelet-client.crt' };
+  const files = {
+    apiserver: 'apiserver.crt',
+    etcdServer: 'etcd/server.crt',
+    frontProxy: 'front-proxy-client.crt',
+    kubeletClient: 'apiserver-kubelet-client.crt',
+  };
   const before: Record<string, CertFacts> = {};
   for (const [k, f] of Object.entries(files)) before[k] = await openssl(path.join(pki, f));
   const adminBefore = await parseKubeconfig(readFileSync(admin, 'utf8'), admin);
@@ -125,7 +134,9 @@ export async function day2Scenario(t: TestContext, input: Day2Input): Promise<vo
   }
   const caFile = (f: string): string => path.join(pki, f.startsWith('etcd/') ? 'etcd/ca.crt' : f.startsWith('front-proxy') ? 'front-proxy-ca.crt' : 'ca.crt');
   for (const f of Object.values(files)) await exec('openssl', ['verify', '-CAfile', caFile(f), path.join(pki, f)]);
-  t.diagnostic(`openssl: apiserver.crt notAfter ${before.apiserver!.notAfter.toISOString()} → ${(await openssl(path.join(pki, files.apiserver))).notAfter.toISOString()}`);
+  t.diagnostic(
+    `openssl: apiserver.crt notAfter ${before.apiserver!.notAfter.toISOString()} → ${(await openssl(path.join(pki, files.apiserver))).notAfter.toISOString()}`,
+  );
   const idsAfter = await ids(input, [...CONTROL_PLANE, 'extra']);
   for (const c of CONTROL_PLANE) assert.notEqual(idsAfter[c], idsBefore[c], `${c} restarted`);
   assert.equal(idsAfter.extra, idsBefore.extra, 'the extra pod keeps its container');
@@ -167,19 +178,33 @@ export async function day2Scenario(t: TestContext, input: Day2Input): Promise<vo
   const apiPod = `kube-apiserver-${node}`;
   const nodeObj = await kubectlJson<V1Node>(admin, ['get', 'node', node]);
   assert.equal(nodeObj.status?.daemonEndpoints?.kubeletEndpoint?.Port, 10250);
-  const tail = await waitFor('kubectl logs --tail=5', async () => kubectl(admin, ['logs', '-n', 'kube-system', apiPod, '--tail=5']).catch(() => undefined), 60_000, 500);
+  const tail = await waitFor(
+    'kubectl logs --tail=5',
+    async () => kubectl(admin, ['logs', '-n', 'kube-system', apiPod, '--tail=5']).catch(() => undefined),
+    60_000,
+    500,
+  );
   assert.equal(tail.trimEnd().split('\n').length, 5, tail);
   t.diagnostic(`kubectl logs ${apiPod} --tail=5:\n${tail.trimEnd()}`);
 
   // --previous: the apiserver container before the last restart
-  const logDir = path.join(rootfs, 'var/log/pods', readdirSync(path.join(rootfs, 'var/log/pods')).find((d) => d.startsWith(`kube-system_${apiPod}_`))!, 'kube-apiserver');
-  const attempts = readdirSync(logDir).map((f) => Number(f.replace('.log', ''))).sort((a, b) => b - a);
+  const logDir = path.join(
+    rootfs,
+    'var/log/pods',
+    readdirSync(path.join(rootfs, 'var/log/pods')).find((d) => d.startsWith(`kube-system_${apiPod}_`))!,
+    'kube-apiserver',
+  );
+  const attempts = readdirSync(logDir)
+    .map((f) => Number(f.replace('.log', '')))
+    .sort((a, b) => b - a);
   const previous = await kubectl(admin, ['logs', '-n', 'kube-system', apiPod, '--previous', '--tail=3']);
-  assert.deepEqual(previous.trimEnd().split('\n'), logMessages(path.join(logDir, `${attempts[1]}.log`)).slice(-3), 'the previous container\'s last lines');
+  assert.deepEqual(previous.trimEnd().split('\n'), logMessages(path.join(logDir, `${attempts[1]}.log`)).slice(-3), "the previous container's last lines");
   t.diagnostic(`kubectl logs --previous (attempt ${attempts[1]} of ${attempts.join(',')}):\n${previous.trimEnd()}`);
 
   // -f: the first lines arrive, the stream stays open, more arrive when etcd restarts under it
-  const follow = spawn(components().binaries.kubectl.path, ['--kubeconfig', admin, 'logs', '-f', '-n', 'kube-system', apiPod, '--tail=2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const follow = spawn(components().binaries.kubectl.path, ['--kubeconfig', admin, 'logs', '-f', '-n', 'kube-system', apiPod, '--tail=2'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let followed = '';
   follow.stdout.on('data', (c: Buffer) => (followed += c.toString()));
   try {
@@ -208,11 +233,30 @@ export async function day2Scenario(t: TestContext, input: Day2Input): Promise<vo
   // --- authentication and authorization at the agent's kubelet API
   const logsPath = `/containerLogs/kube-system/${apiPod}/kube-apiserver?tailLines=1`;
   assert.equal((await kubeletGet(logsPath)).status, 401, 'no client certificate');
-  await exec('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/O=system:masters/CN=mallory', '-keyout', path.join(tmp, 'other.key'), '-out', path.join(tmp, 'other.crt')]);
+  await exec('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/O=system:masters/CN=mallory',
+    '-keyout',
+    path.join(tmp, 'other.key'),
+    '-out',
+    path.join(tmp, 'other.crt'),
+  ]);
   const other = { cert: readFileSync(path.join(tmp, 'other.crt'), 'utf8'), key: readFileSync(path.join(tmp, 'other.key'), 'utf8') };
   const otherAnswer = await kubeletGet(logsPath, other);
   assert.deepEqual([otherAnswer.status, otherAnswer.body], [401, 'Unauthorized'], 'a certificate of another CA');
-  const kubeletClient = { cert: readFileSync(path.join(pki, 'apiserver-kubelet-client.crt'), 'utf8'), key: readFileSync(path.join(pki, 'apiserver-kubelet-client.key'), 'utf8') };
+  const kubeletClient = {
+    cert: readFileSync(path.join(pki, 'apiserver-kubelet-client.crt'), 'utf8'),
+    key: readFileSync(path.join(pki, 'apiserver-kubelet-client.key'), 'utf8'),
+  };
   assert.equal((await kubeletGet(logsPath, kubeletClient)).status, 200, "the API server's client certificate");
   const alice = await kubestrap(['kubeconfig', 'user', '--client-name', 'alice', '--rootfs', rootfs]);
   assert.equal(alice.code, 0, alice.stderr);
@@ -233,9 +277,19 @@ export async function day2Scenario(t: TestContext, input: Day2Input): Promise<vo
   assert.match(viaLogs, /forbidden/i, 'alice: kubectl logs');
   t.diagnostic(`401 without a certificate and with another CA's; 403 at the agent: ${denied.body.trim()}; through the API: ${viaApi.trim().split('\n')[0]}`);
   // a bearer token is authenticated through a TokenReview (the kubelet's webhook authentication)
-  const saToken = (await waitFor('a token of kube-system:default', async () => kubectl(admin, ['-n', 'kube-system', 'create', 'token', 'default']).catch(() => undefined), 60_000, 1000)).trim();
+  const saToken = (
+    await waitFor(
+      'a token of kube-system:default',
+      async () => kubectl(admin, ['-n', 'kube-system', 'create', 'token', 'default']).catch(() => undefined),
+      60_000,
+      1000,
+    )
+  ).trim();
   const byToken = await kubeletGetWithToken('/pods', saToken);
-  assert.deepEqual([byToken.status, byToken.body], [403, 'Forbidden (user=system:serviceaccount:kube-system:default, verb=get, resource=nodes, subresource(s)=[pods proxy])\n']);
+  assert.deepEqual(
+    [byToken.status, byToken.body],
+    [403, 'Forbidden (user=system:serviceaccount:kube-system:default, verb=get, resource=nodes, subresource(s)=[pods proxy])\n'],
+  );
   const badToken = await kubeletGetWithToken('/pods', 'abcdef.0123456789abcdef');
   assert.equal(badToken.status, 401, 'an invalid bearer token');
 
@@ -283,7 +337,17 @@ export async function day2Scenario(t: TestContext, input: Day2Input): Promise<vo
   assert.equal(short.code, 0, short.stderr);
   assert.match(short.stdout, /^\[restart\] No static pod uses the renewed files; nothing restarted$/m);
   const warned = await kubestrap(['ps', '--rootfs', rootfs]);
-  assert.match(warned.stdout, /^warning: certificate \/etc\/kubernetes\/admin\.conf expires in (9|10)d \(.*\): run "kubestrap certs renew all"$/m, warned.stdout);
-  t.diagnostic(`after renewing admin.conf for 240h: ${warned.stdout.trim().split('\n').filter((l) => l.startsWith('warning:')).join('; ')}`);
+  assert.match(
+    warned.stdout,
+    /^warning: certificate \/etc\/kubernetes\/admin\.conf expires in (9|10)d \(.*\): run "kubestrap certs renew all"$/m,
+    warned.stdout,
+  );
+  t.diagnostic(
+    `after renewing admin.conf for 240h: ${warned.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('warning:'))
+      .join('; ')}`,
+  );
   unlinkSync(path.join(k8s, 'manifests/extra.yaml'));
 }

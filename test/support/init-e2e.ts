@@ -72,7 +72,11 @@ export interface CliResult {
 /** Runs `node bin/kubestrap.js <args>`; never rejects (the exit code is in the result). */
 export async function kubestrap(args: readonly string[], timeoutMs = 300_000): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [path.join(REPO, 'bin/kubestrap.js'), ...args], { cwd: REPO, timeout: timeoutMs, maxBuffer: 16 << 20 });
+    const { stdout, stderr } = await exec(process.execPath, [path.join(REPO, 'bin/kubestrap.js'), ...args], {
+      cwd: REPO,
+      timeout: timeoutMs,
+      maxBuffer: 16 << 20,
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number | string; stdout?: string; stderr?: string; message: string };

@@ -11,7 +11,17 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { verifyDetachedJWS } from '../../src/kube/discovery.js';
-import { CONTROL_PLANE, httpsGet, kubectl, kubectlJson, kubestrap, ReadyzWatch, tokenFromInitOutput, APISERVER, type ControlPlaneComponent } from './init-e2e.js';
+import {
+  CONTROL_PLANE,
+  httpsGet,
+  kubectl,
+  kubectlJson,
+  kubestrap,
+  ReadyzWatch,
+  tokenFromInitOutput,
+  APISERVER,
+  type ControlPlaneComponent,
+} from './init-e2e.js';
 import { waitFor } from './proc.js';
 
 export interface RunningContainer {
@@ -175,7 +185,12 @@ export async function controlPlaneScenario(t: TestContext, input: ScenarioInput)
       'a Warning event on the kube-apiserver mirror pod',
       async () => {
         const list = await kubectlJson<{ items: { type?: string; reason?: string; message?: string }[] }>(admin, [
-          'get', 'events', '-n', 'kube-system', '--field-selector', `involvedObject.name=kube-apiserver-${node},type=Warning`,
+          'get',
+          'events',
+          '-n',
+          'kube-system',
+          '--field-selector',
+          `involvedObject.name=kube-apiserver-${node},type=Warning`,
         ]);
         return list.items.find((e) => /kube-apiserver\.yaml|yaml|pars/i.test(e.message ?? ''));
       },

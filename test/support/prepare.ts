@@ -94,7 +94,7 @@ async function sha256File(file: string): Promise<string> {
 /** One lock per cache dir, so two prepare runs never build at once (a dead holder's lock is taken over). */
 async function lock(dir: string): Promise<() => Promise<void>> {
   const file = path.join(dir, '.prepare.lock');
-  for (let waitedLogged = false; ; ) {
+  for (let waitedLogged = false; ;) {
     try {
       const fh = await open(file, 'wx');
       await fh.writeFile(String(process.pid));
@@ -136,8 +136,7 @@ async function describeBinary(file: string, spec: BinarySpec<string>, previous: 
   const line = r.out.split('\n').find((l) => l.includes(spec.expect));
   if (!r.ok || !line) return `version check failed (${r.out.split('\n')[0]?.slice(0, 120) || 'no output'})`;
   const st = await stat(file);
-  const sha256 =
-    previous && previous.size === st.size && previous.mtimeMs === st.mtimeMs ? previous.sha256 : await sha256File(file);
+  const sha256 = previous && previous.size === st.size && previous.mtimeMs === st.mtimeMs ? previous.sha256 : await sha256File(file);
   return { path: file, sha256, size: st.size, mtimeMs: st.mtimeMs, version: line.trim() };
 }
 
@@ -230,7 +229,10 @@ export async function prepareContainerd2(): Promise<ContainerdBuild> {
       (missing) =>
         timed(`containerd ${version} (${missing.join(', ')})`, async () => {
           for (const name of missing) {
-            await goBuild(moduleDir, `${CONTAINERD_PACKAGE}/cmd/${name}`, path.join(binDir, name), { ldflags: containerdLdflags(version), tags: CONTAINERD_TAGS });
+            await goBuild(moduleDir, `${CONTAINERD_PACKAGE}/cmd/${name}`, path.join(binDir, name), {
+              ldflags: containerdLdflags(version),
+              tags: CONTAINERD_TAGS,
+            });
           }
         }),
     );
@@ -322,9 +324,7 @@ async function prepareImages(
       out[component] = old;
       continue;
     }
-    const built = await timed(`image ${ref}`, async () =>
-      writeImage(componentImageSpec(component, ref, await readFile(binary.path)), tarball),
-    );
+    const built = await timed(`image ${ref}`, async () => writeImage(componentImageSpec(component, ref, await readFile(binary.path)), tarball));
     out[component] = { ref, tarball, manifestDigest: built.manifest.digest, key };
   }
   return out as Record<ImageName, ImageInfo>;
@@ -388,11 +388,13 @@ export async function prepare(): Promise<Components> {
       ],
       prevBinaries,
       (missing) =>
-        timed('Go binaries (build-binaries.sh)', () =>
-          stream(' ', 'bash', [path.join(here, 'build-binaries.sh'), binDir, k8sModule, etcdModule, ...missing]),
-        ),
+        timed('Go binaries (build-binaries.sh)', () => stream(' ', 'bash', [path.join(here, 'build-binaries.sh'), binDir, k8sModule, etcdModule, ...missing])),
     );
-    log(`binaries ok: ${Object.values(goBinaries).map((b) => b.version).join(' | ')}`);
+    log(
+      `binaries ok: ${Object.values(goBinaries)
+        .map((b) => b.version)
+        .join(' | ')}`,
+    );
 
     const pauseDir = path.join(here, 'pause');
     const pauseSourceHash = createHash('sha256')
@@ -402,11 +404,8 @@ export async function prepare(): Promise<Components> {
       .digest('hex');
     const pauseBinary = path.join(binDir, 'pause');
     if (previous.pauseSourceHash !== pauseSourceHash) await rm(pauseBinary, { force: true }); // sources changed
-    const pause = await prepareBinaries(
-      binDir,
-      [{ name: 'pause', versionArgs: ['-v'], expect: `pause.go version: ${pauseVersion}` }],
-      prevBinaries,
-      () => timed('pause', () => goBuild(pauseDir, '.', pauseBinary, { ldflags: `-s -w -X main.version=${pauseVersion}` })),
+    const pause = await prepareBinaries(binDir, [{ name: 'pause', versionArgs: ['-v'], expect: `pause.go version: ${pauseVersion}` }], prevBinaries, () =>
+      timed('pause', () => goBuild(pauseDir, '.', pauseBinary, { ldflags: `-s -w -X main.version=${pauseVersion}` })),
     );
     const binaries = { ...goBinaries, ...pause } as Record<BinaryName, BinaryInfo>;
 
@@ -430,7 +429,11 @@ export async function prepare(): Promise<Components> {
       },
       previous.images ?? {},
     );
-    log(`images: ${Object.values(images).map((i) => i.ref).join(', ')}`);
+    log(
+      `images: ${Object.values(images)
+        .map((i) => i.ref)
+        .join(', ')}`,
+    );
 
     const manifest: Components = {
       format: COMPONENTS_FORMAT,

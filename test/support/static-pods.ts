@@ -81,10 +81,8 @@ export async function hostCommand(manifestFile: string, rootfs: string): Promise
   const args = rewriteArgs([...container.command.slice(1), ...(container.args ?? [])], hostPathMapper(pod, rootfs));
   const probe = (container.readinessProbe ?? container.startupProbe ?? container.livenessProbe)?.httpGet;
   // kubeadm names the probe port (probe-port) in the container's ports; resolve it like the kubelet
-  const port = typeof probe?.port === 'string' ? container.ports?.find((p) => p.name === probe.port)?.containerPort ?? probe.port : probe?.port;
-  const probeUrl = probe
-    ? `${(probe.scheme ?? 'HTTP').toLowerCase()}://${probe.host ?? '127.0.0.1'}:${port}${probe.path ?? '/'}`
-    : undefined;
+  const port = typeof probe?.port === 'string' ? (container.ports?.find((p) => p.name === probe.port)?.containerPort ?? probe.port) : probe?.port;
+  const probeUrl = probe ? `${(probe.scheme ?? 'HTTP').toLowerCase()}://${probe.host ?? '127.0.0.1'}:${port}${probe.path ?? '/'}` : undefined;
   return { binary, args, probeUrl, pod };
 }
 

@@ -43,7 +43,8 @@ class Harness {
     for (;;) {
       const s = this.snapshots.at(-1);
       if (s && pred(s)) return s;
-      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; last snapshot: ${JSON.stringify(s && { pods: this.images(s), errors: s.errors })}`);
+      if (Date.now() > deadline)
+        assert.fail(`timed out waiting for ${what}; last snapshot: ${JSON.stringify(s && { pods: this.images(s), errors: s.errors })}`);
       await sleep(5);
     }
   }
@@ -75,7 +76,20 @@ describe('agent file source', () => {
   });
 
   it('ignore rules', () => {
-    for (const name of ['.etcd.yaml', 'etcd.yaml~', 'etcd.yaml.swp', '.etcd.yaml.swx', 'etcd.yaml.bak', 'etcd.yaml.orig', 'etcd.yaml-bak', '#etcd.yaml#', '4913', 'etcd.yaml.tmp', 'README.md', 'etcd']) {
+    for (const name of [
+      '.etcd.yaml',
+      'etcd.yaml~',
+      'etcd.yaml.swp',
+      '.etcd.yaml.swx',
+      'etcd.yaml.bak',
+      'etcd.yaml.orig',
+      'etcd.yaml-bak',
+      '#etcd.yaml#',
+      '4913',
+      'etcd.yaml.tmp',
+      'README.md',
+      'etcd',
+    ]) {
       assert.ok(ignoreReason(name), `${name} should be ignored`);
     }
     for (const name of ['etcd.yaml', 'etcd.yml', 'etcd.json', 'kube-apiserver.yaml']) assert.equal(ignoreReason(name), undefined, name);
@@ -84,7 +98,10 @@ describe('agent file source', () => {
   it('reads manifests, ignores backup/swap files and logs each ignored file once', async () => {
     const s = await fresh(100);
     await writeOld(path.join(dir, 'a.yaml'), podYaml('a'));
-    await writeOld(path.join(dir, 'b.json'), JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'b' }, spec: { containers: [{ name: 'c', image: 'img:1' }] } }));
+    await writeOld(
+      path.join(dir, 'b.json'),
+      JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'b' }, spec: { containers: [{ name: 'c', image: 'img:1' }] } }),
+    );
     const ignored = ['a.yaml.bak', 'a.yaml~', '.a.yaml.swp', 'a.yaml-bak', '4913', '#a.yaml#', 'a.yaml.orig', 'notes.txt'];
     for (const f of ignored) await writeOld(path.join(dir, f), podYaml('a', 'img:WRONG'));
     await mkdir(path.join(dir, 'sub.yaml'));
@@ -94,10 +111,16 @@ describe('agent file source', () => {
     // More events and relists for the ignored files: still logged once each.
     for (const f of ignored) await writeFile(path.join(dir, f), podYaml('a', 'img:WRONG2'));
     await sleep(350);
-    const logged = s.logged('ignoring file').map((r) => path.basename(String(r.fields.file))).sort();
+    const logged = s
+      .logged('ignoring file')
+      .map((r) => path.basename(String(r.fields.file)))
+      .sort();
     assert.deepEqual(logged, [...ignored].sort());
     // the subdirectory is not ignored silently: it is reported, once
-    assert.deepEqual(s.last.errors.map((e) => path.basename(e.origin)), ['sub.yaml']);
+    assert.deepEqual(
+      s.last.errors.map((e) => path.basename(e.origin)),
+      ['sub.yaml'],
+    );
     assert.equal(s.logged('manifest refused').length, 1);
     assert.deepEqual(s.images(), ['a-n1=img:1', 'b-n1=img:1']);
   });
@@ -140,7 +163,10 @@ describe('agent file source', () => {
     await writeFile(path.join(dir, 'old', 'inner.yaml'), podYaml('inner'));
     await sleep(400);
     assert.equal(s.snapshots.length, emitted);
-    assert.deepEqual(s.last.errors.map((e) => e.since.getTime()), since);
+    assert.deepEqual(
+      s.last.errors.map((e) => e.since.getTime()),
+      since,
+    );
     assert.equal(s.logged('manifest refused').length, 5);
     // fixed: the error goes away
     await rm(path.join(dir, 'old'), { recursive: true });

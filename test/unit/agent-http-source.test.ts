@@ -6,7 +6,12 @@ import { memoryLogger } from '../../src/agent/log.js';
 import { HttpSource } from '../../src/agent/sources/http.js';
 import type { SourceSnapshot } from '../../src/agent/sources/types.js';
 
-const pod = (name: string, image = 'img:1') => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { hostNetwork: true, containers: [{ name: 'c', image }] } });
+const pod = (name: string, image = 'img:1') => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name },
+  spec: { hostNetwork: true, containers: [{ name: 'c', image }] },
+});
 
 describe('agent http source', () => {
   let server: Server;
@@ -35,7 +40,13 @@ describe('agent http source', () => {
   const make = () => {
     const snapshots: SourceSnapshot[] = [];
     const log = memoryLogger();
-    const source = new HttpSource({ url, headers: { 'X-Token': ['abc'], Accept: ['application/yaml', 'application/json'] }, nodeName: 'n1', checkFrequencyMs: 3_600_000, logger: log });
+    const source = new HttpSource({
+      url,
+      headers: { 'X-Token': ['abc'], Accept: ['application/yaml', 'application/json'] },
+      nodeName: 'n1',
+      checkFrequencyMs: 3_600_000,
+      logger: log,
+    });
     return { snapshots, log, source, start: () => source.start((s) => snapshots.push(s)) };
   };
 
@@ -44,7 +55,10 @@ describe('agent http source', () => {
     const t = make();
     await t.start();
     try {
-      assert.deepEqual(t.snapshots.at(-1)!.pods.map((p) => p.name), ['web-n1']);
+      assert.deepEqual(
+        t.snapshots.at(-1)!.pods.map((p) => p.name),
+        ['web-n1'],
+      );
       assert.equal(t.snapshots.at(-1)!.pods[0]!.pod.metadata!.annotations!['kubernetes.io/config.source'], 'http');
       assert.equal(lastHeaders['x-token'], 'abc');
       assert.equal(lastHeaders.accept, 'application/yaml, application/json');
@@ -62,7 +76,10 @@ describe('agent http source', () => {
     await t.start();
     try {
       const first = t.snapshots.at(-1)!;
-      assert.deepEqual(first.pods.map((p) => p.name), ['a-n1', 'b-n1']);
+      assert.deepEqual(
+        first.pods.map((p) => p.name),
+        ['a-n1', 'b-n1'],
+      );
       const count = t.snapshots.length;
       await t.source.poll();
       assert.equal(t.snapshots.length, count, 'identical body: nothing emitted');
@@ -70,14 +87,22 @@ describe('agent http source', () => {
       reply = { status: 500, body: 'boom' };
       await t.source.poll();
       const failed = t.snapshots.at(-1)!;
-      assert.deepEqual(failed.pods.map((p) => p.uid), first.pods.map((p) => p.uid), 'pods kept');
+      assert.deepEqual(
+        failed.pods.map((p) => p.uid),
+        first.pods.map((p) => p.uid),
+        'pods kept',
+      );
       assert.match(failed.errors[0]!.message, /HTTP 500/);
       assert.equal(failed.errors[0]!.origin, url);
 
       reply = { status: 200, body: 'kind: [' };
       await t.source.poll();
       const garbage = t.snapshots.at(-1)!;
-      assert.deepEqual(garbage.pods.map((p) => p.uid), first.pods.map((p) => p.uid), 'pods kept');
+      assert.deepEqual(
+        garbage.pods.map((p) => p.uid),
+        first.pods.map((p) => p.uid),
+        'pods kept',
+      );
       assert.match(garbage.errors[0]!.message, /not valid YAML/);
 
       // One bad item keeps its last good pod; the other item updates.
@@ -103,7 +128,10 @@ describe('agent http source', () => {
       reply = { status: 0, body: '' };
       await t.source.poll();
       const s = t.snapshots.at(-1)!;
-      assert.deepEqual(s.pods.map((p) => p.uid), [uid]);
+      assert.deepEqual(
+        s.pods.map((p) => p.uid),
+        [uid],
+      );
       assert.equal(s.errors.length, 1);
       assert.ok(s.errors[0]!.message.startsWith(url), s.errors[0]!.message);
       reply = { status: 200, body: JSON.stringify(pod('web')) };

@@ -97,7 +97,10 @@ describe('agent identity', () => {
     assert.notEqual(resolve(manifest(), '/etc/kubernetes/manifests/etcd2.yaml').uid, a);
     assert.notEqual(resolve(manifest(), undefined, 'node-2').uid, a);
     // The seen time is not part of the identity.
-    assert.equal(resolveStaticPod({ manifest: manifest(), source: 'file', origin: '/etc/kubernetes/manifests/etcd.yaml', nodeName: 'Node-1', seen: new Date() }).uid, a);
+    assert.equal(
+      resolveStaticPod({ manifest: manifest(), source: 'file', origin: '/etc/kubernetes/manifests/etcd.yaml', nodeName: 'Node-1', seen: new Date() }).uid,
+      a,
+    );
     // A fixed expectation guards against accidental changes of the hash input (would restart every pod on upgrade).
     assert.equal(podUid('n', 'file', '/m/p.yaml', { a: 1 }), podUid('n', 'file', '/m/p.yaml', { a: 1 }));
     assert.equal(podUid('n', 'http', 'http://x/', { a: 1 }), podUid('other', 'http', 'http://x/', { a: 1 }), 'http UIDs do not depend on the node');
@@ -133,7 +136,12 @@ describe('agent identity', () => {
     ['unknown volume mount', (m) => (m.spec.containers[0]!.volumeMounts![0]!.name = 'nope'), 'spec.containers[0].volumeMounts[0].name', /Not found: "nope"/],
     ['secret volume', (m) => m.spec.volumes.push({ name: 's', secret: { secretName: 'x' } }), 'spec.volumes[1].secret', /cannot use secret/],
     ['bad restartPolicy', (m) => (m.spec.restartPolicy = 'Sometimes'), 'spec.restartPolicy', /Sometimes/],
-    ['bad port', (m) => (m.spec.containers[0]!.ports![0]!.containerPort = 70000), 'spec.containers[0].ports[0].containerPort', /must be between 1 and 65535, inclusive/],
+    [
+      'bad port',
+      (m) => (m.spec.containers[0]!.ports![0]!.containerPort = 70000),
+      'spec.containers[0].ports[0].containerPort',
+      /must be between 1 and 65535, inclusive/,
+    ],
   ];
   for (const [what, mutate, field, message] of bad) {
     it(`refuses ${what}, naming file and field`, () => {
@@ -150,7 +158,10 @@ describe('agent identity', () => {
   it('decodes one YAML or JSON document; more than one is refused', () => {
     assert.deepEqual(decodeDocument('a: 1\nb: "2026-01-01"\nc: 2026-01-01\n---\n', '/m/x.yaml'), { a: 1, b: '2026-01-01', c: '2026-01-01' });
     assert.deepEqual(decodeDocument(Buffer.from('{"a": [1]}'), '/m/x.json'), { a: [1] });
-    assert.match(manifestError(() => decodeDocument('a: 1\n---\nb: 2\n', '/m/x.yaml')).oneLine(), /^\/m\/x\.yaml: holds 2 YAML documents \(put one Pod per file\)$/);
+    assert.match(
+      manifestError(() => decodeDocument('a: 1\n---\nb: 2\n', '/m/x.yaml')).oneLine(),
+      /^\/m\/x\.yaml: holds 2 YAML documents \(put one Pod per file\)$/,
+    );
     assert.match(manifestError(() => decodeDocument('a: [1\n', '/m/x.yaml')).oneLine(), /^\/m\/x\.yaml: is not valid YAML: .*line/);
     assert.match(manifestError(() => decodeDocument('  \n', '/m/x.yaml')).oneLine(), /is empty/);
   });

@@ -30,7 +30,10 @@ describe('agent merger', () => {
     assert.ok(upd.type === 'update');
     assert.equal(upd.previous.pod.spec!.containers[0]!.image, 'img:1');
     assert.equal(upd.pod.pod.spec!.containers[0]!.image, 'img:2');
-    assert.deepEqual(m.pods().map((p) => p.name), ['a-n1', 'c-n1']);
+    assert.deepEqual(
+      m.pods().map((p) => p.name),
+      ['a-n1', 'c-n1'],
+    );
     assert.deepEqual(summary(m.update(snap('file', []))), ['remove a-n1', 'remove c-n1']);
   });
 
@@ -39,7 +42,10 @@ describe('agent merger', () => {
     m.update(snap('file', [pod('a')]));
     assert.deepEqual(summary(m.update(snap('http', [pod('h', 'img:1', 'http', 'http://x/')]))), ['add h-n1']);
     assert.deepEqual(summary(m.update(snap('http', []))), ['remove h-n1'], 'http going empty does not touch file pods');
-    assert.deepEqual(m.pods().map((p) => p.name), ['a-n1']);
+    assert.deepEqual(
+      m.pods().map((p) => p.name),
+      ['a-n1'],
+    );
   });
 
   it('a pod declared by two sources goes to the file source; the other is refused naming both', () => {
@@ -60,7 +66,10 @@ describe('agent merger', () => {
   it('passes source errors through', () => {
     const m = new Merger();
     m.update({ source: 'file', pods: [], errors: [{ source: 'file', origin: '/m/x.yaml', message: 'broken', since: new Date() }], observedAt: 0 });
-    assert.deepEqual(m.errors().map((e) => e.message), ['broken']);
+    assert.deepEqual(
+      m.errors().map((e) => e.message),
+      ['broken'],
+    );
   });
 
   it('after adoption: unchanged pods are re-applied as add, changed ones as update, gone ones as remove', () => {

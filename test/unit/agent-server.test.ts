@@ -46,7 +46,14 @@ class FakeWorkers implements PodManager {
     this.stoppedAll = true;
   }
   metrics() {
-    return { pods: this.running.size, runningContainers: this.running.size, restartsTotal: 2, syncLatencyMs: [12, 30], probeFailuresTotal: 0, startFailuresTotal: 0 };
+    return {
+      pods: this.running.size,
+      runningContainers: this.running.size,
+      restartsTotal: 2,
+      syncLatencyMs: [12, 30],
+      probeFailuresTotal: 0,
+      startFailuresTotal: 0,
+    };
   }
 }
 
@@ -117,7 +124,10 @@ describe('agent read-only server', () => {
     try {
       await agent.start();
       assert.equal(runtime.inits, 1);
-      assert.deepEqual(workers.adopted?.map((p) => p.name), ['etcd-node1', 'kube-apiserver-node1']);
+      assert.deepEqual(
+        workers.adopted?.map((p) => p.name),
+        ['etcd-node1', 'kube-apiserver-node1'],
+      );
       const port = await agent.listenOn(0);
       const get = async (p: string) => fetch(`http://127.0.0.1:${port}${p}`);
 
@@ -132,7 +142,10 @@ describe('agent read-only server', () => {
 
       const list = (await (await get('/pods')).json()) as V1PodList;
       assert.equal(list.kind, 'PodList');
-      assert.deepEqual(list.items.map((p) => p.metadata!.name), ['etcd-node1', 'kube-apiserver-node1']);
+      assert.deepEqual(
+        list.items.map((p) => p.metadata!.name),
+        ['etcd-node1', 'kube-apiserver-node1'],
+      );
       assert.equal(list.items[1]!.status!.phase, 'Running');
       const etcd = list.items[0]!;
       assert.match(etcd.metadata!.annotations!['kubestrap.io/source-error']!, /spec\.containers\[0\]\.image/);
@@ -156,7 +169,10 @@ describe('agent read-only server', () => {
       assert.match(lines[0]!, /^NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+ERROR$/);
       assert.match(lines[1]!, /^kube-system\s+etcd-node1\s+1\/1\s+Running\s+2\s+5m\s+manifest error: running last good$/);
       assert.match(lines[2]!, /^kube-system\s+kube-apiserver-node1\s+1\/1\s+Running\s+2\s+5m$/);
-      assert.ok(lines.some((l) => l.startsWith('error: ') && l.includes('broken.yaml')), table);
+      assert.ok(
+        lines.some((l) => l.startsWith('error: ') && l.includes('broken.yaml')),
+        table,
+      );
 
       // A delete is a remove event.
       await unlink(path.join(dir, 'apiserver.yaml'));

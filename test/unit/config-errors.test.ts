@@ -46,11 +46,7 @@ async function fileCase(name: string, text: string, expected: string): Promise<v
 
 describe('config file errors', () => {
   test('invalid YAML', () =>
-    fileCase(
-      'yaml',
-      `${INIT}  bindPort: 6443\n bad: [\n`,
-      '<file>: cannot parse YAML: All mapping items must start at the same column at line 8, column 1',
-    ));
+    fileCase('yaml', `${INIT}  bindPort: 6443\n bad: [\n`, '<file>: cannot parse YAML: All mapping items must start at the same column at line 8, column 1'));
 
   test('unreadable file', async () => {
     const f = path.join(dir, 'missing.yaml');
@@ -71,12 +67,7 @@ describe('config file errors', () => {
       '<file>: apiServer.extraArgs[0].vaule: unknown field in ClusterConfiguration (did you mean "value"?)',
     ));
 
-  test('wrong type', () =>
-    fileCase(
-      'type',
-      `${INIT}  bindPort: "6443"\n`,
-      '<file>: localAPIEndpoint.bindPort: must be an integer, not the string "6443"',
-    ));
+  test('wrong type', () => fileCase('type', `${INIT}  bindPort: "6443"\n`, '<file>: localAPIEndpoint.bindPort: must be an integer, not the string "6443"'));
 
   test('bad CIDR', () =>
     fileCase(
@@ -107,11 +98,7 @@ describe('config file errors', () => {
     ));
 
   test('bad port', () =>
-    fileCase(
-      'port',
-      `${INIT}  bindPort: 70000\n`,
-      '<file>: localAPIEndpoint.bindPort: 70000 is not a valid port (use a port between 1 and 65535)',
-    ));
+    fileCase('port', `${INIT}  bindPort: 70000\n`, '<file>: localAPIEndpoint.bindPort: 70000 is not a valid port (use a port between 1 and 65535)'));
 
   test('bad version', () =>
     fileCase(
@@ -219,12 +206,18 @@ describe('flag errors name the flag', () => {
     [{ apiserverBindPort: '0' }, '--apiserver-bind-port: 0 is not a valid port (use a port between 1 and 65535)'],
     [{ nodeName: 'Node_1' }, '--node-name: "Node_1" is not a valid node name (use a lowercase RFC 1123 subdomain (a-z, 0-9, "-" and "."))'],
     [{ kubernetesVersion: 'v1.33.0' }, '--kubernetes-version: Kubernetes v1.33.0 is not supported (kubestrap supports v1.35, v1.36, v1.37; use e.g. v1.37.2)'],
-    [{ kubernetesVersion: 'stable-1.38' }, '--kubernetes-version: Kubernetes stable-1.38 is not supported (kubestrap supports v1.35, v1.36, v1.37; use e.g. v1.37.2)'],
+    [
+      { kubernetesVersion: 'stable-1.38' },
+      '--kubernetes-version: Kubernetes stable-1.38 is not supported (kubestrap supports v1.35, v1.36, v1.37; use e.g. v1.37.2)',
+    ],
     [{ token: 'short.token' }, '--token: "short.token" is not a valid bootstrap token (a token looks like abcdef.0123456789abcdef ([a-z0-9]{6}.[a-z0-9]{16}))'],
     [{ tokenTtl: '1d' }, '--token-ttl: "1d" is not a valid duration (use a Go duration like 24h0m0s, 4m or 500ms)'],
     [{ apiserverCertExtraSans: 'a.example,-bad-' }, '--apiserver-cert-extra-sans: "-bad-" is not a valid IP address or DNS name'],
     [{ controlPlaneEndpoint: 'lb:99999' }, '--control-plane-endpoint: 99999 is not a valid port (use a port between 1 and 65535)'],
-    [{ ignorePreflightErrors: 'all,Swap' }, '--ignore-preflight-errors: "all" cannot be combined with individual checks (use either "all" or a list of checks)'],
+    [
+      { ignorePreflightErrors: 'all,Swap' },
+      '--ignore-preflight-errors: "all" cannot be combined with individual checks (use either "all" or a list of checks)',
+    ],
   ];
   for (const [flags, expected] of cases) {
     test(Object.keys(flags)[0]!, async () => assert.equal(await errorOf({ ...base, ...flags }), expected));

@@ -226,7 +226,10 @@ describe('--config', () => {
     assert.equal(c.advertiseAddress, '1.2.3.4');
     const d = testConfig();
     assert.deepEqual(c.cluster, d.cluster);
-    assert.deepEqual({ ...c.init, nodeRegistration: undefined, localAPIEndpoint: undefined }, { ...d.init, nodeRegistration: undefined, localAPIEndpoint: undefined });
+    assert.deepEqual(
+      { ...c.init, nodeRegistration: undefined, localAPIEndpoint: undefined },
+      { ...d.init, nodeRegistration: undefined, localAPIEndpoint: undefined },
+    );
   });
 });
 

@@ -116,18 +116,29 @@ test('api.proto has the RPCs the agent needs', () => {
   const runtime = ours.lookupService('runtime.v1.RuntimeService');
   const image = ours.lookupService('runtime.v1.ImageService');
   assert.deepEqual(Object.keys(runtime.methods).sort(), [
-    'ContainerStatus', 'CreateContainer', 'ExecSync', 'GetContainerEvents', 'ListContainers', 'ListPodSandbox',
-    'PodSandboxStatus', 'RemoveContainer', 'RemovePodSandbox', 'RunPodSandbox', 'StartContainer', 'Status',
-    'StopContainer', 'StopPodSandbox', 'Version',
+    'ContainerStatus',
+    'CreateContainer',
+    'ExecSync',
+    'GetContainerEvents',
+    'ListContainers',
+    'ListPodSandbox',
+    'PodSandboxStatus',
+    'RemoveContainer',
+    'RemovePodSandbox',
+    'RunPodSandbox',
+    'StartContainer',
+    'Status',
+    'StopContainer',
+    'StopPodSandbox',
+    'Version',
   ]);
   assert.deepEqual(Object.keys(image.methods).sort(), ['ImageStatus', 'ListImages', 'PullImage']);
 });
 
 test('the drift check notices a changed field number', () => {
-  const broken = protobuf.parse(
-    readFileSync(protoPath(), 'utf8').replace('string runtime_api_version = 4;', 'string runtime_api_version = 5;'),
-    { keepCase: true },
-  ).root;
+  const broken = protobuf.parse(readFileSync(protoPath(), 'utf8').replace('string runtime_api_version = 4;', 'string runtime_api_version = 5;'), {
+    keepCase: true,
+  }).root;
   broken.resolveAll();
   const ourField = broken.lookupType('runtime.v1.VersionResponse').fields.runtime_api_version!;
   const upField = upstream.lookupType('runtime.v1.VersionResponse').fields.runtime_api_version!;

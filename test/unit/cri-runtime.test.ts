@@ -17,7 +17,13 @@ import { Host } from '../../src/host/host.js';
 
 function etcdPod(): RuntimePod {
   const pod: V1Pod = {
-    metadata: { name: 'etcd-node1', namespace: 'kube-system', uid: 'abc123', labels: { component: 'etcd', tier: 'control-plane' }, annotations: { 'kubernetes.io/config.hash': 'abc123' } },
+    metadata: {
+      name: 'etcd-node1',
+      namespace: 'kube-system',
+      uid: 'abc123',
+      labels: { component: 'etcd', tier: 'control-plane' },
+      annotations: { 'kubernetes.io/config.hash': 'abc123' },
+    },
     spec: {
       hostNetwork: true,
       priorityClassName: 'system-node-critical',
@@ -30,7 +36,10 @@ function etcdPod(): RuntimePod {
           command: ['etcd', '--name=$(NODE)', '--data-dir=/var/lib/etcd', '--x=$$(NODE)'],
           env: [{ name: 'NODE', value: 'node1' }],
           resources: { requests: { cpu: '100m', memory: '100Mi' } },
-          volumeMounts: [{ name: 'etcd-data', mountPath: '/var/lib/etcd' }, { name: 'certs', mountPath: '/etc/kubernetes/pki/etcd', readOnly: true }],
+          volumeMounts: [
+            { name: 'etcd-data', mountPath: '/var/lib/etcd' },
+            { name: 'certs', mountPath: '/etc/kubernetes/pki/etcd', readOnly: true },
+          ],
         },
       ],
       volumes: [
@@ -138,8 +147,22 @@ test('pull policy defaults like the kubelet', () => {
 
 test('CRI container status maps to the runtime state', () => {
   const base: ContainerStatus = {
-    id: 'c1', metadata: null, state: 'CONTAINER_EXITED', createdAt: 1, startedAt: 1_700_000_000_000_000_000, finishedAt: 1_700_000_001_500_000_000,
-    exitCode: 2, image: null, imageRef: '', reason: '', message: '', labels: {}, annotations: {}, mounts: [], logPath: '', imageId: '',
+    id: 'c1',
+    metadata: null,
+    state: 'CONTAINER_EXITED',
+    createdAt: 1,
+    startedAt: 1_700_000_000_000_000_000,
+    finishedAt: 1_700_000_001_500_000_000,
+    exitCode: 2,
+    image: null,
+    imageRef: '',
+    reason: '',
+    message: '',
+    labels: {},
+    annotations: {},
+    mounts: [],
+    logPath: '',
+    imageId: '',
   };
   const exited = runState(base);
   assert.equal(exited.state, 'exited');
@@ -166,9 +189,15 @@ test('hostPath mounts: sources under the rootfs, *OrCreate created, missing type
     ]);
     assert.ok((await stat(path.join(rootfs, 'var/lib/etcd'))).isDirectory());
     pod.pod.spec!.volumes![1]!.hostPath!.type = 'File';
-    await assert.rejects(containerMounts(host, pod, pod.pod.spec!.containers[0]!), (err: unknown) => err instanceof HostError && /is not a File/.test(err.message));
+    await assert.rejects(
+      containerMounts(host, pod, pod.pod.spec!.containers[0]!),
+      (err: unknown) => err instanceof HostError && /is not a File/.test(err.message),
+    );
     pod.pod.spec!.volumes![1] = { name: 'certs', configMap: { name: 'x' } };
-    await assert.rejects(containerMounts(host, pod, pod.pod.spec!.containers[0]!), (err: unknown) => err instanceof HostError && /unsupported type/.test(err.message));
+    await assert.rejects(
+      containerMounts(host, pod, pod.pod.spec!.containers[0]!),
+      (err: unknown) => err instanceof HostError && /unsupported type/.test(err.message),
+    );
   } finally {
     await rm(rootfs, { recursive: true, force: true });
   }

@@ -12,7 +12,11 @@ describe('CRI log format', () => {
 
   it('splits chunks into F lines, keeps unterminated text until the end, and P-splits long lines', () => {
     const out: string[] = [];
-    const s = new LineSplitter('stderr', (r) => out.push(r), () => new Date('2024-01-01T00:00:00Z'));
+    const s = new LineSplitter(
+      'stderr',
+      (r) => out.push(r),
+      () => new Date('2024-01-01T00:00:00Z'),
+    );
     s.push('hel');
     s.push('lo\nwor');
     assert.deepEqual(out, ['2024-01-01T00:00:00.000000000Z stderr F hello\n']);

@@ -14,7 +14,17 @@ describe('kubestrap version', () => {
   it("prints kubeadm's shapes", () => {
     assert.equal(renderVersion('short', v), 'v1.2.3\n');
     assert.match(goSyntax(v), /^&version\.Info\{Major:"1", Minor:"2", EmulationMajor:"", .*GitVersion:"v1\.2\.3", .*Platform:"linux\/\w+"\}$/);
-    assert.deepEqual(Object.keys((JSON.parse(renderVersion('json', v)) as { clientVersion: object }).clientVersion), ['major', 'minor', 'gitVersion', 'gitCommit', 'gitTreeState', 'buildDate', 'goVersion', 'compiler', 'platform']);
+    assert.deepEqual(Object.keys((JSON.parse(renderVersion('json', v)) as { clientVersion: object }).clientVersion), [
+      'major',
+      'minor',
+      'gitVersion',
+      'gitCommit',
+      'gitTreeState',
+      'buildDate',
+      'goVersion',
+      'compiler',
+      'platform',
+    ]);
     assert.match(renderVersion('yaml', v), /^clientVersion:\n {2}buildDate: ""\n {2}compiler: node\n/);
     assert.throws(() => renderVersion('xml', v), /invalid output format: xml/);
   });
@@ -55,9 +65,17 @@ describe('kubestrap ps and certs renew output', () => {
 
   it('lists the restarted pods with the files they use', () => {
     const lines = restartLines(
-      { kind: 'RestartReport', restarted: [{ namespace: 'kube-system', name: 'etcd-n1', containers: 1, ready: true, runningMs: 1200, ms: 3200, files: ['/etc/kubernetes/pki/etcd/server.crt'] }], notRestarted: [] },
+      {
+        kind: 'RestartReport',
+        restarted: [
+          { namespace: 'kube-system', name: 'etcd-n1', containers: 1, ready: true, runningMs: 1200, ms: 3200, files: ['/etc/kubernetes/pki/etcd/server.crt'] },
+        ],
+        notRestarted: [],
+      },
       new Host('/'),
     );
-    assert.deepEqual(lines, ['[restart] Restarted kube-system/etcd-n1 (1 container, running again after 1.2s, ready after 3.2s): uses /etc/kubernetes/pki/etcd/server.crt']);
+    assert.deepEqual(lines, [
+      '[restart] Restarted kube-system/etcd-n1 (1 container, running again after 1.2s, ready after 3.2s): uses /etc/kubernetes/pki/etcd/server.crt',
+    ]);
   });
 });

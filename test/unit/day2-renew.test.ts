@@ -41,7 +41,19 @@ describe('renew targets', () => {
   it("are kubeadm's names, sorted, without CAs and kubelet.conf; etcd ones only with local etcd", () => {
     assert.deepEqual(
       renewTargets(false).map((t) => t.name),
-      ['admin.conf', 'apiserver', 'apiserver-etcd-client', 'apiserver-kubelet-client', 'controller-manager.conf', 'etcd-healthcheck-client', 'etcd-peer', 'etcd-server', 'front-proxy-client', 'scheduler.conf', 'super-admin.conf'],
+      [
+        'admin.conf',
+        'apiserver',
+        'apiserver-etcd-client',
+        'apiserver-kubelet-client',
+        'controller-manager.conf',
+        'etcd-healthcheck-client',
+        'etcd-peer',
+        'etcd-server',
+        'front-proxy-client',
+        'scheduler.conf',
+        'super-admin.conf',
+      ],
     );
     assert.ok(!renewTargets(true).some((t) => /etcd/.test(t.name)));
   });
@@ -141,7 +153,10 @@ describe('renewOne', () => {
     const before = read(rootfs, 'etc/kubernetes/pki/apiserver.crt');
     assert.equal((await renewOne(host, selectTargets('apiserver', renewTargets(false))[0]!, opts())).status, 'renewed');
     assert.equal(read(rootfs, 'etc/kubernetes/pki/apiserver.crt'), before);
-    assert.deepEqual(host.planned.map((p) => p.path), ['/etc/kubernetes/pki/apiserver.key', '/etc/kubernetes/pki/apiserver.crt']);
+    assert.deepEqual(
+      host.planned.map((p) => p.path),
+      ['/etc/kubernetes/pki/apiserver.key', '/etc/kubernetes/pki/apiserver.crt'],
+    );
   });
 });
 
@@ -149,7 +164,15 @@ describe('which static pods use a renewed file', () => {
   let pods: StaticPod[];
   before(async () => {
     const rendered = await renderManifests(testConfig(), new Host(tmp()), ALL_COMPONENTS);
-    pods = [...rendered.values()].map((m) => ({ uid: m.component, name: `${m.component}-n1`, namespace: 'kube-system', source: 'file', origin: m.path, hash: m.component, pod: m.pod }));
+    pods = [...rendered.values()].map((m) => ({
+      uid: m.component,
+      name: `${m.component}-n1`,
+      namespace: 'kube-system',
+      source: 'file',
+      origin: m.path,
+      hash: m.component,
+      pod: m.pod,
+    }));
   });
   const all = (): string[] => renewTargets(false).flatMap((t) => targetFiles(t, DIRS));
   const names = (files: string[]): string[] => podsUsing(pods, files).map((p) => p.uid);
@@ -163,15 +186,21 @@ describe('which static pods use a renewed file', () => {
   });
 
   it('admin.conf, super-admin.conf and etcd-healthcheck-client: no pod', () => {
-    for (const n of ['admin.conf', 'super-admin.conf', 'etcd-healthcheck-client']) assert.deepEqual(names(targetFiles(selectTargets(n, renewTargets(false))[0]!, DIRS)), [], n);
+    for (const n of ['admin.conf', 'super-admin.conf', 'etcd-healthcheck-client'])
+      assert.deepEqual(names(targetFiles(selectTargets(n, renewTargets(false))[0]!, DIRS)), [], n);
   });
 
   it('scheduler.conf: only the scheduler; a pod mounting a directory it names nothing in counts as using it', () => {
     assert.deepEqual(names(['/etc/kubernetes/scheduler.conf']), ['kube-scheduler']);
     const opaque: V1Pod = {
-      spec: { containers: [{ name: 'c', image: 'x', command: ['reader'], volumeMounts: [{ name: 'v', mountPath: '/certs' }] }], volumes: [{ name: 'v', hostPath: { path: '/etc/kubernetes/pki' } }] },
+      spec: {
+        containers: [{ name: 'c', image: 'x', command: ['reader'], volumeMounts: [{ name: 'v', mountPath: '/certs' }] }],
+        volumes: [{ name: 'v', hostPath: { path: '/etc/kubernetes/pki' } }],
+      },
     };
-    assert.deepEqual(filesUsed(opaque, ['/etc/kubernetes/pki/front-proxy-client.crt', '/etc/kubernetes/admin.conf']), ['/etc/kubernetes/pki/front-proxy-client.crt']);
+    assert.deepEqual(filesUsed(opaque, ['/etc/kubernetes/pki/front-proxy-client.crt', '/etc/kubernetes/admin.conf']), [
+      '/etc/kubernetes/pki/front-proxy-client.crt',
+    ]);
     const named: V1Pod = { spec: { containers: [{ ...opaque.spec!.containers[0]!, args: ['--cert=/certs/x.crt'] }], volumes: opaque.spec!.volumes } };
     assert.deepEqual(filesUsed(named, ['/etc/kubernetes/pki/x.crt', '/etc/kubernetes/pki/y.crt']), ['/etc/kubernetes/pki/x.crt']);
   });

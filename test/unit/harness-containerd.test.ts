@@ -18,7 +18,11 @@ test('KUBESTRAP_CONTAINERD: 1 by default, 1 or 2, anything else one line naming 
   });
   delete process.env[CONTAINERD_ENV];
   assert.equal(suiteContainerd(), 1);
-  for (const [value, want] of [['1', 1], [' 2 ', 2], ['', 1]] as const) {
+  for (const [value, want] of [
+    ['1', 1],
+    [' 2 ', 2],
+    ['', 1],
+  ] as const) {
     process.env[CONTAINERD_ENV] = value;
     assert.equal(suiteContainerd(), want, value);
   }
@@ -27,7 +31,13 @@ test('KUBESTRAP_CONTAINERD: 1 by default, 1 or 2, anything else one line naming 
 });
 
 test('config format 2 for 1.x and 3 for 2.x, both with the settings this machine needs', () => {
-  const input = { dir: '/tmp/c', socket: '/tmp/c/s.sock', sandboxImage: 'registry.k8s.io/pause:3.10.2', snapshotter: 'native' as const, runcPath: '/usr/sbin/runc' };
+  const input = {
+    dir: '/tmp/c',
+    socket: '/tmp/c/s.sock',
+    sandboxImage: 'registry.k8s.io/pause:3.10.2',
+    snapshotter: 'native' as const,
+    runcPath: '/usr/sbin/runc',
+  };
   const v2 = configV2(input);
   const v3 = configV3(input);
   assert.match(v2, /^version = 2\n/);

@@ -64,7 +64,10 @@ test('dry run: nothing changes on disk, changes are recorded, reads see planned 
     { op: 'move', path: '/a', to: '/b' },
     { op: 'copy', path: '/c', to: '/d' },
   ]);
-  assert.deepEqual(host.planned.map((w) => w.path), ['/etc/kubernetes/pki/ca.crt', '/etc/kubernetes/admin.conf']);
+  assert.deepEqual(
+    host.planned.map((w) => w.path),
+    ['/etc/kubernetes/pki/ca.crt', '/etc/kubernetes/admin.conf'],
+  );
   assert.equal(await readFile(path.join(r, 'etc/kubernetes/admin.conf'), 'utf8'), 'old', 'the disk is untouched');
   assert.ok(!existsSync(path.join(r, 'etc/kubernetes/pki')));
 });

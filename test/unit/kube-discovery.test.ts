@@ -57,7 +57,9 @@ describe('detached JWS', () => {
 describe('cluster-info kubeconfig', () => {
   it('has one cluster named "" with server and CA, no users', () => {
     const doc = parse(clusterInfoKubeconfig('https://10.0.0.1:6443', 'PEM')) as Record<string, unknown>;
-    assert.deepEqual(doc.clusters, [{ cluster: { 'certificate-authority-data': Buffer.from('PEM').toString('base64'), server: 'https://10.0.0.1:6443' }, name: '' }]);
+    assert.deepEqual(doc.clusters, [
+      { cluster: { 'certificate-authority-data': Buffer.from('PEM').toString('base64'), server: 'https://10.0.0.1:6443' }, name: '' },
+    ]);
     assert.equal(doc.users, null);
     assert.equal(doc.kind, 'Config');
   });
@@ -67,7 +69,13 @@ describe('bootstrap token Secret', () => {
   it("carries kubeadm's keys, type and expiration", () => {
     const now = new Date('2026-01-01T00:00:00.000Z');
     const s = bootstrapTokenSecret(
-      { token: 'abcdef.0123456789abcdef', ttl: '24h0m0s', usages: ['signing', 'authentication'], groups: ['system:bootstrappers:kubeadm:default-node-token'], description: 'd' },
+      {
+        token: 'abcdef.0123456789abcdef',
+        ttl: '24h0m0s',
+        usages: ['signing', 'authentication'],
+        groups: ['system:bootstrappers:kubeadm:default-node-token'],
+        description: 'd',
+      },
       now,
     );
     const data = Object.fromEntries(Object.entries(s.data!).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
@@ -103,8 +111,7 @@ describe('upload-certs encryption', () => {
 });
 
 describe('API error classes', () => {
-  const status = (code: number, reason: string): ApiException<string> =>
-    new ApiException(code, 'x', JSON.stringify({ kind: 'Status', reason, code }), {});
+  const status = (code: number, reason: string): ApiException<string> => new ApiException(code, 'x', JSON.stringify({ kind: 'Status', reason, code }), {});
   it('tells AlreadyExists from a conflict', () => {
     assert.ok(isAlreadyExists(status(409, 'AlreadyExists')));
     assert.ok(!isConflict(status(409, 'AlreadyExists')));
@@ -113,4 +120,3 @@ describe('API error classes', () => {
     assert.ok(!isNotFound(new Error('ECONNREFUSED')));
   });
 });
-

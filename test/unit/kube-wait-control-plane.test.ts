@@ -27,7 +27,15 @@ describe('wait-control-plane endpoints', () => {
       status: {
         phase: 'Running',
         containerStatuses: [
-          { name: 'kube-apiserver', image: 'i', imageID: '', ready: false, restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, reason: 'Error' } } },
+          {
+            name: 'kube-apiserver',
+            image: 'i',
+            imageID: '',
+            ready: false,
+            restartCount: 3,
+            state: { waiting: { reason: 'CrashLoopBackOff' } },
+            lastState: { terminated: { exitCode: 1, reason: 'Error' } },
+          },
         ],
         conditions: [{ type: 'Ready', status: 'False', message: 'Startup probe failed: connection refused' }],
       },

@@ -31,8 +31,7 @@ async function run(rootfs: string, cfg: ResolvedConfig, only?: string) {
   return out.lines;
 }
 
-const ossl = (args: string[], input?: string): string =>
-  execFileSync('openssl', args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
+const ossl = (args: string[], input?: string): string => execFileSync('openssl', args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
 
 const roots: string[] = [];
 const tmpRoot = (): string => {
@@ -44,9 +43,19 @@ after(() => roots.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 const FILES = [
   { file: 'admin.conf', user: 'kubernetes-admin', subject: 'O = kubeadm:cluster-admins, CN = kubernetes-admin', server: 'https://cp.example.com:6443' },
-  { file: 'super-admin.conf', user: 'kubernetes-super-admin', subject: 'O = system:masters, CN = kubernetes-super-admin', server: 'https://cp.example.com:6443' },
+  {
+    file: 'super-admin.conf',
+    user: 'kubernetes-super-admin',
+    subject: 'O = system:masters, CN = kubernetes-super-admin',
+    server: 'https://cp.example.com:6443',
+  },
   { file: 'kubelet.conf', user: 'system:node:cp1', subject: 'O = system:nodes, CN = system:node:cp1', server: 'https://192.168.56.10:6443' },
-  { file: 'controller-manager.conf', user: 'system:kube-controller-manager', subject: 'CN = system:kube-controller-manager', server: 'https://192.168.56.10:6443' },
+  {
+    file: 'controller-manager.conf',
+    user: 'system:kube-controller-manager',
+    subject: 'CN = system:kube-controller-manager',
+    server: 'https://192.168.56.10:6443',
+  },
   { file: 'scheduler.conf', user: 'system:kube-scheduler', subject: 'CN = system:kube-scheduler', server: 'https://192.168.56.10:6443' },
 ];
 
@@ -83,7 +92,7 @@ describe('kubeconfig files', () => {
     }
   });
 
-  it('have client-go\'s layout', () => {
+  it("have client-go's layout", () => {
     const text = readFileSync(path.join(rootfs, 'etc/kubernetes/admin.conf'), 'utf8');
     const shape = text.replace(/(-data: )\S+/g, '$1X');
     assert.equal(
@@ -120,7 +129,11 @@ describe('kubeconfig files', () => {
     assert.equal(readFileSync(path.join(copy, 'etc/kubernetes/admin.conf'), 'utf8'), before);
     assert.ok(again.includes(`[kubeconfig] Using existing kubeconfig file: "${path.join(copy, 'etc/kubernetes/admin.conf')}"`));
     assert.ok(
-      again.some((l) => l.startsWith('[kubeconfig] WARNING:') && l.includes('unexpected API Server URL: expected: https://lb.example.com:6443, got: https://cp.example.com:6443')),
+      again.some(
+        (l) =>
+          l.startsWith('[kubeconfig] WARNING:') &&
+          l.includes('unexpected API Server URL: expected: https://lb.example.com:6443, got: https://cp.example.com:6443'),
+      ),
       again.join('\n'),
     );
   });
@@ -134,7 +147,10 @@ describe('kubeconfig files', () => {
     cpSync(path.join(other, 'etc/kubernetes/scheduler.conf'), path.join(copy, 'etc/kubernetes/scheduler.conf'));
     await assert.rejects(run(copy, config()), (err: unknown) => {
       assert.ok(err instanceof KubestrapError);
-      assert.match(err.oneLine(), new RegExp(`^${path.join(copy, 'etc/kubernetes/scheduler.conf')}: a kubeconfig file exists already but has got the wrong CA cert`));
+      assert.match(
+        err.oneLine(),
+        new RegExp(`^${path.join(copy, 'etc/kubernetes/scheduler.conf')}: a kubeconfig file exists already but has got the wrong CA cert`),
+      );
       return true;
     });
   });

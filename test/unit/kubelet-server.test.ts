@@ -23,14 +23,35 @@ import { generateKeyPair, privateKeyPem } from '../../src/pki/keys.js';
 async function makeCA(cn: string): Promise<{ pem: string; signer: Signer }> {
   const { privateKey, publicKey } = await generateKeyPair('ECDSA-P256');
   const now = Date.now();
-  const pem = await selfSign({ commonName: cn, organization: [], usages: [], altNames: { dns: [cn], ips: [] }, isCA: true, notBefore: new Date(now - CERTIFICATE_BACKDATE_MS), notAfter: new Date(now + 86400_000), publicKey }, privateKey);
+  const pem = await selfSign(
+    {
+      commonName: cn,
+      organization: [],
+      usages: [],
+      altNames: { dns: [cn], ips: [] },
+      isCA: true,
+      notBefore: new Date(now - CERTIFICATE_BACKDATE_MS),
+      notAfter: new Date(now + 86400_000),
+      publicKey,
+    },
+    privateKey,
+  );
   return { pem, signer: new Signer(pem, privateKey) };
 }
 
 async function client(ca: Signer, cn: string, o: string[] = []): Promise<{ cert: string; key: string }> {
   const { privateKey, publicKey } = await generateKeyPair('ECDSA-P256');
   const now = Date.now();
-  const cert = await ca.sign({ commonName: cn, organization: o, usages: ['clientAuth'], altNames: { dns: [], ips: [] }, isCA: false, notBefore: new Date(now - 60_000), notAfter: new Date(now + 86400_000), publicKey });
+  const cert = await ca.sign({
+    commonName: cn,
+    organization: o,
+    usages: ['clientAuth'],
+    altNames: { dns: [], ips: [] },
+    isCA: false,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + 86400_000),
+    publicKey,
+  });
   return { cert, key: privateKeyPem(privateKey) };
 }
 
@@ -61,9 +82,25 @@ describe('kubelet API', () => {
     mkdirSync(path.join(root, 'etc/kubernetes/pki'), { recursive: true });
     writeFileSync(path.join(root, 'etc/kubernetes/pki/ca.crt'), ca.pem);
     writeFileSync(path.join(root, 'etc/kubernetes/pki/ca.key'), privateKeyPem(ca.signer.key));
-    const serving = await ensureServingCert({ host, nodeName: 'n1', nodeIP: '10.0.0.5', certFile: '/var/lib/kubestrap/pki/kubelet.crt', keyFile: '/var/lib/kubestrap/pki/kubelet.key', caCertFile: '/etc/kubernetes/pki/ca.crt', caKeyFile: '/etc/kubernetes/pki/ca.key' });
+    const serving = await ensureServingCert({
+      host,
+      nodeName: 'n1',
+      nodeIP: '10.0.0.5',
+      certFile: '/var/lib/kubestrap/pki/kubelet.crt',
+      keyFile: '/var/lib/kubestrap/pki/kubelet.key',
+      caCertFile: '/etc/kubernetes/pki/ca.crt',
+      caKeyFile: '/etc/kubernetes/pki/ca.key',
+    });
     assert.equal(serving.made, 'signed');
-    const again = await ensureServingCert({ host, nodeName: 'n1', nodeIP: '10.0.0.5', certFile: '/var/lib/kubestrap/pki/kubelet.crt', keyFile: '/var/lib/kubestrap/pki/kubelet.key', caCertFile: '/etc/kubernetes/pki/ca.crt', caKeyFile: '/etc/kubernetes/pki/ca.key' });
+    const again = await ensureServingCert({
+      host,
+      nodeName: 'n1',
+      nodeIP: '10.0.0.5',
+      certFile: '/var/lib/kubestrap/pki/kubelet.crt',
+      keyFile: '/var/lib/kubestrap/pki/kubelet.key',
+      caCertFile: '/etc/kubernetes/pki/ca.crt',
+      caKeyFile: '/etc/kubernetes/pki/ca.key',
+    });
     assert.equal(again.made, 'reused');
     ok = await client(ca.signer, 'kube-apiserver-kubelet-client', ['kubeadm:cluster-admins']);
     nobody = await client(ca.signer, 'alice');
@@ -77,7 +114,16 @@ describe('kubelet API', () => {
       asked.push(a);
       return user.groups.includes('kubeadm:cluster-admins');
     };
-    server = new KubeletServer({ view: { desired: () => [POD], states: () => [], errors: () => [], metrics: () => 'm 1\n' }, authenticateToken: async (t) => (t === 'good' ? { name: 'bob', groups: ['kubeadm:cluster-admins'] } : undefined), host, logger: memoryLogger(), certPem: serving.certPem, keyPem: serving.keyPem, clientCAPem: ca.pem, decide });
+    server = new KubeletServer({
+      view: { desired: () => [POD], states: () => [], errors: () => [], metrics: () => 'm 1\n' },
+      authenticateToken: async (t) => (t === 'good' ? { name: 'bob', groups: ['kubeadm:cluster-admins'] } : undefined),
+      host,
+      logger: memoryLogger(),
+      certPem: serving.certPem,
+      keyPem: serving.keyPem,
+      clientCAPem: ca.pem,
+      decide,
+    });
     port = await server.listen(0, '127.0.0.1');
   });
   after(async () => {
@@ -112,11 +158,17 @@ describe('kubelet API', () => {
   it('authorizes with fine-grained subresources and words 403 as the kubelet', async () => {
     asked.length = 0;
     assert.deepEqual(await get('/pods', nobody), { status: 403, body: 'Forbidden (user=alice, verb=get, resource=nodes, subresource(s)=[pods proxy])\n' });
-    assert.deepEqual(asked.map((a) => a.subresource), ['pods', 'proxy']);
+    assert.deepEqual(
+      asked.map((a) => a.subresource),
+      ['pods', 'proxy'],
+    );
     assert.deepEqual(requestAttributes('GET', '/containerLogs/a/b/c'), [{ verb: 'get', subresource: 'proxy' }]);
     assert.deepEqual(requestAttributes('POST', '/exec/a/b/c'), [{ verb: 'create', subresource: 'proxy' }]);
     assert.deepEqual(requestAttributes('GET', '/metrics/cadvisor'), [{ verb: 'get', subresource: 'metrics' }]);
-    assert.deepEqual(requestAttributes('GET', '/healthz'), [{ verb: 'get', subresource: 'healthz' }, { verb: 'get', subresource: 'proxy' }]);
+    assert.deepEqual(requestAttributes('GET', '/healthz'), [
+      { verb: 'get', subresource: 'healthz' },
+      { verb: 'get', subresource: 'proxy' },
+    ]);
     assert.deepEqual(await get('/healthz', ok), { status: 200, body: 'ok' });
     const pods = JSON.parse((await get('/pods', ok)).body) as { kind: string; items: unknown[] };
     assert.equal(pods.kind, 'PodList');
@@ -138,16 +190,19 @@ describe('kubelet API', () => {
   it('follows new lines and ends when a newer attempt starts', async () => {
     const body = new Promise<string>((resolve, reject) => {
       https
-        .get({ host: '127.0.0.1', port, path: '/containerLogs/kube-system/web-n1/web?follow=true&tailLines=1', rejectUnauthorized: false, agent: false, ...ok }, (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => {
-            text += c;
-            if (text === 'part-whole\n') appendFileSync(path.join(logDir, '1.log'), '2026-01-01T00:02:00.000000000Z stdout F later\n');
-            if (text.endsWith('later\n')) writeFileSync(path.join(logDir, '2.log'), '');
-          });
-          res.on('end', () => resolve(text));
-        })
+        .get(
+          { host: '127.0.0.1', port, path: '/containerLogs/kube-system/web-n1/web?follow=true&tailLines=1', rejectUnauthorized: false, agent: false, ...ok },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => {
+              text += c;
+              if (text === 'part-whole\n') appendFileSync(path.join(logDir, '1.log'), '2026-01-01T00:02:00.000000000Z stdout F later\n');
+              if (text.endsWith('later\n')) writeFileSync(path.join(logDir, '2.log'), '');
+            });
+            res.on('end', () => resolve(text));
+          },
+        )
         .on('error', reject);
     });
     assert.equal(await body, 'part-whole\nlater\n');

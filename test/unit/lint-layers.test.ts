@@ -78,5 +78,8 @@ test("the repo's lint config (npm run lint) fails on a wrong import across layer
   // pki printing through a phase module: the kind of edge the layers forbid
   const filePath = path.join(repo, 'src/pki/keys.ts');
   const [r] = await eslint.lintText("import type { Phase } from '../phases/runner.js';\nexport type P = Phase<unknown>;\n", { filePath });
-  assert.ok(r!.messages.some((m) => m.ruleId === 'kubestrap/imports' && /^pki .* may not import phases/.test(m.message)), JSON.stringify(r!.messages));
+  assert.ok(
+    r!.messages.some((m) => m.ruleId === 'kubestrap/imports' && /^pki .* may not import phases/.test(m.message)),
+    JSON.stringify(r!.messages),
+  );
 });

@@ -141,7 +141,10 @@ for (const { version } of KUBERNETES_RELEASES) {
 test('without a pod subnet the controller-manager allocates no node CIDRs', async () => {
   const cmd = (await commands(config({ podNetworkCidr: undefined }))).get('kube-controller-manager')!;
   const dropped = ['--allocate-node-cidrs=true', '--cluster-cidr=10.244.0.0/16', '--service-cluster-ip-range=10.96.0.0/12'];
-  assert.deepEqual(cmd.args, CONTROLLER_MANAGER.filter((f) => !dropped.includes(f)));
+  assert.deepEqual(
+    cmd.args,
+    CONTROLLER_MANAGER.filter((f) => !dropped.includes(f)),
+  );
 });
 
 test('etcd image tags before 3.6.0 get the --experimental-* flags', async () => {
@@ -211,7 +214,10 @@ describe('extraArgs', () => {
     const cfg = config();
     cfg.cluster.apiServer.extraArgs = [{ name: 'authorization-config', value: '/etc/kubernetes/authz.yaml' }];
     const flags = parseFlags((await commands(cfg)).get('kube-apiserver')!.args);
-    assert.equal(flags.find((f) => f.name === 'authorization-mode'), undefined);
+    assert.equal(
+      flags.find((f) => f.name === 'authorization-mode'),
+      undefined,
+    );
     assert.equal(flags.at(-1)!.value, '/etc/kubernetes/authz.yaml');
   });
 
@@ -284,7 +290,9 @@ test('external CA mode (ca.crt without ca.key) gives empty --cluster-signing-*-f
 
 test('a loopback advertise address runs kube-apiserver without the endpoint reconciler where v1.37 refuses it', async () => {
   const reconciler = async (kubernetesVersion: string) =>
-    (await commands(config({ apiserverAdvertiseAddress: '127.0.0.1', kubernetesVersion }))).get('kube-apiserver')!.args.filter((a) => a.startsWith('--endpoint-reconciler-type'));
+    (await commands(config({ apiserverAdvertiseAddress: '127.0.0.1', kubernetesVersion })))
+      .get('kube-apiserver')!
+      .args.filter((a) => a.startsWith('--endpoint-reconciler-type'));
   assert.deepEqual(await reconciler('v1.37.2'), ['--endpoint-reconciler-type=none']);
   assert.deepEqual(await reconciler('v1.36.3'), []);
   assert.deepEqual(await reconciler('v1.35.4'), []);

@@ -75,7 +75,12 @@ test('images, annotations and resource requests', async () => {
       { 'kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint': '10.0.0.1:6443', 'kubestrap.io/depends-on': 'http://127.0.0.1:2381/readyz' },
       { cpu: '250m' },
     ],
-    ['kube-controller-manager', 'registry.k8s.io/kube-controller-manager:v1.37.2', { 'kubestrap.io/start-after': 'https://10.0.0.1:6443/livez' }, { cpu: '200m' }],
+    [
+      'kube-controller-manager',
+      'registry.k8s.io/kube-controller-manager:v1.37.2',
+      { 'kubestrap.io/start-after': 'https://10.0.0.1:6443/livez' },
+      { cpu: '200m' },
+    ],
     ['kube-scheduler', 'registry.k8s.io/kube-scheduler:v1.37.2', { 'kubestrap.io/start-after': 'https://10.0.0.1:6443/livez' }, { cpu: '100m' }],
   ];
   for (const [component, image, annotations, requests] of expect) {
@@ -89,11 +94,29 @@ test('images, annotations and resource requests', async () => {
 test('probes use the named probe-port with kubeadm v1.35–v1.37 hosts, paths and timings', async () => {
   const p = await pods(config());
   const expect: [ComponentName, number, object, object | undefined, object][] = [
-    ['etcd', 2381, probe('127.0.0.1', '/livez', 'HTTP', LIVENESS), probe('127.0.0.1', '/readyz', 'HTTP', READINESS), probe('127.0.0.1', '/readyz', 'HTTP', STARTUP)],
-    ['kube-apiserver', 6443, probe('10.0.0.1', '/livez', 'HTTPS', LIVENESS), probe('10.0.0.1', '/readyz', 'HTTPS', READINESS), probe('10.0.0.1', '/livez', 'HTTPS', STARTUP)],
+    [
+      'etcd',
+      2381,
+      probe('127.0.0.1', '/livez', 'HTTP', LIVENESS),
+      probe('127.0.0.1', '/readyz', 'HTTP', READINESS),
+      probe('127.0.0.1', '/readyz', 'HTTP', STARTUP),
+    ],
+    [
+      'kube-apiserver',
+      6443,
+      probe('10.0.0.1', '/livez', 'HTTPS', LIVENESS),
+      probe('10.0.0.1', '/readyz', 'HTTPS', READINESS),
+      probe('10.0.0.1', '/livez', 'HTTPS', STARTUP),
+    ],
     // The controller-manager is still probed on /healthz and has no readiness probe (through v1.37).
     ['kube-controller-manager', 10257, probe('127.0.0.1', '/healthz', 'HTTPS', LIVENESS), undefined, probe('127.0.0.1', '/healthz', 'HTTPS', STARTUP)],
-    ['kube-scheduler', 10259, probe('127.0.0.1', '/livez', 'HTTPS', LIVENESS), probe('127.0.0.1', '/readyz', 'HTTPS', READINESS), probe('127.0.0.1', '/livez', 'HTTPS', STARTUP)],
+    [
+      'kube-scheduler',
+      10259,
+      probe('127.0.0.1', '/livez', 'HTTPS', LIVENESS),
+      probe('127.0.0.1', '/readyz', 'HTTPS', READINESS),
+      probe('127.0.0.1', '/livez', 'HTTPS', STARTUP),
+    ],
   ];
   for (const [component, port, liveness, readiness, startup] of expect) {
     const c = container(p.get(component)!);
@@ -134,42 +157,46 @@ const hostPath = (name: string, p: string, type: string) => ({ name, hostPath: {
 const mount = (name: string, p: string, readOnly: boolean) => ({ name, mountPath: p, ...(readOnly ? { readOnly } : {}) });
 
 // kubeadm v1.36 dropped the controller-manager's flexvolume-dir mount (phases/controlplane/volumes.go).
-for (const [version, withFlex] of [['v1.35.4', true], ['v1.36.3', false], ['v1.37.2', false]] as const) {
-test(`${version}: default volumes and mounts, sorted by name (etcd mounts in kubeadm order: data first)`, async () => {
-  const p = await pods(config({ kubernetesVersion: version }));
-  const etcd = p.get('etcd')!;
-  assert.deepEqual(etcd.spec!.volumes, [
-    hostPath('etcd-certs', '/etc/kubernetes/pki/etcd', 'DirectoryOrCreate'),
-    hostPath('etcd-data', '/var/lib/etcd', 'DirectoryOrCreate'),
-  ]);
-  assert.deepEqual(container(etcd).volumeMounts, [mount('etcd-data', '/var/lib/etcd', false), mount('etcd-certs', '/etc/kubernetes/pki/etcd', false)]);
+for (const [version, withFlex] of [
+  ['v1.35.4', true],
+  ['v1.36.3', false],
+  ['v1.37.2', false],
+] as const) {
+  test(`${version}: default volumes and mounts, sorted by name (etcd mounts in kubeadm order: data first)`, async () => {
+    const p = await pods(config({ kubernetesVersion: version }));
+    const etcd = p.get('etcd')!;
+    assert.deepEqual(etcd.spec!.volumes, [
+      hostPath('etcd-certs', '/etc/kubernetes/pki/etcd', 'DirectoryOrCreate'),
+      hostPath('etcd-data', '/var/lib/etcd', 'DirectoryOrCreate'),
+    ]);
+    assert.deepEqual(container(etcd).volumeMounts, [mount('etcd-data', '/var/lib/etcd', false), mount('etcd-certs', '/etc/kubernetes/pki/etcd', false)]);
 
-  const apiserver = p.get('kube-apiserver')!;
-  assert.deepEqual(apiserver.spec!.volumes, [
-    hostPath('ca-certs', '/etc/ssl/certs', 'DirectoryOrCreate'),
-    hostPath('k8s-certs', '/etc/kubernetes/pki', 'DirectoryOrCreate'),
-  ]);
-  assert.deepEqual(container(apiserver).volumeMounts, [mount('ca-certs', '/etc/ssl/certs', true), mount('k8s-certs', '/etc/kubernetes/pki', true)]);
+    const apiserver = p.get('kube-apiserver')!;
+    assert.deepEqual(apiserver.spec!.volumes, [
+      hostPath('ca-certs', '/etc/ssl/certs', 'DirectoryOrCreate'),
+      hostPath('k8s-certs', '/etc/kubernetes/pki', 'DirectoryOrCreate'),
+    ]);
+    assert.deepEqual(container(apiserver).volumeMounts, [mount('ca-certs', '/etc/ssl/certs', true), mount('k8s-certs', '/etc/kubernetes/pki', true)]);
 
-  const kcm = p.get('kube-controller-manager')!;
-  const flex = '/usr/libexec/kubernetes/kubelet-plugins/volume/exec';
-  assert.deepEqual(kcm.spec!.volumes, [
-    hostPath('ca-certs', '/etc/ssl/certs', 'DirectoryOrCreate'),
-    ...(withFlex ? [hostPath('flexvolume-dir', flex, 'DirectoryOrCreate')] : []),
-    hostPath('k8s-certs', '/etc/kubernetes/pki', 'DirectoryOrCreate'),
-    hostPath('kubeconfig', '/etc/kubernetes/controller-manager.conf', 'FileOrCreate'),
-  ]);
-  assert.deepEqual(container(kcm).volumeMounts, [
-    mount('ca-certs', '/etc/ssl/certs', true),
-    ...(withFlex ? [mount('flexvolume-dir', flex, false)] : []),
-    mount('k8s-certs', '/etc/kubernetes/pki', true),
-    mount('kubeconfig', '/etc/kubernetes/controller-manager.conf', true),
-  ]);
+    const kcm = p.get('kube-controller-manager')!;
+    const flex = '/usr/libexec/kubernetes/kubelet-plugins/volume/exec';
+    assert.deepEqual(kcm.spec!.volumes, [
+      hostPath('ca-certs', '/etc/ssl/certs', 'DirectoryOrCreate'),
+      ...(withFlex ? [hostPath('flexvolume-dir', flex, 'DirectoryOrCreate')] : []),
+      hostPath('k8s-certs', '/etc/kubernetes/pki', 'DirectoryOrCreate'),
+      hostPath('kubeconfig', '/etc/kubernetes/controller-manager.conf', 'FileOrCreate'),
+    ]);
+    assert.deepEqual(container(kcm).volumeMounts, [
+      mount('ca-certs', '/etc/ssl/certs', true),
+      ...(withFlex ? [mount('flexvolume-dir', flex, false)] : []),
+      mount('k8s-certs', '/etc/kubernetes/pki', true),
+      mount('kubeconfig', '/etc/kubernetes/controller-manager.conf', true),
+    ]);
 
-  const scheduler = p.get('kube-scheduler')!;
-  assert.deepEqual(scheduler.spec!.volumes, [hostPath('kubeconfig', '/etc/kubernetes/scheduler.conf', 'FileOrCreate')]);
-  assert.deepEqual(container(scheduler).volumeMounts, [mount('kubeconfig', '/etc/kubernetes/scheduler.conf', true)]);
-});
+    const scheduler = p.get('kube-scheduler')!;
+    assert.deepEqual(scheduler.spec!.volumes, [hostPath('kubeconfig', '/etc/kubernetes/scheduler.conf', 'FileOrCreate')]);
+    assert.deepEqual(container(scheduler).volumeMounts, [mount('kubeconfig', '/etc/kubernetes/scheduler.conf', true)]);
+  });
 }
 
 test('distribution CA directories are mounted only when they exist under the rootfs', async () => {
@@ -187,7 +214,10 @@ test('distribution CA directories are mounted only when they exist under the roo
     const kcmNames = p.get('kube-controller-manager')!.spec!.volumes!.map((v) => v.name);
     assert.deepEqual(kcmNames, ['ca-certs', 'etc-pki-ca-trust', 'k8s-certs', 'kubeconfig', 'usr-share-ca-certificates']);
     assert.ok(container(p.get('kube-apiserver')!).volumeMounts!.some((m) => m.name === 'etc-pki-ca-trust' && m.readOnly === true));
-    assert.deepEqual(p.get('kube-scheduler')!.spec!.volumes!.map((v) => v.name), ['kubeconfig']);
+    assert.deepEqual(
+      p.get('kube-scheduler')!.spec!.volumes!.map((v) => v.name),
+      ['kubeconfig'],
+    );
   } finally {
     await rm(caRoot, { recursive: true, force: true });
   }
@@ -199,7 +229,9 @@ test('extraVolumes: added in name order, pathType and readOnly as given, a defau
     { name: 'audit', hostPath: '/var/log/kubernetes', mountPath: '/var/log/kubernetes', pathType: 'DirectoryOrCreate' },
     { name: 'policy', hostPath: '/etc/kubernetes/audit.yaml', mountPath: '/etc/audit.yaml', readOnly: true },
   ];
-  cfg.cluster.controllerManager.extraVolumes = [{ name: 'ca-certs', hostPath: '/opt/certs', mountPath: '/etc/ssl/certs', readOnly: true, pathType: 'Directory' }];
+  cfg.cluster.controllerManager.extraVolumes = [
+    { name: 'ca-certs', hostPath: '/opt/certs', mountPath: '/etc/ssl/certs', readOnly: true, pathType: 'Directory' },
+  ];
   const p = await pods(cfg);
   const apiserver = p.get('kube-apiserver')!;
   assert.deepEqual(apiserver.spec!.volumes, [

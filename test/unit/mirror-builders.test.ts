@@ -33,7 +33,12 @@ const sp: StaticPod = {
   origin: '/etc/kubernetes/manifests/kube-scheduler.yaml',
   hash: 'h1',
   pod: {
-    metadata: { name: 'kube-scheduler-cp1', namespace: 'kube-system', labels: { component: 'kube-scheduler' }, annotations: { 'kubernetes.io/config.hash': 'h1' } },
+    metadata: {
+      name: 'kube-scheduler-cp1',
+      namespace: 'kube-system',
+      labels: { component: 'kube-scheduler' },
+      annotations: { 'kubernetes.io/config.hash': 'h1' },
+    },
     spec: { hostNetwork: true, serviceAccountName: 'x', containers: [{ name: 'kube-scheduler', image: 'registry.k8s.io/kube-scheduler:v1.34.4' }] },
   },
 };
@@ -127,10 +132,18 @@ describe('mark-control-plane patch', () => {
         resourceVersion: '5',
         labels: { 'node-role.kubernetes.io/control-plane': '', 'node.kubernetes.io/exclude-from-external-load-balancers': '' },
       },
-      spec: { taints: [{ key: 'a', effect: 'NoExecute' }, { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] },
+      spec: {
+        taints: [
+          { key: 'a', effect: 'NoExecute' },
+          { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' },
+        ],
+      },
     });
     assert.deepEqual(wantedTaints([]), []);
-    const done = { metadata: { labels: patch!.metadata && { 'node-role.kubernetes.io/control-plane': '', 'node.kubernetes.io/exclude-from-external-load-balancers': '' } }, spec: { taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] } };
+    const done = {
+      metadata: { labels: patch!.metadata && { 'node-role.kubernetes.io/control-plane': '', 'node.kubernetes.io/exclude-from-external-load-balancers': '' } },
+      spec: { taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] },
+    };
     assert.equal(markPatch(done, wantedTaints(null)), undefined);
   });
 });
@@ -141,7 +154,14 @@ describe('join command', () => {
       joinCommand({ endpoint: '10.0.0.1:6443', token: 't', caHash: 'sha256:00' }),
       'kubestrap join 10.0.0.1:6443 --token t \\\n\t--discovery-token-ca-cert-hash sha256:00',
     );
-    const text = closingMessage({ endpoint: 'e:6443', token: 't', caHash: 'sha256:00', adminConf: '/etc/kubernetes/admin.conf', certificateKey: 'k', showControlPlaneJoin: false });
+    const text = closingMessage({
+      endpoint: 'e:6443',
+      token: 't',
+      caHash: 'sha256:00',
+      adminConf: '/etc/kubernetes/admin.conf',
+      certificateKey: 'k',
+      showControlPlaneJoin: false,
+    });
     assert.match(text, /--control-plane --certificate-key k/);
     assert.match(text, /export KUBECONFIG=\/etc\/kubernetes\/admin.conf/);
     const plain = closingMessage({ endpoint: 'e:6443', token: 't', caHash: 'sha256:00', adminConf: '/a', showControlPlaneJoin: false });

@@ -20,10 +20,14 @@ interface Member {
 /** Independent ustar reader: checks each header checksum while listing the members. */
 function untar(archive: Buffer): Member[] {
   const out: Member[] = [];
-  for (let off = 0; off + 512 <= archive.length; ) {
+  for (let off = 0; off + 512 <= archive.length;) {
     const h = archive.subarray(off, off + 512);
     if (h.every((b) => b === 0)) break;
-    const str = (start: number, len: number): string => h.subarray(start, start + len).toString('utf8').replace(/\0.*$/s, '');
+    const str = (start: number, len: number): string =>
+      h
+        .subarray(start, start + len)
+        .toString('utf8')
+        .replace(/\0.*$/s, '');
     const num = (start: number, len: number): number => parseInt(str(start, len).trim() || '0', 8);
     let sum = 0;
     for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
@@ -50,14 +54,24 @@ const spec: ImageSpec = {
 
 test('tar: parents added, sorted, long names split into prefix', () => {
   const long = `a/${'d'.repeat(90)}/${'e'.repeat(90)}/file`;
-  const members = untar(tar(withParentDirs([{ path: `/${long}`, type: 'file', mode: 0o600, content: Buffer.from('x') }, { path: 'b', type: 'file', mode: 0o644 }])));
-  assert.deepEqual(members.map((m) => [m.name, m.type]), [
-    ['a/', '5'],
-    [`a/${'d'.repeat(90)}/`, '5'],
-    [`a/${'d'.repeat(90)}/${'e'.repeat(90)}/`, '5'],
-    [long, '0'],
-    ['b', '0'],
-  ]);
+  const members = untar(
+    tar(
+      withParentDirs([
+        { path: `/${long}`, type: 'file', mode: 0o600, content: Buffer.from('x') },
+        { path: 'b', type: 'file', mode: 0o644 },
+      ]),
+    ),
+  );
+  assert.deepEqual(
+    members.map((m) => [m.name, m.type]),
+    [
+      ['a/', '5'],
+      [`a/${'d'.repeat(90)}/`, '5'],
+      [`a/${'d'.repeat(90)}/${'e'.repeat(90)}/`, '5'],
+      [long, '0'],
+      ['b', '0'],
+    ],
+  );
   assert.equal(members[3]!.mode, 0o600);
   assert.equal(members[3]!.content.toString(), 'x');
   assert.ok(members.every((m) => m.mtime === 0));
@@ -103,7 +117,10 @@ test('oci: image layout structure, digests match content', async () => {
   assert.equal(config.architecture, 'amd64');
 
   const layer = untar(layerTar);
-  assert.deepEqual(layer.map((m) => m.name), ['etc/', 'etc/passwd', 'usr/', 'usr/local/', 'usr/local/bin/', 'usr/local/bin/tool']);
+  assert.deepEqual(
+    layer.map((m) => m.name),
+    ['etc/', 'etc/passwd', 'usr/', 'usr/local/', 'usr/local/bin/', 'usr/local/bin/tool'],
+  );
   const tool = layer.find((m) => m.name === 'usr/local/bin/tool')!;
   assert.equal(tool.mode, 0o755);
   assert.deepEqual(tool.content, spec.files[0]!.content);

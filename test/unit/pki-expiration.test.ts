@@ -33,7 +33,10 @@ describe('check-expiration formatting', () => {
   });
 
   it('lays out columns like text/tabwriter(minwidth 10, padding 3)', () => {
-    assert.equal(tabwrite(['A\tBB\tlast', 'longer-name-here\tx\tl2', '', 'C\tD']), [`${'A'.padEnd(19)}${'BB'.padEnd(10)}last`, `longer-name-here   ${'x'.padEnd(10)}l2`, '', `${'C'.padEnd(10)}D`, ''].join('\n'));
+    assert.equal(
+      tabwrite(['A\tBB\tlast', 'longer-name-here\tx\tl2', '', 'C\tD']),
+      [`${'A'.padEnd(19)}${'BB'.padEnd(10)}last`, `longer-name-here   ${'x'.padEnd(10)}l2`, '', `${'C'.padEnd(10)}D`, ''].join('\n'),
+    );
   });
 });
 

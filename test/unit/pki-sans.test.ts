@@ -17,7 +17,16 @@ describe('pki SANs', () => {
       apiServer: { ...base.cluster.apiServer, certSANs: ['10.0.0.5', 'b.example.com', '*.apps.example.com', 'a.example.com', 'Not_Valid!', 'fd00::1'] },
     });
     const got = apiServerAltNames(cfg);
-    assert.deepEqual(got.dns, ['*.apps.example.com', 'a.example.com', 'b.example.com', 'cp1', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.corp.local']);
+    assert.deepEqual(got.dns, [
+      '*.apps.example.com',
+      'a.example.com',
+      'b.example.com',
+      'cp1',
+      'kubernetes',
+      'kubernetes.default',
+      'kubernetes.default.svc',
+      'kubernetes.default.svc.corp.local',
+    ]);
     assert.deepEqual(got.ips, ['10.96.0.1', '10.0.0.5', '10.0.0.100', 'fd00::1']);
     assert.deepEqual(got.dropped, ['Not_Valid!']);
   });

@@ -148,7 +148,13 @@ function checkPki(rootfs: string, alg: EncryptionAlgorithm, startedAt: number): 
       assert.equal(extension(text, 'Authority Key Identifier'), extension(caText, 'Subject Key Identifier'), ctx);
       assert.equal(extension(text, 'Subject Key Identifier'), undefined, ctx);
     }
-    const sigAlg = { 'RSA-2048': 'sha256WithRSAEncryption', 'RSA-3072': 'sha256WithRSAEncryption', 'RSA-4096': 'sha256WithRSAEncryption', 'ECDSA-P256': 'ecdsa-with-SHA256', 'ECDSA-P384': 'ecdsa-with-SHA384' }[alg];
+    const sigAlg = {
+      'RSA-2048': 'sha256WithRSAEncryption',
+      'RSA-3072': 'sha256WithRSAEncryption',
+      'RSA-4096': 'sha256WithRSAEncryption',
+      'ECDSA-P256': 'ecdsa-with-SHA256',
+      'ECDSA-P384': 'ecdsa-with-SHA384',
+    }[alg];
     assert.match(text, new RegExp(`Signature Algorithm: ${sigAlg}\\n`), ctx);
     const serial = BigInt(`0x${ossl('x509', '-in', crt, '-noout', '-serial').trim().split('=')[1]}`);
     assert.ok(serial >= 1n && serial < (1n << 63n) - 1n, `${ctx} serial ${serial}`);
@@ -296,7 +302,10 @@ describe('pki: existing files', () => {
     unlinkSync(path.join(pki, 'ca.key'));
     unlinkSync(path.join(pki, 'apiserver-kubelet-client.crt'));
     unlinkSync(path.join(pki, 'apiserver-kubelet-client.key'));
-    assert.match(await runFails(rootfs, config()), new RegExp(`^${path.join(pki, 'apiserver-kubelet-client.crt')}: the ca CA has no key \\(external CA mode\\)`));
+    assert.match(
+      await runFails(rootfs, config()),
+      new RegExp(`^${path.join(pki, 'apiserver-kubelet-client.crt')}: the ca CA has no key \\(external CA mode\\)`),
+    );
     const rootfs2 = copy();
     unlinkSync(path.join(rootfs2, 'etc/kubernetes/pki/ca.key'));
     unlinkSync(path.join(rootfs2, 'etc/kubernetes/scheduler.conf'));
@@ -317,7 +326,10 @@ describe('pki: single phases, dry run, external etcd', () => {
     const rootfs = tmpRoot();
     await run(rootfs, config(), { only: 'certs/ca' });
     const { lines } = await run(rootfs, config(), { only: 'certs/apiserver' });
-    assert.deepEqual(lines.filter((l) => l.startsWith('[certs] Generating')), ['[certs] Generating "apiserver" certificate and key']);
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith('[certs] Generating')),
+      ['[certs] Generating "apiserver" certificate and key'],
+    );
     const pki = path.join(rootfs, 'etc/kubernetes/pki');
     assert.match(ossl('verify', '-CAfile', path.join(pki, 'ca.crt'), path.join(pki, 'apiserver.crt')), /OK/);
     assert.deepEqual(readdirSync(pki).sort(), ['apiserver.crt', 'apiserver.key', 'ca.crt', 'ca.key']);

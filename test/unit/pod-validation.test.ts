@@ -24,7 +24,10 @@ function base(): Record<string, unknown> {
           command: ['sleep', '1000'],
           ports: [{ containerPort: 8080, name: 'http' }, { containerPort: 9090 }],
           env: [{ name: 'A' }],
-          volumeMounts: [{ name: 'data', mountPath: '/foo' }, { name: 'data', mountPath: '/bar2' }],
+          volumeMounts: [
+            { name: 'data', mountPath: '/foo' },
+            { name: 'data', mountPath: '/bar2' },
+          ],
           resources: { limits: { cpu: '1' } },
           securityContext: {},
           livenessProbe: { httpGet: { port: 8080, path: '/healthz' } },
@@ -58,7 +61,8 @@ function setAt(obj: Record<string, unknown>, path: string, value: unknown): Reco
 }
 
 const exampleAt = (rule: Rule): string => rule.examples.at ?? (typeof rule.at === 'string' ? rule.at : rule.at[0]!).replace(/\[\*\]/g, '[0]');
-const show = (v: unknown): string => (typeof v === 'string' && v.length > 40 ? `${JSON.stringify(v.slice(0, 20))}… (${v.length} chars)` : JSON.stringify(v) ?? String(v)).slice(0, 80);
+const show = (v: unknown): string =>
+  (typeof v === 'string' && v.length > 40 ? `${JSON.stringify(v.slice(0, 20))}… (${v.length} chars)` : (JSON.stringify(v) ?? String(v))).slice(0, 80);
 
 describe('pod validation rules (upstream examples)', () => {
   it('the base pod is valid', () => {
@@ -116,7 +120,9 @@ describe('pod validation reports', () => {
     assert.equal(validatePodDocument(manifest).length, 0);
     assert.throws(
       () => resolveStaticPod({ manifest, source: 'file', origin: '/m/long.yaml', nodeName: 'node-1', seen: new Date() }),
-      (err: unknown) => err instanceof PodValidationError && /^\/m\/long\.yaml: metadata\.name: Invalid value: "a{250}-node-1": must be no more than 253 characters$/.test(err.oneLine()),
+      (err: unknown) =>
+        err instanceof PodValidationError &&
+        /^\/m\/long\.yaml: metadata\.name: Invalid value: "a{250}-node-1": must be no more than 253 characters$/.test(err.oneLine()),
     );
   });
 });

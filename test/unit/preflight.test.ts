@@ -143,7 +143,10 @@ describe('runtime checks', () => {
     const names = ['FileExisting-etcd', 'FileExisting-kube-apiserver', 'FileExisting-kube-controller-manager', 'FileExisting-kube-scheduler'];
     const missing = await linesFor(context(root, {}, 'process'), names);
     assert.equal(missing.errors.length, 4);
-    assert.match(missing.errors[0]!, /^\t\[ERROR FileExisting-etcd\]: etcd not found in .*\/var\/lib\/kubestrap\/images\/<repository>\/<tag> for registry\.k8s\.io\/etcd:3\.7\.0-0 or in the system path$/);
+    assert.match(
+      missing.errors[0]!,
+      /^\t\[ERROR FileExisting-etcd\]: etcd not found in .*\/var\/lib\/kubestrap\/images\/<repository>\/<tag> for registry\.k8s\.io\/etcd:3\.7\.0-0 or in the system path$/,
+    );
     // etcd from the image directory, the others from PATH.
     const imageDir = path.join(root, 'var/lib/kubestrap/images/registry.k8s.io/etcd/3.7.0-0');
     const pathDir = path.join(root, 'bin');
@@ -197,7 +200,11 @@ describe('ContainerRuntimeVersion', () => {
   test('containerd 2.x, other runtimes, a missing socket and the process runtime: nothing to say', async () => {
     const root = await tempRoot();
     await withCriSocket(root);
-    for (const [name, version] of [['containerd', 'v2.4.2'], ['containerd', '2.0.0-rc.1'], ['cri-o', '1.30.0']] as const) {
+    for (const [name, version] of [
+      ['containerd', 'v2.4.2'],
+      ['containerd', '2.0.0-rc.1'],
+      ['cri-o', '1.30.0'],
+    ] as const) {
       assert.deepEqual(await linesFor(context(root), ['ContainerRuntimeVersion'], asking(name, version).facts), { errors: [], warnings: [] });
     }
     const { asked, facts } = asking('containerd', '1.7.24');
@@ -214,7 +221,8 @@ describe('ContainerRuntimeVersion', () => {
     const { facts } = asking('containerd', 'v1.7.24');
     const ctx = context(root, { apiserverBindPort: String(busyPort) });
     await assert.rejects(runPreflight(ctx, facts), PreflightError);
-    const warning = '\t[WARNING ContainerRuntimeVersion]: containerd 1.7.24 is out of support; the kubelet drops containerd 1.x in v1.38: upgrade to containerd 2.x';
+    const warning =
+      '\t[WARNING ContainerRuntimeVersion]: containerd 1.7.24 is out of support; the kubelet drops containerd 1.x in v1.38: upgrade to containerd 2.x';
     assert.ok(ctx.out.lines.includes(warning), ctx.out.lines.join('\n'));
     const all = context(root, { apiserverBindPort: String(busyPort), ignorePreflightErrors: 'all' });
     await runPreflight(all, facts);
@@ -230,12 +238,19 @@ describe('the phase', () => {
     const ctx = context(root, { apiserverBindPort: String(busyPort) });
     const err = await runPreflight(ctx, goodFacts).catch((e: unknown) => e);
     assert.ok(err instanceof PreflightError);
-    assert.match(err.message, new RegExp(`^preflight checks failed: .*Port-${busyPort}, .*FileAvailable--etc-kubernetes-manifests-kube-scheduler\\.yaml, .*CRI`));
+    assert.match(
+      err.message,
+      new RegExp(`^preflight checks failed: .*Port-${busyPort}, .*FileAvailable--etc-kubernetes-manifests-kube-scheduler\\.yaml, .*CRI`),
+    );
     const out = ctx.out.lines.join('\n').split('\n');
     assert.equal(out[0], '[preflight] Running pre-flight checks');
     assert.equal(out[1], '[preflight] Some fatal errors occurred:');
     assert.ok(out.includes(`\t[ERROR Port-${busyPort}]: Port ${busyPort} is in use`));
-    assert.ok(out.includes(`\t[ERROR FileAvailable--etc-kubernetes-manifests-kube-scheduler.yaml]: ${root}/etc/kubernetes/manifests/kube-scheduler.yaml already exists`));
+    assert.ok(
+      out.includes(
+        `\t[ERROR FileAvailable--etc-kubernetes-manifests-kube-scheduler.yaml]: ${root}/etc/kubernetes/manifests/kube-scheduler.yaml already exists`,
+      ),
+    );
     assert.equal(out.at(-1), '[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`');
   });
 

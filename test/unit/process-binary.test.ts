@@ -32,7 +32,11 @@ describe('process runtime: why a binary is missing', () => {
     assert.equal(noBinary.reason, 'CreateContainerError');
     assert.match(noBinary.message, /no executable .*images\/example\/app\/1\/app/);
 
-    for (const [program, why] of [['/no/such/bin', 'no such file'], [notExec, 'not executable'], [root, 'not a regular file']] as const) {
+    for (const [program, why] of [
+      ['/no/such/bin', 'no such file'],
+      [notExec, 'not executable'],
+      [root, 'not a regular file'],
+    ] as const) {
       const err = await missingBinary(host, 'example/app:1', program, 'spec.containers[0]');
       assert.equal(err.reason, 'CreateContainerError');
       assert.equal(err.message, `cannot execute ${program}: ${why}`);
@@ -46,11 +50,19 @@ describe('process runtime: why a binary is missing', () => {
         {
           metadata: { namespace: 'default', name: 'web-n1' },
           spec: { containers: [{ name: 'app' }] },
-          status: { phase: 'Pending', containerStatuses: [{ name: 'app', image: 'x', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ErrImageNeverPull', message: 'm' } } }] },
+          status: {
+            phase: 'Pending',
+            containerStatuses: [
+              { name: 'app', image: 'x', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ErrImageNeverPull', message: 'm' } } },
+            ],
+          },
         },
       ],
     };
-    const table = psTable(list, { kind: 'SourceErrorList', items: [{ source: 'file', origin: '/m/bad.yaml', message: '/m/bad.yaml: a: Required value\n/m/bad.yaml: b: Required value', since: '' }] });
+    const table = psTable(list, {
+      kind: 'SourceErrorList',
+      items: [{ source: 'file', origin: '/m/bad.yaml', message: '/m/bad.yaml: a: Required value\n/m/bad.yaml: b: Required value', since: '' }],
+    });
     const lines = table.trimEnd().split('\n');
     assert.match(lines[1]!, /^default\s+web-n1\s+0\/1\s+ErrImageNeverPull\s+0\s+<unknown>$/);
     assert.deepEqual(lines.slice(2), ['error: /m/bad.yaml: a: Required value', 'error: /m/bad.yaml: b: Required value']);

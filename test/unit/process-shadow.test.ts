@@ -37,7 +37,10 @@ test('mountinfo mount points with octal escapes', () => {
 test('overlay first with the tmpfs shadow as fallback; submounts put back from the kept lower view', () => {
   const script = shadowScript([{ dir: "/etc/o'dd", submounts: ['hosts'] }]).join('\n');
   assert.match(script, /mount --rbind '\/etc\/o'\\''dd' lower/);
-  assert.match(script, /if mount -t overlay kubestrap-overlay -o lowerdir=lower,upperdir=upper,workdir=work '\/etc\/o'\\''dd' 2>\/dev\/null; then\n  mount -c --rbind '\/proc\/self\/cwd\/lower\/hosts' '\/etc\/o'\\''dd\/hosts'\nelse kubestrap_tmpfs_shadow \/proc\/self\/cwd\/lower '\/etc\/o'\\''dd'; fi/);
+  assert.match(
+    script,
+    /if mount -t overlay kubestrap-overlay -o lowerdir=lower,upperdir=upper,workdir=work '\/etc\/o'\\''dd' 2>\/dev\/null; then\n  mount -c --rbind '\/proc\/self\/cwd\/lower\/hosts' '\/etc\/o'\\''dd\/hosts'\nelse kubestrap_tmpfs_shadow \/proc\/self\/cwd\/lower '\/etc\/o'\\''dd'; fi/,
+  );
   const fallback = shadowScript([{ dir: '/etc', submounts: [] }], { overlay: false }).join('\n');
   assert.doesNotMatch(fallback, /overlay/);
   assert.match(fallback, /kubestrap_tmpfs_shadow \/proc\/self\/cwd\/lower '\/etc'/);

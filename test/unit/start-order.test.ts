@@ -46,7 +46,10 @@ test('served ports: container and host ports and numeric probe ports', () => {
       ],
     },
   };
-  assert.deepEqual(servedPorts(p).sort((a, b) => a - b), [80, 8080, 9000, 9100]);
+  assert.deepEqual(
+    servedPorts(p).sort((a, b) => a - b),
+    [80, 8080, 9000, 9100],
+  );
 });
 
 test('stop waves: dependants first, providers last, unrelated pods in the first wave', () => {
@@ -61,7 +64,10 @@ test('stop waves: a cycle is broken where it is found; an unknown port adds no c
   const c = pod('c', 1003, { 'kubestrap.io/start-after': 'http://127.0.0.1:4242/' });
   const waves = stopWaves([a, b, c], orderInfo);
   assert.equal(waves.flat().length, 3);
-  assert.ok(waves.at(-1)!.some((p) => p.metadata!.name === 'c'), 'c waits for nothing that runs here');
+  assert.ok(
+    waves.at(-1)!.some((p) => p.metadata!.name === 'c'),
+    'c waits for nothing that runs here',
+  );
 });
 
 test('waitForURLs resolves once every URL answers 2xx/3xx; abort rejects', async () => {

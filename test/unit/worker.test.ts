@@ -237,7 +237,8 @@ describe('PodWorkers', () => {
     let failures = 2;
     const start = rt.startContainer.bind(rt);
     rt.startContainer = async (pod, sb, st) => {
-      if (failures-- > 0) throw new ContainerStartError('CreateContainerError', 'cannot execute /opt/bin/app: no such file', { field: 'spec.containers[app].command' });
+      if (failures-- > 0)
+        throw new ContainerStartError('CreateContainerError', 'cannot execute /opt/bin/app: no such file', { field: 'spec.containers[app].command' });
       return start(pod, sb, st);
     };
     workers.apply({ type: 'add', pod: staticPod('u1', { containers: [app()] }) });
@@ -338,7 +339,10 @@ describe('PodWorkers', () => {
     await workers.settled();
     await clock.advance(0);
     assert.deepEqual(rt.log, ['sandbox v1', 'start v1/etcd#0', 'stop v1/etcd#0', 'stopsandbox v1', 'sandbox v2', 'start v2/etcd#0']);
-    assert.deepEqual(workers.states().map((s) => s.pod.uid), ['v2']);
+    assert.deepEqual(
+      workers.states().map((s) => s.pod.uid),
+      ['v2'],
+    );
     workers.apply({ type: 'remove', pod: v2 });
     await clock.advance(0);
     assert.deepEqual(rt.log.slice(-2), ['stop v2/etcd#0', 'stopsandbox v2']);
@@ -384,7 +388,11 @@ describe('PodWorkers', () => {
     let healthy = true;
     const runner: ProbeRunner = async () => (healthy ? { ok: true, message: '' } : { ok: false, message: 'HTTP probe failed with statuscode: 500' });
     const { rt, clock, workers } = await setup(runner);
-    const c: V1Container = { ...app(), livenessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 10, failureThreshold: 3 }, readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 } };
+    const c: V1Container = {
+      ...app(),
+      livenessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 10, failureThreshold: 3 },
+      readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+    };
     workers.apply({ type: 'add', pod: staticPod('p1', { containers: [c] }) });
     await clock.advance(0);
     assert.equal(workers.states()[0]!.status.containerStatuses![0]!.ready, true, 'readiness succeeded at once');
@@ -471,6 +479,9 @@ describe('PodWorkers', () => {
     workers.detachAll();
     const next = new PodWorkers({ runtime: rt, host, nodeName: 'node1', nodeIP: '10.0.0.5', clock });
     await next.adopt([]);
-    assert.deepEqual(rt.log.filter((l) => l.startsWith('stop ')), ['stop api/api#0', 'stop etcd/etcd#0']);
+    assert.deepEqual(
+      rt.log.filter((l) => l.startsWith('stop ')),
+      ['stop api/api#0', 'stop etcd/etcd#0'],
+    );
   });
 });

@@ -18,7 +18,12 @@ export interface RunningKubeletApi {
 }
 
 /** undefined when the port is off, or there is no client CA yet (an agent before `init` made one). */
-export async function startKubeletApi(config: AgentConfig, view: Pick<AgentView, 'desired' | 'states' | 'errors' | 'metrics'>, nodeIP: string, logger: Logger): Promise<RunningKubeletApi | undefined> {
+export async function startKubeletApi(
+  config: AgentConfig,
+  view: Pick<AgentView, 'desired' | 'states' | 'errors' | 'metrics'>,
+  nodeIP: string,
+  logger: Logger,
+): Promise<RunningKubeletApi | undefined> {
   const port = config.kubeletPort ?? 0;
   if (port === 0) return undefined;
   const log = logger.child({ component: 'kubelet-api' });
@@ -45,9 +50,22 @@ export async function startKubeletApi(config: AgentConfig, view: Pick<AgentView,
     if (!kc) throw new HostError('does not exist', { file: host.path(config.kubeconfig), field: '--kubeconfig' });
     reviewer = new SubjectAccessReviewer(kc, config.nodeName);
   }
-  const server = new KubeletServer({ view, host, logger, certPem: serving.certPem, keyPem: serving.keyPem, clientCAPem, decide: reviewer?.decide ?? alwaysAllow, authenticateToken: reviewer?.authenticateToken });
+  const server = new KubeletServer({
+    view,
+    host,
+    logger,
+    certPem: serving.certPem,
+    keyPem: serving.keyPem,
+    clientCAPem,
+    decide: reviewer?.decide ?? alwaysAllow,
+    authenticateToken: reviewer?.authenticateToken,
+  });
   const bound = await server.listen(port);
-  log.info('kubelet API listening', { address: `0.0.0.0:${bound}`, servingCert: `${host.path(certFile)} (${serving.made})`, authorization: reviewer ? 'Webhook' : 'AlwaysAllow' });
+  log.info('kubelet API listening', {
+    address: `0.0.0.0:${bound}`,
+    servingCert: `${host.path(certFile)} (${serving.made})`,
+    authorization: reviewer ? 'Webhook' : 'AlwaysAllow',
+  });
   return {
     port: bound,
     close: async () => {

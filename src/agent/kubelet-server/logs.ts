@@ -86,7 +86,12 @@ export async function logFile(t: LogTarget, previous: boolean): Promise<string> 
   const list = await attempts(dir);
   const pick = list[previous ? 1 : 0];
   if (pick === undefined) {
-    throw new LogRequestError(400, previous ? `previous terminated container "${t.container}" in pod "${t.pod}" not found` : `container "${t.container}" in pod "${t.pod}" is waiting to start: ContainerCreating`);
+    throw new LogRequestError(
+      400,
+      previous
+        ? `previous terminated container "${t.container}" in pod "${t.pod}" not found`
+        : `container "${t.container}" in pod "${t.pod}" is waiting to start: ContainerCreating`,
+    );
   }
   return path.join(dir, `${pick}.log`);
 }
@@ -101,7 +106,10 @@ export class LogFormatter {
 
   /** Whether the record is of the requested stream and time range. */
   accepts(rec: LogRecord): boolean {
-    return (this.opts.stream === 'All' || rec.stream === this.opts.stream.toLowerCase()) && (this.opts.sinceMs === undefined || Date.parse(rec.time) >= this.opts.sinceMs);
+    return (
+      (this.opts.stream === 'All' || rec.stream === this.opts.stream.toLowerCase()) &&
+      (this.opts.sinceMs === undefined || Date.parse(rec.time) >= this.opts.sinceMs)
+    );
   }
 
   /** The text for one record, or undefined when it is filtered out; `done` once limitBytes is reached. */
@@ -179,7 +187,12 @@ export async function streamLog(file: string, opts: LogOptions, out: StreamContr
       }
     };
     // tailLines counts the lines of the requested stream (and time range) only
-    emit(tail((await readMore()).filter((r) => fmt.accepts(r)), opts.tailLines));
+    emit(
+      tail(
+        (await readMore()).filter((r) => fmt.accepts(r)),
+        opts.tailLines,
+      ),
+    );
     if (!opts.follow) return;
     const poll = out.pollMs ?? 200;
     while (out.open() && !fmt.done) {

@@ -23,7 +23,8 @@ import { podList, type AgentView } from '../server.js';
 import { authenticate, bearerToken, forbiddenMessage, requestAttributes, type Decide, type TokenAuthenticator, type User } from './auth.js';
 import { LogRequestError, logFile, newerAttemptExists, parseLogOptions, streamLog } from './logs.js';
 
-export const UNSUPPORTED_MESSAGE = (what: string): string => `${what} is not supported by the kubestrap agent: it runs static pods without interactive streams; use kubectl logs, or run the command on the node\n`;
+export const UNSUPPORTED_MESSAGE = (what: string): string =>
+  `${what} is not supported by the kubestrap agent: it runs static pods without interactive streams; use kubectl logs, or run the command on the node\n`;
 
 const STREAMING: readonly (readonly [string, string])[] = [
   ['/exec/', 'exec'],
@@ -53,9 +54,12 @@ export class KubeletServer {
   }
 
   async listen(port: number, address = '0.0.0.0'): Promise<number> {
-    const server = https.createServer({ key: this.opts.keyPem, cert: this.opts.certPem, ca: this.opts.clientCAPem, requestCert: true, rejectUnauthorized: false }, (req, res) => {
-      void this.handle(req, res);
-    });
+    const server = https.createServer(
+      { key: this.opts.keyPem, cert: this.opts.certPem, ca: this.opts.clientCAPem, requestCert: true, rejectUnauthorized: false },
+      (req, res) => {
+        void this.handle(req, res);
+      },
+    );
     server.on('upgrade', (req: IncomingMessage, socket: Duplex) => void this.upgrade(req, socket));
     server.keepAliveTimeout = 30_000;
     await new Promise<void>((resolve, reject) => {
@@ -112,7 +116,9 @@ export class KubeletServer {
     const what = STREAMING.find(([p]) => pathname.startsWith(p))?.[1];
     const { status, body } = refused ?? { status: what ? 501 : 404, body: what ? UNSUPPORTED_MESSAGE(what) : '404 page not found\n' };
     const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 501: 'Not Implemented' }[status] ?? 'Error';
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -39,7 +39,9 @@ export async function findContainerLog(host: Host, q: LogQuery): Promise<string>
   const candidates = exact.length ? exact : pods;
   const names = [...new Set(candidates.map((p) => `${p.ns}/${p.name}`))];
   if (names.length === 0) {
-    throw new HostError(`no logs for pod "${q.pod}"${q.namespace ? ` in namespace ${q.namespace}` : ''} under ${root}`, { hint: 'check the pod name (kubestrap ps), -n and --rootfs' });
+    throw new HostError(`no logs for pod "${q.pod}"${q.namespace ? ` in namespace ${q.namespace}` : ''} under ${root}`, {
+      hint: 'check the pod name (kubestrap ps), -n and --rootfs',
+    });
   }
   if (names.length > 1) throw new HostError(`pod name "${q.pod}" is ambiguous: ${names.join(', ')}`, { hint: 'give the full name and -n namespace' });
   const pod = candidates.sort((a, b) => b.mtime - a.mtime)[0]!;
@@ -61,7 +63,11 @@ export async function findContainerLog(host: Host, q: LogQuery): Promise<string>
     .sort((a, b) => b - a);
   const pick = attempts[q.previous ? 1 : 0];
   if (pick === undefined) {
-    throw new HostError(q.previous ? `previous terminated container "${container}" in pod "${pod.name}" not found` : `no log file for container "${container}" in pod "${pod.name}"`);
+    throw new HostError(
+      q.previous
+        ? `previous terminated container "${container}" in pod "${pod.name}" not found`
+        : `no log file for container "${container}" in pod "${pod.name}"`,
+    );
   }
   return path.join(pod.dir, container, `${pick}.log`);
 }

@@ -24,14 +24,7 @@ export function rejectionStatus(nodeName: string): V1PodStatus {
 }
 
 /** A core/v1 Event about a pod (involvedObject = the pod), as the kubelet's recorder writes it. */
-export function podEvent(
-  pod: V1Pod,
-  nodeName: string,
-  type: 'Normal' | 'Warning',
-  reason: string,
-  message: string,
-  now: Date = new Date(),
-): CoreV1Event {
+export function podEvent(pod: V1Pod, nodeName: string, type: 'Normal' | 'Warning', reason: string, message: string, now: Date = new Date()): CoreV1Event {
   const name = pod.metadata?.name ?? 'unknown';
   const namespace = pod.metadata?.namespace ?? 'default';
   return {

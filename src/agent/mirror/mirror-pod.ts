@@ -47,8 +47,7 @@ export function buildMirrorPod(sp: StaticPod, node: NodeRef): V1Pod {
 export const isMirrorPod = (pod: V1Pod): boolean => pod.metadata?.annotations?.[ANNOTATION_MIRROR] !== undefined;
 
 /** kubelet's IsMirrorPodOf: the mirror carries the static pod's current hash. */
-export const isMirrorOf = (mirror: V1Pod, sp: StaticPod): boolean =>
-  mirror.metadata?.annotations?.[ANNOTATION_MIRROR] === sp.hash;
+export const isMirrorOf = (mirror: V1Pod, sp: StaticPod): boolean => mirror.metadata?.annotations?.[ANNOTATION_MIRROR] === sp.hash;
 
 /**
  * The status to write on the mirror: the worker's status, with the node's IP filled in where the

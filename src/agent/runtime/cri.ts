@@ -12,19 +12,19 @@ import { containerdSupportWarning } from '../../cri/runtime-version.js';
 import { ContainerStartError, HostError, messageOf } from '../../errors.js';
 import { defaultPullPolicy } from '../../pod/defaults.js';
 import type { Host } from '../../host/host.js';
-import { containerConfig, OWNER_LABEL, CONTAINER_NAME_LABEL, POD_NAME_LABEL, POD_NAMESPACE_LABEL, POD_UID_LABEL, podLogDirectory, sandboxConfig } from './cri/config.js';
+import {
+  containerConfig,
+  OWNER_LABEL,
+  CONTAINER_NAME_LABEL,
+  POD_NAME_LABEL,
+  POD_NAMESPACE_LABEL,
+  POD_UID_LABEL,
+  podLogDirectory,
+  sandboxConfig,
+} from './cri/config.js';
 import { ExitWatcher } from './cri/exit-watch.js';
 import { containerMounts } from './cri/volumes.js';
-import type {
-  ContainerRef,
-  ContainerRunState,
-  ContainerStart,
-  ExecResult,
-  ManagedContainer,
-  Runtime,
-  RuntimePod,
-  SandboxRef,
-} from './types.js';
+import type { ContainerRef, ContainerRunState, ContainerStart, ExecResult, ManagedContainer, Runtime, RuntimePod, SandboxRef } from './types.js';
 
 export const DEFAULT_CRI_ENDPOINT = 'unix:///var/run/containerd/containerd.sock';
 
@@ -279,10 +279,7 @@ export class CriRuntime implements Runtime {
     const timeout = Math.max(0, Math.ceil(graceSeconds));
     try {
       // containerd sends the stop signal, waits `timeout` s, kills, and returns once the task is gone.
-      await this.client.runtime.stopContainer(
-        { containerId: ref.id, timeout },
-        { timeoutMs: timeout * 1000 + (this.opts.requestTimeoutMs ?? 120_000) },
-      );
+      await this.client.runtime.stopContainer({ containerId: ref.id, timeout }, { timeoutMs: timeout * 1000 + (this.opts.requestTimeoutMs ?? 120_000) });
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }

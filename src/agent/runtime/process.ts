@@ -19,17 +19,7 @@ import { containerArgs, containerEnv } from './process/env.js';
 import { mountScript, prepareMounts } from './process/mounts.js';
 import { isAlive, listPids, readEnviron, readStat, startedAt } from './process/proc.js';
 import type { V1Pod } from '@kubernetes/client-node';
-import type {
-  ContainerRef,
-  ContainerRunState,
-  ContainerStart,
-  ExecResult,
-  ManagedContainer,
-  PodRefusal,
-  Runtime,
-  RuntimePod,
-  SandboxRef,
-} from './types.js';
+import type { ContainerRef, ContainerRunState, ContainerStart, ExecResult, ManagedContainer, PodRefusal, Runtime, RuntimePod, SandboxRef } from './types.js';
 
 /** Env markers on every container process (read back from /proc/<pid>/environ). */
 const MARK = {
@@ -178,7 +168,14 @@ export class ProcessRuntime implements Runtime {
       [MARK.io]: io,
       ...(scratch ? { [MARK.scratch]: scratch } : {}),
     };
-    if (c.workingDir && binds.length === 0 && !(await stat(c.workingDir).then((st) => st.isDirectory(), () => false))) {
+    if (
+      c.workingDir &&
+      binds.length === 0 &&
+      !(await stat(c.workingDir).then(
+        (st) => st.isDirectory(),
+        () => false,
+      ))
+    ) {
       throw new ContainerStartError('CreateContainerError', `workingDir ${c.workingDir} is not a directory`, { field: `${field}.workingDir` });
     }
     await mkdir(this.host.path(`${this.ioDir}/${pod.uid}`), { recursive: true, mode: 0o700 });
@@ -195,7 +192,10 @@ export class ProcessRuntime implements Runtime {
     const keep = fifos.map((f) => openSync(f, fsConstants.O_RDWR | fsConstants.O_NONBLOCK));
     const [cmd, args] =
       binds.length > 0
-        ? ['unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', mountScript(mounts, { scratch, workingDir: c.workingDir }), 'sh', binary, ...argv]]
+        ? [
+            'unshare',
+            ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', mountScript(mounts, { scratch, workingDir: c.workingDir }), 'sh', binary, ...argv],
+          ]
         : [binary, argv];
     let child: ChildProcess;
     try {
@@ -213,7 +213,9 @@ export class ProcessRuntime implements Runtime {
     const pid = child.pid;
     if (pid === undefined) {
       for (const fd of keep) closeSync(fd);
-      throw new ContainerStartError('CreateContainerError', `cannot start ${binary}: ${messageOf(await spawnError)}`, { field: c.workingDir ? `${field}.workingDir` : field });
+      throw new ContainerStartError('CreateContainerError', `cannot start ${binary}: ${messageOf(await spawnError)}`, {
+        field: c.workingDir ? `${field}.workingDir` : field,
+      });
     }
     const startTime = (await readStat(pid))?.startTime ?? '0';
     const tracked: Tracked = {
@@ -283,7 +285,14 @@ export class ProcessRuntime implements Runtime {
           clearInterval(poll);
           killGroup(pid, 'SIGKILL');
           // not our child: the exit status went to whoever reaped it
-          resolve({ state: 'exited', startedAt: began, finishedAt: new Date(), exitCode: 255, reason: 'Error', message: 'exit code unknown (process adopted after an agent restart)' });
+          resolve({
+            state: 'exited',
+            startedAt: began,
+            finishedAt: new Date(),
+            exitCode: 255,
+            reason: 'Error',
+            message: 'exit code unknown (process adopted after an agent restart)',
+          });
         });
       }, ADOPTED_POLL_MS);
     });
@@ -311,10 +320,7 @@ export class ProcessRuntime implements Runtime {
     killGroup(t.pid, 'SIGTERM');
     const graceMs = Math.max(0, graceSeconds) * 1000;
     let timer: NodeJS.Timeout | undefined;
-    const inTime = await Promise.race([
-      t.exited.then(() => true),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
-    ]);
+    const inTime = await Promise.race([t.exited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs)))]);
     clearTimeout(timer);
     if (!inTime && !t.done) {
       killGroup(t.pid, 'SIGKILL');

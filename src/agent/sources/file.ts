@@ -229,7 +229,14 @@ export class FileSource implements PodSource {
     let pod: StaticPod;
     try {
       if (content.length > 0 && content[0] === 0) throw new KubestrapError(content.subarray(1).toString(), { file });
-      pod = resolveStaticPod({ manifest: decodeDocument(content, file), source: 'file', origin: file, nodeName: this.options.nodeName, seen: new Date(), admit: this.options.admit });
+      pod = resolveStaticPod({
+        manifest: decodeDocument(content, file),
+        source: 'file',
+        origin: file,
+        nodeName: this.options.nodeName,
+        seen: new Date(),
+        admit: this.options.admit,
+      });
     } catch (err) {
       if (!(p.suspect?.equals(content) ?? false) && content[0] !== 0) {
         // Maybe a writer paused mid-file: read once more after a longer quiet period.
@@ -383,7 +390,15 @@ async function readSmall(file: string): Promise<Buffer | undefined> {
 /** Why a directory entry that is not a regular file cannot be a manifest. */
 async function notRegular(file: string, st: Stats): Promise<string> {
   const link = await readlink(file).catch(() => undefined);
-  const what = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
+  const what = st.isDirectory()
+    ? 'a directory'
+    : st.isFIFO()
+      ? 'a FIFO'
+      : st.isSocket()
+        ? 'a socket'
+        : st.isCharacterDevice() || st.isBlockDevice()
+          ? 'a device'
+          : 'not a regular file';
   const how = st.isDirectory() ? 'manifests are not read from subdirectories: move its files up, or remove it' : 'a manifest is a regular file';
   return link !== undefined ? `is a symlink to ${what} (${link}); ${how}` : `is ${what}; ${how}`;
 }

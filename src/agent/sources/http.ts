@@ -148,13 +148,25 @@ export class HttpSource implements PodSource {
       const rawName = (item as { metadata?: { name?: unknown } })?.metadata?.name;
       const name = typeof rawName === 'string' ? rawName : `#${i}`;
       try {
-        const pod = resolveStaticPod({ manifest: item, source: 'http', origin: url, nodeName: this.options.nodeName, seen: new Date(), admit: this.options.admit });
+        const pod = resolveStaticPod({
+          manifest: item,
+          source: 'http',
+          origin: url,
+          nodeName: this.options.nodeName,
+          seen: new Date(),
+          admit: this.options.admit,
+        });
         const seen = this.seen.get(pod.uid);
         if (seen) pod.pod.metadata!.annotations![ANNOTATION_SEEN] = seen.toISOString();
         else this.seen.set(pod.uid, new Date(pod.pod.metadata!.annotations![ANNOTATION_SEEN]!));
         const first = byKey.get(podKey(pod));
         if (first !== undefined) {
-          errors.push({ source: 'http', origin: url, message: `${where}: pod "${podKey(pod)}" is also declared by items[${first}]; this item is ignored`, since: new Date() });
+          errors.push({
+            source: 'http',
+            origin: url,
+            message: `${where}: pod "${podKey(pod)}" is also declared by items[${first}]; this item is ignored`,
+            since: new Date(),
+          });
           return;
         }
         byKey.set(podKey(pod), i);
@@ -171,7 +183,8 @@ export class HttpSource implements PodSource {
         });
       }
     });
-    for (const e of errors) this.log.error('static pod refused', { error: e.message, keptPod: e.keptPod ? `${e.keptPod.namespace}/${e.keptPod.name}` : undefined });
+    for (const e of errors)
+      this.log.error('static pod refused', { error: e.message, keptPod: e.keptPod ? `${e.keptPod.namespace}/${e.keptPod.name}` : undefined });
     this.pods = next;
     this.itemErrors = errors;
     for (const uid of this.seen.keys()) if (![...next.values()].some((p) => p.uid === uid)) this.seen.delete(uid);

@@ -89,7 +89,13 @@ export function termination(rec: Rec, containerID: string, exit: ContainerRunSta
       containerID,
     };
   }
-  return { exitCode: 255, reason: 'Unknown', message: killedFor ?? (exit.state === 'unknown' ? exit.reason : 'state unknown'), finishedAt: new Date(nowMs), containerID };
+  return {
+    exitCode: 255,
+    reason: 'Unknown',
+    message: killedFor ?? (exit.state === 'unknown' ? exit.reason : 'state unknown'),
+    finishedAt: new Date(nowMs),
+    containerID,
+  };
 }
 
 /** What the pod status shows of each container. */

@@ -120,7 +120,10 @@ export class PodWorkers {
     if (!worker) return;
     this.workers.delete(pod.uid);
     this.logger.info('stopping pod', { pod: pod.name, namespace: pod.namespace, uid: pod.uid });
-    this.trackStop(podKey(pod), worker.stop().then(() => this.retire(worker)));
+    this.trackStop(
+      podKey(pod),
+      worker.stop().then(() => this.retire(worker)),
+    );
   }
 
   private trackStop(key: string, stop: Promise<void>): void {
@@ -204,7 +207,9 @@ export class PodWorkers {
       const sameVersion = cp?.hash === pod.hash;
       this.startPod(
         pod,
-        running && running.size > 0 ? { sandboxId: cp?.sandboxId ?? byPod.get(pod.uid)![0]!.sandboxId, running, checkpoint: sameVersion ? cp : undefined } : undefined,
+        running && running.size > 0
+          ? { sandboxId: cp?.sandboxId ?? byPod.get(pod.uid)![0]!.sandboxId, running, checkpoint: sameVersion ? cp : undefined }
+          : undefined,
       );
     }
   }
@@ -241,10 +246,12 @@ export class PodWorkers {
   }
 
   private errorsFor(pod: StaticPod): string[] {
-    return this.sourceErrors
-      .filter((e) => e.origin === pod.origin || (e.keptPod?.name === pod.name && e.keptPod.namespace === pod.namespace))
-      // file errors already name their file (ManifestError); do not say it twice
-      .map((e) => (e.message.startsWith(e.origin) ? e.message : `${e.origin}: ${e.message}`));
+    return (
+      this.sourceErrors
+        .filter((e) => e.origin === pod.origin || (e.keptPod?.name === pod.name && e.keptPod.namespace === pod.namespace))
+        // file errors already name their file (ManifestError); do not say it twice
+        .map((e) => (e.message.startsWith(e.origin) ? e.message : `${e.origin}: ${e.message}`))
+    );
   }
 
   states(): PodState[] {

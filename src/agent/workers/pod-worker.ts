@@ -110,9 +110,7 @@ export class PodWorker {
     this.check();
     if (!this.adopted) await waitStartAfter(this.pod, this.recs, this.deps, this.signal);
     if (!this.adopted) restartCountsFromLogs(this.deps.host, this.pod, this.recs);
-    this.sandbox = await this.retry('sandbox', async () =>
-      this.adopted ? { id: this.adopted.sandboxId } : this.deps.runtime.runPodSandbox(this.runtimePod),
-    );
+    this.sandbox = await this.retry('sandbox', async () => (this.adopted ? { id: this.adopted.sandboxId } : this.deps.runtime.runPodSandbox(this.runtimePod)));
     this.saveCheckpoint();
     const inits = this.recs.filter((r) => r.init);
     const apps = this.recs.filter((r) => !r.init);
@@ -242,19 +240,23 @@ export class PodWorker {
 
   private async startOne(rec: Rec): Promise<void> {
     const c = rec.spec;
-    const ref = await this.retry(`container ${c.name}`, async () => {
-      await this.deps.runtime.ensureImage(c.image ?? '', c.imagePullPolicy);
-      this.check();
-      return this.deps.runtime.startContainer(this.runtimePod, this.sandbox!, {
-        container: c,
-        attempt: rec.restartCount,
-        logPath: this.hostLogPath(c.name, rec.restartCount),
-        init: rec.init,
-      });
-    }, (err) => {
-      // as the kubelet: the container waits with the reason it cannot start (kubestrap ps, /pods, mirror pod)
-      rec.view = { waiting: { reason: err instanceof ContainerStartError ? err.reason : 'CreateContainerError', message: messageOf(err) } };
-    });
+    const ref = await this.retry(
+      `container ${c.name}`,
+      async () => {
+        await this.deps.runtime.ensureImage(c.image ?? '', c.imagePullPolicy);
+        this.check();
+        return this.deps.runtime.startContainer(this.runtimePod, this.sandbox!, {
+          container: c,
+          attempt: rec.restartCount,
+          logPath: this.hostLogPath(c.name, rec.restartCount),
+          init: rec.init,
+        });
+      },
+      (err) => {
+        // as the kubelet: the container waits with the reason it cannot start (kubestrap ps, /pods, mirror pod)
+        rec.view = { waiting: { reason: err instanceof ContainerStartError ? err.reason : 'CreateContainerError', message: messageOf(err) } };
+      },
+    );
     rec.ref = ref;
     rec.startedAtMs = this.deps.clock.now();
     this.markRunning(rec, new Date(rec.startedAtMs));
@@ -326,9 +328,9 @@ export class PodWorker {
     this.deps.logger.warn('killing unhealthy container', { pod: this.pod.name, container: rec.spec.name, reason: message });
     const probe = kind === 'liveness' ? rec.spec.livenessProbe : rec.spec.startupProbe;
     const grace = probe?.terminationGracePeriodSeconds ?? this.graceSeconds;
-    await this.deps.runtime.stopContainer(ref, grace).catch((err: unknown) =>
-      this.deps.logger.error('cannot stop unhealthy container', { pod: this.pod.name, error: messageOf(err) }),
-    );
+    await this.deps.runtime
+      .stopContainer(ref, grace)
+      .catch((err: unknown) => this.deps.logger.error('cannot stop unhealthy container', { pod: this.pod.name, error: messageOf(err) }));
   }
 
   private saveCheckpoint(): void {

@@ -9,7 +9,17 @@ import { ConfigError, HostError } from '../../errors.js';
 import { bootstrapTokenSecret, DEFAULT_NODE_TOKEN_GROUP, parseToken } from '../../kube/bootstrap-token.js';
 import { applyConfigMap, applySecret, configMap } from '../../kube/configmap.js';
 import { clusterInfoKubeconfig } from '../../kube/discovery.js';
-import { applyClusterRole, applyClusterRoleBinding, applyRoleAndBinding, clusterRole, clusterRoleBinding, group, namedRule, role, user } from '../../kube/rbac.js';
+import {
+  applyClusterRole,
+  applyClusterRoleBinding,
+  applyRoleAndBinding,
+  clusterRole,
+  clusterRoleBinding,
+  group,
+  namedRule,
+  role,
+  user,
+} from '../../kube/rbac.js';
 import { withRetry } from '../../kube/retry.js';
 import type { KubeClient } from '../../kube/client.js';
 import { releaseFor, type KubernetesRelease } from '../../config/versions.js';
@@ -28,9 +38,9 @@ const RBAC_STEPS: readonly RbacStep[] = [
   {
     line: 'Configured RBAC rules to allow Node Bootstrap tokens to get nodes',
     apply: async (c) => {
-        await applyClusterRole(c, clusterRole('kubeadm:get-nodes', [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }]));
-        await applyClusterRoleBinding(c, clusterRoleBinding('kubeadm:get-nodes', 'kubeadm:get-nodes', [group(DEFAULT_NODE_TOKEN_GROUP)]));
-      },
+      await applyClusterRole(c, clusterRole('kubeadm:get-nodes', [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }]));
+      await applyClusterRoleBinding(c, clusterRoleBinding('kubeadm:get-nodes', 'kubeadm:get-nodes', [group(DEFAULT_NODE_TOKEN_GROUP)]));
+    },
   },
   {
     line: 'Configured RBAC rules to allow Node Bootstrap tokens to post CSRs in order for nodes to get long term certificate credentials',
@@ -39,30 +49,27 @@ const RBAC_STEPS: readonly RbacStep[] = [
   {
     line: 'Configured RBAC rules to allow the csrapprover controller automatically approve CSRs from a Node Bootstrap Token',
     apply: (c) =>
-        applyClusterRoleBinding(
-          c,
-          clusterRoleBinding('kubeadm:node-autoapprove-bootstrap', 'system:certificates.k8s.io:certificatesigningrequests:nodeclient', [
-            group(DEFAULT_NODE_TOKEN_GROUP),
-          ]),
-        ),
+      applyClusterRoleBinding(
+        c,
+        clusterRoleBinding('kubeadm:node-autoapprove-bootstrap', 'system:certificates.k8s.io:certificatesigningrequests:nodeclient', [
+          group(DEFAULT_NODE_TOKEN_GROUP),
+        ]),
+      ),
   },
   {
     line: 'Configured RBAC rules to allow certificate rotation for all node client certificates in the cluster',
     apply: (c) =>
-        applyClusterRoleBinding(
-          c,
-          clusterRoleBinding('kubeadm:node-autoapprove-certificate-rotation', 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', [
-            group('system:nodes'),
-          ]),
-        ),
+      applyClusterRoleBinding(
+        c,
+        clusterRoleBinding('kubeadm:node-autoapprove-certificate-rotation', 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', [
+          group('system:nodes'),
+        ]),
+      ),
   },
   {
     line: 'Configured RBAC rules to allow the API server kubelet client certificate to access the kubelet API',
     apply: (c) =>
-        applyClusterRoleBinding(
-          c,
-          clusterRoleBinding('kubeadm:apiserver-kubelet-client', 'system:kubelet-api-admin', [user('kube-apiserver-kubelet-client')]),
-        ),
+      applyClusterRoleBinding(c, clusterRoleBinding('kubeadm:apiserver-kubelet-client', 'system:kubelet-api-admin', [user('kube-apiserver-kubelet-client')])),
     when: (release) => release.kubeletClientAuthorization === 'kubelet-api-admin-binding',
   },
 ];
@@ -96,9 +103,12 @@ export const bootstrapTokenPhase: Phase<AdminClientData> = {
     const c = ctx.dryRun ? undefined : await ctx.adminClient();
     const opts = { timeoutMs: ctx.config.timeoutsMs.kubernetesAPICall };
     if (c) {
-      await withRetry(async () => {
-        for (const t of tokens) await applySecret(c, bootstrapTokenSecret(t));
-      }, { ...opts, what: 'creating bootstrap token Secrets' });
+      await withRetry(
+        async () => {
+          for (const t of tokens) await applySecret(c, bootstrapTokenSecret(t));
+        },
+        { ...opts, what: 'creating bootstrap token Secrets' },
+      );
     }
     const release = releaseFor(ctx.config.cluster.kubernetesVersion);
     for (const { line, apply, when } of RBAC_STEPS) {

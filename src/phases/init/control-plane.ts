@@ -15,8 +15,7 @@ const SUBPHASES: readonly { name: string; component: ControlPlaneComponent }[] =
 ];
 
 function subphase(name: string, component: ControlPlaneComponent): Phase<PhaseData> {
-  const render = async (ctx: PhaseData): Promise<RenderedManifest> =>
-    (await renderManifests(ctx.config, ctx.host, [component])).get(component)!;
+  const render = async (ctx: PhaseData): Promise<RenderedManifest> => (await renderManifests(ctx.config, ctx.host, [component])).get(component)!;
   return {
     name,
     help: `Generates the ${component} static Pod manifest`,

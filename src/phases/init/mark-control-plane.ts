@@ -10,10 +10,7 @@ import { isTransient, withRetry } from '../../kube/retry.js';
 import type { AdminClientData } from '../data.js';
 import type { Phase } from '../runner.js';
 
-export const CONTROL_PLANE_LABELS: readonly string[] = [
-  'node-role.kubernetes.io/control-plane',
-  'node.kubernetes.io/exclude-from-external-load-balancers',
-];
+export const CONTROL_PLANE_LABELS: readonly string[] = ['node-role.kubernetes.io/control-plane', 'node.kubernetes.io/exclude-from-external-load-balancers'];
 export const CONTROL_PLANE_TAINT: Taint = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
 
 export function wantedTaints(configured: Taint[] | null | undefined): Taint[] {

@@ -134,8 +134,7 @@ async function runtimeChecks(ctx: RuntimeData, facts: PreflightFacts): Promise<P
     return [
       {
         name: 'CRI',
-        check: async () =>
-          (await socketExists(socket)) ? [] : [`container runtime is not running: ${socket} does not exist`],
+        check: async () => ((await socketExists(socket)) ? [] : [`container runtime is not running: ${socket} does not exist`]),
       },
       {
         // kubeadm's check of the same name warns about runtimes the next kubelet drops

@@ -22,9 +22,7 @@ export const KUBEADM_CERTS_SECRET = 'kubeadm-certs';
 function filesToUpload(ctx: UploadCertsData): [string, string][] {
   const pki = ctx.config.paths.pkiDir;
   const external = ctx.config.cluster.etcd.external;
-  const local = UPLOADED_CERT_FILES.filter(([k]) => !(external && k.startsWith('etcd-'))).map(
-    ([k, rel]): [string, string] => [k, path.posix.join(pki, rel)],
-  );
+  const local = UPLOADED_CERT_FILES.filter(([k]) => !(external && k.startsWith('etcd-'))).map(([k, rel]): [string, string] => [k, path.posix.join(pki, rel)]);
   if (!external) return local;
   return [...local, ['external-etcd-ca.crt', external.caFile], ['external-etcd.crt', external.certFile], ['external-etcd.key', external.keyFile]];
 }

@@ -34,7 +34,13 @@ const flagOf = (args: readonly Arg[], name: string): string | undefined => args.
 
 /** kubeadm's getControlPlaneComponents: address/port flags, with the component defaults. */
 const FLAG_CHECKS: readonly { name: string; addressFlag: string; defaultAddress: (ctx: PhaseData) => string; defaultPort: number; path: string }[] = [
-  { name: 'kube-apiserver', addressFlag: 'advertise-address', defaultAddress: (ctx) => ctx.config.advertiseAddress, defaultPort: PORTS.apiServer, path: '/livez' },
+  {
+    name: 'kube-apiserver',
+    addressFlag: 'advertise-address',
+    defaultAddress: (ctx) => ctx.config.advertiseAddress,
+    defaultPort: PORTS.apiServer,
+    path: '/livez',
+  },
   { name: 'kube-controller-manager', addressFlag: 'bind-address', defaultAddress: () => '127.0.0.1', defaultPort: PORTS.controllerManager, path: '/healthz' },
   { name: 'kube-scheduler', addressFlag: 'bind-address', defaultAddress: () => '127.0.0.1', defaultPort: PORTS.scheduler, path: '/livez' },
 ];
@@ -144,10 +150,9 @@ export async function waitForControlPlane(ctx: PhaseData, lookup: Lookup = agent
   const failed = results.filter((r) => !r.healthy).map((r) => r.check);
   if (failed.length === 0) return;
   ctx.out.text(await diagnose(ctx, failed, lookup));
-  throw new HostError(
-    `control plane components did not become healthy within ${formatDuration(timeoutMs)}: ${failed.map((f) => f.name).join(', ')}`,
-    { hint: 'see the pod status and log lines above; `kubestrap ps` and the agent log show more' },
-  );
+  throw new HostError(`control plane components did not become healthy within ${formatDuration(timeoutMs)}: ${failed.map((f) => f.name).join(', ')}`, {
+    hint: 'see the pod status and log lines above; `kubestrap ps` and the agent log show more',
+  });
 }
 
 /** Finds a component's pod in the agent's /pods (asked once per diagnosis). */

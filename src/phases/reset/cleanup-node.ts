@@ -38,9 +38,7 @@ async function stopPods(ctx: ResetData): Promise<void> {
  */
 async function mountsUnder(root: string, keep: ReadonlySet<string>): Promise<string[]> {
   if (root === '/') return [];
-  return (await readMountPoints().catch(() => [] as string[]))
-    .filter((m) => m.startsWith(`${root}/`) && !keep.has(m))
-    .sort((a, b) => b.length - a.length);
+  return (await readMountPoints().catch(() => [] as string[])).filter((m) => m.startsWith(`${root}/`) && !keep.has(m)).sort((a, b) => b.length - a.length);
 }
 
 async function removeFiles(ctx: ResetData): Promise<void> {
@@ -65,8 +63,6 @@ export const cleanupNodePhase: Phase<ResetData> = {
     await stopAgent(ctx);
     await stopPods(ctx);
     await removeFiles(ctx);
-    ctx.out.text(
-      '\nThe reset process does not clean CNI configuration, iptables rules or $HOME/.kube/config files; remove them by hand if you made any.',
-    );
+    ctx.out.text('\nThe reset process does not clean CNI configuration, iptables rules or $HOME/.kube/config files; remove them by hand if you made any.');
   },
 };

@@ -9,7 +9,7 @@ export interface Finding {
   field?: string;
 }
 
-const show = (value: unknown): string => (typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value));
+const show = (value: unknown): string => (typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value)));
 
 export const invalid = (value: unknown, detail: string, field?: string): Finding => ({ message: `Invalid value: ${show(value)}: ${detail}`, field });
 export const required = (detail = '', field?: string): Finding => ({ message: detail ? `Required value: ${detail}` : 'Required value', field });

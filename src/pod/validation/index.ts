@@ -61,7 +61,11 @@ const VALUES = compile(RULES);
 const isEmpty = (v: unknown): boolean => v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0);
 
 /** Runs `fn` over every match of a compiled table; returns the violations in table order. */
-function run(table: { set: PatternSet<number>; rules: readonly Rule[] }, doc: JsonObject, fn: (rule: Rule, m: Match, pattern: string, out: Violation[]) => void): Violation[] {
+function run(
+  table: { set: PatternSet<number>; rules: readonly Rule[] },
+  doc: JsonObject,
+  fn: (rule: Rule, m: Match, pattern: string, out: Violation[]) => void,
+): Violation[] {
   const byRule: Violation[][] = table.rules.map(() => []);
   table.set.walk(doc, (i, m, pattern) => fn(table.rules[i]!, m, pattern, byRule[i]!));
   return dedupe(byRule.flat());
@@ -135,7 +139,9 @@ export class PodValidationError extends ManifestError {
   /** One line per violation: `file: field: message`; the hint, if any, after the last. */
   override oneLine(): string {
     const hint = this.hint ? ` (${this.hint})` : '';
-    return this.violations.map((v, i) => `${[this.file, v.field].filter(Boolean).join(': ')}: ${v.message}${i === this.violations.length - 1 ? hint : ''}`).join('\n');
+    return this.violations
+      .map((v, i) => `${[this.file, v.field].filter(Boolean).join(': ')}: ${v.message}${i === this.violations.length - 1 ? hint : ''}`)
+      .join('\n');
   }
 }
 

@@ -32,12 +32,20 @@ export const oneOf =
   (supported: readonly string[]) =>
   (v: string): Finding[] =>
     supported.includes(v) ? [] : [notSupported(v, supported)];
-export const str = (fn: (v: string) => readonly string[]) => (v: string): Finding[] => invalidEach(v, fn(v));
-export const int = (fn: (v: number) => readonly string[]) => (v: number): Finding[] => invalidEach(v, fn(v));
+export const str =
+  (fn: (v: string) => readonly string[]) =>
+  (v: string): Finding[] =>
+    invalidEach(v, fn(v));
+export const int =
+  (fn: (v: number) => readonly string[]) =>
+  (v: number): Finding[] =>
+    invalidEach(v, fn(v));
 export const nonNegative = (v: number): Finding[] => (v < 0 ? [invalid(v, 'must be greater than or equal to 0')] : []);
 /** Unique within the list the match is in, by the matched field. */
-export const uniqueIn = (field: string) => (v: string, m: Match): Finding[] =>
-  m.list!.slice(0, m.index).some((o) => isObject(o) && o[field] === v) ? [duplicate(v)] : [];
+export const uniqueIn =
+  (field: string) =>
+  (v: string, m: Match): Finding[] =>
+    m.list!.slice(0, m.index).some((o) => isObject(o) && o[field] === v) ? [duplicate(v)] : [];
 
 export const LONG = 'a'.repeat(63);
 /** apimachinery's splitREString, quoted in its parse error. */
@@ -47,10 +55,36 @@ export const TOTAL_ANNOTATION_SIZE_LIMIT_B = 256 * 1024;
 
 /** Every volume source of core.VolumeSource (validateVolumeSource counts them). */
 export const VOLUME_SOURCES = [
-  'hostPath', 'emptyDir', 'gcePersistentDisk', 'awsElasticBlockStore', 'gitRepo', 'secret', 'nfs', 'iscsi', 'glusterfs',
-  'persistentVolumeClaim', 'rbd', 'flexVolume', 'cinder', 'cephfs', 'flocker', 'downwardAPI', 'fc', 'azureFile', 'configMap',
-  'vsphereVolume', 'quobyte', 'azureDisk', 'photonPersistentDisk', 'projected', 'portworxVolume', 'scaleIO', 'storageos', 'csi',
-  'ephemeral', 'image',
+  'hostPath',
+  'emptyDir',
+  'gcePersistentDisk',
+  'awsElasticBlockStore',
+  'gitRepo',
+  'secret',
+  'nfs',
+  'iscsi',
+  'glusterfs',
+  'persistentVolumeClaim',
+  'rbd',
+  'flexVolume',
+  'cinder',
+  'cephfs',
+  'flocker',
+  'downwardAPI',
+  'fc',
+  'azureFile',
+  'configMap',
+  'vsphereVolume',
+  'quobyte',
+  'azureDisk',
+  'photonPersistentDisk',
+  'projected',
+  'portworxVolume',
+  'scaleIO',
+  'storageos',
+  'csi',
+  'ephemeral',
+  'image',
 ] as const;
 /** Sources that need API objects or a CSI driver the agent does not have (kubelet: static pods may not use them). */
 export const API_VOLUME_SOURCES = ['secret', 'configMap', 'persistentVolumeClaim', 'projected', 'downwardAPI', 'ephemeral', 'csi'];
@@ -59,7 +93,17 @@ export const STANDARD_CONTAINER_RESOURCES = ['cpu', 'memory', 'ephemeral-storage
 export const OVERCOMMIT_RESOURCES = ['cpu', 'memory', 'ephemeral-storage'];
 export const PROBE_HANDLERS = ['exec', 'httpGet', 'tcpSocket', 'grpc'] as const;
 export const LIFECYCLE_HANDLERS = ['exec', 'httpGet', 'tcpSocket', 'sleep'] as const;
-export const ENV_FIELD_PATHS = ['metadata.name', 'metadata.namespace', 'metadata.uid', 'spec.nodeName', 'spec.serviceAccountName', 'status.hostIP', 'status.hostIPs', 'status.podIP', 'status.podIPs'];
+export const ENV_FIELD_PATHS = [
+  'metadata.name',
+  'metadata.namespace',
+  'metadata.uid',
+  'spec.nodeName',
+  'spec.serviceAccountName',
+  'status.hostIP',
+  'status.hostIPs',
+  'status.podIP',
+  'status.podIPs',
+];
 export const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
 export const ENV_SOURCES = ['fieldRef', 'resourceFieldRef', 'configMapKeyRef', 'secretKeyRef', 'fileKeyRef'] as const;
 

@@ -2,7 +2,23 @@
 import { isHTTPHeaderName, isValidGroupID, isValidPortName, isValidPortNum, isValidSysctlName, isValidUserID, parseQuantity } from './format.js';
 import { forbidden, invalid, invalidEach, notSupported, required, type Finding } from './field.js';
 import { isObject, type JsonObject, type Match } from './select.js';
-import { ctr, PROBES, probe, oneOf, str, int, nonNegative, uniqueIn, QUANTITY_RE, PROBE_HANDLERS, LIFECYCLE_HANDLERS, resourceName, requestsWithinLimits, exactlyOneOf, type Rule } from './rule-kit.js';
+import {
+  ctr,
+  PROBES,
+  probe,
+  oneOf,
+  str,
+  int,
+  nonNegative,
+  uniqueIn,
+  QUANTITY_RE,
+  PROBE_HANDLERS,
+  LIFECYCLE_HANDLERS,
+  resourceName,
+  requestsWithinLimits,
+  exactlyOneOf,
+  type Rule,
+} from './rule-kit.js';
 
 export const CONTAINER_RULES: readonly Rule[] = [
   // --- probes (validateProbe, validateHandler) ------------------------------------------------------
@@ -24,7 +40,11 @@ export const CONTAINER_RULES: readonly Rule[] = [
     upstream: 'validateLifecycle (validateHandler)',
     type: 'object',
     check: exactlyOneOf(LIFECYCLE_HANDLERS, 'must specify a handler type', 'may not specify more than 1 handler type'),
-    examples: { at: 'spec.containers[0].lifecycle.preStop', valid: [{ exec: { command: ['true'] } }, { sleep: { seconds: 1 } }, { httpGet: { port: 8080 } }], invalid: [{}, { exec: { command: ['true'] }, sleep: { seconds: 1 } }] },
+    examples: {
+      at: 'spec.containers[0].lifecycle.preStop',
+      valid: [{ exec: { command: ['true'] } }, { sleep: { seconds: 1 } }, { httpGet: { port: 8080 } }],
+      invalid: [{}, { exec: { command: ['true'] }, sleep: { seconds: 1 } }],
+    },
   },
   {
     id: 'probe-numbers',
@@ -54,7 +74,8 @@ export const CONTAINER_RULES: readonly Rule[] = [
     id: 'init-container-probes',
     at: ['lifecycle', ...PROBES].map((p) => `spec.initContainers[*].${p}`),
     upstream: 'validateInitContainers',
-    check: (_v: unknown, m: Match) => (m.container?.restartPolicy === 'Always' ? [] : [forbidden('may not be set for init containers without restartPolicy=Always')]),
+    check: (_v: unknown, m: Match) =>
+      m.container?.restartPolicy === 'Always' ? [] : [forbidden('may not be set for init containers without restartPolicy=Always')],
     examples: { at: 'spec.initContainers[0].readinessProbe', valid: [], invalid: [{ exec: { command: ['true'] } }] },
   },
   {
@@ -64,7 +85,11 @@ export const CONTAINER_RULES: readonly Rule[] = [
     type: 'int-or-string',
     required: true,
     check: (v: number | string) => invalidEach(v, typeof v === 'number' ? isValidPortNum(v) : isValidPortName(v)),
-    examples: { at: 'spec.containers[0].livenessProbe.httpGet.port', valid: [1, 65535, 'http', 'a-1'], invalid: [0, -1, 65536, '12345', 'two--hyphens', 'longerthan15characters'] },
+    examples: {
+      at: 'spec.containers[0].livenessProbe.httpGet.port',
+      valid: [1, 65535, 'http', 'a-1'],
+      invalid: [0, -1, 65536, '12345', 'two--hyphens', 'longerthan15characters'],
+    },
   },
   {
     id: 'grpc-port',
@@ -99,7 +124,11 @@ export const CONTAINER_RULES: readonly Rule[] = [
     type: 'string',
     required: true,
     check: str(isHTTPHeaderName),
-    examples: { at: 'spec.containers[0].livenessProbe.httpGet.httpHeaders[0].name', valid: ['X-Header-Name', 'Host', 'a1'], invalid: ['', 'X Header', 'X:Header', 'Ç'] },
+    examples: {
+      at: 'spec.containers[0].livenessProbe.httpGet.httpHeaders[0].name',
+      valid: ['X-Header-Name', 'Host', 'a1'],
+      invalid: ['', 'X Header', 'X:Header', 'Ç'],
+    },
   },
   {
     id: 'exec-command',
@@ -111,10 +140,21 @@ export const CONTAINER_RULES: readonly Rule[] = [
   },
 
   // --- resources (ValidateContainerResourceRequirements) -------------------------------------------
-  { id: 'resources', at: ctr('resources'), upstream: 'validateResourceRequirements', type: 'object', check: requestsWithinLimits, examples: {
-    valid: [{ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '1Gi' } }, { requests: { cpu: '1' } }],
-    invalid: [{ requests: { cpu: '2' }, limits: { cpu: '1' } }, { requests: { 'hugepages-2Mi': '2Mi', cpu: '1' } }, { requests: { 'example.com/a': '2' }, limits: { 'example.com/a': '1' } }],
-  } },
+  {
+    id: 'resources',
+    at: ctr('resources'),
+    upstream: 'validateResourceRequirements',
+    type: 'object',
+    check: requestsWithinLimits,
+    examples: {
+      valid: [{ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '1Gi' } }, { requests: { cpu: '1' } }],
+      invalid: [
+        { requests: { cpu: '2' }, limits: { cpu: '1' } },
+        { requests: { 'hugepages-2Mi': '2Mi', cpu: '1' } },
+        { requests: { 'example.com/a': '2' }, limits: { 'example.com/a': '1' } },
+      ],
+    },
+  },
   {
     id: 'resource-name',
     at: [...ctr('resources.limits{k}'), ...ctr('resources.requests{k}')],
@@ -136,7 +176,11 @@ export const CONTAINER_RULES: readonly Rule[] = [
       if (q === undefined) return [invalid(v, `quantities must match the regular expression '${QUANTITY_RE}'`)];
       return q < 0 ? [invalid(String(v), 'must be greater than or equal to 0')] : [];
     },
-    examples: { at: 'spec.containers[0].resources.limits[cpu]', valid: ['0', '0n', '0Ki', '100m', '1.5Gi', '1e3', 5], invalid: ['1.1.M', '1+1.0M', '0.1mi', '0.1am', 'aoeu', '.5i', '1i', '-3.01i', '-3.01e-', ' 1', '1 ', '-1'] },
+    examples: {
+      at: 'spec.containers[0].resources.limits[cpu]',
+      valid: ['0', '0n', '0Ki', '100m', '1.5Gi', '1e3', 5],
+      invalid: ['1.1.M', '1+1.0M', '0.1mi', '0.1am', 'aoeu', '.5i', '1i', '-3.01i', '-3.01e-', ' 1', '1 ', '-1'],
+    },
   },
 
   // --- security context (the fields the runtimes honour) ------------------------------------------
@@ -179,10 +223,19 @@ export const CONTAINER_RULES: readonly Rule[] = [
     examples: {
       at: 'spec.containers[0].securityContext',
       valid: [{ allowPrivilegeEscalation: false }, { privileged: true }, { allowPrivilegeEscalation: true, privileged: true }],
-      invalid: [{ allowPrivilegeEscalation: false, privileged: true }, { allowPrivilegeEscalation: false, capabilities: { add: ['CAP_SYS_ADMIN'] } }],
+      invalid: [
+        { allowPrivilegeEscalation: false, privileged: true },
+        { allowPrivilegeEscalation: false, capabilities: { add: ['CAP_SYS_ADMIN'] } },
+      ],
     },
   },
-  { id: 'capabilities', at: [...ctr('securityContext.capabilities.add[*]'), ...ctr('securityContext.capabilities.drop[*]')], upstream: 'Capabilities ([]Capability)', type: 'string', examples: { at: 'spec.containers[0].securityContext.capabilities.add[0]', valid: ['NET_ADMIN'], invalid: [1] } },
+  {
+    id: 'capabilities',
+    at: [...ctr('securityContext.capabilities.add[*]'), ...ctr('securityContext.capabilities.drop[*]')],
+    upstream: 'Capabilities ([]Capability)',
+    type: 'string',
+    examples: { at: 'spec.containers[0].securityContext.capabilities.add[0]', valid: ['NET_ADMIN'], invalid: [1] },
+  },
   {
     id: 'seccomp-type',
     at: [...ctr('securityContext.seccompProfile'), 'spec.securityContext.seccompProfile'],
@@ -192,9 +245,14 @@ export const CONTAINER_RULES: readonly Rule[] = [
       const type = v.type;
       const f = `${m.path}.type`;
       if (type === undefined || type === '') return [required('', f)];
-      if (type === 'Localhost') return typeof v.localhostProfile === 'string' && v.localhostProfile !== '' ? [] : [required('must be set when seccomp type is Localhost', `${m.path}.localhostProfile`)];
+      if (type === 'Localhost')
+        return typeof v.localhostProfile === 'string' && v.localhostProfile !== ''
+          ? []
+          : [required('must be set when seccomp type is Localhost', `${m.path}.localhostProfile`)];
       if (type !== 'RuntimeDefault' && type !== 'Unconfined') return [notSupported(type, ['Localhost', 'RuntimeDefault', 'Unconfined'], f)];
-      return v.localhostProfile !== undefined ? [invalid(v.localhostProfile, 'can only be set when seccomp type is Localhost', `${m.path}.localhostProfile`)] : [];
+      return v.localhostProfile !== undefined
+        ? [invalid(v.localhostProfile, 'can only be set when seccomp type is Localhost', `${m.path}.localhostProfile`)]
+        : [];
     },
     examples: {
       at: 'spec.securityContext.seccompProfile',
@@ -209,7 +267,10 @@ export const CONTAINER_RULES: readonly Rule[] = [
     type: 'string',
     required: true,
     check: (v: string, m: Match) => [...invalidEach(v, isValidSysctlName(v)), ...uniqueIn('name')(v, m)],
-    examples: { at: 'spec.securityContext.sysctls[0].name', valid: ['a.b.c.d', 'a', 'a_b', 'a-b', 'abc', 'abc.def', 'a/b/c/d', 'a/b.c'], invalid: ['', 'a..b', 'a._b', '_a', 'a.', '.a', 'a/', '/a', 'Abc', 'abc$'] },
+    examples: {
+      at: 'spec.securityContext.sysctls[0].name',
+      valid: ['a.b.c.d', 'a', 'a_b', 'a-b', 'abc', 'abc.def', 'a/b/c/d', 'a/b.c'],
+      invalid: ['', 'a..b', 'a._b', '_a', 'a.', '.a', 'a/', '/a', 'Abc', 'abc$'],
+    },
   },
-
 ];

@@ -7,8 +7,26 @@ import { ctr, oneOf, str, uniqueIn, LONG, TOTAL_ANNOTATION_SIZE_LIMIT_B, ENV_FIE
 
 export const SPEC_RULES: readonly Rule[] = [
   // --- decode (kubelet: one v1 Pod per manifest) --------------------------------------------------
-  { id: 'api-version', at: 'apiVersion', upstream: 'static', gate: true, type: 'string', required: true, check: oneOf(['v1']), examples: { valid: ['v1'], invalid: ['apps/v1', 'v2'] } },
-  { id: 'kind', at: 'kind', upstream: 'static', gate: true, type: 'string', required: true, check: oneOf(['Pod']), examples: { valid: ['Pod'], invalid: ['PodList', 'Deployment'] } },
+  {
+    id: 'api-version',
+    at: 'apiVersion',
+    upstream: 'static',
+    gate: true,
+    type: 'string',
+    required: true,
+    check: oneOf(['v1']),
+    examples: { valid: ['v1'], invalid: ['apps/v1', 'v2'] },
+  },
+  {
+    id: 'kind',
+    at: 'kind',
+    upstream: 'static',
+    gate: true,
+    type: 'string',
+    required: true,
+    check: oneOf(['Pod']),
+    examples: { valid: ['Pod'], invalid: ['PodList', 'Deployment'] },
+  },
 
   // --- metadata (ValidateObjectMeta) ----------------------------------------------------------------
   { id: 'metadata', at: 'metadata', upstream: 'ValidateObjectMeta', type: 'object', required: true, examples: { valid: [{ name: 'a' }], invalid: ['name'] } },
@@ -19,7 +37,10 @@ export const SPEC_RULES: readonly Rule[] = [
     type: 'string',
     required: true,
     check: str(isDNS1123Subdomain),
-    examples: { valid: ['a', 'a--1--2--b', '0.a', 'a.b.c.d.e', '1.2.3.4.5', 'a'.repeat(253)], invalid: ['', 'A', 'aBc', 'a_b', 'a..b', '.a', 'a.', 'a@b', 'a'.repeat(254)] },
+    examples: {
+      valid: ['a', 'a--1--2--b', '0.a', 'a.b.c.d.e', '1.2.3.4.5', 'a'.repeat(253)],
+      invalid: ['', 'A', 'aBc', 'a_b', 'a..b', '.a', 'a.', 'a@b', 'a'.repeat(254)],
+    },
   },
   {
     id: 'namespace',
@@ -29,7 +50,13 @@ export const SPEC_RULES: readonly Rule[] = [
     check: str(isDNS1123Label),
     examples: { valid: ['a', 'a-1', '0', '1--a--b--2', LONG], invalid: ['A', 'a-', '-a', 'a_b', 'a.b', 'a b', `${LONG}a`] },
   },
-  { id: 'labels', at: ['metadata.labels', 'spec.nodeSelector'], upstream: 'ValidateLabels', type: 'object', examples: { valid: [{}, { a: 'b' }], invalid: [['a']] } },
+  {
+    id: 'labels',
+    at: ['metadata.labels', 'spec.nodeSelector'],
+    upstream: 'ValidateLabels',
+    type: 'object',
+    examples: { valid: [{}, { a: 'b' }], invalid: [['a']] },
+  },
   {
     id: 'label-key',
     at: ['metadata.labels{k}', 'spec.nodeSelector{k}'],
@@ -37,8 +64,20 @@ export const SPEC_RULES: readonly Rule[] = [
     check: str(isQualifiedName),
     examples: {
       at: 'metadata.labels',
-      valid: ['simple', 'now-with-dashes', '1-starts-with-num', 'now.with.dots/simple', 'Uppercase_Is_OK_123', 'example.com/Uppercase_Is_OK_123', LONG].map((k) => ({ [k]: 'v' })),
-      invalid: ['nospecialchars%^=@', 'cantendwithadash-', '-cantstartwithadash-', 'only/one/slash', 'Example.com/abc', 'example_com/abc', 'example.com/', '/simple', `${LONG}a`].map((k) => ({ [k]: 'v' })),
+      valid: ['simple', 'now-with-dashes', '1-starts-with-num', 'now.with.dots/simple', 'Uppercase_Is_OK_123', 'example.com/Uppercase_Is_OK_123', LONG].map(
+        (k) => ({ [k]: 'v' }),
+      ),
+      invalid: [
+        'nospecialchars%^=@',
+        'cantendwithadash-',
+        '-cantstartwithadash-',
+        'only/one/slash',
+        'Example.com/abc',
+        'example_com/abc',
+        'example.com/',
+        '/simple',
+        `${LONG}a`,
+      ].map((k) => ({ [k]: 'v' })),
     },
   },
   {
@@ -50,7 +89,17 @@ export const SPEC_RULES: readonly Rule[] = [
     examples: {
       at: 'metadata.labels[k]',
       valid: ['simple', 'now-with-dashes', '1-starts-with-num', 'end-with-num-1', '1234', LONG, ''],
-      invalid: ['nospecialchars%^=@', 'Tama-nui-te-rā.is.Māori.sun', '\\backslashes\\are\\bad', '-starts-with-dash', 'ends-with-dash-', '.starts.with.dot', 'ends.with.dot.', `${LONG}a`, 1],
+      invalid: [
+        'nospecialchars%^=@',
+        'Tama-nui-te-rā.is.Māori.sun',
+        '\\backslashes\\are\\bad',
+        '-starts-with-dash',
+        'ends-with-dash-',
+        '.starts.with.dot',
+        'ends.with.dot.',
+        `${LONG}a`,
+        1,
+      ],
     },
   },
   {
@@ -73,13 +122,28 @@ export const SPEC_RULES: readonly Rule[] = [
     examples: {
       at: 'metadata.annotations',
       valid: ['simple', 'now-with-dashes', '1-num.2-num/3-num', 'example.com/Uppercase_Is_OK_123', 'Example.com/abc'].map((k) => ({ [k]: 'v' })),
-      invalid: ['nospecialchars%^=@', 'cantendwithadash-', 'only/one/slash', 'example_com/abc', 'example.com/', '/simple', `${LONG}a`].map((k) => ({ [k]: 'v' })),
+      invalid: ['nospecialchars%^=@', 'cantendwithadash-', 'only/one/slash', 'example_com/abc', 'example.com/', '/simple', `${LONG}a`].map((k) => ({
+        [k]: 'v',
+      })),
     },
   },
-  { id: 'annotation-value', at: 'metadata.annotations{v}', upstream: 'ObjectMeta.Annotations (map[string]string)', type: 'string', examples: { at: 'metadata.annotations[k]', valid: ['', 'x'], invalid: [1, true] } },
+  {
+    id: 'annotation-value',
+    at: 'metadata.annotations{v}',
+    upstream: 'ObjectMeta.Annotations (map[string]string)',
+    type: 'string',
+    examples: { at: 'metadata.annotations[k]', valid: ['', 'x'], invalid: [1, true] },
+  },
 
   // --- spec ------------------------------------------------------------------------------------------
-  { id: 'spec', at: 'spec', upstream: 'ValidatePodSpec', type: 'object', required: true, examples: { valid: [{ containers: [{ name: 'a', image: 'i' }] }], invalid: ['spec'] } },
+  {
+    id: 'spec',
+    at: 'spec',
+    upstream: 'ValidatePodSpec',
+    type: 'object',
+    required: true,
+    examples: { valid: [{ containers: [{ name: 'a', image: 'i' }] }], invalid: ['spec'] },
+  },
   {
     id: 'containers',
     at: 'spec.containers',
@@ -88,8 +152,20 @@ export const SPEC_RULES: readonly Rule[] = [
     required: true,
     examples: { valid: [[{ name: 'a', image: 'i' }]], invalid: [[], { name: 'a' }] },
   },
-  { id: 'init-containers', at: 'spec.initContainers', upstream: 'validateInitContainers', type: 'list', examples: { valid: [[], [{ name: 'init', image: 'i' }]], invalid: [{}] } },
-  { id: 'container', at: ['spec.containers[*]', 'spec.initContainers[*]'], upstream: 'validateContainers', type: 'object', examples: { at: 'spec.containers[0]', valid: [{ name: 'a', image: 'i' }], invalid: ['a'] } },
+  {
+    id: 'init-containers',
+    at: 'spec.initContainers',
+    upstream: 'validateInitContainers',
+    type: 'list',
+    examples: { valid: [[], [{ name: 'init', image: 'i' }]], invalid: [{}] },
+  },
+  {
+    id: 'container',
+    at: ['spec.containers[*]', 'spec.initContainers[*]'],
+    upstream: 'validateContainers',
+    type: 'object',
+    examples: { at: 'spec.containers[0]', valid: [{ name: 'a', image: 'i' }], invalid: ['a'] },
+  },
   {
     id: 'container-name',
     at: ctr('name'),
@@ -122,8 +198,20 @@ export const SPEC_RULES: readonly Rule[] = [
     check: (v: string) => (v.trim() !== v ? [invalid(v, 'must not have leading or trailing whitespace')] : []),
     examples: { valid: ['image', 'busybox', 'nginx:alpine'], invalid: ['', ' image', ' ', ' some  '] },
   },
-  { id: 'command', at: [...ctr('command'), ...ctr('args')], upstream: 'Container.Command/Args ([]string)', type: 'list', examples: { valid: [['sh'], []], invalid: ['sh -c'] } },
-  { id: 'command-item', at: [...ctr('command[*]'), ...ctr('args[*]')], upstream: 'Container.Command/Args ([]string)', type: 'string', examples: { at: 'spec.containers[0].command', valid: [['sh', '-c', 'x']], invalid: [['sh', 1]] } },
+  {
+    id: 'command',
+    at: [...ctr('command'), ...ctr('args')],
+    upstream: 'Container.Command/Args ([]string)',
+    type: 'list',
+    examples: { valid: [['sh'], []], invalid: ['sh -c'] },
+  },
+  {
+    id: 'command-item',
+    at: [...ctr('command[*]'), ...ctr('args[*]')],
+    upstream: 'Container.Command/Args ([]string)',
+    type: 'string',
+    examples: { at: 'spec.containers[0].command', valid: [['sh', '-c', 'x']], invalid: [['sh', 1]] },
+  },
   { id: 'working-dir', at: ctr('workingDir'), upstream: 'Container.WorkingDir (string)', type: 'string', examples: { valid: ['/tmp'], invalid: [1] } },
   {
     id: 'image-pull-policy',
@@ -152,7 +240,13 @@ export const SPEC_RULES: readonly Rule[] = [
     examples: { at: 'spec.initContainers[0].restartPolicy', valid: ['Always'], invalid: ['Never', 'OnFailure', 'Restarrrt'] },
   },
   { id: 'ports', at: ctr('ports'), upstream: 'validateContainerPorts', type: 'list', examples: { valid: [[]], invalid: [{ containerPort: 80 }] } },
-  { id: 'port', at: ctr('ports[*]'), upstream: 'validateContainerPorts', type: 'object', examples: { at: 'spec.containers[0].ports[0]', valid: [{ containerPort: 80 }], invalid: [80] } },
+  {
+    id: 'port',
+    at: ctr('ports[*]'),
+    upstream: 'validateContainerPorts',
+    type: 'object',
+    examples: { at: 'spec.containers[0].ports[0]', valid: [{ containerPort: 80 }], invalid: [80] },
+  },
   {
     id: 'container-port',
     at: ctr('ports[*].containerPort'),
@@ -177,7 +271,9 @@ export const SPEC_RULES: readonly Rule[] = [
     type: 'integer',
     // hostPort 0 is defaulted to containerPort for hostNetwork pods, so only a different port fails
     check: (v: number, m: Match, pod: JsonObject) =>
-      (pod.spec as JsonObject).hostNetwork === true && v !== 0 && v !== m.parent.containerPort ? [invalid(v, 'must match `containerPort` when `hostNetwork` is true')] : [],
+      (pod.spec as JsonObject).hostNetwork === true && v !== 0 && v !== m.parent.containerPort
+        ? [invalid(v, 'must match `containerPort` when `hostNetwork` is true')]
+        : [],
     examples: { at: 'spec.containers[1].ports[0].hostPort', valid: [0, 10250], invalid: [8080] },
   },
   {
@@ -209,7 +305,13 @@ export const SPEC_RULES: readonly Rule[] = [
     examples: { at: 'spec.containers[0].ports[0].protocol', valid: ['TCP', 'UDP', 'SCTP'], invalid: ['tcp', 'Protocol', 'ICMP'] },
   },
   { id: 'env', at: ctr('env'), upstream: 'ValidateEnv', type: 'list', examples: { valid: [[]], invalid: [{ A: 'b' }] } },
-  { id: 'env-var', at: ctr('env[*]'), upstream: 'ValidateEnv', type: 'object', examples: { at: 'spec.containers[0].env[0]', valid: [{ name: 'A' }], invalid: ['A=b'] } },
+  {
+    id: 'env-var',
+    at: ctr('env[*]'),
+    upstream: 'ValidateEnv',
+    type: 'object',
+    examples: { at: 'spec.containers[0].env[0]', valid: [{ name: 'A' }], invalid: ['A=b'] },
+  },
   {
     id: 'env-name',
     at: ctr('env[*].name'),
@@ -219,11 +321,44 @@ export const SPEC_RULES: readonly Rule[] = [
     check: str(isRelaxedEnvVarName),
     examples: {
       at: 'spec.containers[0].env[0].name',
-      valid: ['-', ':', '_', '+a', '>a', '<a', 'a.', 'a..', '*a', '%a', '?a', 'a:a', 'a_a', 'aAz', '~a', '|a', 'a0a', 'a9', '/a', 'a ', '#a', '0a', '0 a', "'a", '(a', '@a'],
+      valid: [
+        '-',
+        ':',
+        '_',
+        '+a',
+        '>a',
+        '<a',
+        'a.',
+        'a..',
+        '*a',
+        '%a',
+        '?a',
+        'a:a',
+        'a_a',
+        'aAz',
+        '~a',
+        '|a',
+        'a0a',
+        'a9',
+        '/a',
+        'a ',
+        '#a',
+        '0a',
+        '0 a',
+        "'a",
+        '(a',
+        '@a',
+      ],
       invalid: ['', '=', 'a=', '1=a', 'a=b', '#%=&&', `${String.fromCharCode(1)}abc`, `${String.fromCharCode(130)}abc`, 'Ç ç', 'Ä ä', 'Ñ ñ', 'Ø ø'],
     },
   },
-  { id: 'env-value', at: ctr('env[*].value'), upstream: 'EnvVar.Value (string)', type: 'string', examples: { at: 'spec.containers[0].env[0].value', valid: ['', 'x'], invalid: [1, true] } },
+  {
+    id: 'env-value',
+    at: ctr('env[*].value'),
+    upstream: 'EnvVar.Value (string)',
+    type: 'string',
+    examples: { at: 'spec.containers[0].env[0].value', valid: ['', 'x'], invalid: [1, true] },
+  },
   {
     id: 'env-value-from',
     at: ctr('env[*].valueFrom'),
@@ -255,7 +390,15 @@ export const SPEC_RULES: readonly Rule[] = [
     },
     examples: {
       at: 'spec.containers[0].env[0].valueFrom.fieldRef.fieldPath',
-      valid: ['metadata.name', 'metadata.namespace', 'spec.nodeName', 'status.hostIP', 'status.podIPs', "metadata.labels['app']", "metadata.annotations['kubernetes.io/config.hash']"],
+      valid: [
+        'metadata.name',
+        'metadata.namespace',
+        'spec.nodeName',
+        'status.hostIP',
+        'status.podIPs',
+        "metadata.labels['app']",
+        "metadata.annotations['kubernetes.io/config.hash']",
+      ],
       invalid: ['', 'metadata.whoops', 'status.phase', "metadata.labels['a/b/c']"],
     },
   },
@@ -265,8 +408,14 @@ export const SPEC_RULES: readonly Rule[] = [
     upstream: 'static',
     type: 'object',
     check: (v: JsonObject) =>
-      v.secretKeyRef !== undefined || v.configMapKeyRef !== undefined ? [forbidden('a static pod cannot read secrets or config maps (they need the API server)')] : [],
-    examples: { at: 'spec.containers[0].env[0].valueFrom', valid: [{ fieldRef: { fieldPath: 'status.hostIP' } }], invalid: [{ secretKeyRef: { name: 's', key: 'k' } }, { configMapKeyRef: { name: 'c', key: 'k' } }] },
+      v.secretKeyRef !== undefined || v.configMapKeyRef !== undefined
+        ? [forbidden('a static pod cannot read secrets or config maps (they need the API server)')]
+        : [],
+    examples: {
+      at: 'spec.containers[0].env[0].valueFrom',
+      valid: [{ fieldRef: { fieldPath: 'status.hostIP' } }],
+      invalid: [{ secretKeyRef: { name: 's', key: 'k' } }, { configMapKeyRef: { name: 'c', key: 'k' } }],
+    },
   },
   {
     id: 'env-from',
@@ -276,7 +425,13 @@ export const SPEC_RULES: readonly Rule[] = [
     examples: { valid: [], invalid: [[{ configMapRef: { name: 'c' } }]] },
   },
   { id: 'volume-mounts', at: ctr('volumeMounts'), upstream: 'ValidateVolumeMounts', type: 'list', examples: { valid: [[]], invalid: [{ name: 'data' }] } },
-  { id: 'volume-mount', at: ctr('volumeMounts[*]'), upstream: 'ValidateVolumeMounts', type: 'object', examples: { at: 'spec.containers[0].volumeMounts[0]', valid: [{ name: 'data', mountPath: '/foo' }], invalid: ['data:/foo'] } },
+  {
+    id: 'volume-mount',
+    at: ctr('volumeMounts[*]'),
+    upstream: 'ValidateVolumeMounts',
+    type: 'object',
+    examples: { at: 'spec.containers[0].volumeMounts[0]', valid: [{ name: 'data', mountPath: '/foo' }], invalid: ['data:/foo'] },
+  },
   {
     id: 'volume-mount-name',
     at: ctr('volumeMounts[*].name'),
@@ -306,6 +461,11 @@ export const SPEC_RULES: readonly Rule[] = [
     check: (v: string) => (v === '' ? [] : localDescending(v)),
     examples: { at: 'spec.containers[0].volumeMounts[0].subPath', valid: ['', 'foo', 'baz', '.baz'], invalid: ['/foo', '/baz', 'baz/../bat', './..'] },
   },
-  { id: 'read-only', at: [...ctr('volumeMounts[*].readOnly'), 'spec.hostNetwork', 'spec.hostPID', 'spec.hostIPC'], upstream: 'bool fields', type: 'boolean', examples: { at: 'spec.containers[0].volumeMounts[0].readOnly', valid: [true, false], invalid: ['yes', 1] } },
-
+  {
+    id: 'read-only',
+    at: [...ctr('volumeMounts[*].readOnly'), 'spec.hostNetwork', 'spec.hostPID', 'spec.hostIPC'],
+    upstream: 'bool fields',
+    type: 'boolean',
+    examples: { at: 'spec.containers[0].volumeMounts[0].readOnly', valid: [true, false], invalid: ['yes', 1] },
+  },
 ];

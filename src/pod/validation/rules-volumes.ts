@@ -2,7 +2,21 @@
 import { isDNS1123Label, isDNS1123Subdomain, isLabelValue, isQualifiedName, inclusiveRangeError, parseQuantity } from './format.js';
 import { forbidden, invalid, invalidEach, notSupported, type Finding } from './field.js';
 import { type JsonObject, type Match } from './select.js';
-import { oneOf, nonNegative, uniqueIn, LONG, QUANTITY_RE, MAX_INT32, VOLUME_SOURCES, API_VOLUME_SOURCES, HOST_PATH_TYPES, TAINT_EFFECTS, exactlyOneOf, noBacksteps, type Rule } from './rule-kit.js';
+import {
+  oneOf,
+  nonNegative,
+  uniqueIn,
+  LONG,
+  QUANTITY_RE,
+  MAX_INT32,
+  VOLUME_SOURCES,
+  API_VOLUME_SOURCES,
+  HOST_PATH_TYPES,
+  TAINT_EFFECTS,
+  exactlyOneOf,
+  noBacksteps,
+  type Rule,
+} from './rule-kit.js';
 
 export const VOLUME_RULES: readonly Rule[] = [
   // --- volumes (ValidateVolumes) ----------------------------------------------------------------------
@@ -13,7 +27,14 @@ export const VOLUME_RULES: readonly Rule[] = [
     upstream: 'validateVolumeSource',
     type: 'object',
     check: exactlyOneOf(VOLUME_SOURCES, 'must specify a volume type', 'may not specify more than 1 volume type'),
-    examples: { at: 'spec.volumes[0]', valid: [{ name: 'data', hostPath: { path: '/var/lib/data' } }, { name: 'data', emptyDir: {} }], invalid: [{ name: 'data' }, { name: 'data', hostPath: { path: '/foo' }, emptyDir: {} }] },
+    examples: {
+      at: 'spec.volumes[0]',
+      valid: [
+        { name: 'data', hostPath: { path: '/var/lib/data' } },
+        { name: 'data', emptyDir: {} },
+      ],
+      invalid: [{ name: 'data' }, { name: 'data', hostPath: { path: '/foo' }, emptyDir: {} }],
+    },
   },
   {
     id: 'volume-name',
@@ -28,7 +49,9 @@ export const VOLUME_RULES: readonly Rule[] = [
     id: 'volume-api-objects',
     at: API_VOLUME_SOURCES.map((s) => `spec.volumes[*].${s}`),
     upstream: 'static',
-    check: (_v: unknown, m: Match) => [forbidden(`a static pod cannot use ${m.path.slice(m.path.lastIndexOf('.') + 1)} volumes (they need the API server); use a hostPath volume`)],
+    check: (_v: unknown, m: Match) => [
+      forbidden(`a static pod cannot use ${m.path.slice(m.path.lastIndexOf('.') + 1)} volumes (they need the API server); use a hostPath volume`),
+    ],
     examples: { at: 'spec.volumes[0].secret', valid: [], invalid: [{ secretName: 's' }] },
   },
   {
@@ -141,20 +164,27 @@ export const VOLUME_RULES: readonly Rule[] = [
       const op = typeof v.operator === 'string' ? v.operator : '';
       const value = typeof v.value === 'string' ? v.value : '';
       if (key) out.push(...invalidEach(key, isQualifiedName(key), `${m.path}.key`));
-      if (!key && op !== 'Exists') out.push(invalid(op, 'operator must be Exists when `key` is empty, which means "match all values and all keys"', `${m.path}.operator`));
-      if (v.tolerationSeconds !== undefined && v.effect !== 'NoExecute') out.push(invalid(v.effect ?? '', "effect must be 'NoExecute' when `tolerationSeconds` is set", `${m.path}.effect`));
+      if (!key && op !== 'Exists')
+        out.push(invalid(op, 'operator must be Exists when `key` is empty, which means "match all values and all keys"', `${m.path}.operator`));
+      if (v.tolerationSeconds !== undefined && v.effect !== 'NoExecute')
+        out.push(invalid(v.effect ?? '', "effect must be 'NoExecute' when `tolerationSeconds` is set", `${m.path}.effect`));
       if (op === 'Equal' || op === '') {
         const msgs = isLabelValue(value);
         if (msgs.length) out.push(invalid(value, msgs.join(';'), `${m.path}.operator`));
       } else if (op === 'Exists') {
         if (value) out.push(invalid(value, "value must be empty when `operator` is 'Exists'", `${m.path}.operator`));
       } else out.push(notSupported(op, ['Equal', 'Exists'], `${m.path}.operator`));
-      if (v.effect !== undefined && v.effect !== '' && !TAINT_EFFECTS.includes(v.effect as string)) out.push(notSupported(v.effect, TAINT_EFFECTS, `${m.path}.effect`));
+      if (v.effect !== undefined && v.effect !== '' && !TAINT_EFFECTS.includes(v.effect as string))
+        out.push(notSupported(v.effect, TAINT_EFFECTS, `${m.path}.effect`));
       return out;
     },
     examples: {
       at: 'spec.tolerations[0]',
-      valid: [{ operator: 'Exists', effect: 'NoExecute' }, { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }, { key: 'foo', value: 'bar', effect: 'NoExecute', tolerationSeconds: 60 }],
+      valid: [
+        { operator: 'Exists', effect: 'NoExecute' },
+        { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
+        { key: 'foo', value: 'bar', effect: 'NoExecute', tolerationSeconds: 60 },
+      ],
       invalid: [
         { key: 'nospecialchars^=@', operator: 'Equal', value: 'bar', effect: 'NoSchedule' },
         { key: 'foo', operator: 'In', value: 'bar', effect: 'NoSchedule' },
@@ -165,7 +195,27 @@ export const VOLUME_RULES: readonly Rule[] = [
       ],
     },
   },
-  { id: 'priority', at: 'spec.priority', upstream: 'PodSpec.Priority (*int32)', type: 'integer', check: (v: number) => (v < -(2 ** 31) || v > MAX_INT32 ? [invalid(v, inclusiveRangeError(-(2 ** 31), MAX_INT32))] : []), examples: { valid: [0, 2000001000], invalid: [2 ** 31, 'high'] } },
-  { id: 'service-account', at: 'spec.serviceAccountName', upstream: 'static', type: 'string', check: (v: string) => (v === '' ? [] : [forbidden('a static pod cannot use a service account (it needs the API server)')]), examples: { valid: [''], invalid: ['default'] } },
-  { id: 'ephemeral-containers', at: 'spec.ephemeralContainers', upstream: 'ValidatePodCreate', check: () => [forbidden('cannot be set on create')], examples: { valid: [], invalid: [[{ name: 'debug', image: 'busybox' }]] } },
+  {
+    id: 'priority',
+    at: 'spec.priority',
+    upstream: 'PodSpec.Priority (*int32)',
+    type: 'integer',
+    check: (v: number) => (v < -(2 ** 31) || v > MAX_INT32 ? [invalid(v, inclusiveRangeError(-(2 ** 31), MAX_INT32))] : []),
+    examples: { valid: [0, 2000001000], invalid: [2 ** 31, 'high'] },
+  },
+  {
+    id: 'service-account',
+    at: 'spec.serviceAccountName',
+    upstream: 'static',
+    type: 'string',
+    check: (v: string) => (v === '' ? [] : [forbidden('a static pod cannot use a service account (it needs the API server)')]),
+    examples: { valid: [''], invalid: ['default'] },
+  },
+  {
+    id: 'ephemeral-containers',
+    at: 'spec.ephemeralContainers',
+    upstream: 'ValidatePodCreate',
+    check: () => [forbidden('cannot be set on create')],
+    examples: { valid: [], invalid: [[{ name: 'debug', image: 'busybox' }]] },
+  },
 ];

@@ -126,10 +126,7 @@ export class ExitWatcher {
     try {
       const ids = [...this.waiters.keys()];
       if (ids.length === 0) return;
-      const { containers } = await this.opts.client.runtime.listContainers(
-        { filter: { labelSelector: this.opts.selector } },
-        { timeoutMs: 10_000 },
-      );
+      const { containers } = await this.opts.client.runtime.listContainers({ filter: { labelSelector: this.opts.selector } }, { timeoutMs: 10_000 });
       const states = new Map<string, ContainerState>(containers.map((c) => [c.id, c.state]));
       await Promise.all(
         ids.map(async (id) => {
@@ -155,10 +152,7 @@ export class ExitWatcher {
     this.stream = stream;
     stream.on('data', (ev: ContainerEventResponse) => {
       this.eventsSupported = true;
-      if (
-        this.waiters.has(ev.containerId) &&
-        (ev.containerEventType === 'CONTAINER_STOPPED_EVENT' || ev.containerEventType === 'CONTAINER_DELETED_EVENT')
-      ) {
+      if (this.waiters.has(ev.containerId) && (ev.containerEventType === 'CONTAINER_STOPPED_EVENT' || ev.containerEventType === 'CONTAINER_DELETED_EVENT')) {
         this.trigger();
       }
     });

@@ -42,7 +42,10 @@ async function prepareHostPath(real: string, hostPath: string, type: string, fie
       // No type: the kubelet does no check, and the runtime creates a missing source as a directory.
       return;
     } else {
-      throw new HostError(`hostPath ${hostPath} (${real}) does not exist`, { field, hint: `create it, or use type ${type.startsWith('File') ? 'FileOrCreate' : 'DirectoryOrCreate'}` });
+      throw new HostError(`hostPath ${hostPath} (${real}) does not exist`, {
+        field,
+        hint: `create it, or use type ${type.startsWith('File') ? 'FileOrCreate' : 'DirectoryOrCreate'}`,
+      });
     }
     st = await stat(real);
   }

@@ -51,7 +51,10 @@ async function resolveSources(host: Host, pod: V1Pod, container: V1Container): P
     const field = `spec.containers[${container.name}].volumeMounts[${i}]`;
     const volume = volumes.get(vm.name);
     if (!volume?.hostPath) {
-      throw new HostError(`volume "${vm.name}" is not a hostPath volume`, { field, hint: 'the process runtime supports hostPath volumes only; use --runtime cri' });
+      throw new HostError(`volume "${vm.name}" is not a hostPath volume`, {
+        field,
+        hint: 'the process runtime supports hostPath volumes only; use --runtime cri',
+      });
     }
     const type = volume.hostPath.type ?? '';
     const source = host.path(vm.subPath ? path.posix.join(volume.hostPath.path, vm.subPath) : volume.hostPath.path);
@@ -63,7 +66,10 @@ async function resolveSources(host: Host, pod: V1Pod, container: V1Container): P
       } else if (type === '' || type === 'DirectoryOrCreate') {
         await mkdir(source, { recursive: true, mode: 0o755 });
       } else {
-        throw new HostError(`hostPath ${volume.hostPath.path} (${source}) does not exist`, { field: `spec.volumes[${vm.name}].hostPath`, hint: `create it, or use type ${type.startsWith('File') ? 'FileOrCreate' : 'DirectoryOrCreate'}` });
+        throw new HostError(`hostPath ${volume.hostPath.path} (${source}) does not exist`, {
+          field: `spec.volumes[${vm.name}].hostPath`,
+          hint: `create it, or use type ${type.startsWith('File') ? 'FileOrCreate' : 'DirectoryOrCreate'}`,
+        });
       }
       st = await stat(source);
     }
@@ -86,7 +92,10 @@ async function nearestExisting(target: string, field: string): Promise<string> {
   }
   if (dir === '/') {
     // a mount over / does not change the process's own root, so no shadow can hide the new entry
-    throw new HostError(`mountPath ${target} would need a new top-level directory on the real host`, { field, hint: 'use a mountPath below an existing directory (e.g. /var/lib/...), or --rootfs /' });
+    throw new HostError(`mountPath ${target} would need a new top-level directory on the real host`, {
+      field,
+      hint: 'use a mountPath below an existing directory (e.g. /var/lib/...), or --rootfs /',
+    });
   }
   return dir;
 }

@@ -26,7 +26,10 @@ export function within(p: string, dir: string): boolean {
 /** Outermost mount points strictly below `dir`, relative to it. */
 function outermostBelow(dir: string, mountPoints: readonly string[]): string[] {
   const below = [...new Set(mountPoints.filter((m) => m !== dir && within(m, dir)))];
-  return below.filter((m) => !below.some((o) => o !== m && within(m, o))).map((m) => posix.relative(dir, m)).sort();
+  return below
+    .filter((m) => !below.some((o) => o !== m && within(m, o)))
+    .map((m) => posix.relative(dir, m))
+    .sort();
 }
 
 /**
