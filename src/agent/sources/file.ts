@@ -18,8 +18,8 @@
  *
  * It emits complete snapshots; the merger turns them into events.
  */
-import { constants as fsConstants, watch, type FSWatcher, type Stats } from 'node:fs';
-import { lstat, open, readdir, readlink, stat } from 'node:fs/promises';
+import { constants as fsConstants, watch, type FSWatcher } from 'node:fs';
+import { lstat, open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { KubestrapError, messageOf } from '../../errors.js';
 import { podKey, resolveStaticPod, type PodAdmission } from '../identity.js';
@@ -27,19 +27,9 @@ import type { Logger } from '../log.js';
 import type { SourceError, StaticPod } from '../pod-types.js';
 import { decodeDocument, MAX_MANIFEST_BYTES } from '../../pod/decode.js';
 import type { PodSource, SnapshotListener, SourceSnapshot } from './types.js';
+import { danglingLink, ignoreReason, notRegular, readSmall } from './entries.js';
 
-/** Why a directory entry is not read; the first matching rule names the reason in the log. */
-const IGNORE_RULES: readonly { test: (name: string) => boolean; reason: string }[] = [
-  { test: (n) => n.startsWith('.'), reason: 'dot file' },
-  { test: (n) => n.endsWith('~') || /^#.*#$/.test(n), reason: 'editor backup file' },
-  { test: (n) => n === '4913' || /\.(swp|swo|swn|swx)$/i.test(n), reason: 'editor swap file' },
-  { test: (n) => /\.(bak|orig|rej|old|save|tmp|temp|dpkg-[a-z]+|rpm[a-z]+)$/i.test(n) || /-bak$/i.test(n), reason: 'backup or temporary file' },
-  { test: (n) => !/\.(ya?ml|json)$/i.test(n), reason: 'not *.yaml, *.yml or *.json' },
-];
-
-export function ignoreReason(name: string): string | undefined {
-  return IGNORE_RULES.find((r) => r.test(name))?.reason;
-}
+export { ignoreReason } from './entries.js';
 
 export interface FileSourceOptions {
   /** Real path (rootfs applied) of the manifest directory, or of a single manifest file. */
@@ -369,42 +359,4 @@ export class FileSource implements PodSource {
     this.loggedErrors = logged;
     return { source: 'file', pods, errors, observedAt };
   }
-}
-
-/** The bytes of a file, or undefined when it cannot be read (the settle step reports why). */
-async function readSmall(file: string): Promise<Buffer | undefined> {
-  try {
-    const fh = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-    try {
-      const st = await fh.stat();
-      if (!st.isFile() || st.size > MAX_MANIFEST_BYTES) return undefined;
-      return await fh.readFile();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    return undefined;
-  }
-}
-
-/** Why a directory entry that is not a regular file cannot be a manifest. */
-async function notRegular(file: string, st: Stats): Promise<string> {
-  const link = await readlink(file).catch(() => undefined);
-  const what = st.isDirectory()
-    ? 'a directory'
-    : st.isFIFO()
-      ? 'a FIFO'
-      : st.isSocket()
-        ? 'a socket'
-        : st.isCharacterDevice() || st.isBlockDevice()
-          ? 'a device'
-          : 'not a regular file';
-  const how = st.isDirectory() ? 'manifests are not read from subdirectories: move its files up, or remove it' : 'a manifest is a regular file';
-  return link !== undefined ? `is a symlink to ${what} (${link}); ${how}` : `is ${what}; ${how}`;
-}
-
-/** For a name that does not open as missing: the message when it is a symlink to nothing. */
-async function danglingLink(file: string): Promise<string | undefined> {
-  const target = await readlink(file).catch(() => undefined);
-  return target === undefined ? undefined : `is a symlink to ${target}, which does not exist (fix or remove the link)`;
 }

@@ -10,10 +10,11 @@
  * kubelet has no API objects for it (secrets, config maps, service accounts) or decodes only v1 Pods.
  */
 import { CONTAINER_RULES } from './rules-containers.js';
+import { METADATA_RULES } from './rules-metadata.js';
 import { SPEC_RULES } from './rules-spec.js';
 import { VOLUME_RULES } from './rules-volumes.js';
 import type { Rule } from './rule-kit.js';
 
 export { VOLUME_SOURCES, type Rule, type ValueType } from './rule-kit.js';
 
-export const RULES: readonly Rule[] = [...SPEC_RULES, ...CONTAINER_RULES, ...VOLUME_RULES];
+export const RULES: readonly Rule[] = [...METADATA_RULES, ...SPEC_RULES, ...CONTAINER_RULES, ...VOLUME_RULES];

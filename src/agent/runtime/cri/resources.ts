@@ -3,6 +3,7 @@
  * qos/policy.go): CPU shares from the request, CFS quota from the limit, memory limit, and the
  * OOM score adjustment of the pod's QoS class (node-critical static pods are treated as Guaranteed).
  */
+import { parseQuantity as parseApiQuantity } from '../../../pod/validation/format.js';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import type { LinuxContainerResources } from '../../../cri/client.js';
 
@@ -14,31 +15,9 @@ const MIN_QUOTA_US = 1000;
 const GUARANTEED_OOM_SCORE_ADJ = -997;
 const BESTEFFORT_OOM_SCORE_ADJ = 1000;
 
-const SUFFIX: Record<string, number> = {
-  '': 1,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-
 /** A Kubernetes quantity (`250m`, `1.5`, `128Mi`, `1e3`) as a number; undefined when absent or unreadable. */
 export function parseQuantity(q: string | number | undefined): number | undefined {
-  if (q === undefined) return undefined;
-  if (typeof q === 'number') return q;
-  const m = /^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(q.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  return Number.isFinite(n) ? n * SUFFIX[m[2] ?? '']! : undefined;
+  return q === undefined ? undefined : parseApiQuantity(typeof q === 'string' ? q.trim() : q);
 }
 
 type ResourceMap = Record<string, string | number> | undefined;
