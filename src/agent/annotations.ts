@@ -23,3 +23,12 @@ export const ANNOTATION_DEPENDS_ON = 'kubestrap.io/depends-on';
 export const ANNOTATION_SOURCE_ERROR = 'kubestrap.io/source-error';
 /** On /pods: the worker's current errors (start failures, probe failures), `; `-separated. */
 export const ANNOTATION_ERRORS = 'kubestrap.io/errors';
+
+/**
+ * The label the agent puts on its Node: this node runs static pods only (no kubelet, no pod
+ * networking), so API-bound pods cannot run here. kubestrap's addons (CoreDNS, kube-proxy) keep off
+ * nodes that carry it by node affinity; any other pod bound here gets a status and an event from
+ * the agent saying why it will not run. Not under kubernetes.io/k8s.io, so NodeRestriction lets a
+ * node set it on itself.
+ */
+export const LABEL_STATIC_PODS_ONLY = 'node.kubestrap.io/static-pods-only';
