@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { COMPONENT_CONFIG_HASH_ANNOTATION, componentConfigHash } from '../../src/config/componentconfig/hash.js';
+import { kubeProxyComponentConfig } from '../../src/config/componentconfig/kube-proxy.js';
 import { kubeletComponentConfig } from '../../src/config/componentconfig/kubelet.js';
 import type { ResolvedConfig } from '../../src/config/types.js';
 import { kubeClient, type KubeClient } from '../../src/kube/client.js';
@@ -79,13 +80,13 @@ describe('kubelet-config and bootstrap tokens on a real API server', { skip: !co
   }
 
   /** An init config file both CLIs read: service range, DNS domain and certificatesDir that show in the kubelet's document. */
-  async function configFile(name: string, kubeletDoc: string): Promise<string> {
+  async function configFile(name: string, kubeletDoc: string, networking = ''): Promise<string> {
     const file = path.join(dir, name);
     await writeFile(
       file,
       'apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nnodeRegistration:\n  name: cp1\nlocalAPIEndpoint:\n  advertiseAddress: 198.18.0.1\n---\n' +
         `apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: ${cp.config.cluster.kubernetesVersion}\n` +
-        `certificatesDir: ${cp.host.path('/etc/kubernetes/pki')}\nnetworking:\n  serviceSubnet: 10.100.0.0/16\n  dnsDomain: lab.local\n${kubeletDoc}`,
+        `certificatesDir: ${cp.host.path('/etc/kubernetes/pki')}\nnetworking:\n  serviceSubnet: 10.100.0.0/16\n  dnsDomain: lab.local\n${networking}${kubeletDoc}`,
     );
     return file;
   }
@@ -145,6 +146,24 @@ describe('kubelet-config and bootstrap tokens on a real API server', { skip: !co
       const hash = theirs.metadata?.annotations?.[COMPONENT_CONFIG_HASH_ANNOTATION];
       if (c.kubeletDoc) assert.equal(hash, undefined, 'kubeadm does not sign a user-supplied KubeletConfiguration');
       else assert.equal(hash, componentConfigHash(theirs.data!), "our hash of kubeadm's data is kubeadm's annotation");
+    });
+  }
+
+  for (const c of [
+    { name: 'defaults', doc: '' },
+    {
+      name: 'a user document',
+      doc: '---\napiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: nftables\nclientConnection:\n  qps: 50\n',
+    },
+  ]) {
+    it(`has the KubeProxyConfiguration kubeadm's kube-proxy addon has, apart from Go's zero values (${c.name})`, async () => {
+      const file = await configFile(`proxy-${c.name.replace(/ /g, '-')}.yaml`, c.doc, '  podSubnet: 10.244.0.0/16\n');
+      const env = { KUBEADM_INIT_DRYRUN_DIR: cp.host.path('/etc/kubernetes') };
+      const theirs = dryRunConfigMap(await kubeadm(['init', 'phase', 'addon', 'kube-proxy', '--dry-run', '--config', file], env));
+      assert.deepEqual(meaningful(kubeProxyComponentConfig(testConfig({ config: file }))), meaningful(parse(theirs.data!['config.conf']!)));
+      const hash = theirs.metadata?.annotations?.[COMPONENT_CONFIG_HASH_ANNOTATION];
+      // two data keys (config.conf, kubeconfig.conf): the hash runs over them in key order
+      assert.equal(hash, c.doc ? undefined : componentConfigHash(theirs.data!));
     });
   }
 
