@@ -35,6 +35,8 @@ export const NODE_SUBNET = { prefix: '198.18.0', length: 24 } as const;
 const NODE_HOST_BASE = 10;
 /** Node i's pod CIDR is 198.19.i.0/24. */
 const POD_PREFIX = '198.19';
+/** Every node's pod CIDR is inside it (a cluster's `--pod-network-cidr`). */
+export const POD_NETWORK = `${POD_PREFIX}.0.0/16`;
 const NAME_RE = /^[a-z0-9]{1,8}$/;
 
 export interface TestbedOptions {
@@ -44,6 +46,8 @@ export interface TestbedOptions {
   containerd?: boolean | ContainerdChoice;
   /** Images each node's containerd imports (default: startContainerd()'s). */
   images?: ImageName[];
+  /** With `containerd`: only these nodes get one (default: every node), e.g. workers beside a process-runtime control plane. */
+  containerdNodes?: readonly string[];
 }
 
 export interface ExecResult {
@@ -272,6 +276,9 @@ export async function startTestbed(options: TestbedOptions): Promise<Testbed> {
     if (!NAME_RE.test(name)) throw new TestbedError(`nodes: "${name}" must be 1-8 lowercase letters or digits`, 'nodes');
   }
   if (new Set(names).size !== names.length) throw new TestbedError(`nodes: duplicate names in ${names.join(', ')}`, 'nodes');
+  for (const name of options.containerdNodes ?? []) {
+    if (!names.includes(name)) throw new TestbedError(`containerdNodes: "${name}" is not one of the nodes (${names.join(', ')})`, 'containerdNodes');
+  }
 
   sweepTestbeds();
   hookExit();
@@ -366,7 +373,7 @@ export async function startTestbed(options: TestbedOptions): Promise<Testbed> {
     }
     if (options.containerd) {
       const choice = options.containerd === true ? undefined : options.containerd;
-      for (const node of nodes) {
+      for (const node of nodes.filter((n) => !options.containerdNodes || options.containerdNodes.includes(n.name))) {
         (node as { containerd: PrivateContainerd | undefined }).containerd = await startContainerd({
           containerd: choice,
           images: options.images,
