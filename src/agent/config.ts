@@ -292,7 +292,10 @@ export async function resolveAgentConfig(flags: AgentFlags, readFile: (p: string
   else throw new ConfigError(`"${flags.runtime}" is not a runtime`, { field: '--runtime', hint: 'use process or cri' });
 
   if (flags.bootstrapKubeconfig !== undefined && flags.kubeconfig === undefined) {
-    throw new ConfigError('needs --kubeconfig', { field: '--bootstrap-kubeconfig', hint: 'give --kubeconfig, the file the bootstrap writes (e.g. /etc/kubernetes/kubelet.conf)' });
+    throw new ConfigError('needs --kubeconfig', {
+      field: '--bootstrap-kubeconfig',
+      hint: 'give --kubeconfig, the file the bootstrap writes (e.g. /etc/kubernetes/kubelet.conf)',
+    });
   }
   const certDir = (flags.certDir ?? DEFAULT_CERT_DIR).replace(/(.)\/+$/, '$1');
   if (!certDir.startsWith('/')) throw new ConfigError(`"${certDir}" is not an absolute path`, { field: '--cert-dir' });

@@ -203,7 +203,11 @@ describe('MirrorSync against a real kube-apiserver', { skip: !componentsReady() 
     assert.equal(p.status?.conditions?.find((c) => c.type === 'Ready')?.reason, 'StaticPodsOnly');
     // a delete is confirmed by the node, as a kubelet does for a pod it stopped
     await admin.core.deleteNamespacedPod({ name: 'ordinary', namespace: 'default' });
-    await waitFor('deleted pod gone', async () => ((await admin.core.readNamespacedPod({ name: 'ordinary', namespace: 'default' }).catch(() => undefined)) ? undefined : true), 15_000);
+    await waitFor(
+      'deleted pod gone',
+      async () => ((await admin.core.readNamespacedPod({ name: 'ordinary', namespace: 'default' }).catch(() => undefined)) ? undefined : true),
+      15_000,
+    );
   });
 
   it('deletes the mirror when the static pod goes away', async () => {

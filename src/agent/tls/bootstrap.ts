@@ -63,7 +63,12 @@ export async function loadBootstrapKubeconfig(host: Host, file: string): Promise
   const kc = await loadKubeconfig(host, file).catch((err: unknown) => {
     throw err instanceof KubestrapError ? err : new ConfigError(messageOf(err), { cause: err, field: '--bootstrap-kubeconfig', file: host.path(file) });
   });
-  if (!kc) throw new ConfigError('does not exist', { field: '--bootstrap-kubeconfig', file: host.path(file), hint: 'kubestrap join writes it (bootstrap-kubelet.conf)' });
+  if (!kc)
+    throw new ConfigError('does not exist', {
+      field: '--bootstrap-kubeconfig',
+      file: host.path(file),
+      hint: 'kubestrap join writes it (bootstrap-kubelet.conf)',
+    });
   if (!kc.token && !kc.clientCertPem)
     throw new ConfigError('has no credentials (token or client certificate)', { field: '--bootstrap-kubeconfig', file: host.path(file) });
   return kc;
@@ -118,7 +123,11 @@ export async function ensureClientCertificate(opts: TlsBootstrapOptions): Promis
     log.info('kubeconfig holds a valid client certificate, no bootstrap needed', { kubeconfig: opts.host.path(opts.kubeconfig) });
     return 'valid';
   }
-  log.info('bootstrapping a client certificate', { kubeconfig: opts.host.path(opts.kubeconfig), because: problem, bootstrapKubeconfig: opts.host.path(opts.bootstrapKubeconfig) });
+  log.info('bootstrapping a client certificate', {
+    kubeconfig: opts.host.path(opts.kubeconfig),
+    because: problem,
+    bootstrapKubeconfig: opts.host.path(opts.bootstrapKubeconfig),
+  });
   let delay = RETRY_FIRST_MS;
   let last = '';
   for (;;) {
