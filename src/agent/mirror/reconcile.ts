@@ -125,20 +125,24 @@ export class MirrorReconciler {
 
   /** Deletes with grace 0 and a UID precondition, so a mirror someone just recreated survives. */
   private async deleteMirror(pod: V1Pod): Promise<void> {
-    const name = pod.metadata!.name!;
-    const namespace = pod.metadata!.namespace!;
+    if (await this.deleteNow(pod)) this.log.info('deleted mirror pod', { pod: `${pod.metadata!.namespace!}/${pod.metadata!.name!}` });
+    this.patched.delete(pod.metadata!.uid!);
+  }
+
+  /** Grace 0, this pod's UID only; false when it is gone or replaced already. */
+  private async deleteNow(pod: V1Pod): Promise<boolean> {
     try {
       await this.client.core.deleteNamespacedPod({
-        name,
-        namespace,
+        name: pod.metadata!.name!,
+        namespace: pod.metadata!.namespace!,
         gracePeriodSeconds: 0,
         body: { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata!.uid } },
       });
-      this.log.info('deleted mirror pod', { pod: `${namespace}/${name}` });
+      return true;
     } catch (err) {
       if (!isNotFound(err) && !isConflict(err)) throw err;
+      return false;
     }
-    this.patched.delete(pod.metadata!.uid!);
   }
 
   private async patchStatus(mirror: V1Pod, st: PodState): Promise<void> {
@@ -174,20 +178,9 @@ export class MirrorReconciler {
     }
   }
 
-  /** A deleted API pod bound here: nothing runs, so the deletion is confirmed (grace 0, this pod's UID only). */
+  /** A deleted API pod bound here: nothing runs, so the deletion is confirmed at once. */
   private async confirmDeletion(pod: V1Pod): Promise<void> {
-    const name = pod.metadata!.name!;
-    const namespace = pod.metadata!.namespace!;
-    try {
-      await this.client.core.deleteNamespacedPod({
-        name,
-        namespace,
-        gracePeriodSeconds: 0,
-        body: { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata!.uid } },
-      });
-    } catch (err) {
-      if (!isNotFound(err) && !isConflict(err)) throw err;
-    }
+    await this.deleteNow(pod);
     this.rejected.delete(pod.metadata!.uid!);
   }
 

@@ -138,7 +138,8 @@ export async function ensureClientCertificate(opts: TlsBootstrapOptions): Promis
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       const msg = err instanceof KubestrapError ? err.oneLine() : `cannot request a certificate: ${apiErrorMessage(err)}`;
-      if (msg !== last) (err instanceof CsrError ? log.error : log.warn).call(log, `TLS bootstrap: ${msg}`, { retryInSeconds: delay / 1000 });
+      // the cluster said no (an error); an API server that does not answer yet is only a warning
+      if (msg !== last) log[err instanceof CsrError ? 'error' : 'warn'](`TLS bootstrap: ${msg}`, { retryInSeconds: delay / 1000 });
       last = msg;
     }
     await sleep(delay, opts.signal);

@@ -5,21 +5,12 @@
  * `onRotated`.
  */
 import type { X509Certificate } from 'node:crypto';
-import type { Host } from '../../host/host.js';
-import type { Logger } from '../log.js';
-import { ensureClientCertificate } from './bootstrap.js';
+import { ensureClientCertificate, type TlsBootstrapOptions } from './bootstrap.js';
 import { ClientCertStore } from './cert-store.js';
 import { ClientCertRotation } from './cert-rotation.js';
 
-export interface NodeCredentialsOptions {
-  host: Host;
-  nodeName: string;
-  /** Host paths. */
-  kubeconfig: string;
-  bootstrapKubeconfig: string;
-  certDir: string;
-  logger: Logger;
-}
+/** What the bootstrap needs, without the per-run parts (the signal is the credentials' own). */
+export type NodeCredentialsOptions = Omit<TlsBootstrapOptions, 'signal' | 'waitTimeoutMs'>;
 
 export class NodeCredentials {
   private readonly abort = new AbortController();
