@@ -6,7 +6,9 @@
  * `kubestrap agent --bootstrap-kubeconfig ...`. Then: the CSR is approved by the controller-manager
  * on its own and signed, kubelet.conf points at the cert dir's current pair, Node w2 is Ready with
  * the static-pods-only label and w2's own address, the mirror pod `web-w2` runs; a Deployment pod
- * pinned to w2 stays Pending with reason StaticPodsOnly and a Warning event. Last, rotation for
+ * pinned to w2 stays Pending with reason StaticPodsOnly and a Warning event, and so do the pods of a
+ * DaemonSet that tolerates everything on cp1 and w2 (not recreated in a loop). On w3, whose token's
+ * group has no auto-approval, a denied CSR is one error line and nothing is written. Last, rotation for
  * real: the agent restarts with a short-lived certificate of the cluster CA in the cert dir, rotates
  * it through a CSR of its own identity (selfnodeclient approval) and keeps its Lease renewed past
  * the old certificate's end, without a restart.
@@ -23,7 +25,7 @@ import { kubeClient } from '../../src/kube/client.js';
 import { bootstrapTokenSecret, DEFAULT_NODE_TOKEN_GROUP, generateToken } from '../../src/kube/bootstrap-token.js';
 import { Signer } from '../../src/pki/certificate.js';
 import { generateKeyPair, privateKeyPem } from '../../src/pki/keys.js';
-import { killSleepers } from '../support/agent-child.js';
+import { killSleepers, sleepers } from '../support/agent-child.js';
 import { clusterSkipReason, startCluster } from '../support/cluster.js';
 import { REPO } from '../support/init-e2e.js';
 import { waitFor, type Proc } from '../support/proc.js';
@@ -38,12 +40,15 @@ interface Csr {
 const PKI = 'var/lib/kubelet/pki';
 
 test('join --agent: TLS bootstrap, Node with the label, mirror pod, bound pods, rotation', { skip: clusterSkipReason(), timeout: 900_000 }, async (t) => {
-  const cluster = await startCluster({ workers: ['w2'] });
-  const token = `w2-${process.pid}`;
+  const cluster = await startCluster({ workers: ['w2', 'w3'] });
+  // a sleep duration unique to this run: it names web-w2's process in /proc
+  const token = String(8_000_000 + Math.floor(Math.random() * 900_000) * 10);
   let agent: Proc | undefined;
+  let w3Agent: Proc | undefined;
   let stopped = false;
   t.after(async () => {
     await agent?.stop(10_000);
+    await w3Agent?.stop(10_000);
     killSleepers([token]);
     if (!stopped) await cluster.stop();
   });
@@ -60,20 +65,7 @@ test('join --agent: TLS bootstrap, Node with the label, mirror pod, bound pods, 
   const caPem = await readFile(path.join(cp.rootfs, 'etc/kubernetes/pki/ca.crt'), 'utf8');
   const w2Host = new Host(w2.rootfs);
   await w2Host.writeFile('/etc/kubernetes/pki/ca.crt', caPem);
-  await w2Host.writeFile(
-    '/etc/kubernetes/bootstrap-kubelet.conf',
-    stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [
-        { name: 'kubernetes', cluster: { server: `https://${cp.node.ip}:6443`, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } },
-      ],
-      contexts: [{ name: 'tls-bootstrap-token-user@kubernetes', context: { cluster: 'kubernetes', user: 'tls-bootstrap-token-user' } }],
-      'current-context': 'tls-bootstrap-token-user@kubernetes',
-      users: [{ name: 'tls-bootstrap-token-user', user: { token: bootstrapToken } }],
-    }),
-    0o600,
-  );
+  await writeBootstrapKubeconfig(w2Host, `https://${cp.node.ip}:6443`, caPem, bootstrapToken);
   await w2Host.writeFile(
     '/etc/kubernetes/manifests/web.yaml',
     stringify({
@@ -84,7 +76,7 @@ test('join --agent: TLS bootstrap, Node with the label, mirror pod, bound pods, 
     }),
   );
 
-  const startAgent = (n: number): Promise<Proc> => startW2Agent(w2, n);
+  const startAgent = (n: number): Promise<Proc> => startNodeAgent(w2, n);
   const t0 = performance.now();
   agent = await startAgent(1);
 
@@ -140,6 +132,8 @@ test('join --agent: TLS bootstrap, Node with the label, mirror pod, bound pods, 
     250,
   );
   assert.equal(mirror.spec?.nodeName, 'w2');
+  assert.equal(mirror.status?.containerStatuses?.[0]?.restartCount, 0);
+  assert.equal(sleepers(token).length, 1, 'web-w2 runs as one process');
   assert.ok(mirror.metadata?.annotations?.['kubernetes.io/config.mirror']);
 
   // a Deployment's pod bound to w2: Pending with StaticPodsOnly, an event saying what to do
@@ -193,6 +187,81 @@ test('join --agent: TLS bootstrap, Node with the label, mirror pod, bound pods, 
     pinned.items.map((p) => p.metadata?.name),
     [bound.metadata?.name],
   );
+
+  // a DaemonSet that tolerates everything (as kube-proxy's and CNI DaemonSets do): its pods on both
+  // agent nodes (cp1 from init, w2) stay Pending too, and are not deleted and recreated
+  const cp1 = await cp.kubectlJson<V1Node>(['get', 'node', 'cp1']);
+  assert.equal(cp1.metadata?.labels?.['node.kubestrap.io/static-pods-only'], 'true', "init's control-plane agent labels its Node too");
+  await admin.apps.createNamespacedDaemonSet({
+    namespace: 'default',
+    body: {
+      metadata: { name: 'everywhere' },
+      spec: {
+        selector: { matchLabels: { app: 'everywhere' } },
+        template: {
+          metadata: { labels: { app: 'everywhere' } },
+          spec: { tolerations: [{ operator: 'Exists' }], containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] },
+        },
+      },
+    },
+  });
+  const dsPods = await waitFor(
+    'DaemonSet pods marked on cp1 and w2',
+    async () => {
+      const list = await cp.kubectlJson<V1PodList>(['get', 'pods', '-n', 'default', '-l', 'app=everywhere']);
+      const marked = list.items.filter((p) => p.status?.phase === 'Pending' && p.status.reason === 'StaticPodsOnly');
+      return marked.length === 2 ? marked : undefined;
+    },
+    60_000,
+    250,
+  );
+  assert.deepEqual(dsPods.map((p) => p.spec?.nodeName).sort(), ['cp1', 'w2']);
+  await new Promise((r) => setTimeout(r, 5000));
+  const dsAfter = await cp.kubectlJson<V1PodList>(['get', 'pods', '-n', 'default', '-l', 'app=everywhere']);
+  assert.deepEqual(dsAfter.items.map((p) => p.metadata?.uid).sort(), dsPods.map((p) => p.metadata?.uid).sort(), 'the same two pods: no delete-recreate loop');
+  t.diagnostic((await cp.kubectl(['get', 'pods', '-n', 'default', '-o', 'wide'])).trim());
+
+  // a denied request is one clear line, and nothing is written: w3's token may create CSRs but is not auto-approved
+  const w3 = bed.node('w3');
+  const w3Host = new Host(w3.rootfs);
+  const manualToken = generateToken();
+  const manualGroup = 'system:bootstrappers:manual';
+  await admin.core.createNamespacedSecret({
+    namespace: 'kube-system',
+    body: bootstrapTokenSecret({ token: manualToken, ttl: '1h', usages: ['signing', 'authentication'], groups: [manualGroup] }),
+  });
+  await admin.rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name: 'test-manual-bootstrap' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:node-bootstrapper' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: manualGroup }],
+    },
+  });
+  await w3Host.writeFile('/etc/kubernetes/pki/ca.crt', caPem);
+  await writeBootstrapKubeconfig(w3Host, `https://${cp.node.ip}:6443`, caPem, manualToken);
+  await w3Host.mkdir('/etc/kubernetes/manifests');
+  w3Agent = await startNodeAgent(w3, 1);
+  const manualUser = `system:bootstrap:${manualToken.split('.')[0]}`;
+  const pending = await waitFor(
+    'w3 CSR pending',
+    async () => (await cp.kubectlJson<{ items: Csr[] }>(['get', 'csr'])).items.find((c) => c.spec.username === manualUser),
+    60_000,
+    250,
+  );
+  assert.equal(pending.status?.conditions, undefined, 'not approved: the manual group has no auto-approval');
+  await cp.kubectl(['certificate', 'deny', pending.metadata.name]);
+  const deniedLine = await waitFor(
+    'the denial in the agent log',
+    async () => (await readFile(w3Agent!.logFile, 'utf8')).split('\n').find((l) => l.includes('was denied')),
+    30_000,
+    250,
+  );
+  assert.match(deniedLine, new RegExp(`ERROR "TLS bootstrap: certificate signing request ${pending.metadata.name} was denied \\(reason \\w+`));
+  t.diagnostic(deniedLine);
+  assert.equal(await w3Host.readOptional('/etc/kubernetes/kubelet.conf'), undefined, 'no kubelet.conf without a certificate');
+  assert.ok(w3Agent.running(), 'the agent keeps running (and retries), as the kubelet');
+  await w3Agent.stop(10_000);
+  w3Agent = undefined;
 
   // rotation: restart on a short-lived certificate of the cluster CA; it is due within seconds
   await agent.stop(10_000);
@@ -267,17 +336,17 @@ test('join --agent: TLS bootstrap, Node with the label, mirror pod, bound pods, 
   assert.deepEqual(testbedLeftovers(bed), []);
 });
 
-/** `kubestrap agent` on w2 as join --agent starts it: kubelet-like flags, w2's rootfs and manifest dir. */
-function startW2Agent(w2: TestbedNode, n: number): Promise<Proc> {
-  return w2.spawn(`agent-${n}`, process.execPath, [
+/** `kubestrap agent` on a node as join --agent starts it: kubelet-like flags, the node's rootfs and manifest dir. */
+function startNodeAgent(node: TestbedNode, n: number): Promise<Proc> {
+  return node.spawn(`agent-${n}`, process.execPath, [
     path.join(REPO, 'bin/kubestrap.js'),
     'agent',
     '--rootfs',
-    w2.rootfs,
+    node.rootfs,
     '--runtime',
     'process',
     '--node-name',
-    'w2',
+    node.name,
     '--kubeconfig',
     '/etc/kubernetes/kubelet.conf',
     '--bootstrap-kubeconfig',
@@ -286,6 +355,22 @@ function startW2Agent(w2: TestbedNode, n: number): Promise<Proc> {
     '/etc/kubernetes/manifests',
     '--stop-pods-on-exit',
   ]);
+}
+
+/** bootstrap-kubelet.conf as kubeadm's join writes it: the cluster's server and CA, the token. */
+async function writeBootstrapKubeconfig(host: Host, server: string, caPem: string, token: string): Promise<void> {
+  await host.writeFile(
+    '/etc/kubernetes/bootstrap-kubelet.conf',
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'kubernetes', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
+      contexts: [{ name: 'tls-bootstrap-token-user@kubernetes', context: { cluster: 'kubernetes', user: 'tls-bootstrap-token-user' } }],
+      'current-context': 'tls-bootstrap-token-user@kubernetes',
+      users: [{ name: 'tls-bootstrap-token-user', user: { token } }],
+    }),
+    0o600,
+  );
 }
 
 async function tail(p: Proc): Promise<string> {

@@ -113,7 +113,10 @@ export function waitForCertificate(client: KubeClient, csr: CreatedCsr, opts: Wa
       if (phase !== 'ADDED' && phase !== 'MODIFIED') return;
       if (obj.metadata?.uid !== csr.uid) return finish(new CsrError(`certificate signing request ${csr.name} was replaced by another one (its UID changed)`));
       const verdict = csrVerdict(obj);
-      if (verdict.error) return finish(new CsrError(`certificate signing request ${csr.name} ${verdict.error}`));
+      if (verdict.error)
+        return finish(
+          new CsrError(`certificate signing request ${csr.name} ${verdict.error}`, { hint: `kubectl delete csr ${csr.name} lets the node ask anew` }),
+        );
       if (verdict.issued) return finish(undefined, verdict.issued);
       if (verdict.approved && !approved) {
         approved = true;
