@@ -210,6 +210,7 @@ class LazyMirrorSync implements ApiSync {
       containerRuntimeVersion: runtimeVersion,
       // where the API server finds the kubelet API (logs); the read-only port when that is off
       kubeletPort: config.kubeletPort || config.readOnlyPort,
+      registerTaints: config.registerTaints,
     });
     this.inner.start();
   }

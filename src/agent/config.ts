@@ -28,6 +28,7 @@ export interface AgentFlags {
   kubeconfig?: string;
   bootstrapKubeconfig?: string;
   certDir?: string;
+  registerWithTaints?: string;
   rootfs?: string;
   runtime?: string;
   readOnlyPort?: string;
@@ -62,6 +63,10 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
   {
     flags: '--bootstrap-kubeconfig <file>',
     help: 'kubeconfig with a bootstrap token: when --kubeconfig is missing or its certificate unusable, request a node client certificate with it (TLS bootstrap) and write --kubeconfig',
+  },
+  {
+    flags: '--register-with-taints <key=value:Effect,...>',
+    help: 'taints the Node is registered with (NodeRestriction allows them only at registration), e.g. "dedicated=edge:NoSchedule"',
   },
   { flags: '--cert-dir <dir>', help: `where the bootstrapped client certificate is kept and rotated (default ${'/var/lib/kubelet/pki'})` },
   { flags: '--rootfs <dir>', help: 'put every host path (/etc/kubernetes, /var/lib/kubestrap, /var/log/pods, ...) under this directory' },
@@ -109,6 +114,8 @@ export interface AgentConfig {
   bootstrapKubeconfig?: string;
   /** --cert-dir (host path, default DEFAULT_CERT_DIR): the client certificate store of a bootstrapped node. */
   certDir?: string;
+  /** --register-with-taints. */
+  registerTaints?: Taint[];
   /** Host path of the manifest directory or file; undefined when only a URL is used. */
   staticPodPath?: string;
   staticPodURL?: string;
@@ -127,6 +134,32 @@ export interface AgentConfig {
   clientCAFile?: string;
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
+}
+
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+}
+
+const TAINT_EFFECTS: readonly Taint['effect'][] = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
+
+/** The kubelet's `--register-with-taints`: `key[=value]:Effect`, comma-separated. */
+export function parseTaints(text: string): Taint[] {
+  return text
+    .split(',')
+    .filter((t) => t.trim() !== '')
+    .map((spec) => {
+      const m = /^([^=:\s]+)(?:=([^:\s]*))?:([A-Za-z]+)$/.exec(spec.trim());
+      const effect = m?.[3] as Taint['effect'] | undefined;
+      if (!m || !effect || !TAINT_EFFECTS.includes(effect)) {
+        throw new ConfigError(`"${spec}" is not a taint`, {
+          field: '--register-with-taints',
+          hint: `use key=value:Effect with Effect one of ${TAINT_EFFECTS.join(', ')}`,
+        });
+      }
+      return m[2] ? { key: m[1]!, value: m[2], effect } : { key: m[1]!, effect };
+    });
 }
 
 /** The static-pod subset of KubeletConfiguration this agent reads. */
@@ -312,6 +345,7 @@ export async function resolveAgentConfig(flags: AgentFlags, readFile: (p: string
     kubeconfig: flags.kubeconfig,
     bootstrapKubeconfig: flags.bootstrapKubeconfig,
     certDir,
+    registerTaints: flags.registerWithTaints !== undefined ? parseTaints(flags.registerWithTaints) : undefined,
     staticPodPath,
     staticPodURL,
     staticPodURLHeader: headers,

@@ -107,7 +107,12 @@ export async function bootstrapOnce(opts: TlsBootstrapOptions): Promise<X509Cert
   const pair = await store.update(pem, privateKeyPem(key));
   await host.remove(store.tmpKeyPath());
   await writeNodeKubeconfig(host, opts.kubeconfig, { server: bootstrap.server, caPem: bootstrap.caPem, pairFile: pair.file });
-  logger.info('TLS bootstrap done', { csr: csr.name, certificate: host.path(pair.file), notAfter: new Date(cert.validTo), kubeconfig: host.path(opts.kubeconfig) });
+  logger.info('TLS bootstrap done', {
+    csr: csr.name,
+    certificate: host.path(pair.file),
+    notAfter: new Date(cert.validTo),
+    kubeconfig: host.path(opts.kubeconfig),
+  });
   return cert;
 }
 
