@@ -11,6 +11,7 @@ import type { Host } from '../../host/host.js';
 import { KubestrapError } from '../../errors.js';
 import { kubeClient } from '../../kube/client.js';
 import { apiErrorMessage } from '../../kube/errors.js';
+import { sleep } from '../../kube/retry.js';
 import { loadKubeconfig } from '../../kubeconfig/load.js';
 import { generateKeyPair, privateKeyPem } from '../../pki/keys.js';
 import type { Logger } from '../log.js';
@@ -106,7 +107,7 @@ export class ClientCertRotation {
           if (msg !== last) this.log.error(`client certificate rotation failed: ${msg}`, { retryInSeconds: delay / 1000 });
           last = msg;
         }
-        await new Promise((r) => setTimeout(r, delay).unref());
+        await sleep(delay, this.abort.signal);
         delay = Math.min(delay * 2, RETRY_MAX_MS);
       }
     })();
