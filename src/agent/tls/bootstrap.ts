@@ -67,7 +67,7 @@ export async function loadBootstrapKubeconfig(host: Host, file: string): Promise
     throw new ConfigError('does not exist', {
       field: '--bootstrap-kubeconfig',
       file: host.path(file),
-      hint: 'kubestrap join writes it (bootstrap-kubelet.conf)',
+      hint: 'kubestrap join writes /etc/kubernetes/bootstrap-kubelet.conf',
     });
   if (!kc.token && !kc.clientCertPem)
     throw new ConfigError('has no credentials (token or client certificate)', { field: '--bootstrap-kubeconfig', file: host.path(file) });
