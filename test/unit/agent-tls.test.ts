@@ -14,7 +14,7 @@ import { parse } from 'yaml';
 import { Host } from '../../src/host/host.js';
 import { selfSign, Signer, CERTIFICATE_BACKDATE_MS } from '../../src/pki/certificate.js';
 import { generateKeyPair, privateKeyPem } from '../../src/pki/keys.js';
-import { kubeconfigProblem } from '../../src/agent/tls/bootstrap.js';
+import { kubeconfigProblem, requestFailure } from '../../src/agent/tls/bootstrap.js';
 import { ClientCertStore, pairTimestamp, splitPair } from '../../src/agent/tls/cert-store.js';
 import { rotationDeadline } from '../../src/agent/tls/cert-rotation.js';
 import { checkIssued, csrVerdict, CsrError } from '../../src/agent/tls/csr-api.js';
@@ -115,6 +115,18 @@ describe('rotation deadline', () => {
   it('is in the past for a certificate beyond it (rotated at once)', () => {
     const now = Date.now();
     assert.ok(rotationDeadline(new Date(now - 9 * 60_000), new Date(now + 60_000), () => 1).getTime() <= now);
+  });
+});
+
+describe('refused bootstrap requests', () => {
+  const apiError = (code: number, message: string): Error => Object.assign(new Error(`HTTP ${code}`), { code, body: JSON.stringify({ message }) });
+  it('say what an expired token or missing RBAC means', () => {
+    assert.equal(
+      requestFailure(apiError(401, 'Unauthorized')),
+      'cannot request a certificate: the API server does not accept the bootstrap token: it is unknown or expired (kubestrap token create makes a new one); Unauthorized (HTTP 401)',
+    );
+    assert.match(requestFailure(apiError(403, 'forbidden')), /its group needs the system:node-bootstrapper role .*; forbidden \(HTTP 403\)$/);
+    assert.equal(requestFailure(new Error('connect ECONNREFUSED 10.0.0.1:6443')), 'cannot request a certificate: connect ECONNREFUSED 10.0.0.1:6443');
   });
 });
 

@@ -10,7 +10,7 @@ import { X509Certificate, type KeyObject } from 'node:crypto';
 import { ConfigError, KubestrapError, messageOf } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import { kubeClient } from '../../kube/client.js';
-import { apiErrorMessage } from '../../kube/errors.js';
+import { apiErrorMessage, statusCode } from '../../kube/errors.js';
 import { sleep } from '../../kube/retry.js';
 import { loadKubeconfig, type LoadedKubeconfig } from '../../kubeconfig/load.js';
 import { generateKeyPair, parsePrivateKey, privateKeyPem } from '../../pki/keys.js';
@@ -142,7 +142,7 @@ export async function ensureClientCertificate(opts: TlsBootstrapOptions): Promis
       return 'bootstrapped';
     } catch (err) {
       if (opts.signal?.aborted) throw err;
-      const msg = err instanceof KubestrapError ? err.oneLine() : `cannot request a certificate: ${apiErrorMessage(err)}`;
+      const msg = err instanceof KubestrapError ? err.oneLine() : requestFailure(err);
       // the cluster said no (an error); an API server that does not answer yet is only a warning
       if (msg !== last) log[err instanceof CsrError ? 'error' : 'warn'](`TLS bootstrap: ${msg}`, { retryInSeconds: delay / 1000 });
       last = msg;
@@ -150,4 +150,16 @@ export async function ensureClientCertificate(opts: TlsBootstrapOptions): Promis
     await sleep(delay, opts.signal);
     delay = Math.min(delay * 2, RETRY_MAX_MS);
   }
+}
+
+/** What the API server's refusals of the bootstrap credentials mean, by HTTP status. */
+const REFUSALS: Readonly<Record<number, string>> = {
+  401: 'the API server does not accept the bootstrap token: it is unknown or expired (kubestrap token create makes a new one)',
+  403: 'the bootstrap token may not create certificate signing requests: its group needs the system:node-bootstrapper role (init binds it for system:bootstrappers:kubeadm:default-node-token)',
+};
+
+/** One line for a failed request: what a refusal means, else the API or transport error. */
+export function requestFailure(err: unknown): string {
+  const refusal = REFUSALS[statusCode(err) ?? 0];
+  return `cannot request a certificate: ${refusal ? `${refusal}; ` : ''}${apiErrorMessage(err)}`;
 }
