@@ -18,7 +18,7 @@ import type { ResolvedConfig } from '../../src/config/types.js';
 import { corednsObjects, corefile } from '../../src/kube/addons/coredns.js';
 import { kubeProxyObjects } from '../../src/kube/addons/kube-proxy.js';
 import type { KubeObject } from '../../src/kube/apply.js';
-import { COMPONENT_CONFIG_HASH_ANNOTATION, configMapChecksum } from '../../src/kube/configmap.js';
+import { COMPONENT_CONFIG_HASH_ANNOTATION, componentConfigHash } from '../../src/config/componentconfig/hash.js';
 import { Host } from '../../src/host/host.js';
 import { memoryPrinter } from '../../src/output.js';
 import { InitData } from '../../src/phases/init/data.js';
@@ -140,9 +140,30 @@ describe('kube-proxy addon objects', () => {
     // kubeadm's ChecksumForConfigMap: the values in key order (config.conf < kubeconfig.conf)
     const expected = createHash('sha256').update(cm.data!['config.conf']!).update(cm.data!['kubeconfig.conf']!).digest('hex');
     assert.equal(cm.metadata?.annotations?.[COMPONENT_CONFIG_HASH_ANNOTATION], `sha256:${expected}`);
-    assert.equal(configMapChecksum(cm), `sha256:${expected}`);
+    assert.equal(componentConfigHash(cm.data!), `sha256:${expected}`);
     const user = kubeProxyObjects(config, { componentConfig: kubeProxyComponentConfig(config), userSupplied: true });
     assert.equal(byKind(user, 'ConfigMap').metadata?.annotations, undefined);
+  });
+
+  it('use a KubeProxyConfiguration from --config over the defaults, unsigned as kubeadm leaves user configs', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'addons-test-'));
+    try {
+      const file = path.join(dir, 'kubeadm.yaml');
+      writeFileSync(
+        file,
+        'apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nnodeRegistration: {name: cp1}\nlocalAPIEndpoint: {advertiseAddress: 10.0.0.1}\n---\n' +
+          'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: nftables\n',
+      );
+      const config = testConfig({ config: file });
+      const out = memoryPrinter();
+      const ctx = new InitData({ config, host: new Host('/nonexistent-rootfs', { dryRun: true }), out, dryRun: true, uploadCerts: false });
+      await new Runner(INIT_PHASES).run(ctx, { only: 'addon/kube-proxy' });
+      const cm = parseAllDocuments(out.lines.find((l) => l.startsWith('apiVersion: v1\ndata:'))!)[0]!.toJS() as KubeObject;
+      assert.equal(cm.metadata?.annotations, undefined);
+      assert.equal((parse((cm.data as Record<string, string>)['config.conf']!) as Record<string, unknown>).mode, 'nftables');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("says mode: iptables only from v1.37 (kubeadm's default before left it to kube-proxy)", () => {

@@ -91,6 +91,7 @@ const kubeProxySub: Phase<AdminClientData> = {
     const objects = kubeProxyObjects(ctx.config, {
       ...placement,
       componentConfig: kubeProxyComponentConfig(ctx.config),
+      userSupplied: ctx.config.componentConfigs.kubeProxy !== undefined,
       env: proxyEnvVars(process.env),
     });
     await applyAll(ctx, c, objects);
