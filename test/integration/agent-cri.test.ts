@@ -149,7 +149,10 @@ test('ensureImage: present image is kept, Never and failed pulls name the image'
   await runtime.ensureImage(withImage(etcdImage, 'IfNotPresent'), FIELD);
   await assert.rejects(runtime.ensureImage(withImage('registry.invalid/absent:1.0', 'Never'), FIELD), (err: unknown) => {
     assert.ok(err instanceof HostError);
-    assert.match(err.oneLine(), /^spec\.containers\[c\]\.image: Container image "registry\.invalid\/absent:1\.0" is not present with pull policy of Never \(import it/);
+    assert.match(
+      err.oneLine(),
+      /^spec\.containers\[c\]\.image: Container image "registry\.invalid\/absent:1\.0" is not present with pull policy of Never \(import it/,
+    );
     return true;
   });
   await assert.rejects(runtime.ensureImage(withImage('registry.invalid/absent:1.0', 'IfNotPresent'), FIELD), (err: unknown) => {

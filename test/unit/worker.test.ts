@@ -373,7 +373,10 @@ describe('PodWorkers', () => {
     );
     const waiting = st[0]!.status.containerStatuses![0]!.state?.waiting;
     assert.equal(waiting?.reason, 'ErrImageNeverPull');
-    assert.match(waiting?.message ?? '', /spec\.containers\[etcd\]\.image: Container image "example\/app:2" is not present \(import it\); the running pod \(config\.hash v1\) keeps running/);
+    assert.match(
+      waiting?.message ?? '',
+      /spec\.containers\[etcd\]\.image: Container image "example\/app:2" is not present \(import it\); the running pod \(config\.hash v1\) keeps running/,
+    );
     assert.equal(workers.metrics().runningContainers, 1, 'the old container still counts');
     await clock.advance(60_000);
     assert.equal(rt.log.length, 2, 'still waiting, still running');
@@ -397,6 +400,7 @@ describe('PodWorkers', () => {
     workers.apply({ type: 'update', pod: v2, previous: v1 });
     await clock.advance(0);
     workers.apply({ type: 'update', pod: v3, previous: v2 });
+    await workers.settled(); // v2, still staging, stops (its checkpoint removal is real I/O) before v3 stages
     await clock.advance(0);
     assert.match(workers.states()[0]!.status.containerStatuses![0]!.state?.waiting?.message ?? '', /app:3.*config\.hash v1\) keeps running/);
     workers.apply({ type: 'update', pod: v1, previous: v3 });

@@ -82,7 +82,7 @@ export class PodWorkers {
     this.nodeIP = options.nodeIP ?? defaultNodeIP();
   }
 
-  /** add → start; update → stop the old pod completely, then start the new; remove → stop. */
+  /** add → start; update → the new pod's images present, then the old pod stopped completely, then the new started; remove → stop. */
   apply(event: PodEvent): void {
     switch (event.type) {
       case 'add':
@@ -94,7 +94,7 @@ export class PodWorkers {
         break;
       case 'remove':
         this.stopPod(event.pod);
-        this.handOver(podKey(event.pod));
+        void this.handOver(podKey(event.pod)); // a held old version goes too (tracked in `stopping`)
         break;
     }
   }
@@ -329,7 +329,7 @@ export class PodWorkers {
     for (const wave of stopWaves([...this.workers.values(), ...this.held.values()], (w) => orderInfo(w.pod.pod))) {
       for (const w of wave) {
         if (this.workers.get(w.uid) === w) this.stopPod(w.pod);
-        else this.handOver(podKey(w.pod));
+        else void this.handOver(podKey(w.pod));
       }
       await Promise.all([...this.stopping.values()]);
     }
