@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
-import type { V1Pod, V1PodList } from '@kubernetes/client-node';
+import type { V1Node, V1Pod, V1PodList } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { isLoopbackIP } from '../../src/config/net.js';
 import { DEFAULT_IMAGE_REPOSITORY, DEFAULT_RELEASE, KUBERNETES_RELEASES, type KubernetesRelease } from '../../src/config/versions.js';
@@ -223,6 +223,15 @@ export async function editTagScenario(t: TestContext, input: UpgradeInput): Prom
         500,
       );
       t.diagnostic(`kubectl version: server ${v}`);
+      // the agent reports its kube-apiserver's tag as the node's version, at its next status report
+      t0 = performance.now();
+      await waitFor(
+        `node ${node} reporting ${to.version}`,
+        async () => ((await kubectlJson<V1Node>(admin, ['get', 'node', node])).status?.nodeInfo?.kubeletVersion === to.version ? true : undefined),
+        60_000,
+        1000,
+      );
+      t.diagnostic(`node ${node} reports ${to.version} after ${Math.round(performance.now() - t0)} ms`);
     }
   }
   const total = await all.stop();

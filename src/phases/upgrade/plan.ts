@@ -165,7 +165,7 @@ export function computePlan(state: ClusterState): UpgradePlan {
   if (state.externalEtcd) notes.push('etcd is external: upgrade it yourself (kubestrap upgrades only a local etcd)');
   if (state.agentNodes.length > 0) {
     notes.push(
-      `${state.agentNodes.join(', ')} run the kubestrap agent instead of a kubelet; it reports its node's kube-apiserver version and follows the control plane: nothing to upgrade by hand there`,
+      `${state.agentNodes.join(', ')} run the kubestrap agent instead of a kubelet; it reports its node's kube-apiserver version (without one, the newest its kubestrap knows) and follows the control plane: nothing to upgrade by hand there`,
     );
   }
   if (upgrades.some((u) => u.manual.length > 0))
