@@ -1,11 +1,14 @@
 /**
- * The edit-the-image-tag upgrade, shared by the process and cri e2e tests: on a one-node cluster of
- * the previous minor, `kubestrap upgrade plan` offers the newest row; a tag whose binary/image is
+ * The edit-the-image-tag upgrade, shared by the process and cri e2e tests: `kubestrap init` of a
+ * one-node cluster of the previous minor (advertised on the node's own address), `kubestrap upgrade
+ * plan` offers the newest row; a tag whose binary/image is
  * not present leaves the running pod alone and says what is missing (undoing the edit keeps that
  * pod); then, with the target present, etcd (when its tag changes), kube-apiserver,
  * kube-controller-manager and kube-scheduler are edited one at a time: each gets a new container,
  * its mirror pod a new config.hash, and `kubectl version` reports the target. The API's unavailable
- * time is measured by polling /readyz every 50 ms. The runtime-specific parts are parameters.
+ * time is measured by polling /readyz every 50 ms; the Node reports the new version; `upgrade plan`
+ * then names the kubeadm-config the edits left behind; reset leaves nothing. The runtime-specific
+ * parts are parameters.
  */
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -18,15 +21,15 @@ import { DEFAULT_IMAGE_REPOSITORY, DEFAULT_RELEASE, KUBERNETES_RELEASES, type Ku
 import { probeOnce } from '../../src/net/http-probe.js';
 import { defaultNodeIP } from '../../src/net/node-ip.js';
 import { componentsOf } from './components.js';
-import { APISERVER, CONTROL_PLANE, kubectl, kubectlJson, kubestrap, type ControlPlaneComponent } from './init-e2e.js';
+import { APISERVER, CONTROL_PLANE, kubectl, kubectlJson, kubestrap, leftovers, type ControlPlaneComponent } from './init-e2e.js';
 import type { RunningContainer } from './init-scenario.js';
 import { waitFor } from './proc.js';
 
 export interface UpgradeInput {
   rootfs: string;
   node: string;
-  from: KubernetesRelease;
-  to: KubernetesRelease;
+  /** `kubestrap init` flags choosing the runtime (`--runtime process`, or cri with its socket). */
+  runtimeFlags: readonly string[];
   /** The running container of a control-plane component, as the runtime sees it. */
   container(name: ControlPlaneComponent): Promise<RunningContainer | undefined>;
   /**
@@ -97,8 +100,12 @@ async function editManifest(file: string, change: Record<string, string>): Promi
   return text;
 }
 
+/** init at UPGRADE_FROM, the checks above, then reset (nothing left behind). */
 export async function editTagScenario(t: TestContext, input: UpgradeInput): Promise<void> {
-  const { rootfs, node, from, to } = input;
+  const { rootfs, node } = input;
+  const [from, to] = [UPGRADE_FROM, UPGRADE_TO];
+  const init = await kubestrap(upgradeInitArgs(rootfs, node, input.runtimeFlags));
+  assert.equal(init.code, 0, `init failed:\n${init.stderr}\n${init.stdout}`);
   const admin = path.join(rootfs, 'etc/kubernetes/admin.conf');
   const manifests = path.join(rootfs, 'etc/kubernetes/manifests');
   const mirror = (component: ControlPlaneComponent): Promise<V1Pod | undefined> =>
@@ -256,6 +263,10 @@ export async function editTagScenario(t: TestContext, input: UpgradeInput): Prom
     new RegExp(`kubeadm-config says kubernetesVersion ${from.version} but kube-apiserver runs ${to.version}`),
     'the edit changed no ConfigMap',
   );
+
+  const reset = await kubestrap(['reset', '--force', '--rootfs', rootfs]);
+  assert.equal(reset.code, 0, reset.stderr);
+  assert.deepEqual(await leftovers(rootfs), []);
 }
 
 /** The upgrade the e2e tests prove: the previous minor's row → the newest (the table's default). */
