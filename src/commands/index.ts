@@ -8,6 +8,7 @@ import { registerInit } from './init.js';
 import { registerKubeconfig } from './kubeconfig-user.js';
 import { registerLogs } from './logs.js';
 import { registerReset } from './reset.js';
+import { registerToken } from './token.js';
 import { registerUpgrade } from './upgrade.js';
 import { registerVersion } from './version.js';
 
@@ -21,6 +22,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerKubeconfig,
   registerLogs,
   registerReset,
+  registerToken,
   registerUpgrade,
   registerVersion,
   registerCompletion,
