@@ -535,6 +535,32 @@ describe('PodWorkers', () => {
     await next.stopAll();
   });
 
+  it('an agent restarted after an edit keeps the old containers until the new version can start', async () => {
+    const { rt, clock, host } = await setup();
+    const crashing = new SeverableRuntime(rt);
+    const workers = new PodWorkers({ runtime: crashing, host, nodeName: 'node1', nodeIP: '10.0.0.5', clock });
+    const v1 = staticPod('v1', { containers: [app('etcd')] });
+    const v2 = staticPod('v2', { containers: [{ name: 'etcd', image: 'example/app:2' }] });
+    workers.apply({ type: 'add', pod: v1 });
+    await clock.advance(0);
+    await workers.settled();
+    crashing.severed = true;
+    workers.detachAll();
+    // the manifest was edited to a missing image while the agent was away
+    rt.missing.add('example/app:2');
+    const next = new PodWorkers({ runtime: rt, host, nodeName: 'node1', nodeIP: '10.0.0.5', clock });
+    await next.adopt([v2]);
+    await clock.advance(0);
+    assert.deepEqual(rt.log, ['sandbox v1', 'start v1/etcd#0'], 'the old container keeps running');
+    assert.match(next.states()[0]!.status.containerStatuses![0]!.state?.waiting?.message ?? '', /config\.hash v1\) keeps running/);
+    rt.missing.delete('example/app:2');
+    await clock.advance(300_000);
+    await next.settled();
+    await clock.advance(0);
+    assert.deepEqual(rt.log.slice(2), ['stop v1/etcd#0', 'stopsandbox v1', 'sandbox v2', 'start v2/etcd#0']);
+    await next.stopAll();
+  });
+
   it('reset (adopt nothing after a restart) stops in waves from the checkpointed order', async () => {
     const { rt, clock, host } = await setup();
     const crashing = new SeverableRuntime(rt);

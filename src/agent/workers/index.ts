@@ -64,6 +64,12 @@ export class PodWorkers {
    * images. Not in states(): the mirror pod and /pods show the version the manifest asks for.
    */
   private readonly held = new Map<string, PodWorker>();
+  /**
+   * Per pod name: containers of an old version found running at adoption whose manifest changed
+   * while the agent was away; unsupervised (the checkpoint has no spec), they keep serving until the
+   * new version's images are present, as `held` does.
+   */
+  private readonly orphans = new Map<string, { refs: ContainerRef[]; grace: number; checkpoint?: PodCheckpoint }>();
   private readonly listeners = new Set<(state: PodState) => void>();
   private readonly checkpoints: CheckpointStore;
   private readonly clock: Clock;
@@ -133,6 +139,17 @@ export class PodWorkers {
     if (old) {
       this.held.delete(key);
       this.stopWorker(key, old);
+    }
+    const orphan = this.orphans.get(key);
+    if (orphan) {
+      this.orphans.delete(key);
+      this.logger.info('stopping containers of the old version', { pod: key });
+      this.trackStop(
+        key,
+        Promise.all(orphan.refs.map((r) => this.stopManaged(r, orphan.grace))).then(() =>
+          orphan.checkpoint ? this.dropSandbox(orphan.checkpoint) : undefined,
+        ),
+      );
     }
     return this.stopping.get(key) ?? Promise.resolve();
   }
@@ -229,6 +246,16 @@ export class PodWorkers {
       if (this.workers.has(uid) || [...this.held.values()].some((w) => w.uid === uid)) continue; // already managed by a live worker
       const pod = wanted.get(uid);
       const cp = checkpoints.get(uid);
+      const first = list[0]!;
+      const [name, namespace] = [cp?.name ?? first.podName, cp?.namespace ?? first.namespace];
+      const successor = pod ? undefined : desired.find((p) => p.name === name && p.namespace === namespace);
+      // only when the new version runs nothing yet (else the old containers are leftovers: stopped)
+      if (successor && !byPod.has(successor.uid) && !this.orphans.has(podKey(successor))) {
+        // an edited manifest: the new version takes over once its images are present (image-stage.ts)
+        this.logger.info('keeping containers of a changed pod until its new version can start', { pod: name, uid });
+        this.orphans.set(podKey(successor), { refs: list.map((m) => m.ref), grace: cp?.graceSeconds ?? 30, checkpoint: cp });
+        continue;
+      }
       if (!pod || (cp && cp.hash !== pod.hash)) {
         const grace = cp?.graceSeconds ?? 30;
         this.logger.info('stopping containers of a pod that is gone or changed', { pod: list[0]!.podName, uid });
@@ -249,17 +276,20 @@ export class PodWorkers {
     await Promise.all(stops);
     for (const wave of stopWaves(gone, (g) => g.order)) await Promise.all(wave.map((g) => this.stopManaged(g.m.ref, g.grace)));
     for (const cp of checkpoints.values()) {
-      if (!wanted.has(cp.uid) && !this.workers.has(cp.uid)) await this.dropSandbox(cp);
+      const orphaned = [...this.orphans.values()].some((o) => o.checkpoint === cp);
+      if (!wanted.has(cp.uid) && !this.workers.has(cp.uid) && !orphaned) await this.dropSandbox(cp);
     }
     for (const pod of desired) {
       const running = keep.get(pod.uid);
       const cp = checkpoints.get(pod.uid);
       const sameVersion = cp?.hash === pod.hash;
+      const orphan = this.orphans.get(podKey(pod));
       this.startPod(
         pod,
         running && running.size > 0
           ? { sandboxId: cp?.sandboxId ?? byPod.get(pod.uid)![0]!.sandboxId, running, checkpoint: sameVersion ? cp : undefined }
           : undefined,
+        orphan && { hash: orphan.checkpoint?.hash ?? 'unknown', handOver: () => this.handOver(podKey(pod)) },
       );
     }
   }
@@ -333,6 +363,8 @@ export class PodWorkers {
       }
       await Promise.all([...this.stopping.values()]);
     }
+    for (const key of [...this.orphans.keys()]) void this.handOver(key);
+    await Promise.all([...this.stopping.values()]);
   }
 
   /**
@@ -343,6 +375,7 @@ export class PodWorkers {
     for (const w of [...this.workers.values(), ...this.held.values()]) w.detach();
     this.workers.clear();
     this.held.clear();
+    this.orphans.clear();
   }
 
   /** Resolves when no stop is in progress (tests, bench). */
