@@ -6,13 +6,12 @@
  * that let joining nodes read the ConfigMap — in the order kubeadm creates them.
  */
 import type { V1DaemonSet, V1EnvVar } from '@kubernetes/client-node';
-import { componentConfigAnnotations } from '../../config/componentconfig/hash.js';
 import { KUBE_PROXY_KUBECONFIG } from '../../config/componentconfig/kube-proxy.js';
 import type { ResolvedConfig } from '../../config/types.js';
 import { goYaml } from '../../util/go-format.js';
 import type { KubeObject } from '../apply.js';
 import { DEFAULT_NODE_TOKEN_GROUP } from '../bootstrap-token.js';
-import { configMap } from '../configmap.js';
+import { configMap, signConfigMap } from '../configmap.js';
 import { clusterRoleBinding, namedRule, role, roleBinding } from '../rbac.js';
 import { placementAffinity, type AddonPlacement } from './common.js';
 
@@ -105,11 +104,10 @@ export function kubeProxyObjects(config: ResolvedConfig, options: KubeProxyOptio
     'kubeconfig.conf': kubeProxyKubeconfig(config.clusterAPIServerURL),
     [KUBE_PROXY_CONFIG_KEY]: goYaml(options.componentConfig).trimEnd(),
   });
-  const annotations = componentConfigAnnotations(cm.data!, options.userSupplied ?? false);
-  cm.metadata = { ...cm.metadata, ...(Object.keys(annotations).length > 0 ? { annotations } : {}), labels: { app: KUBE_PROXY_NAME } };
+  cm.metadata!.labels = { app: KUBE_PROXY_NAME };
   const readConfig = role(KUBE_PROXY_NAME, NS, [namedRule('configmaps', [KUBE_PROXY_NAME])]);
   return [
-    { ...cm, kind: 'ConfigMap' },
+    { ...(options.userSupplied ? cm : signConfigMap(cm)), kind: 'ConfigMap' },
     daemonSet(config, options),
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: KUBE_PROXY_NAME, namespace: NS } },
     {
