@@ -164,9 +164,9 @@ describe('kube-proxy addon objects', () => {
     const out = memoryPrinter();
     const ctx = new InitData({ config, host: new Host('/nonexistent-rootfs', { dryRun: true }), out, dryRun: true, uploadCerts: false });
     await new Runner(INIT_PHASES).run(ctx, { only: 'addon/kube-proxy' });
-    const cm = parseAllDocuments(out.lines.find((l) => l.startsWith('apiVersion: v1\ndata:'))!)[0]!.toJS() as KubeObject;
+    const cm = parseAllDocuments(out.lines.find((l) => l.startsWith('apiVersion: v1\ndata:'))!)[0]!.toJS() as Extract<KubeObject, { kind: 'ConfigMap' }>;
     assert.equal(cm.metadata?.annotations, undefined);
-    assert.equal((parse((cm.data as Record<string, string>)['config.conf']!) as Record<string, unknown>).mode, 'nftables');
+    assert.equal((parse(cm.data!['config.conf']!) as Record<string, unknown>).mode, 'nftables');
   });
 
   it("says mode: iptables only from v1.37 (kubeadm's default before left it to kube-proxy)", () => {
