@@ -135,20 +135,18 @@ test('join --agent: TLS bootstrap, Node with the label, mirror pod, bound pods, 
   assert.equal(mirror.status?.containerStatuses?.[0]?.restartCount, 0);
   assert.equal(sleepers(token).length, 1, 'web-w2 runs as one process');
   // kubectl logs: kube-apiserver → w2's kubelet API, its SubjectAccessReview with the bootstrapped kubelet.conf
-  const logs = (): Promise<string> => cp.kubectl(['logs', '-n', 'default', 'web-w2']);
-  assert.match(
-    await waitFor(
-      'kubectl logs web-w2',
+  const podLogs = (what: string): Promise<string> =>
+    waitFor(
+      what,
       () =>
-        logs().then(
+        cp.kubectl(['logs', '-n', 'default', 'web-w2']).then(
           (l) => (l.includes('hello') ? l : undefined),
           () => undefined,
         ),
       30_000,
       250,
-    ),
-    /hello from w2/,
-  );
+    );
+  assert.match(await podLogs('kubectl logs web-w2'), /hello from w2/);
   assert.ok(mirror.metadata?.annotations?.['kubernetes.io/config.mirror']);
 
   // a Deployment's pod bound to w2: Pending with StaticPodsOnly, an event saying what to do
@@ -334,19 +332,7 @@ test('join --agent: TLS bootstrap, Node with the label, mirror pod, bound pods, 
   assert.ok((lease as V1Lease).spec?.holderIdentity === 'w2');
   assert.ok(agent.running(), 'no restart');
   // and the kubelet API's reviews use the rotated certificate too (the short one has expired)
-  assert.match(
-    await waitFor(
-      'kubectl logs after the rotation',
-      () =>
-        logs().then(
-          (l) => (l.includes('hello') ? l : undefined),
-          () => undefined,
-        ),
-      30_000,
-      250,
-    ),
-    /hello from w2/,
-  );
+  assert.match(await podLogs('kubectl logs after the rotation'), /hello from w2/);
   const log = await readFile(agent.logFile, 'utf8');
   assert.match(log, /client certificate rotated/);
   t.diagnostic(
