@@ -101,6 +101,15 @@ export const COREDNS_BUILDS: Readonly<Record<string, string>> = {
 export const K8S_VERSION_ENV = 'KUBESTRAP_K8S_VERSION';
 
 /** The release the suite runs (from $KUBESTRAP_K8S_VERSION); throws one line for a version the table lacks. */
+/**
+ * The upgrade the e2e tests prove, previous minor's row → the table's default; prepare builds both
+ * besides the suite's version.
+ */
+export const UPGRADE_PATH: readonly [KubernetesRelease, KubernetesRelease] = [
+  KUBERNETES_RELEASES.find((r) => r.minor === releaseOf(DEFAULT_KUBERNETES_VERSION)!.minor - 1)!,
+  releaseOf(DEFAULT_KUBERNETES_VERSION)!,
+];
+
 export function suiteRelease(): KubernetesRelease {
   const wanted = process.env[K8S_VERSION_ENV]?.trim() || DEFAULT_KUBERNETES_VERSION;
   const version = resolveKubernetesVersion(wanted);

@@ -17,10 +17,10 @@ import type { TestContext } from 'node:test';
 import type { V1Node, V1Pod, V1PodList } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { isLoopbackIP } from '../../src/config/net.js';
-import { DEFAULT_IMAGE_REPOSITORY, DEFAULT_RELEASE, KUBERNETES_RELEASES, type KubernetesRelease } from '../../src/config/versions.js';
+import { DEFAULT_IMAGE_REPOSITORY, type KubernetesRelease } from '../../src/config/versions.js';
 import { probeOnce } from '../../src/net/http-probe.js';
 import { defaultNodeIP } from '../../src/net/node-ip.js';
-import { componentsOf } from './components.js';
+import { componentsOf, UPGRADE_PATH } from './components.js';
 import { APISERVER, CONTROL_PLANE, kubectl, kubectlJson, kubestrap, leftovers, type ControlPlaneComponent } from './init-e2e.js';
 import type { RunningContainer } from './init-scenario.js';
 import { waitFor } from './proc.js';
@@ -269,9 +269,7 @@ export async function editTagScenario(t: TestContext, input: UpgradeInput): Prom
   assert.deepEqual(await leftovers(rootfs), []);
 }
 
-/** The upgrade the e2e tests prove: the previous minor's row → the newest (the table's default). */
-export const UPGRADE_FROM: KubernetesRelease = KUBERNETES_RELEASES[KUBERNETES_RELEASES.length - 2]!;
-export const UPGRADE_TO: KubernetesRelease = DEFAULT_RELEASE;
+export const [UPGRADE_FROM, UPGRADE_TO] = UPGRADE_PATH;
 
 /**
  * Why the upgrade test cannot run here, or false: root, both versions prepared, and an address to
