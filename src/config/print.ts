@@ -5,6 +5,7 @@
  */
 import { stringify } from 'yaml';
 import { defaultBootstrapToken } from './defaults.js';
+import { defaultJoinConfiguration, EXAMPLE_JOIN_ENDPOINT } from './join.js';
 import { documentsFrom } from './resolve.js';
 
 export const EXAMPLE_TOKEN = 'abcdef.0123456789abcdef';
@@ -39,4 +40,15 @@ export function initDefaultsYaml(): string {
   init.localAPIEndpoint.advertiseAddress = EXAMPLE_ADVERTISE_ADDRESS;
   // Go marshals struct fields in sorted order (through JSON); do the same so diffs against kubeadm are small.
   return [init, cluster].map((doc) => stringify(omitEmpty(doc, ALWAYS_PRINTED), { sortMapEntries: true, indentSeq: false })).join('---\n');
+}
+
+/** `config print join-defaults`: kubeadm's JoinConfiguration defaults with its placeholders (usable with `join --config`). */
+export function joinDefaultsYaml(): string {
+  const join = defaultJoinConfiguration();
+  join.nodeRegistration.name = EXAMPLE_NODE_NAME;
+  join.discovery = {
+    bootstrapToken: { apiServerEndpoint: EXAMPLE_JOIN_ENDPOINT, token: EXAMPLE_TOKEN, caCertHashes: [], unsafeSkipCAVerification: true },
+    tlsBootstrapToken: EXAMPLE_TOKEN,
+  };
+  return stringify(omitEmpty(join, new Set()), { sortMapEntries: true, indentSeq: false });
 }

@@ -16,6 +16,7 @@ import {
   type EnvVar,
   type HostPathMount,
   type InitConfiguration,
+  type NodeRegistrationOptions,
   type Timeouts,
 } from './types.js';
 import { DEFAULT_KUBERNETES_VERSION, minorOf, releaseOf, SUPPORTED_MINORS_TEXT } from './versions.js';
@@ -23,7 +24,7 @@ import { DEFAULT_KUBERNETES_VERSION, minorOf, releaseOf, SUPPORTED_MINORS_TEXT }
 /** Where a field's value came from: the config file or a flag. Builds the error's file/field. */
 export type Placer = (field: string) => ErrorPlace;
 
-type Check = (field: string, message: string, hint?: string) => never;
+export type Check = (field: string, message: string, hint?: string) => never;
 
 export const BOOTSTRAP_TOKEN_RE = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
 const CERTIFICATE_KEY_RE = /^[0-9a-f]{64}$/i;
@@ -109,7 +110,7 @@ function checkSANs(sans: string[], field: string, fail: Check): void {
   });
 }
 
-function checkDuration(value: string | undefined, field: string, fail: Check): void {
+export function checkDuration(value: string | undefined, field: string, fail: Check): void {
   if (value === undefined) return;
   const ms = parseDuration(value);
   if (ms === undefined) fail(field, `"${value}" is not a valid duration`, 'use a Go duration like 24h0m0s, 4m or 500ms');
@@ -136,23 +137,8 @@ export function checkKubernetesVersion(version: string, field: string, fail: Che
   }
 }
 
-function validateInit(init: InitConfiguration, fail: Check): void {
-  init.bootstrapTokens.forEach((t, i) => {
-    const f = `bootstrapTokens[${i}]`;
-    if (!BOOTSTRAP_TOKEN_RE.test(t.token)) {
-      fail(`${f}.token`, `"${t.token}" is not a valid bootstrap token`, 'a token looks like abcdef.0123456789abcdef ([a-z0-9]{6}.[a-z0-9]{16})');
-    }
-    checkDuration(t.ttl, `${f}.ttl`, fail);
-    if (t.expires !== undefined && Number.isNaN(Date.parse(t.expires))) fail(`${f}.expires`, `"${t.expires}" is not an RFC 3339 time`);
-    t.usages.forEach((u, j) => {
-      if (!TOKEN_USAGES.includes(u)) fail(`${f}.usages[${j}]`, `"${u}" is not a token usage`, `use ${TOKEN_USAGES.join(' or ')}`);
-    });
-    t.groups.forEach((g, j) => {
-      if (!BOOTSTRAP_GROUP_RE.test(g)) fail(`${f}.groups[${j}]`, `"${g}" is not a bootstrap group`, 'groups must match system:bootstrappers:[a-z0-9:-]*');
-    });
-  });
-
-  const nr = init.nodeRegistration;
+/** NodeRegistrationOptions, shared by InitConfiguration and JoinConfiguration (kubeadm's ValidateNodeRegistrationOptions). */
+export function validateNodeRegistration(nr: NodeRegistrationOptions, fail: Check): void {
   if (!isDNS1123Subdomain(nr.name)) {
     fail('nodeRegistration.name', `"${nr.name}" is not a valid node name`, 'use a lowercase RFC 1123 subdomain (a-z, 0-9, "-" and ".")');
   }
@@ -173,6 +159,25 @@ function validateInit(init: InitConfiguration, fail: Check): void {
   if (ignored.includes('all') && ignored.length > 1) {
     fail('nodeRegistration.ignorePreflightErrors', '"all" cannot be combined with individual checks', 'use either "all" or a list of checks');
   }
+}
+
+function validateInit(init: InitConfiguration, fail: Check): void {
+  init.bootstrapTokens.forEach((t, i) => {
+    const f = `bootstrapTokens[${i}]`;
+    if (!BOOTSTRAP_TOKEN_RE.test(t.token)) {
+      fail(`${f}.token`, `"${t.token}" is not a valid bootstrap token`, 'a token looks like abcdef.0123456789abcdef ([a-z0-9]{6}.[a-z0-9]{16})');
+    }
+    checkDuration(t.ttl, `${f}.ttl`, fail);
+    if (t.expires !== undefined && Number.isNaN(Date.parse(t.expires))) fail(`${f}.expires`, `"${t.expires}" is not an RFC 3339 time`);
+    t.usages.forEach((u, j) => {
+      if (!TOKEN_USAGES.includes(u)) fail(`${f}.usages[${j}]`, `"${u}" is not a token usage`, `use ${TOKEN_USAGES.join(' or ')}`);
+    });
+    t.groups.forEach((g, j) => {
+      if (!BOOTSTRAP_GROUP_RE.test(g)) fail(`${f}.groups[${j}]`, `"${g}" is not a bootstrap group`, 'groups must match system:bootstrappers:[a-z0-9:-]*');
+    });
+  });
+
+  validateNodeRegistration(init.nodeRegistration, fail);
 
   const ep = init.localAPIEndpoint;
   if (!isIP(ep.advertiseAddress)) {
@@ -253,7 +258,7 @@ function validateCluster(cluster: ClusterConfiguration, fail: Check): void {
   }
 }
 
-function thrower(place: Placer): Check {
+export function thrower(place: Placer): Check {
   return (field, message, hint) => {
     throw new ConfigError(message, { ...place(field), ...(hint ? { hint } : {}) });
   };
