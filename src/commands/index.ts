@@ -5,15 +5,18 @@ import { registerCerts } from './certs.js';
 import { registerCompletion } from './completion.js';
 import { registerConfig } from './config.js';
 import { registerInit } from './init.js';
+import { registerJoin } from './join.js';
 import { registerKubeconfig } from './kubeconfig-user.js';
 import { registerLogs } from './logs.js';
 import { registerReset } from './reset.js';
+import { registerSupervise } from './supervise.js';
 import { registerVersion } from './version.js';
 
 export type RegisterCommand = (program: Command) => void;
 
 export const COMMANDS: readonly RegisterCommand[] = [
   registerInit,
+  registerJoin,
   registerConfig,
   registerAgent,
   registerCerts,
@@ -22,4 +25,5 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerReset,
   registerVersion,
   registerCompletion,
+  registerSupervise,
 ];

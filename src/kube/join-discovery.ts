@@ -110,17 +110,18 @@ async function untilDiscovered<T>(what: string, options: DiscoveryOptions, attem
   let wait = FIRST_RETRY_MS;
   for (;;) {
     const remaining = deadline - Date.now();
-    const got = await attempt(Math.max(1, Math.min(remaining, 10_000)));
+    const got = await attempt(Math.max(250, Math.min(remaining, 10_000)));
     if (!(typeof got === 'object' && got !== null && 'retry' in got)) return got;
     const elapsed = Date.now() - start;
-    if (Date.now() + wait > deadline) {
+    if (Date.now() >= deadline) {
       throw new DiscoveryError(`${got.retry} (gave up after ${formatDuration(elapsed)}, the discovery timeout)`, {
         field: 'timeouts.discovery',
         hint: `is ${what} reachable from this node? the timeout is JoinConfiguration timeouts.discovery (${formatDuration(options.timeoutMs)})`,
       });
     }
     options.progress(`${got.retry}; retrying (${Math.round(elapsed / 1000)} s of ${formatDuration(options.timeoutMs)})`);
-    await sleep(wait);
+    // the last attempt is made at the deadline, so the timeout is the time given, not less
+    await sleep(Math.min(wait, deadline - Date.now()));
     wait = Math.min(wait * 2, MAX_RETRY_MS);
   }
 }

@@ -1,0 +1,125 @@
+/**
+ * The node's long-running service (the kubelet, or the kubestrap agent of `join --agent`) as a host
+ * service: a systemd unit where systemd runs the real host (kubeadm's packaging: kubelet.service +
+ * the 10-kubeadm.conf drop-in), else a detached `kubestrap supervise` that restarts it on crash,
+ * with pid and log files under the rootfs. Shared by join (start) and reset (stop); systemctl goes
+ * through a seam so the calls are tested where systemd is not PID 1.
+ */
+import { spawn } from 'node:child_process';
+import { access } from 'node:fs/promises';
+import { closeSync, openSync } from 'node:fs';
+import { kubestrapBin, stopProcess, tailFile } from '../agent/index.js';
+import { HostError, messageOf } from '../errors.js';
+import type { Host } from '../host/host.js';
+
+/** How a service runs on this host, and the files that record it. */
+export interface NodeService {
+  /** For messages: `kubelet`, `kubestrap agent`. */
+  label: string;
+  unitName: string;
+  /** The unit and its drop-ins (host path → text), written only for systemd. */
+  unitFiles: Readonly<Record<string, string>>;
+  /** Files written for either way (flags env files), host path → text. */
+  files?: Readonly<Record<string, string>>;
+  /** The supervised command (no systemd). */
+  command: string;
+  args: readonly string[];
+  /** Host paths: the supervisor's pid, the child's pid, the log of both. */
+  pidFile: string;
+  childPidFile: string;
+  logFile: string;
+}
+
+/** Runs `systemctl <args>`; tests pass a recorder. */
+export type Systemctl = (args: readonly string[]) => Promise<void>;
+
+export const realSystemctl: Systemctl = async (args) => {
+  const { execa } = await import('execa'); // ≈ 0.1 s to load: only hosts with systemd pay it
+  await execa('systemctl', [...args]);
+};
+
+/** systemd manages this host (and it is the real one: a --rootfs node's service is never a host unit). */
+export async function systemdRuns(host: Host): Promise<boolean> {
+  if (host.rootfs !== '/') return false;
+  return access('/run/systemd/system').then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The pid in a pid file if that process is alive (a recycled pid may be anything: callers check what it is). */
+export async function livePid(host: Host, hostPath: string): Promise<number | undefined> {
+  const pid = Number((await host.readOptional(hostPath))?.toString('utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface StartOptions {
+  systemd: boolean;
+  systemctl?: Systemctl;
+  dryRun?: boolean;
+  say(message: string): void;
+}
+
+/** Writes the service's files and (re)starts it. */
+export async function startNodeService(host: Host, svc: NodeService, options: StartOptions): Promise<void> {
+  for (const [file, text] of Object.entries(svc.files ?? {})) await host.writeFile(file, text, 0o644);
+  if (options.systemd) {
+    for (const [file, text] of Object.entries(svc.unitFiles)) await host.writeFile(file, text, 0o644);
+    if (options.dryRun) return options.say(`Would start the ${svc.label} through systemd (${svc.unitName})`);
+    const systemctl = options.systemctl ?? realSystemctl;
+    options.say(`Starting the ${svc.label} through systemd (${svc.unitName})`);
+    await systemctl(['daemon-reload']);
+    await systemctl(['enable', svc.unitName]);
+    await systemctl(['restart', svc.unitName]);
+    return;
+  }
+  if (options.dryRun) return options.say(`Would start the ${svc.label} as a supervised daemon (log ${host.path(svc.logFile)})`);
+  await stopSupervised(host, svc);
+  const pid = await spawnSupervisor(host, svc);
+  options.say(`Started the ${svc.label} as a supervised daemon (supervisor pid ${pid}, log ${host.path(svc.logFile)})`);
+}
+
+async function spawnSupervisor(host: Host, svc: NodeService): Promise<number> {
+  for (const f of [svc.logFile, svc.pidFile]) await host.mkdir(f.slice(0, f.lastIndexOf('/')) || '/', 0o755);
+  const logFd = openSync(host.path(svc.logFile), 'a', 0o640);
+  try {
+    const args = [kubestrapBin(), 'supervise', `--child-pid-file=${host.path(svc.childPidFile)}`, '--', svc.command, ...svc.args];
+    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, NODE_OPTIONS: '' } });
+    const pid = await new Promise<number>((resolve, reject) => {
+      child.once('error', (err) => reject(new HostError(`cannot start the ${svc.label} supervisor: ${messageOf(err)}`, { cause: err })));
+      child.once('spawn', () => resolve(child.pid!));
+    });
+    child.unref();
+    await host.writeFile(svc.pidFile, `${pid}\n`, 0o644);
+    return pid;
+  } finally {
+    closeSync(logFd);
+  }
+}
+
+/** Stops a supervised daemon of this rootfs (the supervisor stops its child); false when none ran. */
+export async function stopSupervised(host: Host, svc: Pick<NodeService, 'pidFile' | 'childPidFile'>): Promise<boolean> {
+  const pid = await livePid(host, svc.pidFile);
+  if (pid !== undefined) await stopProcess(pid, 15_000);
+  // a supervisor killed hard leaves its child: stop that too
+  const child = await livePid(host, svc.childPidFile);
+  if (child !== undefined) await stopProcess(child);
+  return pid !== undefined || child !== undefined;
+}
+
+/** The service's last log lines, for an error message (journalctl under systemd). */
+export async function serviceLogTail(host: Host, svc: NodeService, systemd: boolean, lines = 20): Promise<string> {
+  if (!systemd) return tailFile(host, svc.logFile, lines);
+  try {
+    const { execa } = await import('execa');
+    return (await execa('journalctl', ['-u', svc.unitName, '-n', String(lines), '--no-pager'])).stdout;
+  } catch {
+    return '';
+  }
+}
