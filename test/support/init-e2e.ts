@@ -69,10 +69,14 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `node bin/kubestrap.js <args>`; never rejects (the exit code is in the result). */
-export async function kubestrap(args: readonly string[], timeoutMs = 300_000): Promise<CliResult> {
+/**
+ * Runs `node bin/kubestrap.js <args>`; never rejects (the exit code is in the result). `launcher`
+ * prefixes the command line (a test bed node's `nsenter --net=... --`, so init runs in its network).
+ */
+export async function kubestrap(args: readonly string[], timeoutMs = 300_000, launcher: readonly string[] = []): Promise<CliResult> {
+  const argv = [...launcher, process.execPath, path.join(REPO, 'bin/kubestrap.js'), ...args];
   try {
-    const { stdout, stderr } = await exec(process.execPath, [path.join(REPO, 'bin/kubestrap.js'), ...args], {
+    const { stdout, stderr } = await exec(argv[0]!, argv.slice(1), {
       cwd: REPO,
       timeout: timeoutMs,
       maxBuffer: 16 << 20,
@@ -176,9 +180,9 @@ function signal(pid: number, sig: NodeJS.Signals): void {
  * Best-effort teardown for t.after / finally: reset --force, then whatever survived it — the agent
  * (pid file), marked processes, mounts — is killed or unmounted, and the rootfs removed.
  */
-export async function forceCleanup(rootfs: string, extraReset: readonly string[] = []): Promise<string[]> {
+export async function forceCleanup(rootfs: string, extraReset: readonly string[] = [], launcher: readonly string[] = []): Promise<string[]> {
   const notes: string[] = [];
-  const reset = await kubestrap(['reset', '--force', '--rootfs', rootfs, ...extraReset], 120_000);
+  const reset = await kubestrap(['reset', '--force', '--rootfs', rootfs, ...extraReset], 120_000, launcher);
   if (reset.code !== 0) notes.push(`reset exited ${reset.code}: ${reset.stderr.trim().split('\n')[0]}`);
   const agent = await agentPid(rootfs);
   if (agent !== undefined) {

@@ -53,6 +53,15 @@ function swapOn(): boolean {
   return existsSync('/proc/swaps') && readFileSync('/proc/swaps', 'utf8').trim().split('\n').length > 1;
 }
 
+/**
+ * kubeadm preflight checks THIS machine fails for a reason kubeletMachineSettings() answers: on
+ * cgroup v1, SystemVerification is an error that kubeadm itself says to skip once the kubelet has
+ * `failCgroupV1: false` ("You must also explicitly skip this validation").
+ */
+export function machinePreflightIgnores(): string[] {
+  return cgroupV2() ? [] : ['SystemVerification'];
+}
+
 /** Whether /sys/fs/cgroup is the cgroup v2 unified hierarchy (else v1, here hybrid). */
 function cgroupV2(): boolean {
   const root = readFileSync('/proc/self/mountinfo', 'utf8')
@@ -63,14 +72,11 @@ function cgroupV2(): boolean {
 }
 
 /**
- * The test bed's kubelet settings for `node`, standalone (no API server): static pods from the
- * node's manifest dir, the node's containerd.
+ * What THIS machine needs of any kubelet in a test bed node, standalone or joined to a cluster
+ * (where kubeadm's `--patches` adds it to the cluster's kubelet-config, which stays as users get it).
  */
-export function kubeletTestbedConfig(node: TestbedNode, paths: KubeletPaths, cgroupRoot: string): KubeletConfiguration {
-  if (!node.containerd) throw new Error(`node ${node.name}: the kubelet needs the node's containerd (startTestbed({ containerd: true }))`);
+export function kubeletMachineSettings(cgroupRoot: string): Record<string, unknown> {
   return {
-    apiVersion: 'kubelet.config.k8s.io/v1beta1',
-    kind: 'KubeletConfiguration',
     // This machine is cgroup v1 (hybrid: cgroup2 only at /sys/fs/cgroup/unified); kubelets since
     // v1.35 refuse v1 unless told (validation_linux.go: FailCgroupV1 && isCgroup1 → error).
     failCgroupV1: cgroupV2(),
@@ -83,6 +89,26 @@ export function kubeletTestbedConfig(node: TestbedNode, paths: KubeletPaths, cgr
     // The kubelet refuses to start with swap on unless told (server.go, "running with swap on is
     // not supported"); only relaxed when this machine actually has swap.
     failSwapOn: !swapOn(),
+    // The pods must not inherit this machine's DNS setup: nothing outside the machine is addressed.
+    resolvConf: '',
+    // A test node must not be evicted or garbage-collect images because the shared disk of this
+    // build machine is fuller than a real node's thresholds.
+    evictionHard: { 'memory.available': '0%', 'nodefs.available': '0%', 'imagefs.available': '0%' },
+    imageGCHighThresholdPercent: 100,
+    imageGCLowThresholdPercent: 99,
+  };
+}
+
+/**
+ * The test bed's kubelet settings for `node`, standalone (no API server): static pods from the
+ * node's manifest dir, the node's containerd.
+ */
+export function kubeletTestbedConfig(node: TestbedNode, paths: KubeletPaths, cgroupRoot: string): KubeletConfiguration {
+  if (!node.containerd) throw new Error(`node ${node.name}: the kubelet needs the node's containerd (startTestbed({ containerd: true }))`);
+  return {
+    apiVersion: 'kubelet.config.k8s.io/v1beta1',
+    kind: 'KubeletConfiguration',
+    ...kubeletMachineSettings(cgroupRoot),
     containerRuntimeEndpoint: node.containerd.endpoint,
     staticPodPath: paths.staticPodPath,
     // Host paths a kubelet writes by default, moved under the node's rootfs so nodes do not share them
@@ -96,13 +122,6 @@ export function kubeletTestbedConfig(node: TestbedNode, paths: KubeletPaths, cgr
     readOnlyPort: 0,
     address: node.ip,
     healthzBindAddress: '127.0.0.1',
-    // The pods must not inherit this machine's DNS setup: nothing outside the machine is addressed.
-    resolvConf: '',
-    // A test node must not be evicted or garbage-collect images because the shared disk of this
-    // build machine is fuller than a real node's thresholds.
-    evictionHard: { 'memory.available': '0%', 'nodefs.available': '0%', 'imagefs.available': '0%' },
-    imageGCHighThresholdPercent: 100,
-    imageGCLowThresholdPercent: 99,
     // Tests want to see a static pod's change quickly (default 20 s between manifest dir scans).
     fileCheckFrequency: '1s',
     syncFrequency: '5s',

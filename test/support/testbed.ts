@@ -13,12 +13,14 @@
  * `ks-<run>-<node>` (a kubelet's cgroupRoot). stop() removes all of it; so does an exit/signal safety
  * net, and sweepTestbeds() (run by startTestbed()) removes what dead runs left behind.
  *
- * Processes run in a node through `nsenter --net`: only the network namespace differs, so mounts
- * that containerd and a kubelet make are in the host mount namespace, visible to each other (volumes)
- * and to the teardown.
+ * Processes run in a node through `nsenter --net`: by default only the network namespace differs,
+ * so mounts that containerd and a kubelet make are in the host mount namespace, visible to each
+ * other (volumes) and to the teardown. A node with `privateMounts` also has its own mount namespace
+ * (entered by the same launcher, so its containerd and kubelet share it), where the host paths
+ * kubeadm and the kubelet hard-code are the node's rootfs dirs; its mounts die with its processes.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,6 +37,8 @@ export const NODE_SUBNET = { prefix: '198.18.0', length: 24 } as const;
 const NODE_HOST_BASE = 10;
 /** Node i's pod CIDR is 198.19.i.0/24. */
 const POD_PREFIX = '198.19';
+/** Every node's pod CIDR is inside it (a cluster's `--pod-network-cidr`). */
+export const POD_NETWORK = `${POD_PREFIX}.0.0/16`;
 const NAME_RE = /^[a-z0-9]{1,8}$/;
 
 export interface TestbedOptions {
@@ -44,7 +48,32 @@ export interface TestbedOptions {
   containerd?: boolean | ContainerdChoice;
   /** Images each node's containerd imports (default: startContainerd()'s). */
   images?: ImageName[];
+  /** With `containerd`: only these nodes get one (default: every node), e.g. workers beside a process-runtime control plane. */
+  containerdNodes?: readonly string[];
+  /**
+   * Nodes (true: every node) with a private mount namespace in which the host paths a kubelet and
+   * kubeadm hard-code (NODE_PRIVATE_DIRS) are the node's rootfs dirs: processes started there
+   * (`exec`, `spawn`, the node's containerd) read and write `<rootfs>/etc/kubernetes` as
+   * /etc/kubernetes, and the host's own dirs stay untouched.
+   */
+  privateMounts?: boolean | readonly string[];
 }
+
+/**
+ * What a node with private mounts sees as its own, bind-mounted from `<rootfs><dir>`: kubeadm's and
+ * the kubelet's hard-coded paths (kubeadm constants: /etc/kubernetes, /var/lib/kubelet; the
+ * kubelet's pod logs, container log links, device-plugin socket, volume plugin dir; libcni's cache)
+ * and kubestrap's state dir.
+ */
+export const NODE_PRIVATE_DIRS = [
+  '/etc/kubernetes',
+  '/var/lib/kubelet',
+  '/var/log/pods',
+  '/var/log/containers',
+  '/var/lib/cni',
+  '/usr/libexec/kubernetes',
+  '/var/lib/kubestrap',
+] as const;
 
 export interface ExecResult {
   stdout: string;
@@ -68,8 +97,10 @@ export interface TestbedNode {
   readonly cgroupName: string;
   /** The node's containerd, when the bed was started with one. */
   readonly containerd: PrivateContainerd | undefined;
-  /** `nsenter --net=... --`: prefix a command line with it to run it in the node's network namespace. */
+  /** `nsenter --net=... [--mount=...] --`: prefix a command line with it to run it in the node's namespaces. */
   readonly launcher: readonly string[];
+  /** Whether the node has its own mount namespace (TestbedOptions.privateMounts). */
+  readonly privateMounts: boolean;
   /** Runs a command to completion inside the node's network namespace. */
   exec(command: string, args: readonly string[], options?: { timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<ExecResult>;
   /** Starts a long-running process inside the node's network namespace (stopped by bed.stop()). */
@@ -262,6 +293,61 @@ function hookExit(): void {
   }
 }
 
+/** Creates the missing ones of `dirs` (and their parents) on the host; returns what it created, parents first. */
+function makeHostDirs(dirs: readonly string[]): string[] {
+  const created: string[] = [];
+  for (const dir of dirs) {
+    const missing: string[] = [];
+    for (let d = dir; d !== '/' && !existsSync(d); d = path.dirname(d)) missing.unshift(d);
+    for (const d of missing) {
+      mkdirSync(d);
+      created.push(d);
+    }
+  }
+  return created;
+}
+
+/**
+ * A mount namespace for one node, held by a `sleep` in the node's network namespace (so the bed's
+ * teardown and sweep kill it with the rest): a private copy of the host's mounts with
+ * NODE_PRIVATE_DIRS bound to the node's rootfs dirs. The mount points the host lacks are created
+ * empty and removed by the teardown. Returns the namespace's path for `nsenter --mount=`.
+ */
+async function privateMountNamespace(name: string, netns: string, rootfs: string, nodeDir: string, procs: Proc[], r: RunResources): Promise<string> {
+  const created = makeHostDirs(NODE_PRIVATE_DIRS);
+  r.cleanups.push(() => {
+    for (const dir of [...created].reverse()) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // not empty (something else wrote there) or gone: left alone
+      }
+    }
+  });
+  const holder = await startProcess(
+    `${name}/mount-namespace`,
+    'nsenter',
+    [`--net=/run/netns/${netns}`, '--', 'unshare', '--mount', '--propagation', 'private', 'sleep', 'infinity'],
+    {
+      logFile: path.join(nodeDir, 'logs', 'mount-namespace.log'),
+    },
+  );
+  procs.push(holder);
+  // nsenter and unshare exec (no --fork): the holder's pid is the sleep in the new namespace
+  const ns = `/proc/${holder.pid}/ns/mnt`;
+  const own = readlinkSync('/proc/self/ns/mnt');
+  for (let i = 0; readlinkSync(ns) === own; i++) {
+    if (i > 200 || !holder.running()) throw new TestbedError(`node ${name}: no mount namespace (see ${holder.logFile})`, 'mounts');
+    spawnSync('sleep', ['0.01']);
+  }
+  for (const dir of NODE_PRIVATE_DIRS) {
+    const source = path.join(rootfs, dir);
+    mkdirSync(source, { recursive: true });
+    sh('nsenter', [`--mount=${ns}`, '--', 'mount', '--bind', source, dir]);
+  }
+  return ns;
+}
+
 let runCounter = 0;
 
 export async function startTestbed(options: TestbedOptions): Promise<Testbed> {
@@ -272,6 +358,9 @@ export async function startTestbed(options: TestbedOptions): Promise<Testbed> {
     if (!NAME_RE.test(name)) throw new TestbedError(`nodes: "${name}" must be 1-8 lowercase letters or digits`, 'nodes');
   }
   if (new Set(names).size !== names.length) throw new TestbedError(`nodes: duplicate names in ${names.join(', ')}`, 'nodes');
+  for (const name of options.containerdNodes ?? []) {
+    if (!names.includes(name)) throw new TestbedError(`containerdNodes: "${name}" is not one of the nodes (${names.join(', ')})`, 'containerdNodes');
+  }
 
   sweepTestbeds();
   hookExit();
@@ -320,7 +409,9 @@ export async function startTestbed(options: TestbedOptions): Promise<Testbed> {
       const nodeDir = path.join(dir, name);
       const rootfs = path.join(nodeDir, 'rootfs');
       await mkdir(rootfs, { recursive: true });
-      const launcher = ['nsenter', `--net=/run/netns/${netns}`, '--'] as const;
+      const wantsMounts = options.privateMounts === true || (Array.isArray(options.privateMounts) && options.privateMounts.includes(name));
+      const mountArgs = wantsMounts ? [`--mount=${await privateMountNamespace(name, netns, rootfs, nodeDir, procs, resources)}`] : [];
+      const launcher = ['nsenter', `--net=/run/netns/${netns}`, ...mountArgs, '--'] as const;
       const cgroupName = netns;
       const node: TestbedNode & { containerd: PrivateContainerd | undefined } = {
         name,
@@ -333,6 +424,7 @@ export async function startTestbed(options: TestbedOptions): Promise<Testbed> {
         cgroupName,
         containerd: undefined,
         launcher,
+        privateMounts: wantsMounts,
         async exec(command, args, opts = {}) {
           const { stdout, stderr } = await execFileP(launcher[0], [...launcher.slice(1), command, ...args], {
             timeout: opts.timeoutMs ?? 60_000,
@@ -366,7 +458,7 @@ export async function startTestbed(options: TestbedOptions): Promise<Testbed> {
     }
     if (options.containerd) {
       const choice = options.containerd === true ? undefined : options.containerd;
-      for (const node of nodes) {
+      for (const node of nodes.filter((n) => !options.containerdNodes || options.containerdNodes.includes(n.name))) {
         (node as { containerd: PrivateContainerd | undefined }).containerd = await startContainerd({
           containerd: choice,
           images: options.images,
