@@ -12,6 +12,19 @@ import { kubestrapBin, stopProcess, tailFile } from '../agent/index.js';
 import { HostError, messageOf } from '../errors.js';
 import type { Host } from '../host/host.js';
 
+/** The kubelet's unit files (kubeadm's packaging), and the supervised daemon's files where systemd does not run. */
+export const KUBELET_SERVICE = {
+  unitName: 'kubelet.service',
+  unit: '/etc/systemd/system/kubelet.service',
+  dropIn: '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf',
+  pid: '/run/kubestrap-kubelet.pid',
+  childPid: '/run/kubelet.pid',
+  log: '/var/log/kubestrap-kubelet.log',
+} as const;
+
+/** The supervised agent's child pid (its supervisor's pid is the agent's usual pid file). */
+export const AGENT_CHILD_PID = '/run/kubestrap-agent-child.pid';
+
 /** How a service runs on this host, and the files that record it. */
 export interface NodeService {
   /** For messages: `kubelet`, `kubestrap agent`. */

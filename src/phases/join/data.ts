@@ -14,7 +14,7 @@ import { kubeSystemConfigMapYaml } from '../../kube/join-cluster.js';
 import { discoverFromFile, discoverWithToken, type DiscoveredCluster } from '../../kube/join-discovery.js';
 import type { Printer } from '../../output.js';
 import { realSystemctl, systemdRuns, type Systemctl } from '../node-service.js';
-import { BOOTSTRAP_CLUSTER_NAME, TLS_BOOTSTRAP_USER } from './kubelet-files.js';
+import { BOOTSTRAP_CLUSTER_NAME, TLS_BOOTSTRAP_USER } from '../kubelet-files.js';
 
 /** kubeadm's kube-system ConfigMaps a joining node reads. */
 export const KUBEADM_CONFIG_CM = 'kubeadm-config';

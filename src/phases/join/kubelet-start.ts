@@ -10,9 +10,9 @@ import { nodeIsReady } from '../../kube/join-cluster.js';
 import { startNodeService, type NodeService } from '../node-service.js';
 import type { Phase } from '../runner.js';
 import { KUBELET_PATHS } from '../../constants.js';
-import { agentJoinService } from './agent-node.js';
+import { agentJoinService } from '../agent-node.js';
 import type { JoinData } from './data.js';
-import { bootstrapKubeconfig, instanceConfigYaml, KUBELET_INSTANCE_CONFIG, kubeletConfigYaml, kubeletFlags, kubeletFlagsEnv, kubeletService } from './kubelet-files.js';
+import { bootstrapKubeconfig, instanceConfigYaml, KUBELET_INSTANCE_CONFIG, kubeletConfigYaml, kubeletFlags, kubeletFlagsEnv, kubeletService } from '../kubelet-files.js';
 
 interface Planned {
   files: [path: string, text: string, mode: number][];

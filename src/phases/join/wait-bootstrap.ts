@@ -13,11 +13,11 @@ import type { Host } from '../../host/host.js';
 import { loadKubeconfig, type LoadedKubeconfig } from '../../kubeconfig/load.js';
 import { nodeExists } from '../../kube/join-cluster.js';
 
-import { serviceLogTail } from '../node-service.js';
+import { KUBELET_SERVICE, serviceLogTail } from '../node-service.js';
 import type { Phase } from '../runner.js';
-import { agentJoinService } from './agent-node.js';
+import { agentJoinService } from '../agent-node.js';
 import type { JoinData } from './data.js';
-import { KUBELET_SERVICE, kubeletService } from './kubelet-files.js';
+import { kubeletService } from '../kubelet-files.js';
 
 const FIRST_CHECK_MS = 50;
 const MAX_CHECK_MS = 1000;

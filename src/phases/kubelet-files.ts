@@ -6,14 +6,14 @@
  * 10-kubeadm.conf drop-in) or the supervised command with the same arguments.
  */
 import { stringify } from 'yaml';
-import { overlayKubeletConfiguration, type KubeletConfigurationDoc } from '../../config/componentconfig/kubelet.js';
-import type { ResolvedJoin } from '../../config/join.js';
-import type { Arg } from '../../config/types.js';
-import { KUBELET_KUBECONFIG, KUBELET_PATHS } from '../../constants.js';
-import type { Host } from '../../host/host.js';
-import { renderKubeconfig } from '../../kubeconfig/render.js';
-import type { DiscoveredCluster } from '../../kube/join-discovery.js';
-import type { NodeService } from '../node-service.js';
+import { overlayKubeletConfiguration, type KubeletConfigurationDoc } from '../config/componentconfig/kubelet.js';
+import type { ResolvedJoin } from '../config/join.js';
+import type { Arg } from '../config/types.js';
+import { KUBELET_KUBECONFIG, KUBELET_PATHS } from '../constants.js';
+import type { Host } from '../host/host.js';
+import { renderKubeconfig } from '../kubeconfig/render.js';
+import type { DiscoveredCluster } from '../kube/join-discovery.js';
+import { KUBELET_SERVICE, type NodeService } from './node-service.js';
 
 /** kubeadm's discovery.TokenUser and DefaultClusterName. */
 export const TLS_BOOTSTRAP_USER = 'tls-bootstrap-token-user';
@@ -21,14 +21,6 @@ export const BOOTSTRAP_CLUSTER_NAME = 'kubernetes';
 /** kubeadm 1.32+: the node's CRI endpoint lives here and is patched into config.yaml. */
 export const KUBELET_INSTANCE_CONFIG = '/var/lib/kubelet/instance-config.yaml';
 
-export const KUBELET_SERVICE = {
-  unitName: 'kubelet.service',
-  unit: '/etc/systemd/system/kubelet.service',
-  dropIn: '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf',
-  pid: '/run/kubestrap-kubelet.pid',
-  childPid: '/run/kubelet.pid',
-  log: '/var/log/kubestrap-kubelet.log',
-} as const;
 
 /**
  * KubeletConfiguration fields that are host paths. Under --rootfs the kubelet gets them mapped (it

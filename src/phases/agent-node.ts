@@ -6,11 +6,11 @@
  * kubelet-wait-bootstrap waits for as it does for the kubelet. Paths are host paths: the agent
  * maps them under --rootfs itself.
  */
-import { AGENT_PATHS, AGENT_UNIT_NAME, kubestrapBin, renderFlagsEnv, renderSystemdUnit } from '../../agent/index.js';
-import type { ResolvedJoin } from '../../config/join.js';
-import { KUBELET_KUBECONFIG, KUBELET_PATHS, MANIFESTS_DIR } from '../../constants.js';
-import type { Host } from '../../host/host.js';
-import type { NodeService } from '../node-service.js';
+import { AGENT_PATHS, AGENT_UNIT_NAME, kubestrapBin, renderFlagsEnv, renderSystemdUnit } from '../agent/index.js';
+import type { ResolvedJoin } from '../config/join.js';
+import { KUBELET_KUBECONFIG, KUBELET_PATHS, MANIFESTS_DIR } from '../constants.js';
+import type { Host } from '../host/host.js';
+import { AGENT_CHILD_PID, type NodeService } from './node-service.js';
 
 /** The agent's arguments for a joined node. */
 export function agentJoinArgs(cfg: ResolvedJoin, host: Host): string[] {
@@ -36,7 +36,7 @@ export function agentJoinService(cfg: ResolvedJoin, host: Host): NodeService {
     command: process.execPath,
     args: [kubestrapBin(), 'agent', ...args],
     pidFile: AGENT_PATHS.pid,
-    childPidFile: '/run/kubestrap-agent-child.pid',
+    childPidFile: AGENT_CHILD_PID,
     logFile: AGENT_PATHS.log,
   };
 }
