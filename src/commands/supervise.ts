@@ -9,7 +9,6 @@ export function registerSupervise(program: Command): void {
     .option('--child-pid-file <file>', "where to write the command's pid")
     .argument('<command>')
     .argument('[args...]')
-    .passThroughOptions()
     .action(async (command: string, args: string[], flags: { childPidFile?: string }) => {
       await supervise({ command, args, childPidFile: flags.childPidFile });
     });

@@ -178,7 +178,11 @@ function fillDefaults(cfg: JoinConfiguration, flags: JoinFlags, warn: (m: string
 }
 
 /** The configuration `kubestrap join <endpoint>` runs with; throws ConfigError on the first problem. */
-export function resolveJoinConfig(flags: JoinFlags, endpoints: readonly string[] = [], warn = (m: string) => process.stderr.write(`[config] WARNING: ${m}\n`)): ResolvedJoin {
+export function resolveJoinConfig(
+  flags: JoinFlags,
+  endpoints: readonly string[] = [],
+  warn: (m: string) => void = (m) => void process.stderr.write(`[config] WARNING: ${m}\n`),
+): ResolvedJoin {
   let loaded: LoadedJoinConfig | undefined;
   if (flags.config !== undefined) {
     const bad = (Object.keys(flags) as (keyof JoinFlags)[])

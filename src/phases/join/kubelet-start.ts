@@ -9,7 +9,7 @@ import { HostError } from '../../errors.js';
 import { nodeIsReady } from '../../kube/join-cluster.js';
 import { startNodeService, type NodeService } from '../node-service.js';
 import type { Phase } from '../runner.js';
-import { KUBELET_PATHS } from '../../constants.js';
+import { KUBELET_PATHS, MANIFESTS_DIR } from '../../constants.js';
 import { agentJoinService } from '../agent-node.js';
 import type { JoinData } from './data.js';
 import { bootstrapKubeconfig, instanceConfigYaml, KUBELET_INSTANCE_CONFIG, kubeletConfigYaml, kubeletFlags, kubeletFlagsEnv, kubeletService } from '../kubelet-files.js';
@@ -45,6 +45,8 @@ async function run(ctx: JoinData): Promise<void> {
       hint: 'delete the existing Node or change the name of this new joining Node',
     });
   }
+  // the kubelet watches its static pod dir; kubeadm's packages create it
+  if (!config.agent) await host.mkdir(MANIFESTS_DIR, 0o755);
   for (const [file, text, mode] of p.files) {
     out.line('kubelet-start', `Writing ${file === KUBELET_PATHS.bootstrapKubeconfig ? 'the bootstrap kubeconfig' : 'file'} "${host.path(file)}"`);
     await host.writeFile(file, text, mode);

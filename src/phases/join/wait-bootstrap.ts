@@ -13,7 +13,7 @@ import type { Host } from '../../host/host.js';
 import { loadKubeconfig, type LoadedKubeconfig } from '../../kubeconfig/load.js';
 import { nodeExists } from '../../kube/join-cluster.js';
 
-import { KUBELET_SERVICE, serviceLogTail } from '../node-service.js';
+import { KUBELET_SERVICE, livePid, serviceLogTail, type NodeService } from '../node-service.js';
 import type { Phase } from '../runner.js';
 import { agentJoinService } from '../agent-node.js';
 import type { JoinData } from './data.js';
@@ -61,11 +61,13 @@ async function kubeletConf(host: Host): Promise<LoadedKubeconfig | undefined> {
   }
 }
 
+const serviceOf = (ctx: JoinData): NodeService => (ctx.config.agent ? agentJoinService(ctx.config, ctx.host) : kubeletService('kubelet', ctx.host, []));
+
 async function timedOut(ctx: JoinData, what: string): Promise<never> {
-  const svc = ctx.config.agent ? agentJoinService(ctx.config, ctx.host) : kubeletService('kubelet', ctx.host, []);
+  const svc = serviceOf(ctx);
   const log = await serviceLogTail(ctx.host, svc, await ctx.systemd());
   if (log) ctx.out.text(`[kubelet-start] The last lines of the ${svc.label}'s log (${ctx.host.path(svc.logFile)}):\n${log.replace(/^/gm, '\t')}`);
-  throw new HostError(`${what} within ${formatDuration(ctx.config.timeoutsMs.tlsBootstrap)}`, {
+  throw new HostError(what, {
     field: 'timeouts.tlsBootstrap',
     hint: `see the ${svc.label}'s log${ctx.config.agent ? '' : ` (${ctx.host.path(KUBELET_SERVICE.log)}, or journalctl -u kubelet)`}; is the controller-manager approving CSRs?`,
   });
@@ -78,8 +80,16 @@ async function run(ctx: JoinData): Promise<void> {
   const deadline = start + config.timeoutsMs.tlsBootstrap;
   const since = (): string => `${((Date.now() - start) / 1000).toFixed(1)} s`;
   out.line('kubelet-start', `Waiting for the ${config.agent ? 'kubestrap agent' : 'kubelet'} to perform the TLS Bootstrap (${host.path(KUBELET_KUBECONFIG)})`);
-  const kc = await until(host, '/etc/kubernetes', deadline, () => kubeletConf(host));
-  if (!kc) return timedOut(ctx, `the TLS bootstrap did not finish (no ${host.path(KUBELET_KUBECONFIG)})`);
+  // a supervisor that is gone will not bring the service back: no use waiting for the timeout
+  const supervised = !(await ctx.systemd()) ? serviceOf(ctx).pidFile : undefined;
+  let died = false;
+  const kc = await until(host, '/etc/kubernetes', deadline, async () => {
+    const got = await kubeletConf(host);
+    if (!got && supervised && (await livePid(host, supervised)) === undefined) died = true;
+    return died ? null : got;
+  });
+  if (died) return timedOut(ctx, `the supervised ${serviceOf(ctx).label} exited before its TLS bootstrap`);
+  if (!kc) return timedOut(ctx, `the TLS bootstrap did not finish (no ${host.path(KUBELET_KUBECONFIG)}) within ${formatDuration(config.timeoutsMs.tlsBootstrap)}`);
   out.line('kubelet-start', `TLS bootstrap done after ${since()}; waiting for Node "${config.nodeName}" to register`);
   let lastError = '';
   const registered = await until(host, '/etc/kubernetes', deadline, async () => {
@@ -90,7 +100,9 @@ async function run(ctx: JoinData): Promise<void> {
       return undefined;
     }
   });
-  if (!registered) return timedOut(ctx, `Node "${config.nodeName}" did not register${lastError ? ` (last error: ${lastError})` : ''}`);
+  if (!registered) {
+    return timedOut(ctx, `Node "${config.nodeName}" did not register within ${formatDuration(config.timeoutsMs.tlsBootstrap)}${lastError ? ` (last error: ${lastError})` : ''}`);
+  }
   out.line('kubelet-start', `Node "${config.nodeName}" registered after ${since()}`);
   await host.remove(KUBELET_PATHS.bootstrapKubeconfig);
   out.text(
