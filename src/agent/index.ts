@@ -27,6 +27,7 @@ export {
   renderSystemdUnit,
   runningAgentPid,
   startAgentDaemon,
+  startDetachedKubestrap,
   stopProcess,
   tailFile,
 } from './daemon.js';

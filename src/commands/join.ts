@@ -19,10 +19,17 @@ const collect = (value: string, previous: string[] | undefined): string[] => [..
 /** kubeadm join's flags (cmd/join.go), plus kubestrap's --rootfs, --agent and --kubelet-path. */
 export function addJoinFlags(cmd: Command): Command {
   return cmd
-    .option('--config <file>', 'path to a kubeadm.k8s.io/v1beta4 JoinConfiguration file (a KubeletConfiguration document beside it overrides the cluster\'s for this node)')
+    .option(
+      '--config <file>',
+      "path to a kubeadm.k8s.io/v1beta4 JoinConfiguration file (a KubeletConfiguration document beside it overrides the cluster's for this node)",
+    )
     .option('--token <token>', 'use this token for both discovery-token and tls-bootstrap-token when those values are not provided')
     .option('--discovery-token <token>', 'for token-based discovery, the token used to validate cluster information fetched from the API server')
-    .option('--discovery-token-ca-cert-hash <hash>', 'for token-based discovery, validate that the root CA public key matches this hash (format: "sha256:<hex>"; repeatable)', collect)
+    .option(
+      '--discovery-token-ca-cert-hash <hash>',
+      'for token-based discovery, validate that the root CA public key matches this hash (format: "sha256:<hex>"; repeatable)',
+      collect,
+    )
     .option('--discovery-token-unsafe-skip-ca-verification', 'for token-based discovery, allow joining without --discovery-token-ca-cert-hash pinning')
     .option('--discovery-file <file|url>', 'for file-based discovery, a file or URL from which to load cluster information')
     .option('--tls-bootstrap-token <token>', 'a token used for TLS bootstrapping (defaults to the discovery token)')
@@ -58,7 +65,12 @@ export function registerJoin(program: Command): void {
 
   const phaseCmd = join.command('phase').description('Use this command to invoke a single phase of the join workflow');
   const addPhase = (parent: Command, phase: Phase<JoinData>, path: string): void => {
-    const cmd = addJoinFlags(parent.command(phase.name, { hidden: phase.hidden }).argument('[endpoint...]').description(phase.description ?? phase.help));
+    const cmd = addJoinFlags(
+      parent
+        .command(phase.name, { hidden: phase.hidden })
+        .argument('[endpoint...]')
+        .description(phase.description ?? phase.help),
+    );
     // `join` declares the same flags, so commander hands them to it, not to the phase: read them all
     cmd.action(async (endpoints: string[], _flags: JoinFlags, self: Command) => runPhases(self.optsWithGlobals<JoinFlags>(), endpoints, path));
     for (const child of phase.phases ?? []) addPhase(cmd, child, `${path}/${child.name}`);

@@ -6,7 +6,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { KUBELET_CONFIGURATION_API_VERSION, validateKubeletConfiguration, type KubeletConfigurationDoc } from './componentconfig/kubelet.js';
-import { DEFAULT_CERTIFICATES_DIR, DEFAULT_CRI_SOCKET, DEFAULT_TIMEOUTS, defaultNodeName } from './defaults.js';
+import { DEFAULT_CERTIFICATES_DIR, DEFAULT_CRI_SOCKET, DEFAULT_TIMEOUTS, defaultNodeName, defaultNodeRegistration } from './defaults.js';
 import { parseDuration } from './duration.js';
 import { configDocuments, decode, readConfigText } from './load.js';
 import { overlay, type DeepPartial } from './merge.js';
@@ -59,15 +59,7 @@ export function defaultJoinConfiguration(): JoinConfiguration {
     apiVersion: KUBEADM_API_VERSION,
     kind: 'JoinConfiguration',
     dryRun: false,
-    nodeRegistration: {
-      name: '',
-      criSocket: DEFAULT_CRI_SOCKET,
-      taints: null,
-      kubeletExtraArgs: [],
-      ignorePreflightErrors: [],
-      imagePullPolicy: 'IfNotPresent',
-      imagePullSerial: true,
-    },
+    nodeRegistration: defaultNodeRegistration(),
     caCertPath: `${DEFAULT_CERTIFICATES_DIR}/ca.crt`,
     discovery: { tlsBootstrapToken: '' },
     skipPhases: [],
@@ -199,7 +191,10 @@ export function resolveJoinConfig(
   if (!loaded) applyFlags(cfg, flags, endpoints);
   fillDefaults(cfg, flags, warn);
   validateJoinConfiguration(cfg, loaded?.file);
-  const timeoutsMs = Object.fromEntries(Object.entries(cfg.timeouts).map(([k, v]: [string, string]) => [k, parseDuration(v)!])) as Record<keyof Timeouts, number>;
+  const timeoutsMs = Object.fromEntries(Object.entries(cfg.timeouts).map(([k, v]: [string, string]) => [k, parseDuration(v)!])) as Record<
+    keyof Timeouts,
+    number
+  >;
   return {
     join: cfg,
     configFile: loaded?.file,

@@ -14,7 +14,11 @@ const CA_CERT_HASH_RE = /^(sha256:)?[0-9a-f]{64}$/i;
 
 function checkToken(token: string, field: string, fail: Check): void {
   if (!BOOTSTRAP_TOKEN_RE.test(token)) {
-    fail(field, `the bootstrap token "${token}" was not of the form "[a-z0-9]{6}.[a-z0-9]{16}"`, 'pass --token (from "kubestrap token create" on the control plane)');
+    fail(
+      field,
+      `the bootstrap token "${token}" was not of the form "[a-z0-9]{6}.[a-z0-9]{16}"`,
+      'pass --token (from "kubestrap token create" on the control plane)',
+    );
   }
 }
 
@@ -79,8 +83,13 @@ export function validateJoinConfiguration(cfg: JoinConfiguration, file: string |
   checkDiscovery(cfg, fail);
   validateNodeRegistration(cfg.nodeRegistration, fail);
   if (cfg.controlPlane) {
-    throw new ConfigError('joining a control-plane node is not supported yet', { ...(file ? { file } : {}), field: 'controlPlane', hint: 'join this node as a worker (remove controlPlane)' });
+    throw new ConfigError('joining a control-plane node is not supported yet', {
+      ...(file ? { file } : {}),
+      field: 'controlPlane',
+      hint: 'join this node as a worker (remove controlPlane)',
+    });
   }
-  if (!cfg.caCertPath.startsWith('/') || !cfg.caCertPath.endsWith('.crt')) fail('caCertPath', `"${cfg.caCertPath}": the ca certificate path must be an absolute path`);
+  if (!cfg.caCertPath.startsWith('/') || !cfg.caCertPath.endsWith('.crt'))
+    fail('caCertPath', `"${cfg.caCertPath}": the ca certificate path must be an absolute path`);
   for (const [key, value] of Object.entries(cfg.timeouts) as [keyof Timeouts, string][]) checkDuration(value, `timeouts.${key}`, fail);
 }

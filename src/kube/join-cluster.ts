@@ -37,7 +37,8 @@ async function getJson(kc: LoadedKubeconfig, apiPath: string, timeoutMs: number,
 export async function kubeSystemConfigMapYaml(kc: LoadedKubeconfig, name: string, key: string, timeoutMs: number): Promise<Record<string, unknown>> {
   const cm = (await getJson(kc, `/api/v1/namespaces/kube-system/configmaps/${name}`, timeoutMs)) as { data?: Record<string, string> };
   const text = cm.data?.[key];
-  if (!text) throw new HostError(`the kube-system/${name} ConfigMap has no "${key}" key`, { hint: 'run "kubestrap init phase upload-config all" on the control plane' });
+  if (!text)
+    throw new HostError(`the kube-system/${name} ConfigMap has no "${key}" key`, { hint: 'run "kubestrap init phase upload-config all" on the control plane' });
   const doc = parse(text) as unknown;
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new HostError(`the "${key}" key of kube-system/${name} is not a YAML mapping`);
   return doc as Record<string, unknown>;
@@ -46,8 +47,7 @@ export async function kubeSystemConfigMapYaml(kc: LoadedKubeconfig, name: string
 /** Whether a Node of that name exists and is Ready. */
 export async function nodeIsReady(kc: LoadedKubeconfig, name: string, timeoutMs: number): Promise<boolean> {
   const node = (await getJson(kc, `/api/v1/nodes/${encodeURIComponent(name)}`, timeoutMs, true)) as
-    | { status?: { conditions?: { type?: string; status?: string }[] } }
-    | undefined;
+    { status?: { conditions?: { type?: string; status?: string }[] } } | undefined;
   return node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 

@@ -61,12 +61,17 @@ export function clusterOfKubeconfig(text: string, file: string): ClusterEntry {
   } catch (err) {
     throw new DiscoveryError(`the kubeconfig is not valid YAML: ${messageOf(err)}`, { file, cause: err });
   }
-  const d = (doc ?? {}) as { clusters?: { name?: string; cluster?: Record<string, unknown> }[]; contexts?: { name?: string; context?: { cluster?: string } }[]; 'current-context'?: string };
+  const d = (doc ?? {}) as {
+    clusters?: { name?: string; cluster?: Record<string, unknown> }[];
+    contexts?: { name?: string; context?: { cluster?: string } }[];
+    'current-context'?: string;
+  };
   const clusters = Array.isArray(d.clusters) ? d.clusters : [];
   const current = Array.isArray(d.contexts) ? d.contexts.find((c) => c.name === d['current-context'])?.context?.cluster : undefined;
   const entry = (current !== undefined ? clusters.find((c) => c.name === current) : undefined) ?? clusters[0];
   const server = entry?.cluster?.server;
-  if (typeof server !== 'string' || !server) throw new DiscoveryError('the kubeconfig must have at least one cluster with a server', { file, field: 'clusters' });
+  if (typeof server !== 'string' || !server)
+    throw new DiscoveryError('the kubeconfig must have at least one cluster with a server', { file, field: 'clusters' });
   const data = entry?.cluster?.['certificate-authority-data'];
   return { server, caPem: typeof data === 'string' && data ? Buffer.from(data, 'base64').toString('utf8') : undefined };
 }
@@ -86,7 +91,12 @@ interface ClusterInfoAnswer {
 }
 
 /** One GET of cluster-info; `caPem` undefined means "without trust" (kubeadm's InsecureSkipTLSVerify). */
-async function getClusterInfo(server: string, caPem: string | undefined, timeoutMs: number, auth?: DiscoveredCluster['credentials']): Promise<ClusterInfoAnswer> {
+async function getClusterInfo(
+  server: string,
+  caPem: string | undefined,
+  timeoutMs: number,
+  auth?: DiscoveredCluster['credentials'],
+): Promise<ClusterInfoAnswer> {
   const kc: LoadedKubeconfig = { file: '', contextName: '', clusterName: '', userName: '', server, caPem, ...auth };
   const agent = new https.Agent({ ca: caPem, rejectUnauthorized: caPem !== undefined, cert: auth?.clientCertPem, key: auth?.clientKeyPem });
   try {
@@ -141,7 +151,9 @@ function signedClusterInfo(server: string, caPem: string | undefined, tokenId: s
     }
     if (info.signatures[`${JWS_PREFIX}${tokenId}`]) return info;
     if (Object.keys(info.signatures).length === 0) {
-      return { retry: `the cluster-info ConfigMap at ${server} has no JWS signature at all, none for token ID "${tokenId}" (is the controller-manager's bootstrapsigner running?)` };
+      return {
+        retry: `the cluster-info ConfigMap at ${server} has no JWS signature at all, none for token ID "${tokenId}" (is the controller-manager's bootstrapsigner running?)`,
+      };
     }
     return { retry: `could not find a JWS signature in the cluster-info ConfigMap for token ID "${tokenId}": the token is unknown or expired` };
   });
@@ -155,7 +167,9 @@ export async function discoverWithToken(d: TokenDiscovery, options: DiscoveryOpt
   options.progress(`Requesting the cluster-info ConfigMap from ${endpointURL} without trust, to check its signature for token ID "${token.id}"`);
   const insecure = await signedClusterInfo(endpointURL, undefined, token.id, options);
   if (!insecure.kubeconfig) {
-    throw new DiscoveryError(`there is no kubeconfig key in the cluster-info ConfigMap at ${endpointURL}`, { hint: "this API server isn't set up for token bootstrapping" });
+    throw new DiscoveryError(`there is no kubeconfig key in the cluster-info ConfigMap at ${endpointURL}`, {
+      hint: "this API server isn't set up for token bootstrapping",
+    });
   }
   if (!verifyDetachedJWS(insecure.signatures[`${JWS_PREFIX}${token.id}`]!, insecure.kubeconfig, token.id, token.secret)) {
     throw new DiscoveryError("failed to verify JWS signature of received cluster info object, can't trust this API Server", {
@@ -174,7 +188,7 @@ export async function discoverWithToken(d: TokenDiscovery, options: DiscoveryOpt
   if (!found.some((h) => pins.includes(h))) {
     throw new DiscoveryError(
       `cluster CA found in cluster-info ConfigMap is invalid: none of the public keys ${found.map((h) => `"${h}"`).join(', ')} are pinned (expected ${pins.join(' or ')})`,
-      { field: '--discovery-token-ca-cert-hash', hint: 'check the hash printed by init, or compute it from the control plane\'s pki/ca.crt' },
+      { field: '--discovery-token-ca-cert-hash', hint: "check the hash printed by init, or compute it from the control plane's pki/ca.crt" },
     );
   }
   options.progress(`Requesting info from "${d.endpoint}" again to validate TLS against the pinned public key`);
@@ -222,7 +236,8 @@ export async function discoverFromFile(location: string, options: DiscoveryOptio
   } catch {
     // no current context or user: a cluster-only file, used unauthenticated (as kubeadm)
   }
-  if (!cluster.caPem) throw new DiscoveryError('the discovery kubeconfig has no certificate-authority(-data) for its cluster', { file: location, field: 'clusters' });
+  if (!cluster.caPem)
+    throw new DiscoveryError('the discovery kubeconfig has no certificate-authority(-data) for its cluster', { file: location, field: 'clusters' });
   options.progress(`Requesting the cluster-info ConfigMap from ${cluster.server} with the CA of ${location}`);
   const caPem = cluster.caPem;
   await untilDiscovered(cluster.server, options, async (timeoutMs) => {

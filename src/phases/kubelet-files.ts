@@ -21,13 +21,19 @@ export const BOOTSTRAP_CLUSTER_NAME = 'kubernetes';
 /** kubeadm 1.32+: the node's CRI endpoint lives here and is patched into config.yaml. */
 export const KUBELET_INSTANCE_CONFIG = '/var/lib/kubelet/instance-config.yaml';
 
-
 /**
  * KubeletConfiguration fields that are host paths. Under --rootfs the kubelet gets them mapped (it
  * reads paths as given), and the kubelet's own defaults that write outside its root dir
  * (podLogsDir, volumePluginDir) are moved under the rootfs too.
  */
-const PATH_FIELDS: readonly string[][] = [['staticPodPath'], ['authentication', 'x509', 'clientCAFile'], ['tlsCertFile'], ['tlsPrivateKeyFile'], ['podLogsDir'], ['volumePluginDir']];
+const PATH_FIELDS: readonly string[][] = [
+  ['staticPodPath'],
+  ['authentication', 'x509', 'clientCAFile'],
+  ['tlsCertFile'],
+  ['tlsPrivateKeyFile'],
+  ['podLogsDir'],
+  ['volumePluginDir'],
+];
 const ROOTFS_DEFAULTS: Readonly<Record<string, string>> = {
   podLogsDir: '/var/log/pods',
   volumePluginDir: '/usr/libexec/kubernetes/kubelet-plugins/volume/exec',
@@ -152,4 +158,3 @@ export function kubeletService(kubelet: string, host: Host, flags: readonly stri
     logFile: KUBELET_SERVICE.log,
   };
 }
-

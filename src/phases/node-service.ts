@@ -5,11 +5,8 @@
  * with pid and log files under the rootfs. Shared by join (start) and reset (stop); systemctl goes
  * through a seam so the calls are tested where systemd is not PID 1.
  */
-import { spawn } from 'node:child_process';
 import { access } from 'node:fs/promises';
-import { closeSync, openSync } from 'node:fs';
-import { kubestrapBin, stopProcess, tailFile } from '../agent/index.js';
-import { HostError, messageOf } from '../errors.js';
+import { startDetachedKubestrap, stopProcess, tailFile } from '../agent/index.js';
 import type { Host } from '../host/host.js';
 
 /** The kubelet's unit files (kubeadm's packaging), and the supervised daemon's files where systemd does not run. */
@@ -98,22 +95,9 @@ export async function startNodeService(host: Host, svc: NodeService, options: St
   options.say(`Started the ${svc.label} as a supervised daemon (supervisor pid ${pid}, log ${host.path(svc.logFile)})`);
 }
 
-async function spawnSupervisor(host: Host, svc: NodeService): Promise<number> {
-  for (const f of [svc.logFile, svc.pidFile]) await host.mkdir(f.slice(0, f.lastIndexOf('/')) || '/', 0o755);
-  const logFd = openSync(host.path(svc.logFile), 'a', 0o640);
-  try {
-    const args = [kubestrapBin(), 'supervise', `--child-pid-file=${host.path(svc.childPidFile)}`, '--', svc.command, ...svc.args];
-    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, NODE_OPTIONS: '' } });
-    const pid = await new Promise<number>((resolve, reject) => {
-      child.once('error', (err) => reject(new HostError(`cannot start the ${svc.label} supervisor: ${messageOf(err)}`, { cause: err })));
-      child.once('spawn', () => resolve(child.pid!));
-    });
-    child.unref();
-    await host.writeFile(svc.pidFile, `${pid}\n`, 0o644);
-    return pid;
-  } finally {
-    closeSync(logFd);
-  }
+function spawnSupervisor(host: Host, svc: NodeService): Promise<number> {
+  const args = ['supervise', `--child-pid-file=${host.path(svc.childPidFile)}`, '--', svc.command, ...svc.args];
+  return startDetachedKubestrap(host, args, { log: svc.logFile, pid: svc.pidFile, label: `${svc.label} supervisor` });
 }
 
 /** Stops a supervised daemon of this rootfs (the supervisor stops its child); false when none ran. */

@@ -98,4 +98,3 @@ export function report(ctx: { out: Printer }, result: PreflightResult): void {
     hint: 'fix the [ERROR ...] lines above, or ignore a check by name',
   });
 }
-

@@ -86,7 +86,10 @@ export function resetNotes(nodeName: string | undefined): string {
     'The reset process does not clean your kubeconfig files and you must remove them manually.',
     'Please, check the contents of the $HOME/.kube/config file.',
     ...(nodeName
-      ? ['', `The Node object "${nodeName}" is left in the cluster, as kubeadm leaves it; remove it with "kubectl delete node ${nodeName}" on the control plane.`]
+      ? [
+          '',
+          `The Node object "${nodeName}" is left in the cluster, as kubeadm leaves it; remove it with "kubectl delete node ${nodeName}" on the control plane.`,
+        ]
       : []),
   ].join('\n');
 }

@@ -11,14 +11,12 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import type { V1Node } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { clusterSkipReason, startCluster } from '../support/cluster.js';
+import { clusterSkipReason, startCluster, waitNodeReady } from '../support/cluster.js';
 import { enablePodNetwork } from '../support/cni.js';
 import { components } from '../support/components.js';
 import { kubestrap, type CliResult } from '../support/init-e2e.js';
 import { kubeletMachineSettings } from '../support/kubelet.js';
-import { waitFor } from '../support/proc.js';
 import { testbedLeftovers, type TestbedNode } from '../support/testbed.js';
 
 interface Csr {
@@ -34,7 +32,11 @@ function listing(dir: string): string[] {
 /** The files join writes, with their mtimes. */
 function joinFiles(rootfs: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const f of [...listing(path.join(rootfs, 'etc/kubernetes')).map((f) => `etc/kubernetes/${f}`), 'var/lib/kubelet/config.yaml', 'var/lib/kubelet/kubeadm-flags.env']) {
+  for (const f of [
+    ...listing(path.join(rootfs, 'etc/kubernetes')).map((f) => `etc/kubernetes/${f}`),
+    'var/lib/kubelet/config.yaml',
+    'var/lib/kubelet/kubeadm-flags.env',
+  ]) {
     const p = path.join(rootfs, f);
     if (existsSync(p)) out[f] = statSync(p).mtimeMs;
   }
@@ -87,7 +89,19 @@ test('kubestrap join: a worker with the real kubelet joins a kubestrap control p
   const bad: [string, () => Promise<CliResult>, RegExp][] = [
     [
       'wrong CA pin',
-      () => join([cp.join.endpoint, '--token', cp.join.token, '--discovery-token-ca-cert-hash', wrongPin, '--node-name', 'w1', '--cri-socket', w1.containerd!.endpoint, ...common]),
+      () =>
+        join([
+          cp.join.endpoint,
+          '--token',
+          cp.join.token,
+          '--discovery-token-ca-cert-hash',
+          wrongPin,
+          '--node-name',
+          'w1',
+          '--cri-socket',
+          w1.containerd!.endpoint,
+          ...common,
+        ]),
       new RegExp(`none of the public keys "${cp.join.caCertHashes[0]}" are pinned \\(expected ${wrongPin}\\)`),
     ],
     [
@@ -99,7 +113,13 @@ test('kubestrap join: a worker with the real kubelet joins a kubestrap control p
           kind: 'Secret',
           type: 'bootstrap.kubernetes.io/token',
           metadata: { name: 'bootstrap-token-exp123', namespace: 'kube-system' },
-          stringData: { 'token-id': 'exp123', 'token-secret': '0123456789abcdef', expiration: '2020-01-01T00:00:00Z', 'usage-bootstrap-signing': 'true', 'usage-bootstrap-authentication': 'true' },
+          stringData: {
+            'token-id': 'exp123',
+            'token-secret': '0123456789abcdef',
+            expiration: '2020-01-01T00:00:00Z',
+            'usage-bootstrap-signing': 'true',
+            'usage-bootstrap-authentication': 'true',
+          },
         };
         const f = path.join(w1.dir, 'expired-secret.json');
         await writeFile(f, JSON.stringify(secret));
@@ -110,7 +130,12 @@ test('kubestrap join: a worker with the real kubelet joins a kubestrap control p
     ],
     [
       'unreachable endpoint',
-      async () => join(['--config', await config('unreachable', tokenDiscovery({ apiServerEndpoint: '198.18.0.250:6443' }), { timeouts: { discovery: '4s' } }), ...common]),
+      async () =>
+        join([
+          '--config',
+          await config('unreachable', tokenDiscovery({ apiServerEndpoint: '198.18.0.250:6443' }), { timeouts: { discovery: '4s' } }),
+          ...common,
+        ]),
       /failed to request the cluster-info ConfigMap from https:\/\/198\.18\.0\.250:6443.*gave up after 4(\.\d+)?s/,
     ],
     [
@@ -135,20 +160,18 @@ test('kubestrap join: a worker with the real kubelet joins a kubestrap control p
   assert.equal(good.code, 0, `join exited ${good.code}:\n${good.stdout}\n${good.stderr}\nkubelet log:\n${kubeletLog()}`);
   assert.match(good.stdout, /This node has joined the cluster/);
   t.diagnostic(`kubestrap join took ${joinS.toFixed(2)} s:\n${good.stdout.trim()}`);
-  for (const f of ['etc/kubernetes/kubelet.conf', 'etc/kubernetes/pki/ca.crt', 'var/lib/kubelet/config.yaml', 'var/lib/kubelet/kubeadm-flags.env', 'var/lib/kubelet/instance-config.yaml']) {
+  for (const f of [
+    'etc/kubernetes/kubelet.conf',
+    'etc/kubernetes/pki/ca.crt',
+    'var/lib/kubelet/config.yaml',
+    'var/lib/kubelet/kubeadm-flags.env',
+    'var/lib/kubelet/instance-config.yaml',
+  ]) {
     assert.ok(existsSync(path.join(w1.rootfs, f)), `${f} in w1's rootfs`);
   }
   assert.ok(!existsSync(path.join(w1.rootfs, 'etc/kubernetes/bootstrap-kubelet.conf')), 'bootstrap-kubelet.conf removed after the bootstrap, as kubeadm');
 
-  const node = await waitFor(
-    'w1 Ready',
-    async () => {
-      const n = await cp.kubectlJson<V1Node>(['get', 'node', 'w1']).catch(() => undefined);
-      return n?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? n : undefined;
-    },
-    120_000,
-    250,
-  );
+  const node = await waitNodeReady(cp, 'w1');
   t.diagnostic(`w1 Ready ${((performance.now() - t0) / 1000).toFixed(2)} s after join started`);
   assert.equal(node.status?.nodeInfo?.kubeletVersion, components().kubernetesVersion);
   assert.equal(node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address, w1.ip);

@@ -33,7 +33,12 @@ function rejects(fn: () => unknown, pattern: RegExp): void {
 describe('JoinConfiguration: flags and defaults (kubeadm newJoinData + SetDefaults_JoinConfiguration)', () => {
   it('--token is the discovery and the TLS bootstrap token; kubeadm defaults for the rest', () => {
     const r = resolve({ token: TOKEN, discoveryTokenCaCertHash: [PIN] });
-    assert.deepEqual(r.join.discovery.bootstrapToken, { token: TOKEN, apiServerEndpoint: '10.0.0.1:6443', caCertHashes: [PIN], unsafeSkipCAVerification: false });
+    assert.deepEqual(r.join.discovery.bootstrapToken, {
+      token: TOKEN,
+      apiServerEndpoint: '10.0.0.1:6443',
+      caCertHashes: [PIN],
+      unsafeSkipCAVerification: false,
+    });
     assert.equal(r.join.discovery.tlsBootstrapToken, TOKEN);
     assert.equal(r.join.caCertPath, '/etc/kubernetes/pki/ca.crt');
     assert.equal(r.criSocket, 'unix:///var/run/containerd/containerd.sock');
@@ -69,7 +74,10 @@ describe('JoinConfiguration: validation (kubeadm ValidateJoinConfiguration)', ()
   });
   it('a malformed token, pin or endpoint is named by its flag', () => {
     rejects(() => resolve({ token: 'abc', discoveryTokenUnsafeSkipCaVerification: true }), /--discovery-token: the bootstrap token "abc" was not of the form/);
-    rejects(() => resolve({ token: TOKEN, discoveryTokenCaCertHash: ['sha256:xyz'] }), /--discovery-token-ca-cert-hash\[0\]|--discovery-token-ca-cert-hash: "sha256:xyz" is not a CA certificate hash/);
+    rejects(
+      () => resolve({ token: TOKEN, discoveryTokenCaCertHash: ['sha256:xyz'] }),
+      /--discovery-token-ca-cert-hash\[0\]|--discovery-token-ca-cert-hash: "sha256:xyz" is not a CA certificate hash/,
+    );
     rejects(() => resolve({ token: TOKEN, discoveryTokenUnsafeSkipCaVerification: true }, ['10.0.0.1']), /<endpoint>: "10.0.0.1" is not <host>:<port>/);
   });
   it('no discovery at all, or both kinds', () => {
@@ -103,7 +111,7 @@ apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 cgroupDriver: cgroupfs
 `;
-  it('reads a JoinConfiguration and the node\'s KubeletConfiguration; tlsBootstrapToken defaults to the discovery token', () => {
+  it("reads a JoinConfiguration and the node's KubeletConfiguration; tlsBootstrapToken defaults to the discovery token", () => {
     const r = resolveJoinConfig({ config: file('good.yaml', good) }, [], () => undefined);
     assert.equal(r.nodeName, 'w2');
     assert.equal(r.join.discovery.tlsBootstrapToken, TOKEN);
@@ -113,7 +121,10 @@ cgroupDriver: cgroupfs
   });
   it('an unknown field is one line naming the file and the dotted field', () => {
     const f = file('unknown.yaml', good.replace('  criSocket:', '  criSockett: x\n  criSocket:'));
-    rejects(() => resolveJoinConfig({ config: f }, [], () => undefined), new RegExp(`^${f}: nodeRegistration.criSockett: unknown field in JoinConfiguration \\(did you mean "criSocket"\\?\\)$`));
+    rejects(
+      () => resolveJoinConfig({ config: f }, [], () => undefined),
+      new RegExp(`^${f}: nodeRegistration.criSockett: unknown field in JoinConfiguration \\(did you mean "criSocket"\\?\\)$`),
+    );
   });
   it('a wrong type, an old apiVersion, a second JoinConfiguration, no JoinConfiguration', () => {
     rejects(() => parseJoinConfig(good.replace('discovery: 3s', 'discovery: 3'), 'f.yaml'), /timeouts.discovery: must be a string, not the number 3/);

@@ -15,7 +15,23 @@ const OTHER = 'zzzzzz.0123456789abcdef';
 /** A CA and a serving certificate for 127.0.0.1 it signed, made by openssl. */
 function makePki(dir: string): { caPem: string; certPem: string; keyPem: string } {
   const run = (args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=kubernetes', '-days', '1']);
+  run([
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-subj',
+    '/CN=kubernetes',
+    '-days',
+    '1',
+  ]);
   run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=kube-apiserver']);
   writeFileSync(path.join(dir, 'ext'), 'subjectAltName=IP:127.0.0.1\n');
   run(['x509', '-req', '-in', 'srv.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.crt', '-days', '1', '-extfile', 'ext']);
@@ -91,7 +107,10 @@ describe('join discovery (fake HTTPS API server)', () => {
   it('a bare-hex pin among others matches too', async () => {
     api.data = signed(api, pki.caPem, [TOKEN]);
     const other = `sha256:${'0'.repeat(64)}`;
-    const got = await discoverWithToken({ endpoint: api.endpoint, token: TOKEN, caCertHashes: [other, pin.slice(7)], unsafeSkipCAVerification: false }, options());
+    const got = await discoverWithToken(
+      { endpoint: api.endpoint, token: TOKEN, caCertHashes: [other, pin.slice(7)], unsafeSkipCAVerification: false },
+      options(),
+    );
     assert.equal(got.caPem, pki.caPem);
   });
 
@@ -113,7 +132,10 @@ describe('join discovery (fake HTTPS API server)', () => {
   it('a token whose secret does not verify the JWS is refused at once', async () => {
     api.data = signed(api, pki.caPem, ['abcdef.ffffffffffffffff']);
     const before = api.requests;
-    await assert.rejects(discoverWithToken({ endpoint: api.endpoint, token: TOKEN, caCertHashes: [pin], unsafeSkipCAVerification: false }, options()), /failed to verify JWS signature/);
+    await assert.rejects(
+      discoverWithToken({ endpoint: api.endpoint, token: TOKEN, caCertHashes: [pin], unsafeSkipCAVerification: false }, options()),
+      /failed to verify JWS signature/,
+    );
     assert.equal(api.requests - before, 1, 'no retry');
   });
 

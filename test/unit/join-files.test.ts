@@ -9,7 +9,15 @@ import { ConfigError } from '../../src/errors.js';
 import { Host } from '../../src/host/host.js';
 import { parseKubeconfig } from '../../src/kubeconfig/load.js';
 import { agentJoinArgs } from '../../src/phases/agent-node.js';
-import { bootstrapKubeconfig, kubeletConfigYaml, kubeletDropIn, kubeletFlags, kubeletFlagsEnv, kubeletService, kubeletUnit } from '../../src/phases/kubelet-files.js';
+import {
+  bootstrapKubeconfig,
+  kubeletConfigYaml,
+  kubeletDropIn,
+  kubeletFlags,
+  kubeletFlagsEnv,
+  kubeletService,
+  kubeletUnit,
+} from '../../src/phases/kubelet-files.js';
 import { KUBELET_SERVICE, startNodeService } from '../../src/phases/node-service.js';
 import { resetNotes } from '../../src/phases/worker-cleanup.js';
 
@@ -19,7 +27,11 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'join-files-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function cfg(extra: Partial<ResolvedJoin> = {}, args: { name: string; value: string }[] = []): ResolvedJoin {
-  const r = resolveJoinConfig({ nodeName: 'w1', token: TOKEN, discoveryTokenUnsafeSkipCaVerification: true, criSocket: 'unix:///run/w1.sock' }, ['10.0.0.1:6443'], () => undefined);
+  const r = resolveJoinConfig(
+    { nodeName: 'w1', token: TOKEN, discoveryTokenUnsafeSkipCaVerification: true, criSocket: 'unix:///run/w1.sock' },
+    ['10.0.0.1:6443'],
+    () => undefined,
+  );
   r.join.nodeRegistration.kubeletExtraArgs = args;
   return { ...r, ...extra };
 }
@@ -52,7 +64,17 @@ describe('kubeadm-flags.env (kubeadm phases/kubelet/flags.go)', () => {
 
 describe('config.yaml: the kubelet-config ConfigMap, the node document over it', () => {
   it("the node's fields win, maps merge, the CRI endpoint comes from the node (instance config)", () => {
-    const c = cfg({ nodeKubelet: { file: 'join.yaml', doc: { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', cgroupDriver: 'cgroupfs', authentication: { anonymous: { enabled: false } } } } });
+    const c = cfg({
+      nodeKubelet: {
+        file: 'join.yaml',
+        doc: {
+          apiVersion: 'kubelet.config.k8s.io/v1beta1',
+          kind: 'KubeletConfiguration',
+          cgroupDriver: 'cgroupfs',
+          authentication: { anonymous: { enabled: false } },
+        },
+      },
+    });
     const doc = parse(kubeletConfigYaml(cluster, c, new Host('/'))) as Record<string, unknown>;
     assert.equal(doc.cgroupDriver, 'cgroupfs');
     assert.deepEqual(doc.authentication, { x509: { clientCAFile: '/etc/kubernetes/pki/ca.crt' }, webhook: { enabled: true }, anonymous: { enabled: false } });
@@ -67,7 +89,7 @@ describe('config.yaml: the kubelet-config ConfigMap, the node document over it',
     assert.equal(doc.podLogsDir, '/srv/w1/var/log/pods');
     assert.equal(doc.volumePluginDir, '/srv/w1/usr/libexec/kubernetes/kubelet-plugins/volume/exec');
   });
-  it("a node document of another kind is refused naming its file", () => {
+  it('a node document of another kind is refused naming its file', () => {
     const c = cfg({ nodeKubelet: { file: 'join.yaml', doc: { apiVersion: 'kubelet.config.k8s.io/v1', kind: 'KubeletConfiguration' } } });
     assert.throws(
       () => kubeletConfigYaml(cluster, c, new Host('/')),
@@ -79,7 +101,10 @@ describe('config.yaml: the kubelet-config ConfigMap, the node document over it',
 describe('bootstrap-kubelet.conf', () => {
   it("kubeadm's shape: cluster kubernetes, user tls-bootstrap-token-user with the token", async () => {
     const kc = await parseKubeconfig(bootstrapKubeconfig({ server: 'https://10.0.0.1:6443', caPem: 'CA' }, TOKEN), 'x');
-    assert.deepEqual([kc.clusterName, kc.userName, kc.contextName, kc.server, kc.caPem, kc.token], ['kubernetes', 'tls-bootstrap-token-user', 'tls-bootstrap-token-user@kubernetes', 'https://10.0.0.1:6443', 'CA', TOKEN]);
+    assert.deepEqual(
+      [kc.clusterName, kc.userName, kc.contextName, kc.server, kc.caPem, kc.token],
+      ['kubernetes', 'tls-bootstrap-token-user', 'tls-bootstrap-token-user@kubernetes', 'https://10.0.0.1:6443', 'CA', TOKEN],
+    );
   });
 });
 
@@ -88,7 +113,10 @@ describe('the kubelet service', () => {
     assert.match(kubeletUnit(KUBELET), /^ExecStart=\/usr\/bin\/kubelet$/m);
     assert.match(kubeletUnit(KUBELET), /^Restart=always$/m);
     const dropIn = kubeletDropIn(KUBELET, new Host('/'));
-    assert.match(dropIn, /^Environment="KUBELET_KUBECONFIG_ARGS=--bootstrap-kubeconfig=\/etc\/kubernetes\/bootstrap-kubelet.conf --kubeconfig=\/etc\/kubernetes\/kubelet.conf"$/m);
+    assert.match(
+      dropIn,
+      /^Environment="KUBELET_KUBECONFIG_ARGS=--bootstrap-kubeconfig=\/etc\/kubernetes\/bootstrap-kubelet.conf --kubeconfig=\/etc\/kubernetes\/kubelet.conf"$/m,
+    );
     assert.match(dropIn, /^Environment="KUBELET_CONFIG_ARGS=--config=\/var\/lib\/kubelet\/config.yaml"$/m);
     assert.match(dropIn, /^EnvironmentFile=-\/var\/lib\/kubelet\/kubeadm-flags.env$/m);
     assert.match(dropIn, /^ExecStart=\/usr\/bin\/kubelet \$KUBELET_KUBECONFIG_ARGS \$KUBELET_CONFIG_ARGS \$KUBELET_KUBEADM_ARGS \$KUBELET_EXTRA_ARGS$/m);
@@ -106,7 +134,11 @@ describe('the kubelet service', () => {
     const host = new Host(root);
     const calls: string[][] = [];
     const said: string[] = [];
-    await startNodeService(host, kubeletService(KUBELET, new Host('/'), []), { systemd: true, systemctl: async (a) => void calls.push([...a]), say: (m) => said.push(m) });
+    await startNodeService(host, kubeletService(KUBELET, new Host('/'), []), {
+      systemd: true,
+      systemctl: async (a) => void calls.push([...a]),
+      say: (m) => said.push(m),
+    });
     assert.deepEqual(calls, [['daemon-reload'], ['enable', 'kubelet.service'], ['restart', 'kubelet.service']]);
     assert.match(readFileSync(path.join(root, KUBELET_SERVICE.dropIn), 'utf8'), /10-kubeadm|KUBELET_KUBEADM_ARGS/);
     assert.match(readFileSync(path.join(root, KUBELET_SERVICE.unit), 'utf8'), /Description=kubelet: The Kubernetes Node Agent/);
@@ -116,7 +148,12 @@ describe('the kubelet service', () => {
   it('a dry run writes nothing and calls nothing', async () => {
     const host = new Host(path.join(dir, 'dry'), { dryRun: true });
     const calls: string[][] = [];
-    await startNodeService(host, kubeletService(KUBELET, host, []), { systemd: true, dryRun: true, systemctl: async (a) => void calls.push([...a]), say: () => undefined });
+    await startNodeService(host, kubeletService(KUBELET, host, []), {
+      systemd: true,
+      dryRun: true,
+      systemctl: async (a) => void calls.push([...a]),
+      say: () => undefined,
+    });
     assert.deepEqual(calls, []);
     assert.ok(host.planned.some((w) => w.path === KUBELET_SERVICE.dropIn));
   });

@@ -38,7 +38,13 @@ export interface JoinInput<P extends Printer = Printer> {
 async function onPath(name: string, envPath: string): Promise<string | undefined> {
   for (const dir of envPath.split(':').filter(Boolean)) {
     const candidate = path.join(dir, name);
-    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+    if (
+      await access(candidate, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
   }
   return undefined;
 }
@@ -70,7 +76,9 @@ export class JoinData<P extends Printer = Printer> {
     if (!this.discovered) {
       const d = this.config.join.discovery;
       const options = { timeoutMs: this.config.timeoutsMs.discovery, progress: (m: string) => this.out.line('discovery', m) };
-      const pending = d.file ? discoverFromFile(d.file.kubeConfigPath, options) : discoverWithToken({ ...d.bootstrapToken!, endpoint: d.bootstrapToken!.apiServerEndpoint }, options);
+      const pending = d.file
+        ? discoverFromFile(d.file.kubeConfigPath, options)
+        : discoverWithToken({ ...d.bootstrapToken!, endpoint: d.bootstrapToken!.apiServerEndpoint }, options);
       this.discovered = pending;
       pending.catch(() => {
         if (this.discovered === pending) this.discovered = undefined;
@@ -97,7 +105,12 @@ export class JoinData<P extends Printer = Printer> {
   /** The control plane's Kubernetes version (kubeadm-config's ClusterConfiguration), for the kubelet version skew. */
   controlPlaneVersion(): Promise<string> {
     return (this.version ??= (async () => {
-      const doc = await kubeSystemConfigMapYaml(await this.bootstrapCredentials(), KUBEADM_CONFIG_CM, 'ClusterConfiguration', this.config.timeoutsMs.kubernetesAPICall);
+      const doc = await kubeSystemConfigMapYaml(
+        await this.bootstrapCredentials(),
+        KUBEADM_CONFIG_CM,
+        'ClusterConfiguration',
+        this.config.timeoutsMs.kubernetesAPICall,
+      );
       return String(doc.kubernetesVersion ?? '');
     })());
   }

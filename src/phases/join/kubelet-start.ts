@@ -12,7 +12,15 @@ import type { Phase } from '../runner.js';
 import { KUBELET_PATHS, MANIFESTS_DIR } from '../../constants.js';
 import { agentJoinService } from '../agent-node.js';
 import type { JoinData } from './data.js';
-import { bootstrapKubeconfig, instanceConfigYaml, KUBELET_INSTANCE_CONFIG, kubeletConfigYaml, kubeletFlags, kubeletFlagsEnv, kubeletService } from '../kubelet-files.js';
+import {
+  bootstrapKubeconfig,
+  instanceConfigYaml,
+  KUBELET_INSTANCE_CONFIG,
+  kubeletConfigYaml,
+  kubeletFlags,
+  kubeletFlagsEnv,
+  kubeletService,
+} from '../kubelet-files.js';
 
 interface Planned {
   files: [path: string, text: string, mode: number][];
@@ -51,13 +59,18 @@ async function run(ctx: JoinData): Promise<void> {
     out.line('kubelet-start', `Writing ${file === KUBELET_PATHS.bootstrapKubeconfig ? 'the bootstrap kubeconfig' : 'file'} "${host.path(file)}"`);
     await host.writeFile(file, text, mode);
   }
-  await startNodeService(host, p.service, { systemd: await ctx.systemd(), systemctl: ctx.systemctl, dryRun: ctx.dryRun, say: (m) => out.line('kubelet-start', m) });
+  await startNodeService(host, p.service, {
+    systemd: await ctx.systemd(),
+    systemctl: ctx.systemctl,
+    dryRun: ctx.dryRun,
+    say: (m) => out.line('kubelet-start', m),
+  });
 }
 
 export const kubeletStartPhase: Phase<JoinData> = {
   name: 'kubelet-start',
   help: 'Write kubelet settings, certificates and (re)start the kubelet',
   description:
-    'Writes a file with KubeletConfiguration (the kubelet-config ConfigMap with the node\'s own KubeletConfiguration over it), an environment file with node-specific kubelet flags and the bootstrap kubeconfig, then (re)starts the kubelet (systemd unit where systemd runs, else a supervised daemon). With --agent, the kubestrap agent instead.',
+    "Writes a file with KubeletConfiguration (the kubelet-config ConfigMap with the node's own KubeletConfiguration over it), an environment file with node-specific kubelet flags and the bootstrap kubeconfig, then (re)starts the kubelet (systemd unit where systemd runs, else a supervised daemon). With --agent, the kubestrap agent instead.",
   run,
 };

@@ -72,7 +72,10 @@ export async function localJoinChecks(ctx: JoinData, facts: JoinFacts): Promise<
     {
       // kubeadm warns: a kubelet configured for swap (failSwapOn: false) runs with it
       name: 'Swap',
-      check: async () => ({ warnings: (await facts.swaps()).length ? ['swap is supported for cgroup v2 only. The kubelet must be properly configured to use swap'] : [], errors: [] }),
+      check: async () => ({
+        warnings: (await facts.swaps()).length ? ['swap is supported for cgroup v2 only. The kubelet must be properly configured to use swap'] : [],
+        errors: [],
+      }),
     },
     portCheck(PORTS.kubeletApi),
     fileAvailableCheck(host, config.join.caCertPath),

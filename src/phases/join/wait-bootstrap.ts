@@ -89,7 +89,8 @@ async function run(ctx: JoinData): Promise<void> {
     return died ? null : got;
   });
   if (died) return timedOut(ctx, `the supervised ${serviceOf(ctx).label} exited before its TLS bootstrap`);
-  if (!kc) return timedOut(ctx, `the TLS bootstrap did not finish (no ${host.path(KUBELET_KUBECONFIG)}) within ${formatDuration(config.timeoutsMs.tlsBootstrap)}`);
+  if (!kc)
+    return timedOut(ctx, `the TLS bootstrap did not finish (no ${host.path(KUBELET_KUBECONFIG)}) within ${formatDuration(config.timeoutsMs.tlsBootstrap)}`);
   out.line('kubelet-start', `TLS bootstrap done after ${since()}; waiting for Node "${config.nodeName}" to register`);
   let lastError = '';
   const registered = await until(host, '/etc/kubernetes', deadline, async () => {
@@ -101,7 +102,10 @@ async function run(ctx: JoinData): Promise<void> {
     }
   });
   if (!registered) {
-    return timedOut(ctx, `Node "${config.nodeName}" did not register within ${formatDuration(config.timeoutsMs.tlsBootstrap)}${lastError ? ` (last error: ${lastError})` : ''}`);
+    return timedOut(
+      ctx,
+      `Node "${config.nodeName}" did not register within ${formatDuration(config.timeoutsMs.tlsBootstrap)}${lastError ? ` (last error: ${lastError})` : ''}`,
+    );
   }
   out.line('kubelet-start', `Node "${config.nodeName}" registered after ${since()}`);
   await host.remove(KUBELET_PATHS.bootstrapKubeconfig);
@@ -123,4 +127,3 @@ export const kubeletWaitBootstrapPhase: Phase<JoinData> = {
   help: 'Wait for the kubelet to bootstrap itself',
   run,
 };
-
