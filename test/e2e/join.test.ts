@@ -152,6 +152,18 @@ test('kubestrap join: a worker with the real kubelet joins a kubestrap control p
     assert.deepEqual(listing(w1.rootfs), empty, `${what}: nothing written`);
   }
 
+  // --- a dry run reads the cluster (discovery, kubelet-config) and writes nothing
+  const dry = await join(['--config', await config('dry', tokenDiscovery()), '--dry-run', ...common]);
+  assert.equal(dry.code, 0, `dry run: ${dry.stdout}\n${dry.stderr}`);
+  assert.match(dry.stdout, /\[dryrun\] Would write file .*\/var\/lib\/kubelet\/config.yaml/);
+  assert.match(dry.stdout, /Would start the kubelet as a supervised daemon/);
+  assert.match(dry.stdout, /Would wait for the kubelet to be bootstrapped/);
+  assert.deepEqual(listing(w1.rootfs), empty, 'dry run: nothing written');
+  // one phase from the same runner
+  const pre = await join(['phase', 'preflight', '--config', await config('phase', tokenDiscovery()), ...common]);
+  assert.equal(pre.code, 0, `join phase preflight: ${pre.stdout}\n${pre.stderr}`);
+  assert.deepEqual(listing(w1.rootfs), empty, 'preflight: nothing written');
+
   // --- the join
   const t0 = performance.now();
   const good = await join(['--config', await config('join', tokenDiscovery(), { timeouts: { tlsBootstrap: '2m' } }), ...common]);
