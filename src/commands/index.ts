@@ -10,6 +10,7 @@ import { registerKubeconfig } from './kubeconfig-user.js';
 import { registerLogs } from './logs.js';
 import { registerReset } from './reset.js';
 import { registerSupervise } from './supervise.js';
+import { registerToken } from './token.js';
 import { registerVersion } from './version.js';
 
 export type RegisterCommand = (program: Command) => void;
@@ -23,6 +24,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerKubeconfig,
   registerLogs,
   registerReset,
+  registerToken,
   registerVersion,
   registerCompletion,
   registerSupervise,

@@ -12,7 +12,7 @@ import { sleep } from '../../kube/retry.js';
 import type { Logger } from '../log.js';
 import { buildLease, LEASE_RENEW_MS, NODE_LEASE_NAMESPACE, renewLease } from './lease.js';
 import type { NodeRef } from './mirror-pod.js';
-import { buildNode, collectNodeFacts, nodeStatus, type NodeFacts } from './node.js';
+import { buildNode, collectNodeFacts, missingLabels, nodeStatus, type NodeFacts } from './node.js';
 
 export interface NodeRegistrationOptions {
   /** Host path of the kubeconfig (kubelet.conf), rootfs applied through `host`. */
@@ -118,6 +118,12 @@ export class NodeRegistration {
         } catch (err) {
           if (!isAlreadyExists(err)) throw err;
           node = await core.readNode({ name: facts.nodeName });
+          const labels = missingLabels(node, facts);
+          if (labels) {
+            // a Node registered before (by a kubelet, or an older agent) gets the agent's labels now
+            node = await core.patchNode({ name: facts.nodeName, body: { metadata: { labels } } }, this.client!.strategicMergePatch);
+            this.log.info('labelled node', { node: facts.nodeName, labels: Object.keys(labels).join(',') });
+          }
           await this.reportStatus(true);
         }
         this.node = { name: facts.nodeName, uid: node.metadata!.uid! };
