@@ -5,7 +5,8 @@
  * before this has succeeded.
  */
 import { ConfigError } from '../errors.js';
-import { KUBELET_CONFIGURATION_API_VERSION, validateKubeletConfiguration, type KubeletConfigurationDoc } from './componentconfig/kubelet.js';
+import { KUBELET_CONFIGURATION_API_VERSION, validateKubeletConfiguration } from './componentconfig/kubelet.js';
+import type { ComponentConfigDoc } from './componentconfig/strict.js';
 import { DEFAULT_CERTIFICATES_DIR, DEFAULT_CRI_SOCKET, DEFAULT_TIMEOUTS, defaultNodeName, defaultNodeRegistration } from './defaults.js';
 import { parseDuration } from './duration.js';
 import { configDocuments, decode, readConfigText } from './load.js';
@@ -46,7 +47,7 @@ export interface ResolvedJoin {
   ignorePreflightErrors: ReadonlySet<string>;
   skipPhases: readonly string[];
   /** The node's own KubeletConfiguration from --config, laid over the cluster's. */
-  nodeKubelet?: { doc: KubeletConfigurationDoc; file: string };
+  nodeKubelet?: { doc: ComponentConfigDoc; file: string };
   agent: boolean;
   kubeletPath?: string;
 }
@@ -90,7 +91,7 @@ const splitList = (v: string | undefined): string[] =>
 export interface LoadedJoinConfig {
   file: string;
   join?: DeepPartial<JoinConfiguration>;
-  kubelet?: KubeletConfigurationDoc;
+  kubelet?: ComponentConfigDoc;
   warnings: string[];
 }
 
@@ -100,8 +101,7 @@ export function parseJoinConfig(text: string, file: string): LoadedJoinConfig {
   for (const { body, apiVersion, kind, docName } of configDocuments(text, file, 'JoinConfiguration')) {
     if (kind === 'KubeletConfiguration' && apiVersion.startsWith('kubelet.config.k8s.io/')) {
       if (out.kubelet) throw new ConfigError(`KubeletConfiguration appears twice (${docName})`, { file, field: 'kind', hint: 'merge them into one document' });
-      validateKubeletConfiguration(body, file);
-      out.kubelet = body;
+      out.kubelet = validateKubeletConfiguration(body, file);
       continue;
     }
     if (apiVersion.split('/')[0] === 'kubeadm.k8s.io' && apiVersion !== KUBEADM_API_VERSION) {

@@ -6,7 +6,8 @@
  * 10-kubeadm.conf drop-in) or the supervised command with the same arguments.
  */
 import { stringify } from 'yaml';
-import { overlayKubeletConfiguration, type KubeletConfigurationDoc } from '../config/componentconfig/kubelet.js';
+import { nodeLocalKubeletConfiguration, overlayKubeletConfiguration } from '../config/componentconfig/kubelet.js';
+import type { ComponentConfigDoc } from '../config/componentconfig/strict.js';
 import type { ResolvedJoin } from '../config/join.js';
 import type { Arg } from '../config/types.js';
 import { KUBELET_KUBECONFIG, KUBELET_PATHS } from '../constants.js';
@@ -39,7 +40,7 @@ const ROOTFS_DEFAULTS: Readonly<Record<string, string>> = {
   volumePluginDir: '/usr/libexec/kubernetes/kubelet-plugins/volume/exec',
 };
 
-function mapPaths(doc: KubeletConfigurationDoc, host: Host): KubeletConfigurationDoc {
+function mapPaths(doc: ComponentConfigDoc, host: Host): ComponentConfigDoc {
   if (host.rootfs === '/') return doc;
   const out = structuredClone(doc);
   for (const [key, value] of Object.entries(ROOTFS_DEFAULTS)) out[key] ??= value;
@@ -57,10 +58,11 @@ function mapPaths(doc: KubeletConfigurationDoc, host: Host): KubeletConfiguratio
   return out;
 }
 
-/** config.yaml: the cluster's document, the node's over it, the CRI endpoint (instance config) over both. */
-export function kubeletConfigYaml(clusterDoc: KubeletConfigurationDoc, cfg: ResolvedJoin, host: Host): string {
-  const merged = overlayKubeletConfiguration(clusterDoc, cfg.nodeKubelet?.doc, cfg.nodeKubelet?.file ?? '--config');
-  return stringify(mapPaths({ ...merged, containerRuntimeEndpoint: cfg.criSocket }, host), { sortMapEntries: true });
+/** config.yaml: the cluster's document, the node's over it, kubeadm's node-local changes, the CRI endpoint (instance config) over all. */
+export function kubeletConfigYaml(clusterDoc: ComponentConfigDoc, cfg: ResolvedJoin, host: Host): string {
+  const merged = cfg.nodeKubelet ? overlayKubeletConfiguration(clusterDoc, cfg.nodeKubelet.doc, cfg.nodeKubelet.file) : clusterDoc;
+  // kubeadm's Mutate (node-local, never uploaded), then the node's CRI endpoint (instance-config.yaml)
+  return stringify(mapPaths({ ...nodeLocalKubeletConfiguration(merged), containerRuntimeEndpoint: cfg.criSocket }, host), { sortMapEntries: true });
 }
 
 export function instanceConfigYaml(cfg: ResolvedJoin): string {
