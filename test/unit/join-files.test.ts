@@ -93,7 +93,7 @@ describe('config.yaml: the kubelet-config ConfigMap, the node document over it',
     const c = cfg({ nodeKubelet: { file: 'join.yaml', doc: { apiVersion: 'kubelet.config.k8s.io/v1', kind: 'KubeletConfiguration' } } });
     assert.throws(
       () => kubeletConfigYaml(cluster, c, new Host('/')),
-      (err: unknown) => err instanceof ConfigError && /^join.yaml: apiVersion: apiVersion "kubelet.config.k8s.io\/v1" is not supported/.test(err.oneLine()),
+      (err: unknown) => err instanceof ConfigError && /^join.yaml: apiVersion: "kubelet.config.k8s.io\/v1" is not supported/.test(err.oneLine()),
     );
   });
 });
