@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
@@ -17,6 +17,7 @@ import { enablePodNetwork } from '../support/cni.js';
 import { components } from '../support/components.js';
 import { kubestrap, type CliResult } from '../support/init-e2e.js';
 import { kubeletMachineSettings } from '../support/kubelet.js';
+import { waitFor } from '../support/proc.js';
 import { testbedLeftovers, type TestbedNode } from '../support/testbed.js';
 
 interface Csr {
@@ -53,7 +54,7 @@ function oneErrorLine(r: CliResult, pattern: RegExp): string {
 }
 
 test('kubestrap join: a worker with the real kubelet joins a kubestrap control plane', { skip: clusterSkipReason(), timeout: 900_000 }, async (t) => {
-  const cluster = await startCluster({ workers: ['w1'], containerd: true, containerdNodes: ['w1'], privateMounts: ['w1'], images: ['pause'] });
+  const cluster = await startCluster({ workers: ['w1', 'w2'], containerd: true, containerdNodes: ['w1'], privateMounts: ['w1'], images: ['pause'] });
   let stopped = false;
   t.after(async () => {
     if (!stopped) await cluster.stop();
@@ -219,8 +220,55 @@ test('kubestrap join: a worker with the real kubelet joins a kubestrap control p
   }
   t.diagnostic(reset.stdout.trim());
 
+  // --- join --agent on w2, with the command init printed (flags, as printed) plus the node's name and rootfs
+  const w2 = bed.node('w2');
+  const sleep = String(7_000_000 + Math.floor(Math.random() * 900_000) * 10);
+  await mkdir(path.join(w2.rootfs, 'etc/kubernetes/manifests'), { recursive: true });
+  await writeFile(
+    path.join(w2.rootfs, 'etc/kubernetes/manifests/web.yaml'),
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web', namespace: 'default' },
+      spec: { hostNetwork: true, containers: [{ name: 'web', image: 'busybox', command: ['sleep', sleep] }] },
+    }),
+  );
+  const agentJoin = await kubestrap(['join', ...cp.join.args, '--agent', '--node-name', 'w2', '--rootfs', w2.rootfs], 300_000, w2.launcher);
+  const agentLog = (): string =>
+    existsSync(path.join(w2.rootfs, 'var/log/kubestrap-agent.log'))
+      ? readFileSync(path.join(w2.rootfs, 'var/log/kubestrap-agent.log'), 'utf8').split('\n').slice(-30).join('\n')
+      : '';
+  assert.equal(agentJoin.code, 0, `join --agent exited ${agentJoin.code}:\n${agentJoin.stdout}\n${agentJoin.stderr}\nagent log:\n${agentLog()}`);
+  t.diagnostic(`kubestrap join ${cp.join.args.join(' ')} --agent ...:\n${agentJoin.stdout.trim()}`);
+  const w2Node = await waitNodeReady(cp, 'w2');
+  assert.equal(w2Node.metadata?.labels?.['node.kubestrap.io/static-pods-only'], 'true');
+  const mirror = await waitFor(
+    'mirror pod web-w2',
+    async () => (await cp.kubectl(['get', 'pod', 'web-w2', '-n', 'default']).catch(() => '')) || undefined,
+    60_000,
+    250,
+  );
+  t.diagnostic(mirror.trim());
+  const agentReset = await kubestrap(['reset', '--force', '--rootfs', w2.rootfs], 120_000, w2.launcher);
+  assert.equal(agentReset.code, 0, `reset w2: ${agentReset.stdout}\n${agentReset.stderr}`);
+  assert.equal(sleepers(sleep), 0, "reset stopped the agent's pod");
+  assert.ok(!existsSync(path.join(w2.rootfs, 'etc/kubernetes/kubelet.conf')));
+
   const notes = await cluster.stop();
   stopped = true;
   if (notes.length) t.diagnostic(`stop: ${notes.join('; ')}`);
   assert.deepEqual(testbedLeftovers(bed), []);
 });
+
+/** Live processes whose command line is `sleep <duration>`. */
+function sleepers(duration: string): number {
+  let n = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim().endsWith(`sleep ${duration}`)) n++;
+    } catch {
+      // gone
+    }
+  }
+  return n;
+}
