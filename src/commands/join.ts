@@ -69,6 +69,7 @@ export function registerJoin(program: Command): void {
       parent
         .command(phase.name, { hidden: phase.hidden })
         .argument('[endpoint...]')
+        .summary(phase.help)
         .description(phase.description ?? phase.help),
     );
     // `join` declares the same flags, so commander hands them to it, not to the phase: read them all
