@@ -11,6 +11,7 @@ import { registerLogs } from './logs.js';
 import { registerReset } from './reset.js';
 import { registerSupervise } from './supervise.js';
 import { registerToken } from './token.js';
+import { registerUpgrade } from './upgrade.js';
 import { registerVersion } from './version.js';
 
 export type RegisterCommand = (program: Command) => void;
@@ -25,6 +26,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerLogs,
   registerReset,
   registerToken,
+  registerUpgrade,
   registerVersion,
   registerCompletion,
   registerSupervise,
