@@ -10,10 +10,12 @@
  * never reaches stop().
  */
 import { readFile } from 'node:fs/promises';
+import type { V1Node } from '@kubernetes/client-node';
 import path from 'node:path';
 import { componentsReady, suiteVersionFlags } from './components.js';
 import { stageImageBinaries } from './image-binaries.js';
 import { buildCli, forceCleanup, kubectl, kubectlJson, kubestrap, type CliResult } from './init-e2e.js';
+import { waitFor } from './proc.js';
 import { POD_NETWORK, startTestbed, type Testbed, type TestbedNode, type TestbedOptions } from './testbed.js';
 
 export type ControlPlaneRuntime = 'process' | 'cri';
@@ -169,6 +171,19 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       return stopped;
     },
   };
+}
+
+/** Waits for the Node to be Ready (as kubectl sees it with admin.conf) and returns it. */
+export function waitNodeReady(cp: ControlPlane, name: string, timeoutMs = 120_000, intervalMs = 250): Promise<V1Node> {
+  return waitFor(
+    `${name} Ready`,
+    async () => {
+      const n = await cp.kubectlJson<V1Node>(['get', 'node', name]).catch(() => undefined);
+      return n?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? n : undefined;
+    },
+    timeoutMs,
+    intervalMs,
+  );
 }
 
 /** Why a cluster test must be skipped here, or false. */
