@@ -14,21 +14,18 @@
  * run for `npm test`: the figures mean nothing). Until `kubestrap join` exists in this tree only
  * the kubeadm side runs, and the ratio is `n/a`.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import path from 'node:path';
-import { stringify } from 'yaml';
 import type { V1Node } from '@kubernetes/client-node';
 import { Host } from '../src/host/host.js';
 import { kubeClient, type KubeClient } from '../src/kube/client.js';
-import { startCluster, type Cluster, type JoinCommand } from '../test/support/cluster.js';
+import { startCluster, type Cluster } from '../test/support/cluster.js';
 import { components } from '../test/support/components.js';
 import { enablePodNetwork } from '../test/support/cni.js';
-import { buildCli, REPO, kubestrap } from '../test/support/init-e2e.js';
-import { kubeadmJoin, nodeExtraArgs } from '../test/support/kubeadm-join.js';
-import { kubeletMachineSettings } from '../test/support/kubelet.js';
+import { buildCli, REPO } from '../test/support/init-e2e.js';
+import { joinNode, kubestrapJoinAvailable, type Joiner } from '../test/support/node-join.js';
+import type { LinesResult } from '../test/support/proc.js';
 import type { TestbedNode } from '../test/support/testbed.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -41,90 +38,6 @@ const median = (xs: number[]): number => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-
-/** What one side's join command returned. */
-interface JoinRun {
-  code: number;
-  output: string;
-}
-
-/** A way to join `node` to the cluster; `onLine` gets every output line as it comes. */
-interface JoinSide {
-  name: 'kubeadm' | 'kubestrap';
-  /** Its nodes are `<prefix><trial>`. */
-  prefix: string;
-  run(node: TestbedNode, join: JoinCommand, onLine: (line: string) => void): Promise<JoinRun>;
-}
-
-const kubeadmSide: JoinSide = {
-  name: 'kubeadm',
-  prefix: 'ka',
-  run: (node, join, onLine) => kubeadmJoin(node, join, { timeoutMs: TIMEOUT_MS, onLine }),
-};
-
-/**
- * The seam for `kubestrap join` (issue-12-join): the printed command's discovery and this node's
- * settings in a JoinConfiguration, with a KubeletConfiguration document carrying this machine's
- * kubelet settings (what kubeadm gets through --patches), the harness' kubelet, under the node's
- * rootfs.
- */
-const kubestrapSide: JoinSide = {
-  name: 'kubestrap',
-  prefix: 'ks',
-  async run(node, join, onLine) {
-    const config = path.join(node.dir, 'join.yaml');
-    const joinConfiguration = {
-      apiVersion: 'kubeadm.k8s.io/v1beta4',
-      kind: 'JoinConfiguration',
-      discovery: { bootstrapToken: { apiServerEndpoint: join.endpoint, token: join.token, caCertHashes: join.caCertHashes } },
-      nodeRegistration: {
-        name: node.name,
-        criSocket: node.containerd!.endpoint,
-        kubeletExtraArgs: nodeExtraArgs(node).map((a) => {
-          const [name, value] = a.replace(/^--/, '').split('=');
-          return { name, value };
-        }),
-      },
-    };
-    const kubelet = { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', ...kubeletMachineSettings(node.cgroupRoot()) };
-    await writeFile(config, `${stringify(joinConfiguration)}---\n${stringify(kubelet)}`);
-    return runLines(
-      [...node.launcher, process.execPath, path.join(REPO, 'bin/kubestrap.js'), 'join', '--config', config, '--rootfs', node.rootfs],
-      { ...process.env, KUBESTRAP_KUBELET: components().binaries.kubelet.path },
-      onLine,
-    );
-  },
-};
-
-/** Runs a command, passing each output line to `onLine`. */
-function runLines(argv: readonly string[], env: NodeJS.ProcessEnv, onLine: (line: string) => void): Promise<JoinRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    let partial = '';
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString('utf8');
-      partial += chunk.toString('utf8');
-      const lines = partial.split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) onLine(line);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, output });
-    });
-  });
-}
-
-/** Whether this tree's CLI has `join` (the kubestrap side is skipped until it does). */
-async function kubestrapJoinExists(): Promise<boolean> {
-  const help = await kubestrap(['join', '--help'], 30_000);
-  return help.code === 0 && /--discovery-token-ca-cert-hash/.test(help.stdout);
-}
 
 /** Output lines whose first appearance is worth a timestamp (kubeadm's wording; ours follows it). */
 const MARKS: readonly [string, RegExp][] = [
@@ -141,9 +54,12 @@ interface Trial {
   marks: Record<string, number>;
 }
 
+/** Trial i's node of a side: ka1, ks1, ... */
+const nodeName = (side: Joiner, i: number): string => `${side === 'kubeadm' ? 'ka' : 'ks'}${i + 1}`;
+
 const nodeReady = (n: V1Node | undefined): boolean => n?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 
-async function trial(side: JoinSide, node: TestbedNode, cluster: Cluster, client: KubeClient): Promise<Trial> {
+async function trial(side: Joiner, node: TestbedNode, cluster: Cluster, client: KubeClient): Promise<Trial> {
   await enablePodNetwork(cluster.bed, node);
   const marks: Record<string, number> = {};
   const t0 = performance.now();
@@ -151,8 +67,8 @@ async function trial(side: JoinSide, node: TestbedNode, cluster: Cluster, client
   const onLine = (line: string): void => {
     for (const [name, re] of MARKS) if (marks[name] === undefined && re.test(line)) marks[name] = at();
   };
-  let exited: JoinRun | undefined;
-  const joining = side.run(node, cluster.cp.join, onLine).then((r) => {
+  let exited: LinesResult | undefined;
+  const joining = joinNode(side, node, cluster.cp.join, { timeoutMs: TIMEOUT_MS, onLine }).then((r) => {
     marks.exit = at();
     exited = r;
     return r;
@@ -167,16 +83,16 @@ async function trial(side: JoinSide, node: TestbedNode, cluster: Cluster, client
     else await new Promise((r) => setTimeout(r, POLL_MS));
   }
   const result = await joining;
-  if (result.code !== 0) throw new Error(`${side.name} join on ${node.name} exited ${result.code}:\n${result.output.trim()}`);
-  if (readyS === undefined) throw new Error(`${side.name}: node ${node.name} not Ready after ${TIMEOUT_MS / 1000} s`);
+  if (result.code !== 0) throw new Error(`${side} join on ${node.name} exited ${result.code}:\n${result.output.trim()}`);
+  if (readyS === undefined) throw new Error(`${side}: node ${node.name} not Ready after ${TIMEOUT_MS / 1000} s`);
   return { readyS, marks };
 }
 
 async function main(): Promise<void> {
   console.log(`# ${await buildCli()} (${REPO})`);
-  const ours = await kubestrapJoinExists();
-  const sides = ours ? [kubeadmSide, kubestrapSide] : [kubeadmSide];
-  const workers = Array.from({ length: TRIALS }, (_, i) => sides.map((s) => `${s.prefix}${i + 1}`)).flat();
+  const ours = await kubestrapJoinAvailable();
+  const sides: Joiner[] = ours ? ['kubeadm', 'kubestrap'] : ['kubeadm'];
+  const workers = Array.from({ length: TRIALS }, (_, i) => sides.map((s) => nodeName(s, i))).flat();
   console.log(
     `# trials: ${TRIALS}${QUICK ? ' (quick mode: the figures mean nothing)' : ''}; kubelet ${components().binaries.kubelet.version}; node ${process.version}; load average ${loadavg()
       .map((l) => l.toFixed(2))
@@ -192,18 +108,18 @@ async function main(): Promise<void> {
     console.log(`# cluster-info signed for the token ${(jwsMs / 1000).toFixed(1)} s later`);
     await import('@kubernetes/client-node'); // loaded once, not inside the first measurement
     const client = await kubeClient('/etc/kubernetes/admin.conf', new Host(cluster.cp.rootfs));
-    const results = new Map<string, number[]>(sides.map((s) => [s.name, []]));
+    const results = new Map<Joiner, number[]>(sides.map((s) => [s, []]));
     for (let i = 0; i < TRIALS; i++) {
       const order = i % 2 === 0 ? sides : [...sides].reverse();
       for (const side of order) {
-        const node = cluster.bed.node(`${side.prefix}${i + 1}`);
+        const node = cluster.bed.node(nodeName(side, i));
         const r = await trial(side, node, cluster, client);
-        results.get(side.name)!.push(r.readyS);
+        results.get(side)!.push(r.readyS);
         const marks = Object.entries(r.marks)
           .sort((a, b) => a[1] - b[1])
           .map(([k, v]) => `${k} ${v.toFixed(2)}`)
           .join(', ');
-        console.log(`# trial ${i + 1} ${side.name} on ${node.name}: Node Ready ${r.readyS.toFixed(2)} s (at s: ${marks})`);
+        console.log(`# trial ${i + 1} ${side} on ${node.name}: Node Ready ${r.readyS.toFixed(2)} s (at s: ${marks})`);
       }
     }
     const kubeadmS = median(results.get('kubeadm')!);
