@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { parseDocument } from 'yaml';
 import { AGENT_READ_ONLY_PORT, PORTS } from '../constants.js';
+import { KUBELET_CONFIGURATION_API_VERSION } from '../config/componentconfig/kubelet.js';
 import { AGENT_STATE_DIR, DEFAULT_CRI_SOCKET, MANIFESTS_DIR } from '../config/defaults.js';
 import { parseDuration } from '../config/duration.js';
 import { ConfigError, messageOf } from '../errors.js';
@@ -167,7 +168,8 @@ const FILE_FIELDS: Readonly<Record<keyof KubeletConfigFile, FieldReader>> = {
   containerRuntimeEndpoint: readString,
 };
 
-export const KUBELET_CONFIG_API_VERSION = 'kubelet.config.k8s.io/v1beta1';
+/** The agent reads the kubelet's config API (one home: the kubelet component config). */
+export const KUBELET_CONFIG_API_VERSION = KUBELET_CONFIGURATION_API_VERSION;
 
 /** Parses a KubeletConfiguration-style document; `file` names it in errors. */
 export function parseKubeletConfig(text: string, file: string): KubeletConfigFile {

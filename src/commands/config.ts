@@ -16,8 +16,13 @@ export function registerConfig(program: Command): void {
   print
     .command('init-defaults')
     .description('Print the default InitConfiguration and ClusterConfiguration (usable with "init --config")')
-    .action(() => {
-      process.stdout.write(initDefaultsYaml());
+    .option('--component-configs <kinds>', 'also print the defaults of these component configs: KubeletConfiguration, KubeProxyConfiguration (comma-separated)')
+    .action((flags: { componentConfigs?: string }) => {
+      const kinds = (flags.componentConfigs ?? '')
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean);
+      process.stdout.write(initDefaultsYaml(kinds));
     });
 
   const images = config.command('images').description('Interact with the container images kubestrap uses');

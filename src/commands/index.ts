@@ -8,6 +8,7 @@ import { registerInit } from './init.js';
 import { registerKubeconfig } from './kubeconfig-user.js';
 import { registerLogs } from './logs.js';
 import { registerReset } from './reset.js';
+import { registerToken } from './token.js';
 import { registerVersion } from './version.js';
 
 export type RegisterCommand = (program: Command) => void;
@@ -20,6 +21,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerKubeconfig,
   registerLogs,
   registerReset,
+  registerToken,
   registerVersion,
   registerCompletion,
 ];

@@ -6,24 +6,32 @@
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments, YAMLError } from 'yaml';
 import { ConfigError } from '../errors.js';
+import { suggestion, typeName } from './field-errors.js';
 import type { DeepPartial } from './merge.js';
 import { CLUSTER_CONFIGURATION_SCHEMA, INIT_CONFIGURATION_SCHEMA, type Schema } from './schema.js';
-import { KUBEADM_API_VERSION, type ClusterConfiguration, type InitConfiguration } from './types.js';
+import { validateKubeProxyConfiguration } from './componentconfig/kube-proxy.js';
+import { validateKubeletConfiguration } from './componentconfig/kubelet.js';
+import type { ComponentConfigDoc } from './componentconfig/strict.js';
+import { KUBEADM_API_VERSION, type ClusterConfiguration, type ComponentConfigs, type InitConfiguration } from './types.js';
 
 export interface LoadedConfig {
   file: string;
   init?: DeepPartial<InitConfiguration>;
   cluster?: DeepPartial<ClusterConfiguration>;
+  /** KubeletConfiguration / KubeProxyConfiguration documents, strictly checked, not defaulted. */
+  componentConfigs: ComponentConfigs;
   /** Documents that were accepted but ignored, for the caller to print. */
   warnings: string[];
 }
 
 const KUBEADM_GROUP = 'kubeadm.k8s.io';
 
-/** Component configs kubeadm accepts next to its own documents; kubestrap does not use them yet. */
-const IGNORED_COMPONENT_CONFIGS: Readonly<Record<string, string>> = {
-  KubeletConfiguration: 'kubelet.config.k8s.io',
-  KubeProxyConfiguration: 'kubeproxy.config.k8s.io',
+/** Component configs kubeadm accepts next to its own documents: their API group and where they go. */
+const COMPONENT_CONFIGS: Readonly<
+  Record<string, { group: string; key: keyof ComponentConfigs; validate: (doc: unknown, file: string) => ComponentConfigDoc }>
+> = {
+  KubeletConfiguration: { group: 'kubelet.config.k8s.io', key: 'kubelet', validate: validateKubeletConfiguration },
+  KubeProxyConfiguration: { group: 'kubeproxy.config.k8s.io', key: 'kubeProxy', validate: validateKubeProxyConfiguration },
 };
 /** kubeadm kinds that belong to other commands; `init` skips them as kubeadm does. */
 const OTHER_KUBEADM_KINDS: readonly string[] = ['JoinConfiguration', 'ResetConfiguration', 'UpgradeConfiguration'];
@@ -33,34 +41,6 @@ const READ_ERRORS: Readonly<Record<string, string>> = {
   EACCES: 'permission denied',
   EISDIR: 'is a directory, not a file',
 };
-
-function typeName(v: unknown): string {
-  if (Array.isArray(v)) return 'a list';
-  if (v === null) return 'null';
-  if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
-  return `the ${typeof v} ${String(v)}`;
-}
-
-/** Levenshtein distance, for "did you mean" on misspelled fields. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
-}
-
-function suggestion(key: string, known: readonly string[]): string | undefined {
-  const best = known.map((k) => ({ k, d: distance(key, k) })).sort((x, y) => x.d - y.d)[0];
-  return best && best.d <= 2 ? best.k : undefined;
-}
 
 /**
  * `value` checked against `schema`; returns it with nulls dropped (YAML `field:` with no value
@@ -113,9 +93,18 @@ function parseYamlError(err: YAMLError): string {
   return pos ? `${reason} at line ${pos.line}, column ${pos.col}` : reason;
 }
 
+/** kubeadm refuses a kind given twice. */
+function checkOnce(seen: Map<string, number>, kind: string, index: number, file: string): void {
+  const first = seen.get(kind);
+  if (first !== undefined) {
+    throw new ConfigError(`${kind} appears twice (documents ${first} and ${index + 1})`, { file, field: 'kind', hint: 'merge them into one document' });
+  }
+  seen.set(kind, index + 1);
+}
+
 /** Parses the text of a config file (named `file` in errors). */
 export function parseConfig(text: string, file: string): LoadedConfig {
-  const result: LoadedConfig = { file, warnings: [] };
+  const result: LoadedConfig = { file, componentConfigs: {}, warnings: [] };
   const seen = new Map<string, number>();
   let documents = 0;
   const docs = parseAllDocuments(text, { uniqueKeys: true, merge: true });
@@ -143,8 +132,10 @@ export function parseConfig(text: string, file: string): LoadedConfig {
       });
     }
     const group = apiVersion.split('/')[0];
-    if (IGNORED_COMPONENT_CONFIGS[kind] === group) {
-      result.warnings.push(`${file}: ignoring the ${kind} document (${docName}); kubestrap does not use component configs yet`);
+    const component = COMPONENT_CONFIGS[kind];
+    if (component?.group === group) {
+      checkOnce(seen, kind, index, file);
+      result.componentConfigs[component.key] = component.validate(body, file);
       return;
     }
     if (group === KUBEADM_GROUP && apiVersion !== KUBEADM_API_VERSION) {
@@ -165,11 +156,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     if (!schema) {
       throw new ConfigError(`unknown kind "${kind}" (${docName})`, { file, field: 'kind', hint: 'use InitConfiguration or ClusterConfiguration' });
     }
-    const first = seen.get(kind);
-    if (first !== undefined) {
-      throw new ConfigError(`${kind} appears twice (documents ${first} and ${index + 1})`, { file, field: 'kind', hint: 'merge them into one document' });
-    }
-    seen.set(kind, index + 1);
+    checkOnce(seen, kind, index, file);
     const decoded = decode(body, schema, '', file, kind);
     // decode() checked every field against the schema, which mirrors the types.
     if (kind === 'InitConfiguration') result.init = decoded as DeepPartial<InitConfiguration>;

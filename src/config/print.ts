@@ -4,8 +4,12 @@
  * not depend on the machine and is accepted by `--config` as-is.
  */
 import { stringify } from 'yaml';
+import { ConfigError } from '../errors.js';
+import { kubeProxyComponentConfig } from './componentconfig/kube-proxy.js';
+import { kubeletComponentConfig } from './componentconfig/kubelet.js';
 import { defaultBootstrapToken } from './defaults.js';
-import { documentsFrom } from './resolve.js';
+import { deriveConfig, documentsFrom } from './resolve.js';
+import type { ResolvedConfig } from './types.js';
 
 export const EXAMPLE_TOKEN = 'abcdef.0123456789abcdef';
 export const EXAMPLE_NODE_NAME = 'node';
@@ -32,11 +36,29 @@ function omitEmpty(value: unknown, keepEmpty: ReadonlySet<string>, key = ''): un
 
 const ALWAYS_PRINTED = new Set(['apiServer', 'controllerManager', 'scheduler', 'dns', 'proxy']);
 
-export function initDefaultsYaml(): string {
+/**
+ * `--component-configs`: the kinds kubeadm prints after its own documents. A systemd host is
+ * assumed (kubeadm's cgroupDriver), so the output does not depend on the machine either.
+ */
+const COMPONENT_CONFIG_DEFAULTS: Readonly<Record<string, (c: ResolvedConfig) => Record<string, unknown>>> = {
+  KubeletConfiguration: (c) => kubeletComponentConfig(c, { systemd: true, systemdResolved: false }),
+  KubeProxyConfiguration: kubeProxyComponentConfig,
+};
+
+export function initDefaultsYaml(componentConfigs: readonly string[] = []): string {
   const { init, cluster } = documentsFrom(undefined);
   init.bootstrapTokens = [defaultBootstrapToken(EXAMPLE_TOKEN)];
   init.nodeRegistration.name = EXAMPLE_NODE_NAME;
   init.localAPIEndpoint.advertiseAddress = EXAMPLE_ADVERTISE_ADDRESS;
+  const components = componentConfigs.map((kind) => {
+    const defaults = COMPONENT_CONFIG_DEFAULTS[kind];
+    if (!defaults) {
+      const known = Object.keys(COMPONENT_CONFIG_DEFAULTS).sort().join(' ');
+      throw new ConfigError(`needs to contain some of [${known}], not ${JSON.stringify(kind)}`, { field: '--component-configs' });
+    }
+    return defaults(deriveConfig(init, cluster));
+  });
   // Go marshals struct fields in sorted order (through JSON); do the same so diffs against kubeadm are small.
-  return [init, cluster].map((doc) => stringify(omitEmpty(doc, ALWAYS_PRINTED), { sortMapEntries: true, indentSeq: false })).join('---\n');
+  const yaml = (doc: unknown): string => stringify(doc, { sortMapEntries: true, indentSeq: false });
+  return [...[init, cluster].map((doc) => omitEmpty(doc, ALWAYS_PRINTED)), ...components].map(yaml).join('---\n');
 }

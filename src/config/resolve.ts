@@ -22,7 +22,7 @@ import { corednsImage, etcdImage, etcdImageTag, etcdVersionOfTag, kubernetesImag
 import { loadConfigFile, type LoadedConfig } from './load.js';
 import { overlay } from './merge.js';
 import { defaultRouteIPv4, joinHostPort, nthIP, parseCIDR, splitHostPort } from './net.js';
-import type { ClusterConfiguration, InitConfiguration, LocalEtcd, ResolvedConfig, Timeouts } from './types.js';
+import type { ClusterConfiguration, ComponentConfigs, InitConfiguration, LocalEtcd, ResolvedConfig, Timeouts } from './types.js';
 import { validateClusterConfiguration, validateConfig, type Placer } from './validate.js';
 import { resolveKubernetesVersion } from './versions.js';
 
@@ -168,7 +168,7 @@ function placer(flags: InitFlags, file: string | undefined): Placer {
  * commands; throws ConfigError on the first problem. Synchronous (the file is small) so test
  * fixtures can use it directly.
  */
-export function resolveDocumentsSync(flags: InitFlags, options: ResolveOptions = {}): Documents & { file?: string } {
+export function resolveDocumentsSync(flags: InitFlags, options: ResolveOptions = {}): Documents & { file?: string; componentConfigs: ComponentConfigs } {
   const warn = options.warn ?? ((m: string) => process.stderr.write(`[config] WARNING: ${m}\n`));
   let loaded: LoadedConfig | undefined;
   if (flags.config !== undefined) {
@@ -186,7 +186,7 @@ export function resolveDocumentsSync(flags: InitFlags, options: ResolveOptions =
   normalize(docs, warn);
   fillHostDefaults(docs);
   validateConfig(docs.init, docs.cluster, placer(flags, loaded?.file));
-  return { ...docs, file: loaded?.file };
+  return { ...docs, file: loaded?.file, componentConfigs: loaded?.componentConfigs ?? {} };
 }
 
 /** The flags `config images list` takes (kubeadm's names). */
@@ -213,7 +213,12 @@ export function resolveClusterConfiguration(flags: ImagesFlags, options: Resolve
 }
 
 /** Everything derived once from the documents (see ResolvedConfig). */
-export function deriveConfig(init: InitConfiguration, cluster: ClusterConfiguration, configFile?: string): ResolvedConfig {
+export function deriveConfig(
+  init: InitConfiguration,
+  cluster: ClusterConfiguration,
+  configFile?: string,
+  componentConfigs: ComponentConfigs = {},
+): ResolvedConfig {
   const advertiseAddress = init.localAPIEndpoint.advertiseAddress;
   const bindPort = init.localAPIEndpoint.bindPort;
   let clusterEndpoint = joinHostPort(advertiseAddress, bindPort);
@@ -228,6 +233,7 @@ export function deriveConfig(init: InitConfiguration, cluster: ClusterConfigurat
     init,
     cluster,
     configFile,
+    componentConfigs,
     nodeName: init.nodeRegistration.name,
     advertiseAddress,
     bindPort,
@@ -261,6 +267,6 @@ export function deriveConfig(init: InitConfiguration, cluster: ClusterConfigurat
 
 /** The config `kubestrap init` (and every init phase) runs with. */
 export async function resolveInitConfig(flags: InitFlags, options: ResolveOptions = {}): Promise<ResolvedConfig> {
-  const { init, cluster, file } = resolveDocumentsSync(flags, options);
-  return deriveConfig(init, cluster, file);
+  const { init, cluster, file, componentConfigs } = resolveDocumentsSync(flags, options);
+  return deriveConfig(init, cluster, file, componentConfigs);
 }

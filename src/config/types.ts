@@ -144,6 +144,16 @@ export interface ClusterConfiguration {
 export type RuntimeKind = 'cri' | 'process';
 
 /**
+ * The component configs given next to the kubeadm documents in `--config`, strictly decoded but
+ * not defaulted (src/config/componentconfig adds kubeadm's defaults). Absent: the user gave none,
+ * so what kubeadm generates is used and marked with its hash annotation.
+ */
+export interface ComponentConfigs {
+  kubelet?: Record<string, unknown>;
+  kubeProxy?: Record<string, unknown>;
+}
+
+/**
  * Everything a phase needs, resolved once: the two kubeadm documents with defaults applied, plus the
  * values derived from them (so no phase recomputes "the first IP of the service subnet").
  * Immutable by convention: phases read it, never change it.
@@ -153,6 +163,7 @@ export interface ResolvedConfig {
   cluster: ClusterConfiguration;
   /** The config file it came from, if any (for error messages). */
   configFile?: string;
+  componentConfigs: ComponentConfigs;
 
   nodeName: string;
   advertiseAddress: string;

@@ -9,6 +9,7 @@ import { ConfigError, type ErrorPlace } from '../errors.js';
 import { parseDuration } from './duration.js';
 import { hostBits, parseCIDR, parseIP, splitHostPort, type ParsedCIDR } from './net.js';
 import {
+  type BootstrapToken,
   ENCRYPTION_ALGORITHMS,
   type Arg,
   type ClusterConfiguration,
@@ -136,21 +137,32 @@ export function checkKubernetesVersion(version: string, field: string, fail: Che
   }
 }
 
-function validateInit(init: InitConfiguration, fail: Check): void {
-  init.bootstrapTokens.forEach((t, i) => {
-    const f = `bootstrapTokens[${i}]`;
-    if (!BOOTSTRAP_TOKEN_RE.test(t.token)) {
-      fail(`${f}.token`, `"${t.token}" is not a valid bootstrap token`, 'a token looks like abcdef.0123456789abcdef ([a-z0-9]{6}.[a-z0-9]{16})');
-    }
-    checkDuration(t.ttl, `${f}.ttl`, fail);
-    if (t.expires !== undefined && Number.isNaN(Date.parse(t.expires))) fail(`${f}.expires`, `"${t.expires}" is not an RFC 3339 time`);
-    t.usages.forEach((u, j) => {
-      if (!TOKEN_USAGES.includes(u)) fail(`${f}.usages[${j}]`, `"${u}" is not a token usage`, `use ${TOKEN_USAGES.join(' or ')}`);
-    });
-    t.groups.forEach((g, j) => {
-      if (!BOOTSTRAP_GROUP_RE.test(g)) fail(`${f}.groups[${j}]`, `"${g}" is not a bootstrap group`, 'groups must match system:bootstrappers:[a-z0-9:-]*');
-    });
+/** kubeadm's ValidateBootstrapTokens for one token; `f` prefixes its field names (`bootstrapTokens[0].`). */
+function checkBootstrapToken(t: BootstrapToken, f: string, fail: Check): void {
+  if (!BOOTSTRAP_TOKEN_RE.test(t.token)) {
+    fail(`${f}token`, `"${t.token}" is not a valid bootstrap token`, 'a token looks like abcdef.0123456789abcdef ([a-z0-9]{6}.[a-z0-9]{16})');
+  }
+  checkDuration(t.ttl, `${f}ttl`, fail);
+  if (t.expires !== undefined && Number.isNaN(Date.parse(t.expires))) fail(`${f}expires`, `"${t.expires}" is not an RFC 3339 time`);
+  t.usages.forEach((u, j) => {
+    if (!TOKEN_USAGES.includes(u)) fail(`${f}usages[${j}]`, `"${u}" is not a token usage`, `use ${TOKEN_USAGES.join(' or ')}`);
   });
+  // extra groups only mean something to the token authenticator
+  if (t.groups.length > 0 && !t.usages.includes('authentication')) {
+    fail(`${f}groups`, 'token groups cannot be specified unless the usages include "authentication"', 'add the authentication usage or drop the groups');
+  }
+  t.groups.forEach((g, j) => {
+    if (!BOOTSTRAP_GROUP_RE.test(g)) fail(`${f}groups[${j}]`, `"${g}" is not a bootstrap group`, `groups must match ${BOOTSTRAP_GROUP_RE.source}`);
+  });
+}
+
+/** One bootstrap token (`kubestrap token create`); fields are named `token`, `ttl`, `usages[i]`, `groups[i]`. */
+export function validateBootstrapToken(t: BootstrapToken, place: Placer): void {
+  checkBootstrapToken(t, '', thrower(place));
+}
+
+function validateInit(init: InitConfiguration, fail: Check): void {
+  init.bootstrapTokens.forEach((t, i) => checkBootstrapToken(t, `bootstrapTokens[${i}].`, fail));
 
   const nr = init.nodeRegistration;
   if (!isDNS1123Subdomain(nr.name)) {

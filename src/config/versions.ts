@@ -36,6 +36,12 @@ export interface KubernetesRelease {
    * the IP it would write into the `kubernetes` Service's endpoints).
    */
   apiserverRefusesLoopbackAdvertise: boolean;
+  /**
+   * The KubeProxyConfiguration `mode` kubeadm fills in when the user leaves it empty: v1.37 writes
+   * "iptables" (componentconfigs/kubeproxy.go, with ipvs deprecated); earlier minors leave it to
+   * kube-proxy, whose default on Linux is iptables too.
+   */
+  kubeProxyDefaultMode?: 'iptables';
 }
 
 /** Oldest first. */
@@ -69,6 +75,7 @@ export const KUBERNETES_RELEASES: readonly KubernetesRelease[] = [
     controllerManagerFlexVolumeDir: false,
     kubeletClientAuthorization: 'kubelet-api-admin-binding',
     apiserverRefusesLoopbackAdvertise: true,
+    kubeProxyDefaultMode: 'iptables',
   },
 ];
 

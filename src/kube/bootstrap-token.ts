@@ -70,3 +70,42 @@ export function bootstrapTokenSecret(token: BootstrapToken, now: Date = new Date
 export function rfc3339(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
+
+/** A bootstrap token as read back from its Secret (kubeadm's BootstrapTokenFromSecret). */
+export interface StoredToken {
+  token: string;
+  description?: string;
+  /** RFC 3339, as stored; absent: never expires. */
+  expires?: string;
+  /** Sorted, as kubeadm lists them. */
+  usages: string[];
+  groups: string[];
+}
+
+const USAGE_PREFIX = 'usage-bootstrap-';
+
+/** The token a Secret holds; throws an Error saying what is wrong with a malformed one. */
+export function tokenFromSecret(secret: V1Secret): StoredToken {
+  const name = secret.metadata?.name ?? '';
+  const data = Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+  const id = data['token-id'];
+  if (!id) throw new Error(`bootstrap Token Secret has no token-id data: ${name}`);
+  if (name !== bootstrapTokenSecretName(id)) {
+    throw new Error(`bootstrap token name is not of the form 'bootstrap-token-(token-id)'. Actual: "${name}". Expected: "${bootstrapTokenSecretName(id)}"`);
+  }
+  const secretPart = data['token-secret'];
+  if (!secretPart) throw new Error(`bootstrap Token Secret has no token-secret data: ${name}`);
+  const token = `${id}.${secretPart}`;
+  if (!parseToken(token)) throw new Error(`bootstrap Token Secret is invalid and couldn't be parsed: ${name}`);
+  const expires = data.expiration || undefined;
+  if (expires !== undefined && Number.isNaN(Date.parse(expires))) throw new Error(`can't parse expiration time of bootstrap token "${name}"`);
+  const usages = Object.keys(data)
+    .filter((k) => k.startsWith(USAGE_PREFIX) && data[k] === 'true')
+    .map((k) => k.slice(USAGE_PREFIX.length))
+    .sort();
+  const groups = (data['auth-extra-groups'] ?? '')
+    .split(',')
+    .map((g) => g.trim())
+    .filter(Boolean);
+  return { token, ...(data.description ? { description: data.description } : {}), ...(expires ? { expires } : {}), usages, groups };
+}

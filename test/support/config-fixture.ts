@@ -12,6 +12,6 @@ export function testConfig(overrides: Partial<InitFlags> = {}): ResolvedConfig {
   // With --config the file must name the node itself (kubeadm forbids mixing these flags with it).
   const base: InitFlags = overrides.config ? {} : { nodeName: 'cp1', apiserverAdvertiseAddress: '127.0.0.1', token: TEST_TOKEN };
   const flags: InitFlags = { ...base, ...overrides };
-  const { init, cluster, file } = resolveDocumentsSync(flags, { warn: () => {} });
-  return deriveConfig(init, cluster, file);
+  const { init, cluster, file, componentConfigs } = resolveDocumentsSync(flags, { warn: () => {} });
+  return deriveConfig(init, cluster, file, componentConfigs);
 }

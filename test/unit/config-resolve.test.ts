@@ -176,7 +176,7 @@ describe('flags', () => {
 });
 
 describe('--config', () => {
-  test('file values are read, defaults fill the rest, component configs are ignored with a warning', async () => {
+  test('file values are read, defaults fill the rest, component configs are kept as given', async () => {
     const f = file(
       `${HEAD}kind: InitConfiguration\nnodeRegistration:\n  name: cp1\n  taints: []\n  kubeletExtraArgs:\n  - name: v\n    value: "4"\n` +
         `localAPIEndpoint:\n  advertiseAddress: 10.0.0.1\n  bindPort: 8443\nbootstrapTokens:\n- token: abcdef.0123456789abcdef\n  ttl: 1h\n---\n` +
@@ -203,8 +203,8 @@ describe('--config', () => {
     assert.equal(c.cluster.encryptionAlgorithm, 'ECDSA-P256');
     assert.equal(c.cluster.networking.serviceSubnet, '10.96.0.0/12');
     assert.deepEqual(c.cluster.apiServer.extraArgs, [{ name: 'audit-log-path', value: '/var/log/a.log' }]);
-    assert.equal(warnings.length, 1);
-    assert.match(warnings[0]!, /ignoring the KubeletConfiguration document \(document 3\)/);
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(c.componentConfigs, { kubelet: { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', cgroupDriver: 'systemd' } });
   });
 
   test('external etcd replaces the default local etcd and drops etcd from the image list', () => {

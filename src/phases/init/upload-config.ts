@@ -3,9 +3,11 @@
  * KubeletConfiguration in kube-system/kubelet-config, each readable by joining nodes
  * (bootstrap-token group) and by nodes (system:nodes) through a Role + RoleBinding.
  */
+import type { V1ConfigMap } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
+import { componentConfigAnnotations } from '../../config/componentconfig/hash.js';
+import { kubeletComponentConfigWithNotes } from '../../config/componentconfig/kubelet.js';
 import type { ResolvedConfig } from '../../config/types.js';
-import { PORTS } from '../../constants.js';
 import { DEFAULT_NODE_TOKEN_GROUP } from '../../kube/bootstrap-token.js';
 import { applyConfigMap, configMap } from '../../kube/configmap.js';
 import { applyRoleAndBinding, group, namedRule, role } from '../../kube/rbac.js';
@@ -22,25 +24,15 @@ export function clusterConfigurationYAML(config: ResolvedConfig): string {
   return stringify(config.cluster, { aliasDuplicateObjects: false });
 }
 
-/** The cluster-wide KubeletConfiguration kubeadm uploads (what a joining kubelet starts from). */
-export function kubeletConfiguration(config: ResolvedConfig): Record<string, unknown> {
-  return {
-    apiVersion: 'kubelet.config.k8s.io/v1beta1',
-    kind: 'KubeletConfiguration',
-    authentication: {
-      anonymous: { enabled: false },
-      webhook: { cacheTTL: '0s', enabled: true },
-      x509: { clientCAFile: `${config.cluster.certificatesDir}/ca.crt` },
-    },
-    authorization: { mode: 'Webhook', webhook: { cacheAuthorizedTTL: '0s', cacheUnauthorizedTTL: '0s' } },
-    cgroupDriver: 'systemd',
-    clusterDNS: [config.dnsServiceIP],
-    clusterDomain: config.cluster.networking.dnsDomain,
-    healthzBindAddress: '127.0.0.1',
-    healthzPort: PORTS.kubeletHealthz,
-    rotateCertificates: true,
-    staticPodPath: config.paths.manifestsDir,
-  };
+/**
+ * The kubelet-config ConfigMap: the cluster-wide KubeletConfiguration under key `kubelet`, with
+ * kubeadm's component-config hash when it was generated rather than given by the user.
+ */
+export function kubeletConfigMap(config: ResolvedConfig, doc: Record<string, unknown>): V1ConfigMap {
+  const data = { kubelet: stringify(doc) };
+  const cm = configMap(KUBELET_CONFIG_CM, 'kube-system', data);
+  cm.metadata!.annotations = componentConfigAnnotations(data, config.componentConfigs.kubelet !== undefined);
+  return cm;
 }
 
 const kubeadmSub: Phase<AdminClientData> = {
@@ -66,11 +58,14 @@ const kubeletSub: Phase<AdminClientData> = {
   help: 'Upload the kubelet component config to a ConfigMap',
   run: async (ctx) => {
     ctx.out.line('kubelet', `Creating a ConfigMap "${KUBELET_CONFIG_CM}" in namespace kube-system with the configuration for the kubelets in the cluster`);
+    const { doc, notes } = kubeletComponentConfigWithNotes(ctx.config);
+    for (const note of notes) ctx.out.warn('kubelet', note);
     if (ctx.dryRun) return;
     const c = await ctx.adminClient();
+    const cm = kubeletConfigMap(ctx.config, doc);
     await withRetry(
       async () => {
-        await applyConfigMap(c, configMap(KUBELET_CONFIG_CM, 'kube-system', { kubelet: stringify(kubeletConfiguration(ctx.config)) }));
+        await applyConfigMap(c, cm);
         await applyRoleAndBinding(c, role('kubeadm:kubelet-config', 'kube-system', [namedRule('configmaps', [KUBELET_CONFIG_CM])]), NODE_READERS);
       },
       { timeoutMs: ctx.config.timeoutsMs.kubernetesAPICall, what: `uploading ConfigMap ${KUBELET_CONFIG_CM}` },
