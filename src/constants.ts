@@ -27,6 +27,9 @@ export const AGENT_READ_ONLY_PORT = PORTS.agentReadOnly;
 /** The group admin.conf's client certificate carries and the ClusterRoleBinding that authorizes it (kubeadm ≥ 1.29). */
 export const CLUSTER_ADMINS_GROUP = 'kubeadm:cluster-admins';
 
+/** kubeadm's LabelNodeRoleControlPlane: the control-plane nodes' role label and the key of their NoSchedule taint. */
+export const LABEL_NODE_ROLE_CONTROL_PLANE = 'node-role.kubernetes.io/control-plane';
+
 /** The kubeconfig files under the kubernetes dir (kubeadm's *KubeConfigFileName). */
 export const KUBECONFIG_FILES = {
   admin: 'admin.conf',

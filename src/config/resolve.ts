@@ -16,6 +16,7 @@ import {
   defaultNodeName,
   generateBootstrapToken,
 } from './defaults.js';
+import { syncSkippedAddons } from './addons.js';
 import { parseDuration } from './duration.js';
 import { INIT_FLAGS, type InitFlags } from './flags.js';
 import { corednsImage, etcdImage, etcdImageTag, etcdVersionOfTag, kubernetesImage, pauseImage } from './images.js';
@@ -138,6 +139,7 @@ function normalize(docs: Documents, warn: (m: string) => void): void {
     warn(`Usage of CRI endpoints without URL scheme is deprecated; using "unix://${cri}"`);
     init.nodeRegistration.criSocket = `unix://${cri}`;
   }
+  syncSkippedAddons(init, cluster);
 }
 
 function fillHostDefaults(docs: Documents): void {
@@ -253,6 +255,7 @@ export function deriveConfig(
       kubeScheduler: kubernetesImage(cluster, 'kube-scheduler'),
       pause: pauseImage(cluster),
       coredns: corednsImage(cluster),
+      kubeProxy: kubernetesImage(cluster, 'kube-proxy'),
     },
     etcdVersion: etcdVersionOfTag(etcdImageTag(cluster)),
     paths: {

@@ -193,6 +193,7 @@ export interface ResolvedConfig {
     kubeScheduler: string;
     pause: string;
     coredns: string;
+    kubeProxy: string;
   };
   /** The etcd version the image tag names (e.g. 3.6.5), for version-dependent flags. */
   etcdVersion: string;

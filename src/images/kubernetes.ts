@@ -6,12 +6,14 @@
  */
 import type { ImageFile, ImageRunConfig, ImageSpec } from './oci.js';
 
-export type ComponentImage = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kube-proxy' | 'etcd' | 'pause';
+export type ComponentImage = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kube-proxy' | 'etcd' | 'pause' | 'coredns';
 
 interface Recipe {
   /** Where the binary lives in the image. */
   binaryPath: string;
   config: ImageRunConfig;
+  /** The repository under the registry when it is not the component's name (`coredns/coredns`). */
+  repository?: string;
 }
 
 const PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -24,6 +26,9 @@ const RECIPES: Readonly<Record<ComponentImage, Recipe>> = {
   etcd: { binaryPath: '/usr/local/bin/etcd', config: { env: [PATH_ENV], workingDir: '/' } },
   // Upstream pause runs as 65535 with /pause as entrypoint.
   pause: { binaryPath: '/pause', config: { entrypoint: ['/pause'], user: '65535:65535', env: [PATH_ENV] } },
+  // Upstream's runs as nonroot with the file capability cap_net_bind_service on /coredns; layers
+  // here carry no xattrs, so it runs as root (kubeadm's Deployment still drops all but that one).
+  coredns: { binaryPath: '/coredns', config: { entrypoint: ['/coredns'], env: [PATH_ENV] }, repository: 'coredns/coredns' },
 };
 
 const BASE_FILES: readonly ImageFile[] = [
@@ -41,12 +46,15 @@ const BASE_FILES: readonly ImageFile[] = [
   { path: '/root', type: 'dir', mode: 0o700 },
 ];
 
-/** The image spec for one component, given its binary's content and the full reference. */
-export function componentImageSpec(component: ComponentImage, ref: string, binary: Buffer): ImageSpec {
+/**
+ * The image spec for one component, given its binary's content and the full reference. `extra`
+ * adds files the binary execs (kube-proxy's iptables, as upstream's distroless-iptables base has).
+ */
+export function componentImageSpec(component: ComponentImage, ref: string, binary: Buffer, extra: readonly ImageFile[] = []): ImageSpec {
   const recipe = RECIPES[component];
   return {
     ref,
-    files: [...BASE_FILES, { path: recipe.binaryPath, mode: 0o755, content: binary }],
+    files: [...BASE_FILES, ...extra, { path: recipe.binaryPath, mode: 0o755, content: binary }],
     config: { ...recipe.config, labels: { 'org.opencontainers.image.title': component } },
   };
 }
@@ -58,5 +66,5 @@ export function recipeFingerprint(component: ComponentImage): string {
 
 /** Upstream image name of a component under `repository` (registry.k8s.io by default). */
 export function componentImageRef(component: ComponentImage, tag: string, repository = 'registry.k8s.io'): string {
-  return `${repository}/${component}:${tag}`;
+  return `${repository}/${RECIPES[component].repository ?? component}:${tag}`;
 }

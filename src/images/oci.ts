@@ -29,9 +29,11 @@ export interface ImageFile {
   /** Absolute path inside the image, e.g. /usr/local/bin/etcd. */
   path: string;
   /** 'file' when omitted. */
-  type?: 'file' | 'dir';
+  type?: 'file' | 'dir' | 'symlink';
   mode: number;
   content?: Buffer;
+  /** A symlink's target. */
+  linkTarget?: string;
 }
 
 /** The runtime part of the image config (OCI image-spec `config`). */
@@ -118,7 +120,9 @@ function runConfig(config: ImageRunConfig): Record<string, unknown> {
 export async function buildImage(spec: ImageSpec): Promise<BuiltImage> {
   const { tag } = parseRef(spec.ref);
   const platform = spec.platform ?? hostPlatform();
-  const layerEntries: TarEntry[] = withParentDirs(spec.files.map((f) => ({ path: f.path, type: f.type ?? 'file', mode: f.mode, content: f.content })));
+  const layerEntries: TarEntry[] = withParentDirs(
+    spec.files.map((f) => ({ path: f.path, type: f.type ?? 'file', mode: f.mode, content: f.content, linkTarget: f.linkTarget })),
+  );
   const layerTar = tar(layerEntries);
   const diffId = sha256(layerTar);
   const layerGz = await gzip(layerTar, { level: 6 });

@@ -1,5 +1,5 @@
 /**
- * A minimal, deterministic ustar writer: regular files and directories only, owner root, fixed
+ * A minimal, deterministic ustar writer: regular files, directories and symlinks, owner root, fixed
  * mtime. That is all an image layer or an OCI image-layout archive needs, and writing the 512-byte
  * headers ourselves keeps image digests stable without a dependency whose output might change.
  */
@@ -8,12 +8,16 @@ import path from 'node:path';
 export interface TarEntry {
   /** Path inside the archive, relative, '/'-separated (a leading '/' is stripped). */
   path: string;
-  type: 'file' | 'dir';
+  type: 'file' | 'dir' | 'symlink';
   /** Permission bits, e.g. 0o755 (setuid/sticky allowed). */
   mode: number;
-  /** File content; ignored for directories. */
+  /** File content; ignored for directories and symlinks. */
   content?: Buffer;
+  /** A symlink's target (ustar's linkname, at most 100 bytes), e.g. `xtables-nft-multi`. */
+  linkTarget?: string;
 }
+
+const TYPE_FLAGS: Readonly<Record<TarEntry['type'], string>> = { file: '0', symlink: '2', dir: '5' };
 
 const BLOCK = 512;
 /** Fixed modification time (the epoch): the same input always gives the same bytes. */
@@ -50,7 +54,12 @@ function header(entry: TarEntry, size: number): Buffer {
   octal(h, 124, 12, size);
   octal(h, 136, 12, MTIME);
   h.fill(0x20, 148, 156); // checksum is computed with its own field as spaces
-  h.write(entry.type === 'dir' ? '5' : '0', 156, 1, 'ascii');
+  h.write(TYPE_FLAGS[entry.type], 156, 1, 'ascii');
+  if (entry.type === 'symlink') {
+    const target = entry.linkTarget ?? '';
+    if (target === '' || Buffer.byteLength(target) > 100) throw new RangeError(`tar: symlink ${name} needs a target of 1..100 bytes`);
+    h.write(target, 157, 100, 'utf8');
+  }
   h.write('ustar\0', 257, 6, 'ascii');
   h.write('00', 263, 2, 'ascii');
   h.write('root', 265, 32, 'ascii');

@@ -1,4 +1,5 @@
 /** Go's formatting as kubeadm's output uses it (time layout, apimachinery durations, text/tabwriter), for byte-identical tables. */
+import { stringify } from 'yaml';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const pad2 = (n: number): string => String(n).padStart(2, '0');
@@ -43,4 +44,12 @@ export function tabwrite(lines: readonly string[], minWidth = 10, padding = 3): 
   }
   flush();
   return out.map((l) => `${l}\n`).join('');
+}
+
+/**
+ * YAML as sigs.k8s.io/yaml writes an API object (kubeadm's printed manifests, marshalled component
+ * configs): keys sorted, sequences not indented under their key, no line folding, literal blocks.
+ */
+export function goYaml(value: unknown): string {
+  return stringify(value, { sortMapEntries: true, indentSeq: false, lineWidth: 0, minContentWidth: 0, blockQuote: 'literal', aliasDuplicateObjects: false });
 }

@@ -18,10 +18,11 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { COMPONENT_CONFIG_HASH_ANNOTATION, componentConfigHash } from '../../src/config/componentconfig/hash.js';
 import { kubeProxyComponentConfig } from '../../src/config/componentconfig/kube-proxy.js';
 import { kubeletComponentConfig } from '../../src/config/componentconfig/kubelet.js';
+import { initDefaultsYaml } from '../../src/config/print.js';
 import type { ResolvedConfig } from '../../src/config/types.js';
 import { kubeClient, type KubeClient } from '../../src/kube/client.js';
 import { memoryPrinter } from '../../src/output.js';
@@ -64,6 +65,17 @@ function dryRunConfigMap(output: string): V1ConfigMap {
 
 const secretData = (s: V1Secret): Record<string, string> =>
   Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+
+describe('config print init-defaults --component-configs', { skip: !componentsReady() && 'components not prepared' }, () => {
+  it("prints kubeadm's component config defaults, apart from Go's zero values", async () => {
+    const kinds = ['KubeletConfiguration', 'KubeProxyConfiguration'];
+    const docs = (text: string): unknown[] => parseAllDocuments(text).map((d) => meaningful(d.toJS()));
+    const theirs = docs(await kubeadm(['config', 'print', 'init-defaults', '--component-configs', kinds.join(',')]));
+    const ours = docs(initDefaultsYaml(kinds));
+    assert.equal(ours.length, 4);
+    assert.deepEqual(ours.slice(2), theirs.slice(2));
+  });
+});
 
 describe('kubelet-config and bootstrap tokens on a real API server', { skip: !componentsReady() && 'components not prepared' }, () => {
   let cp: ControlPlane;

@@ -16,11 +16,12 @@ import {
 } from '../../src/config/versions.js';
 import type { ComponentImage } from '../../src/images/kubernetes.js';
 
-export type BinaryName = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubectl' | 'kubeadm' | 'kubelet' | 'kube-proxy' | 'etcd' | 'pause';
+export type BinaryName =
+  'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubectl' | 'kubeadm' | 'kubelet' | 'kube-proxy' | 'etcd' | 'pause' | 'coredns';
 export type ImageName = ComponentImage;
 /**
  * The images startContainerd() imports when a test names none: the control plane's. kube-proxy's
- * (the largest, only the node tests run it) is imported by the tests that ask for it.
+ * and coredns' (only the node tests run them) are imported by the tests that ask for them.
  */
 export const DEFAULT_IMAGES: readonly ImageName[] = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd', 'pause'];
 
@@ -70,10 +71,28 @@ export interface Components {
   cniPlugins: ToolInfo;
   /** Hash of test/support/pause sources, to rebuild pause when they change. */
   pauseSourceHash: string;
+  /** The CoreDNS module built for the row's corednsVersion (COREDNS_BUILDS) and the hash of its go.mod/go.sum. */
+  coredns: { imageTag: string; moduleVersion: string; sourceHash: string };
+  /** sha256 of the host files (iptables, libraries) in the kube-proxy image. */
+  kubeProxyHostFilesHash: string;
   preparedAt: string;
 }
 
 export const COMPONENTS_FORMAT = 1;
+
+/**
+ * Which CoreDNS module (test/support/coredns/<version>/) builds the image of each row's
+ * corednsVersion. The Go module proxy serves github.com/coredns/coredns v1.14.3..v1.15.0 only
+ * (`go list -m -versions github.com/coredns/coredns`), so the rows whose CoreDNS is older get the
+ * nearest served one, v1.14.3, under the row's own tag (the tag kubeadm's Deployment names). Its
+ * Corefile plugins (errors, health, ready, kubernetes, prometheus, forward, cache, loop, reload,
+ * loadbalance) are the same.
+ */
+export const COREDNS_BUILDS: Readonly<Record<string, string>> = {
+  'v1.13.1': 'v1.14.3', // v1.35
+  'v1.14.2': 'v1.14.3', // v1.36
+  'v1.14.6': 'v1.14.6', // v1.37
+};
 
 /**
  * The environment variable that selects the Kubernetes version of the whole suite: any row of

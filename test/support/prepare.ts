@@ -3,15 +3,17 @@
  * for the suite's Kubernetes version ($KUBESTRAP_K8S_VERSION, default: the table's default):
  *   binaries  kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubeadm, kubelet,
  *             kube-proxy, etcd (the
- *             version's wrapper Go modules k8s/v1.X and etcd/vA.B.C, built by build-binaries.sh)
- *             and a static pause program,
+ *             version's wrapper Go modules k8s/v1.X and etcd/vA.B.C, built by build-binaries.sh),
+ *             a static pause program and coredns (the wrapper module coredns/vX.Y.Z that
+ *             COREDNS_BUILDS names for the row's CoreDNS),
  *   runtime   containerd + runc from Debian (installed when missing; crictl when packaged), Debian's
  *             CNI plugins (containernetworking-plugins, for the test bed's pod networks), and
  *             containerd 2.x (containerd, its runc shim, ctr) from the wrapper Go module
  *             containerd/vX.Y.Z into ~/.cache/kubestrap-test/containerd-vX.Y.Z/ with its own
  *             containerd.json (one build for every Kubernetes version),
  *   images    OCI archives named like upstream, built with src/images, rebuilt only when the binary
- *             or recipe changes,
+ *             or recipe changes; kube-proxy's carries Debian's iptables and conntrack (with their
+ *             libraries) like upstream's distroless-iptables base,
  * into ~/.cache/kubestrap-test/<k8s version>/ and records it all in components.json (read through
  * components.ts). Idempotent: a warm run only verifies and takes seconds.
  */
@@ -24,9 +26,11 @@ import { fileURLToPath } from 'node:url';
 import { etcdVersionOfTag } from '../../src/config/images.js';
 import { componentImageRef, componentImageSpec, recipeFingerprint } from '../../src/images/kubernetes.js';
 import { writeImage } from '../../src/images/oci.js';
+import { collectHostFiles, kubeProxyHostFiles, type CollectedFiles } from './host-files.js';
 import {
   cacheRoot,
   COMPONENTS_FORMAT,
+  COREDNS_BUILDS,
   CONTAINERD2_VERSION,
   CONTAINERD_BUILD_FORMAT,
   containerdBuildDir,
@@ -251,6 +255,36 @@ export async function prepareContainerd2(): Promise<ContainerdBuild> {
   }
 }
 
+/** CoreDNS's release build: static, `-version` printing the commit (none here: module sources have no VCS). */
+const COREDNS_LDFLAGS = '-s -w -X github.com/coredns/coredns/coremain.GitCommit=0000000';
+
+/** coredns for the row's CoreDNS tag, from the wrapper module COREDNS_BUILDS names, into binDir. */
+async function prepareCoredns(
+  binDir: string,
+  imageTag: string,
+  previous: Partial<Components>,
+  prevBinaries: Partial<Record<BinaryName, BinaryInfo>>,
+): Promise<{ binary: BinaryInfo; info: Components['coredns'] }> {
+  const moduleVersion = COREDNS_BUILDS[imageTag];
+  if (!moduleVersion) throw new Error(`COREDNS_BUILDS in test/support/components.ts names no CoreDNS module for ${imageTag}: add one`);
+  const moduleDir = path.join(here, 'coredns', moduleVersion);
+  const goMod = path.join(moduleDir, 'go.mod');
+  if (!existsSync(goMod)) throw new Error(`${goMod} is missing: write it as the other coredns/ modules (go.mod, tools.go, go mod tidy) and commit it`);
+  const pinned = await goModVersion(goMod, 'github.com/coredns/coredns');
+  if (pinned !== moduleVersion) throw new Error(`${goMod} pins CoreDNS ${pinned} but COREDNS_BUILDS says ${moduleVersion}: make them agree`);
+  const sourceHash = createHash('sha256')
+    .update(await readFile(goMod))
+    .update(await readFile(path.join(moduleDir, 'go.sum')))
+    .update(JSON.stringify([COREDNS_LDFLAGS, GO_ENV]))
+    .digest('hex');
+  const file = path.join(binDir, 'coredns');
+  if (previous.coredns?.sourceHash !== sourceHash) await rm(file, { force: true });
+  const built = await prepareBinaries(binDir, [{ name: 'coredns', versionArgs: ['-version'], expect: `CoreDNS-${moduleVersion.slice(1)}` }], prevBinaries, () =>
+    timed(`coredns ${moduleVersion}`, () => goBuild(moduleDir, 'github.com/coredns/coredns', file, { ldflags: COREDNS_LDFLAGS })),
+  );
+  return { binary: built.coredns!, info: { imageTag, moduleVersion, sourceHash } };
+}
+
 function tool(name: string, args: string[]): ToolInfo | undefined {
   const which = run('sh', ['-c', `command -v ${name}`]);
   if (!which.ok) return undefined;
@@ -287,21 +321,33 @@ async function ensureRuntime(): Promise<{ containerd: ToolInfo; runc: ToolInfo; 
   return { containerd, runc, ctr, crictl };
 }
 
+/** Installs a Debian package when `file` (one of its files) is missing; returns the package's version. */
+async function ensureDebianPackage(pkg: string, file: string): Promise<string> {
+  if (!existsSync(file)) {
+    if (process.getuid?.() !== 0) throw new Error(`${file} missing and not root: run \`apt-get install -y ${pkg}\` as root`);
+    log(`${file} missing: apt-get install -y ${pkg}`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    await stream('[apt]', 'apt-get', ['install', '-y', '-q', '--no-install-recommends', pkg], env);
+    if (!existsSync(file)) throw new Error(`${file} still missing after apt-get install ${pkg}`);
+  }
+  const version = run('dpkg-query', ['-W', '-f', '${Version}', pkg]);
+  return version.ok ? `${pkg} ${version.out}` : `${pkg} unknown`;
+}
+
 /** Debian's CNI plugins (bridge, host-local, loopback, ...) for the test bed's pod networks. */
 const CNI_BIN_DIR = '/usr/lib/cni';
 
 async function ensureCniPlugins(): Promise<ToolInfo> {
-  const bridge = path.join(CNI_BIN_DIR, 'bridge');
-  if (!existsSync(bridge)) {
-    if (process.getuid?.() !== 0) throw new Error(`${bridge} missing and not root: run \`apt-get install -y containernetworking-plugins\` as root`);
-    log('CNI plugins missing: apt-get install -y containernetworking-plugins');
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    await stream('[apt]', 'apt-get', ['install', '-y', '-q', '--no-install-recommends', 'containernetworking-plugins'], env);
-    if (!existsSync(bridge)) throw new Error(`${bridge} still missing after apt-get install containernetworking-plugins`);
-  }
-  // the plugins print their version only when asked through the CNI protocol: ask dpkg instead
-  const version = run('dpkg-query', ['-W', '-f', '${Version}', 'containernetworking-plugins']);
-  return { path: CNI_BIN_DIR, version: version.ok ? `containernetworking-plugins ${version.out}` : 'unknown' };
+  // the plugins print their version only when asked through the CNI protocol: dpkg says it
+  return { path: CNI_BIN_DIR, version: await ensureDebianPackage('containernetworking-plugins', path.join(CNI_BIN_DIR, 'bridge')) };
+}
+
+/** What the kube-proxy image copies from the host: Debian's iptables (and conntrack), installed when missing. */
+async function kubeProxyExtras(): Promise<CollectedFiles> {
+  const versions = [await ensureDebianPackage('iptables', '/usr/sbin/xtables-nft-multi'), await ensureDebianPackage('conntrack', '/usr/sbin/conntrack')];
+  const collected = collectHostFiles(kubeProxyHostFiles());
+  log(`kube-proxy image extras: ${versions.join(', ')} (${collected.files.length} files)`);
+  return collected;
 }
 
 async function prepareImages(
@@ -309,14 +355,16 @@ async function prepareImages(
   binaries: Record<BinaryName, BinaryInfo>,
   tags: Record<ImageName, string>,
   previous: Partial<Record<ImageName, ImageInfo>>,
+  extras: Partial<Record<ImageName, CollectedFiles>>,
 ): Promise<Record<ImageName, ImageInfo>> {
   await mkdir(imageDir, { recursive: true });
   const out: Partial<Record<ImageName, ImageInfo>> = {};
   for (const component of Object.keys(tags) as ImageName[]) {
     const ref = componentImageRef(component, tags[component]);
     const binary = binaries[component];
+    const extra = extras[component];
     const key = createHash('sha256')
-      .update(JSON.stringify([IMAGE_BUILDER_VERSION, binary.sha256, recipeFingerprint(component), ref]))
+      .update(JSON.stringify([IMAGE_BUILDER_VERSION, binary.sha256, recipeFingerprint(component), ref, ...(extra ? [extra.hash] : [])]))
       .digest('hex');
     const tarball = path.join(imageDir, `${component}_${tags[component]}.oci.tar`);
     const old = previous[component];
@@ -324,7 +372,7 @@ async function prepareImages(
       out[component] = old;
       continue;
     }
-    const built = await timed(`image ${ref}`, async () => writeImage(componentImageSpec(component, ref, await readFile(binary.path)), tarball));
+    const built = await timed(`image ${ref}`, async () => writeImage(componentImageSpec(component, ref, await readFile(binary.path), extra?.files), tarball));
     out[component] = { ref, tarball, manifestDigest: built.manifest.digest, key };
   }
   return out as Record<ImageName, ImageInfo>;
@@ -407,12 +455,14 @@ export async function prepare(): Promise<Components> {
     const pause = await prepareBinaries(binDir, [{ name: 'pause', versionArgs: ['-v'], expect: `pause.go version: ${pauseVersion}` }], prevBinaries, () =>
       timed('pause', () => goBuild(pauseDir, '.', pauseBinary, { ldflags: `-s -w -X main.version=${pauseVersion}` })),
     );
-    const binaries = { ...goBinaries, ...pause } as Record<BinaryName, BinaryInfo>;
+    const coredns = await prepareCoredns(binDir, release.corednsVersion, previous, prevBinaries);
+    const binaries = { ...goBinaries, ...pause, coredns: coredns.binary } as Record<BinaryName, BinaryInfo>;
 
     const runtime = await ensureRuntime();
     log(`runtime: ${runtime.containerd.version} | ${runtime.runc.version}`);
     const cniPlugins = await ensureCniPlugins();
     log(`CNI plugins: ${cniPlugins.version} in ${cniPlugins.path}`);
+    const kubeProxyFiles = await kubeProxyExtras();
     const containerd2 = await prepareContainerd2();
     log(`runtime: ${containerd2.binaries.containerd.version} in ${containerd2.binDir} (runc: the one above)`);
 
@@ -426,8 +476,10 @@ export async function prepare(): Promise<Components> {
         'kube-proxy': kubernetesVersion,
         etcd: etcdImageTag,
         pause: pauseVersion,
+        coredns: release.corednsVersion,
       },
       previous.images ?? {},
+      { 'kube-proxy': kubeProxyFiles },
     );
     log(
       `images: ${Object.values(images)
@@ -450,6 +502,8 @@ export async function prepare(): Promise<Components> {
       ...runtime,
       cniPlugins,
       pauseSourceHash,
+      coredns: coredns.info,
+      kubeProxyHostFilesHash: kubeProxyFiles.hash,
       preparedAt: new Date().toISOString(),
     };
     await writeManifest(manifestFile, manifest);

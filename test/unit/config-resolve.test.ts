@@ -70,6 +70,7 @@ describe('defaults', () => {
       kubeScheduler: 'registry.k8s.io/kube-scheduler:v1.37.2',
       pause: 'registry.k8s.io/pause:3.10.2',
       coredns: 'registry.k8s.io/coredns/coredns:v1.14.6',
+      kubeProxy: 'registry.k8s.io/kube-proxy:v1.37.2',
     });
     assert.equal(c.etcdVersion, '3.7.0');
     assert.deepEqual(c.paths, {

@@ -165,3 +165,27 @@ test('parseRef', () => {
   assert.throws(() => parseRef('localhost:5000/x'), /name:tag/);
   assert.throws(() => parseRef('x@sha256:abc'), /name:tag/);
 });
+
+test('tar: a symlink entry, as GNU tar reads it; a target over 100 bytes is refused', (t) => {
+  try {
+    execFileSync('tar', ['--version'], { stdio: 'ignore' });
+  } catch {
+    t.skip('no tar on this machine');
+    return;
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'tar-link-test-'));
+  try {
+    const archive = tar(
+      withParentDirs([
+        { path: 'usr/sbin/xtables-nft-multi', type: 'file', mode: 0o755, content: Buffer.from('elf') },
+        { path: 'usr/sbin/iptables-restore', type: 'symlink', mode: 0o777, linkTarget: 'xtables-nft-multi' },
+      ]),
+    );
+    writeFileSync(path.join(dir, 'l.tar'), archive);
+    const listing = execFileSync('tar', ['-tvf', path.join(dir, 'l.tar')], { encoding: 'utf8' });
+    assert.match(listing, /^lrwxrwxrwx root\/root +0 1970-01-01 00:00 usr\/sbin\/iptables-restore -> xtables-nft-multi$/m);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.throws(() => tar([{ path: 'l', type: 'symlink', mode: 0o777, linkTarget: 'x'.repeat(101) }]), /target of 1\.\.100 bytes/);
+});

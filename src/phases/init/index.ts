@@ -13,6 +13,7 @@ import { uploadConfigPhase } from './upload-config.js';
 import { uploadCertsPhase } from './upload-certs.js';
 import { markControlPlanePhase } from './mark-control-plane.js';
 import { bootstrapTokenPhase } from './bootstrap-token.js';
+import { addonPhase } from './addon.js';
 import { showJoinCommandPhase } from './show-join-command.js';
 
 export const INIT_PHASES: readonly Phase<InitData>[] = [
@@ -28,5 +29,6 @@ export const INIT_PHASES: readonly Phase<InitData>[] = [
   uploadCertsPhase,
   markControlPlanePhase,
   bootstrapTokenPhase,
+  addonPhase,
   showJoinCommandPhase,
 ];

@@ -5,13 +5,14 @@
  */
 import type { V1Node, V1Taint } from '@kubernetes/client-node';
 import type { Taint } from '../../config/types.js';
+import { LABEL_NODE_ROLE_CONTROL_PLANE } from '../../constants.js';
 import { isConflict, isNotFound } from '../../kube/errors.js';
 import { isTransient, withRetry } from '../../kube/retry.js';
 import type { AdminClientData } from '../data.js';
 import type { Phase } from '../runner.js';
 
-export const CONTROL_PLANE_LABELS: readonly string[] = ['node-role.kubernetes.io/control-plane', 'node.kubernetes.io/exclude-from-external-load-balancers'];
-export const CONTROL_PLANE_TAINT: Taint = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
+export const CONTROL_PLANE_LABELS: readonly string[] = [LABEL_NODE_ROLE_CONTROL_PLANE, 'node.kubernetes.io/exclude-from-external-load-balancers'];
+export const CONTROL_PLANE_TAINT: Taint = { key: LABEL_NODE_ROLE_CONTROL_PLANE, effect: 'NoSchedule' };
 
 export function wantedTaints(configured: Taint[] | null | undefined): Taint[] {
   return configured ?? [CONTROL_PLANE_TAINT];
