@@ -87,6 +87,19 @@ async function hasAddons(cp: ControlPlane): Promise<boolean> {
   return /coredns/.test(found) && /kube-proxy/.test(found);
 }
 
+/** What the addons' pods did, for a failure message. */
+async function addonState(cp: ControlPlane): Promise<string> {
+  const run = (args: readonly string[]): Promise<string> =>
+    cp.kubectl(args).catch((err: { stderr?: string }) => `(${args.join(' ')}: ${err.stderr ?? String(err)})`);
+  const out = [await run(['get', 'pods', '-A', '-o', 'wide']), await run(['get', 'svc,endpointslices', '-A'])];
+  for (const selector of ['k8s-app=kube-dns', 'k8s-app=kube-proxy']) {
+    out.push(`--- logs ${selector}`, await run(['logs', '-n', 'kube-system', '-l', selector, '--tail=30', '--prefix']));
+  }
+  out.push('--- client resolv.conf', await run(['exec', 'client', '--', HTTP_BINARY, 'cat', '/etc/resolv.conf']));
+  out.push('--- client lookup', await run(['exec', 'client', '--', HTTP_BINARY, 'lookup', 'web.default.svc.cluster.local']));
+  return out.join('\n');
+}
+
 /** `ks-http get <url>` in the client pod on w1, until every name in `want` answered (or timeout). */
 async function answersFrom(cp: ControlPlane, url: string, want: readonly string[]): Promise<Set<string>> {
   const seen = new Set<string>();
@@ -163,7 +176,10 @@ test('workers: init on cp1, join w1 and w2, a Service across them', { skip: clus
   // --- from the pod on w1: the Service by DNS name when the addons are there, else each pod IP
   const addons = await hasAddons(cp);
   if (addons) {
-    const seen = await answersFrom(cp, `http://web.default.svc.cluster.local/`, names);
+    const seen = await answersFrom(cp, `http://web.default.svc.cluster.local/`, names).catch(async (err: unknown) => {
+      t.diagnostic(await addonState(cp));
+      throw err;
+    });
     t.diagnostic(`web.default.svc.cluster.local answered from ${[...seen].join(', ')}`);
   } else {
     t.diagnostic('no CoreDNS/kube-proxy addon in this tree: the client reaches each replica by its pod IP');
@@ -181,9 +197,14 @@ test('workers: init on cp1, join w1 and w2, a Service across them', { skip: clus
   assert.equal(hostname.trim(), byNode.get('w2')!.metadata!.name);
   t.diagnostic(`kubectl logs and exec on the w2 replica: ok (exec answered ${hostname.trim()})`);
 
+  // kubestrap's addons keep off the agent's node (it runs static pods only): none bound to cp1
+  const addonPods = (await cp.kubectlJson<{ items: V1Pod[] }>(['get', 'pods', '-n', 'kube-system', '-l', 'k8s-app in (kube-dns,kube-proxy)'])).items;
+  const onCp1 = addonPods.filter((p) => p.spec?.nodeName === 'cp1').map((p) => `${p.metadata?.name} ${p.status?.phase} ${p.status?.reason ?? ''}`);
+
   const notes = await cluster.stop();
   stopped = true;
   if (notes.length) t.diagnostic(`stop: ${notes.join('; ')}`);
   assert.deepEqual(testbedLeftovers(bed), []);
   assert.ok(addons, 'the Service by its DNS name needs the CoreDNS and kube-proxy addons, not in this tree yet');
+  assert.deepEqual(onCp1.slice(0, 5), [], `${onCp1.length} addon pods were bound to cp1, the agent's node`);
 });

@@ -69,7 +69,7 @@ export async function writeKubeletPatches(node: TestbedNode): Promise<string> {
   const dir = path.join(node.dir, 'kubeadm-patches');
   await mkdir(dir, { recursive: true });
   // <target>[suffix][+<patchtype>].<ext> (kubeadm's patches package): a JSON merge patch
-  await writeFile(path.join(dir, 'kubeletconfiguration+merge.json'), `${JSON.stringify(kubeletMachineSettings(node.cgroupRoot()), null, 2)}\n`);
+  await writeFile(path.join(dir, 'kubeletconfiguration+merge.json'), `${JSON.stringify(kubeletMachineSettings(node), null, 2)}\n`);
   return dir;
 }
 

@@ -47,7 +47,7 @@ async function kubestrapJoin(node: TestbedNode, join: JoinCommand, options: Node
       }),
     },
   };
-  const kubelet = { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', ...kubeletMachineSettings(node.cgroupRoot()) };
+  const kubelet = { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', ...kubeletMachineSettings(node) };
   await writeFile(config, `${stringify(joinConfiguration)}---\n${stringify(kubelet)}`);
   const argv = [...node.launcher, process.execPath, path.join(REPO, 'bin/kubestrap.js'), 'join', '--config', config, '--rootfs', node.rootfs];
   return runWithLines(argv, {

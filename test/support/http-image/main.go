@@ -1,15 +1,18 @@
 // ks-http is the e2e tests' workload: `serve` answers every request with the pod's hostname (so a
 // client can tell the replicas of a Service apart) and logs it; `get <url>` fetches a URL once
-// with Go's own resolver (the pod's /etc/resolv.conf, i.e. the cluster DNS) and prints the body.
+// with Go's own resolver (the pod's /etc/resolv.conf, i.e. the cluster DNS) and prints the body;
+// `lookup <name>` and `cat <file>` show what the pod resolves and sees, for failure messages.
 package main
 
 import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -65,8 +68,18 @@ func main() {
 		err = serve(addr)
 	case len(os.Args) == 3 && os.Args[1] == "get":
 		err = get(os.Args[2])
+	case len(os.Args) == 3 && os.Args[1] == "lookup":
+		var addrs []string
+		if addrs, err = net.LookupHost(os.Args[2]); err == nil {
+			fmt.Println(strings.Join(addrs, " "))
+		}
+	case len(os.Args) == 3 && os.Args[1] == "cat":
+		var data []byte
+		if data, err = os.ReadFile(os.Args[2]); err == nil {
+			_, err = os.Stdout.Write(data)
+		}
 	default:
-		err = fmt.Errorf("usage: ks-http serve [addr] | ks-http get <url>")
+		err = fmt.Errorf("usage: ks-http serve [addr] | get <url> | lookup <name> | cat <file>")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ks-http:", err)
