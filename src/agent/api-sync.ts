@@ -4,13 +4,16 @@
  * its endpoint port.
  */
 import { readFile } from 'node:fs/promises';
+import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { DEFAULT_KUBERNETES_VERSION } from '../config/versions.js';
 import { messageOf } from '../errors.js';
 import type { ApiSync } from './agent.js';
 import type { MirrorSync } from './mirror/index.js';
 import type { AgentConfig } from './config.js';
 import type { Logger } from './log.js';
+import type { NodeCredentials } from './tls/credentials.js';
 import type { PodState, StaticPod } from './pod-types.js';
 import { parseImage } from '../images/binary.js';
 import { probeStatus } from '../net/http-probe.js';
@@ -58,33 +61,70 @@ export async function containerRuntimeVersion(config: AgentConfig, logger: Logge
 }
 
 /**
- * The kubeconfig's server URL, read once per use with a plain text match: the YAML parser (and
- * client-node) are not needed for one field.
+ * The kubeconfig's server URL (the bootstrap kubeconfig's while kubelet.conf is not written yet),
+ * read once per use with a plain text match: the YAML parser (and client-node) are not needed for
+ * one field.
  */
 async function kubeconfigServer(config: AgentConfig): Promise<URL | undefined> {
-  if (!config.kubeconfig) return undefined;
-  const text = await config.host.readText(config.kubeconfig).catch(() => '');
-  const server = /^\s*server:\s*(\S+)/m.exec(text)?.[1]?.replace(/^["']|["']$/g, '');
-  return server && URL.canParse(server) ? new URL(server) : undefined;
+  for (const file of [config.kubeconfig, config.bootstrapKubeconfig]) {
+    if (!file) continue;
+    const text = await config.host.readText(file).catch(() => '');
+    const server = /^\s*server:\s*(\S+)/m.exec(text)?.[1]?.replace(/^["']|["']$/g, '');
+    if (server && URL.canParse(server)) return new URL(server);
+  }
+  return undefined;
 }
 
-/** --node-ip, else the kubeconfig server's address when it is an IP (the advertise address), else the host's first IPv4. */
+/**
+ * --node-ip; else, when the kubeconfig's server is an IP: that IP if it is this host's own (the
+ * control-plane node's advertise address), otherwise the local address the route to it uses (a
+ * worker's); else the host's first IPv4.
+ */
 export async function nodeIP(config: AgentConfig): Promise<string> {
   if (config.nodeIP) return config.nodeIP;
   const hostname = (await kubeconfigServer(config))?.hostname.replace(/^\[|\]$/g, '') ?? '';
-  if (isIP(hostname) !== 0 && hostname !== '0.0.0.0' && hostname !== '::') return hostname;
+  if (isIP(hostname) !== 0 && hostname !== '0.0.0.0' && hostname !== '::') {
+    if (localAddresses().has(hostname)) return hostname;
+    return (await sourceAddressTo(hostname)) ?? defaultNodeIP();
+  }
   return defaultNodeIP();
+}
+
+function localAddresses(): Set<string> {
+  return new Set(
+    Object.values(networkInterfaces())
+      .flat()
+      .map((a) => a?.address ?? ''),
+  );
+}
+
+/** The source address the kernel picks for `ip` (a connected UDP socket: no packet is sent). */
+function sourceAddressTo(ip: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = createSocket(isIP(ip) === 6 ? 'udp6' : 'udp4');
+    socket.on('error', () => {
+      socket.close();
+      resolve(undefined);
+    });
+    socket.connect(9, ip, () => {
+      const address = socket.address().address;
+      socket.close();
+      resolve(address);
+    });
+  });
 }
 
 export interface ApiSyncInput {
   config: AgentConfig & { kubeconfig: string };
   logger: Logger;
   nodeIP: string;
-  /** The desired static pods (for the control-plane version). */
-  desired: readonly StaticPod[];
+  /** The desired static pods now (for the control-plane version, read at every Node status report). */
+  desired: () => readonly StaticPod[];
   states: () => PodState[];
   onChange: (cb: (state: PodState) => void) => () => void;
   sourcesReady: () => boolean;
+  /** With --bootstrap-kubeconfig: the API side waits for these and reloads on a rotation; stopped with it. */
+  credentials?: Pick<NodeCredentials, 'ready' | 'onRotated' | 'stop'>;
 }
 
 type MirrorModule = typeof import('./mirror/index.js');
@@ -111,6 +151,7 @@ class LazyMirrorSync implements ApiSync {
   private readonly abort = new AbortController();
   private inner: MirrorSync | undefined;
   private starting: Promise<void> | undefined;
+  private unsubscribe?: () => void;
 
   constructor(private readonly input: ApiSyncInput) {}
 
@@ -142,6 +183,12 @@ class LazyMirrorSync implements ApiSync {
   private async run(): Promise<void> {
     const { config, logger } = this.input;
     const signal = this.abort.signal;
+    const credentials = this.input.credentials;
+    if (credentials) {
+      await Promise.race([credentials.ready, new Promise((r) => signal.addEventListener('abort', r))]);
+      signal.throwIfAborted();
+      this.unsubscribe = credentials.onRotated(() => this.inner?.credentialsChanged());
+    }
     // Loaded only with --kubeconfig: @kubernetes/client-node alone is ≈ 60 MB of the agent's RSS.
     let loading: Promise<MirrorModule> | undefined;
     const load = (): Promise<MirrorModule> => (loading ??= import('./mirror/index.js'));
@@ -159,16 +206,19 @@ class LazyMirrorSync implements ApiSync {
       states: this.input.states,
       onChange: this.input.onChange,
       sourcesReady: this.input.sourcesReady,
-      kubeletVersion: controlPlaneVersion(this.input.desired) ?? DEFAULT_KUBERNETES_VERSION,
+      kubeletVersion: () => controlPlaneVersion(this.input.desired()) ?? DEFAULT_KUBERNETES_VERSION,
       containerRuntimeVersion: runtimeVersion,
       // where the API server finds the kubelet API (logs); the read-only port when that is off
       kubeletPort: config.kubeletPort || config.readOnlyPort,
+      registerTaints: config.registerTaints,
     });
     this.inner.start();
   }
 
   async stop(): Promise<void> {
     this.abort.abort();
+    this.unsubscribe?.();
+    await this.input.credentials?.stop();
     await this.starting;
     await this.inner?.stop();
   }

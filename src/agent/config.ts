@@ -27,6 +27,9 @@ export interface AgentFlags {
   nodeIp?: string;
   containerRuntimeEndpoint?: string;
   kubeconfig?: string;
+  bootstrapKubeconfig?: string;
+  certDir?: string;
+  registerWithTaints?: string;
   rootfs?: string;
   runtime?: string;
   readOnlyPort?: string;
@@ -58,6 +61,15 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
   { flags: '--node-ip <ip>', help: "the node's InternalIP (default: the kubeconfig server's IP, else the first non-loopback IPv4)" },
   { flags: '--container-runtime-endpoint <endpoint>', help: `CRI endpoint for --runtime cri (default ${DEFAULT_CRI_SOCKET})` },
   { flags: '--kubeconfig <file>', help: 'kubeconfig for the API server (node registration and mirror pods)' },
+  {
+    flags: '--bootstrap-kubeconfig <file>',
+    help: 'kubeconfig with a bootstrap token: when --kubeconfig is missing or its certificate unusable, request a node client certificate with it (TLS bootstrap) and write --kubeconfig',
+  },
+  {
+    flags: '--register-with-taints <key=value:Effect,...>',
+    help: 'taints the Node is registered with (NodeRestriction allows them only at registration), e.g. "dedicated=edge:NoSchedule"',
+  },
+  { flags: '--cert-dir <dir>', help: `where the bootstrapped client certificate is kept and rotated (default ${'/var/lib/kubelet/pki'})` },
   { flags: '--rootfs <dir>', help: 'put every host path (/etc/kubernetes, /var/lib/kubestrap, /var/log/pods, ...) under this directory' },
   { flags: '--runtime <runtime>', help: 'how pods run: process or cri (default: cri when the CRI socket exists, else process)' },
   {
@@ -87,6 +99,8 @@ export const DEFAULT_TLS_CERT_FILE = '/var/lib/kubestrap/pki/kubelet.crt';
 export const DEFAULT_TLS_KEY_FILE = '/var/lib/kubestrap/pki/kubelet.key';
 /** The kubelet's fileCheckFrequency and httpCheckFrequency defaults. */
 export const DEFAULT_CHECK_FREQUENCY_MS = 20_000;
+/** The kubelet's --cert-dir default. */
+export const DEFAULT_CERT_DIR = '/var/lib/kubelet/pki';
 
 /** The resolved agent configuration. Host paths are as on the host; `host` maps them under rootfs. */
 export interface AgentConfig {
@@ -97,6 +111,12 @@ export interface AgentConfig {
   runtime: RuntimeName;
   containerRuntimeEndpoint: string;
   kubeconfig?: string;
+  /** --bootstrap-kubeconfig (host path): TLS bootstrap when `kubeconfig` is not usable. */
+  bootstrapKubeconfig?: string;
+  /** --cert-dir (host path, default DEFAULT_CERT_DIR): the client certificate store of a bootstrapped node. */
+  certDir?: string;
+  /** --register-with-taints. */
+  registerTaints?: Taint[];
   /** Host path of the manifest directory or file; undefined when only a URL is used. */
   staticPodPath?: string;
   staticPodURL?: string;
@@ -115,6 +135,32 @@ export interface AgentConfig {
   clientCAFile?: string;
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
+}
+
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+}
+
+const TAINT_EFFECTS: readonly Taint['effect'][] = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
+
+/** The kubelet's `--register-with-taints`: `key[=value]:Effect`, comma-separated. */
+export function parseTaints(text: string): Taint[] {
+  return text
+    .split(',')
+    .filter((t) => t.trim() !== '')
+    .map((spec) => {
+      const m = /^([^=:\s]+)(?:=([^:\s]*))?:([A-Za-z]+)$/.exec(spec.trim());
+      const effect = m?.[3] as Taint['effect'] | undefined;
+      if (!m || !effect || !TAINT_EFFECTS.includes(effect)) {
+        throw new ConfigError(`"${spec}" is not a taint`, {
+          field: '--register-with-taints',
+          hint: `use key=value:Effect with Effect one of ${TAINT_EFFECTS.join(', ')}`,
+        });
+      }
+      return m[2] ? { key: m[1]!, value: m[2], effect } : { key: m[1]!, effect };
+    });
 }
 
 /** The static-pod subset of KubeletConfiguration this agent reads. */
@@ -280,6 +326,15 @@ export async function resolveAgentConfig(flags: AgentFlags, readFile: (p: string
   else if (flags.runtime === 'process' || flags.runtime === 'cri') runtime = flags.runtime;
   else throw new ConfigError(`"${flags.runtime}" is not a runtime`, { field: '--runtime', hint: 'use process or cri' });
 
+  if (flags.bootstrapKubeconfig !== undefined && flags.kubeconfig === undefined) {
+    throw new ConfigError('needs --kubeconfig', {
+      field: '--bootstrap-kubeconfig',
+      hint: 'give --kubeconfig, the file the bootstrap writes (e.g. /etc/kubernetes/kubelet.conf)',
+    });
+  }
+  const certDir = (flags.certDir ?? DEFAULT_CERT_DIR).replace(/(.)\/+$/, '$1');
+  if (!certDir.startsWith('/')) throw new ConfigError(`"${certDir}" is not an absolute path`, { field: '--cert-dir' });
+
   const stateDir = flags.stateDir ?? AGENT_STATE_DIR;
   if (!stateDir.startsWith('/')) throw new ConfigError(`"${stateDir}" is not an absolute path`, { field: '--state-dir' });
 
@@ -290,6 +345,9 @@ export async function resolveAgentConfig(flags: AgentFlags, readFile: (p: string
     runtime,
     containerRuntimeEndpoint: endpoint,
     kubeconfig: flags.kubeconfig,
+    bootstrapKubeconfig: flags.bootstrapKubeconfig,
+    certDir,
+    registerTaints: flags.registerWithTaints !== undefined ? parseTaints(flags.registerWithTaints) : undefined,
     staticPodPath,
     staticPodURL,
     staticPodURLHeader: headers,

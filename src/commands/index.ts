@@ -9,6 +9,7 @@ import { registerKubeconfig } from './kubeconfig-user.js';
 import { registerLogs } from './logs.js';
 import { registerReset } from './reset.js';
 import { registerToken } from './token.js';
+import { registerUpgrade } from './upgrade.js';
 import { registerVersion } from './version.js';
 
 export type RegisterCommand = (program: Command) => void;
@@ -22,6 +23,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerLogs,
   registerReset,
   registerToken,
+  registerUpgrade,
   registerVersion,
   registerCompletion,
 ];

@@ -5,6 +5,7 @@
  */
 export {
   AppsV1Api,
+  CertificatesV1Api,
   CoordinationV1Api,
   CoreV1Api,
   KubeConfig,

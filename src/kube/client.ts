@@ -5,6 +5,7 @@
  * would otherwise pay before its first phase although only the post-API phases use it.
  */
 import type { AppsV1Api, ConfigurationOptions, CoordinationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import path from 'node:path';
 import { HostError, messageOf } from '../errors.js';
 import type { Host } from '../host/host.js';
 
@@ -38,17 +39,30 @@ export async function kubeClient(kubeconfigPath: string, host: Host): Promise<Ku
       hint: 'run the kubeconfig phase first',
     });
   }
-  return await kubeClientFromString(text, kubeconfigPath);
+  return await kubeClientFromString(text, kubeconfigPath, host);
 }
 
-/** Builds the clients from kubeconfig text (`file` only names it in messages). */
-export async function kubeClientFromString(text: string, file = '<kubeconfig>'): Promise<KubeClient> {
+/**
+ * Builds the clients from kubeconfig text (`file` only names it in messages). With `host`, file
+ * references (kubelet.conf's `client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem`)
+ * are host paths, relative ones relative to the file, mapped under the rootfs.
+ */
+export async function kubeClientFromString(text: string, file = '<kubeconfig>', host?: Host): Promise<KubeClient> {
   const k8s = await import('./client-node.js');
   const kc = new k8s.KubeConfig();
   try {
     kc.loadFromString(text);
   } catch (err) {
     throw new HostError(`kubeconfig ${file} is not valid: ${messageOf(err)}`, { cause: err, file });
+  }
+  if (host) {
+    const map = (p: string | undefined): string | undefined => (p ? host.path(path.posix.resolve(path.posix.dirname(file), p)) : p);
+    kc.loadFromOptions({
+      clusters: kc.clusters.map((c) => ({ ...c, caFile: map(c.caFile) })),
+      users: kc.users.map((u) => ({ ...u, certFile: map(u.certFile), keyFile: map(u.keyFile) })),
+      contexts: kc.contexts,
+      currentContext: kc.currentContext,
+    });
   }
   const cluster = kc.getCurrentCluster();
   if (!cluster?.server) throw new HostError(`kubeconfig ${file} has no current cluster with a server`, { file });

@@ -1,6 +1,6 @@
 /** ConfigMaps and Secrets kubeadm writes with "create or update" semantics. */
-import { createHash } from 'node:crypto';
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import { COMPONENT_CONFIG_HASH_ANNOTATION, componentConfigHash } from '../config/componentconfig/hash.js';
 import type { KubeClient } from './client.js';
 import { createOrReplace } from './retry.js';
 
@@ -24,19 +24,12 @@ export async function applySecret(c: KubeClient, s: V1Secret): Promise<V1Secret>
   );
 }
 
-/** kubeadm's checksum annotation on component-config ConfigMaps it generated (componentconfigs/checksums.go). */
-export const COMPONENT_CONFIG_HASH_ANNOTATION = 'kubeadm.kubernetes.io/component-config.hash';
+// One home for kubeadm's component-config hash: src/config/componentconfig/hash.ts.
+export { COMPONENT_CONFIG_HASH_ANNOTATION };
 
-/** kubeadm's ChecksumForConfigMap: sha256 over the values of data, then binaryData, each in key order. */
+/** kubeadm's ChecksumForConfigMap of a ConfigMap object. */
 export function configMapChecksum(cm: V1ConfigMap): string {
-  const hash = createHash('sha256');
-  const sorted = <T>(m: Record<string, T> | undefined): T[] =>
-    Object.keys(m ?? {})
-      .sort()
-      .map((k) => m![k]!);
-  for (const v of sorted(cm.data)) hash.update(v);
-  for (const v of sorted(cm.binaryData)) hash.update(Buffer.from(v, 'base64'));
-  return `sha256:${hash.digest('hex')}`;
+  return componentConfigHash(cm.data ?? {}, cm.binaryData ?? {});
 }
 
 /** kubeadm's SignConfigMap: the ConfigMap with its checksum annotation (a generated, not user-supplied, config). */

@@ -93,6 +93,10 @@ export function apiServerCommand(config: ResolvedConfig): string[] {
     { name: 'requestheader-allowed-names', value: 'front-proxy-client' },
     { name: 'proxy-client-cert-file', value: pki('front-proxy-client.crt') },
     { name: 'proxy-client-key-file', value: pki('front-proxy-client.key') },
+    // Not kubeadm's: webhooks and aggregated APIs are dialled at their endpoints, not their ClusterIP,
+    // because the agent's node runs no kube-proxy (docs/architecture.md, "The control-plane node and
+    // API-bound pods"). extraArgs may turn it off.
+    { name: 'enable-aggregator-routing', value: 'true' },
   ];
   const external = cluster.etcd.external;
   if (external) {

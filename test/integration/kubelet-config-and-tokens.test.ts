@@ -217,6 +217,12 @@ describe('kubelet-config and bootstrap tokens on a real API server', { skip: !co
     assert.equal(shape(ourJoin), shape(theirJoin));
     assert.match(ourJoin, /^kubestrap join 127\.0\.0\.1:\d+ --token [a-z0-9]{6}\.[a-z0-9]{16} --discovery-token-ca-cert-hash sha256:[0-9a-f]{64}\n$/);
 
+    const key = 'ab'.repeat(32);
+    const ourCp = await kubestrap('token', 'create', '--print-join-command', '--certificate-key', key, ...rootfs);
+    const theirCp = await kubeadm(['token', 'create', '--print-join-command', '--certificate-key', key, '--kubeconfig', adminConf()]);
+    assert.equal(shape(ourCp), shape(theirCp));
+    assert.ok(ourCp.endsWith(` --control-plane --certificate-key ${key}\n`), ourCp);
+
     assert.equal(await kubestrap('token', 'delete', token, 'kadmtk', ...rootfs), 'bootstrap token "kstrap" deleted\nbootstrap token "kadmtk" deleted\n');
     const left = await admin.core.listNamespacedSecret({ namespace: 'kube-system', fieldSelector: 'type=bootstrap.kubernetes.io/token' });
     assert.deepEqual(

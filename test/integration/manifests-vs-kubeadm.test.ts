@@ -13,6 +13,8 @@
  *    (src/agent/start-order.ts): `kubestrap.io/depends-on` on kube-apiserver (etcd's /readyz: stop
  *    it before etcd) and `kubestrap.io/start-after` on the controller-manager and the scheduler
  *    (start once kube-apiserver's /livez answers). A kubelet ignores them.
+ *  - kube-apiserver's `--enable-aggregator-routing=true` (OUR_FLAGS): webhooks and aggregated APIs
+ *    are dialled at their endpoints, because the agent's node runs no kube-proxy.
  *  - `config print init-defaults`: the kubernetesVersion (see its test).
  *  - certificates differ only where kubeadm's are random too: keys, serial numbers, signatures, and
  *    the start time the validity counts from (the validity length is compared).
@@ -162,13 +164,21 @@ async function mode(rootfs: Rootfs, side: Side, file: string): Promise<string> {
 
 type Json = Record<string, unknown>;
 
-/** A static pod with our own annotations removed (an annotations map left empty goes too). */
+/** Flags kubestrap adds to kubeadm's, per container. */
+const OUR_FLAGS: Readonly<Record<string, readonly string[]>> = { 'kube-apiserver': ['--enable-aggregator-routing=true'] };
+
+/** A static pod with our own annotations (an annotations map left empty goes too) and flags removed. */
 function withoutOurAnnotations(pod: Json): Json {
   const metadata = { ...(pod.metadata as Json) };
   const annotations = Object.entries((metadata.annotations as Record<string, string> | undefined) ?? {}).filter(([k]) => !k.startsWith(OUR_ANNOTATION_PREFIX));
   if (annotations.length) metadata.annotations = Object.fromEntries(annotations);
   else delete metadata.annotations;
-  return { ...pod, metadata };
+  const podSpec = { ...spec(pod) };
+  podSpec.containers = containers(pod).map((c) => {
+    const ours = OUR_FLAGS[c.name as string] ?? [];
+    return Array.isArray(c.command) ? { ...c, command: (c.command as string[]).filter((a) => !ours.includes(a)) } : c;
+  });
+  return { ...pod, metadata, spec: podSpec };
 }
 
 /** The pod fields the issue names, one by one, so a failure says which field differs. */
@@ -328,7 +338,7 @@ function compareCase(c: (typeof CASES)[number], caseDir: () => string, version: 
   });
 
   for (const name of MANIFESTS) {
-    it(`${name}.yaml: the same static pod apart from kubestrap.io annotations`, async () => {
+    it(`${name}.yaml: the same static pod apart from kubestrap.io annotations and our flags`, async () => {
       const file = `etc/kubernetes/manifests/${name}.yaml`;
       const theirs = parse(await read(rootfs, 'kubeadm', file)) as Json;
       const ours = withoutOurAnnotations(parse(await read(rootfs, 'kubestrap', file)) as Json);

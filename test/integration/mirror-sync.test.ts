@@ -194,12 +194,20 @@ describe('MirrorSync against a real kube-apiserver', { skip: !componentsReady() 
       'pod rejected',
       async () => {
         const got = await admin.core.readNamespacedPod({ name: 'ordinary', namespace: 'default' });
-        return got.status?.phase === 'Failed' ? got : undefined;
+        return got.status?.reason === 'StaticPodsOnly' ? got : undefined;
       },
       15_000,
     );
-    assert.equal(p.status?.reason, 'NodeStaticPodsOnly');
+    assert.equal(p.status?.phase, 'Pending', 'kept Pending, so no controller replaces it in a loop');
     assert.match(p.status?.message ?? '', /static pods only/);
+    assert.equal(p.status?.conditions?.find((c) => c.type === 'Ready')?.reason, 'StaticPodsOnly');
+    // a delete is confirmed by the node, as a kubelet does for a pod it stopped
+    await admin.core.deleteNamespacedPod({ name: 'ordinary', namespace: 'default' });
+    await waitFor(
+      'deleted pod gone',
+      async () => ((await admin.core.readNamespacedPod({ name: 'ordinary', namespace: 'default' }).catch(() => undefined)) ? undefined : true),
+      15_000,
+    );
   });
 
   it('deletes the mirror when the static pod goes away', async () => {

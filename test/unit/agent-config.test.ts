@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseHeaderFlags, parseKubeletConfig, resolveAgentConfig, type AgentFlags } from '../../src/agent/config.js';
+import { parseHeaderFlags, parseKubeletConfig, parseTaints, resolveAgentConfig, type AgentFlags } from '../../src/agent/config.js';
 import { ConfigError } from '../../src/errors.js';
 
 const files: Record<string, string> = {
@@ -35,6 +35,28 @@ async function configError(p: Promise<unknown>): Promise<ConfigError> {
 }
 
 describe('agent config', () => {
+  it("takes the kubelet's TLS bootstrap flags: --bootstrap-kubeconfig needs --kubeconfig, --cert-dir defaults to the kubelet's", async () => {
+    const c = await resolve({ kubeconfig: '/etc/kubernetes/kubelet.conf', bootstrapKubeconfig: '/etc/kubernetes/bootstrap-kubelet.conf' });
+    assert.equal(c.bootstrapKubeconfig, '/etc/kubernetes/bootstrap-kubelet.conf');
+    assert.equal(c.certDir, '/var/lib/kubelet/pki');
+    assert.equal((await resolve({ certDir: '/srv/pki/' })).certDir, '/srv/pki');
+    const e = await configError(resolve({ bootstrapKubeconfig: '/b.conf' }));
+    assert.equal(
+      e.oneLine(),
+      '--bootstrap-kubeconfig: needs --kubeconfig (give --kubeconfig, the file the bootstrap writes (e.g. /etc/kubernetes/kubelet.conf))',
+    );
+    assert.match((await configError(resolve({ certDir: 'pki' }))).oneLine(), /^--cert-dir: "pki" is not an absolute path/);
+  });
+
+  it('parses --register-with-taints as the kubelet does', async () => {
+    assert.deepEqual(parseTaints('dedicated=edge:NoSchedule,gpu:NoExecute'), [
+      { key: 'dedicated', value: 'edge', effect: 'NoSchedule' },
+      { key: 'gpu', effect: 'NoExecute' },
+    ]);
+    assert.deepEqual((await resolve({ registerWithTaints: 'a=b:PreferNoSchedule' })).registerTaints, [{ key: 'a', value: 'b', effect: 'PreferNoSchedule' }]);
+    assert.match((await configError(resolve({ registerWithTaints: 'a=b:Never' }))).oneLine(), /^--register-with-taints: "a=b:Never" is not a taint/);
+  });
+
   it("defaults like kubeadm's kubelet (no read-only port, kubelet API on 10250, 20 s checks, manifest dir)", async () => {
     const c = await resolve({});
     assert.equal(c.readOnlyPort, 0);

@@ -1,7 +1,7 @@
 /** What a user sees when a phase fails: kubeadm's `error execution phase <path>: ...` line, and the cause chain only with --v=5. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,4 +45,31 @@ test('verbosity: -v N, --v N, --v=N, KUBESTRAP_DEBUG', () => {
   assert.equal(verbosity(['node', 'kubestrap', 'init', '-v', '3']), 3);
   assert.equal(verbosity(['node', 'kubestrap', 'init', '--v', '7']), 7);
   assert.equal(verbosity(['node', 'kubestrap'], { KUBESTRAP_DEBUG: '1' }), 5);
+});
+
+test('agent: a missing --bootstrap-kubeconfig is one line, exit 1, before anything starts or is written', () => {
+  const node = mkdtempSync(path.join(tmpdir(), 'kubestrap-cli-errors-agent-'));
+  try {
+    const r = kubestrap([
+      'agent',
+      '--rootfs',
+      node,
+      '--runtime',
+      'process',
+      '--port',
+      '0',
+      '--kubeconfig',
+      '/etc/kubernetes/kubelet.conf',
+      '--bootstrap-kubeconfig',
+      '/etc/kubernetes/bootstrap-kubelet.conf',
+    ]);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr,
+      `error: ${node}/etc/kubernetes/bootstrap-kubelet.conf: --bootstrap-kubeconfig: does not exist (kubestrap join writes /etc/kubernetes/bootstrap-kubelet.conf)\n`,
+    );
+    assert.deepEqual(readdirSync(node), [], 'nothing written under the rootfs');
+  } finally {
+    rmSync(node, { recursive: true, force: true });
+  }
 });

@@ -20,7 +20,7 @@ import { etcdTagAtLeast36 } from '../../src/manifests/etcd-version.js';
 import { parseFlags, parseManifestCommand, renderControlPlaneManifests, type ComponentName } from '../../src/manifests/index.js';
 import { testConfig } from '../support/config-fixture.js';
 
-const APISERVER = [
+const KUBEADM_APISERVER = [
   '--advertise-address=10.0.0.1',
   '--allow-privileged=true',
   '--authorization-mode=Node,RBAC',
@@ -49,6 +49,12 @@ const APISERVER = [
   '--tls-cert-file=/etc/kubernetes/pki/apiserver.crt',
   '--tls-private-key-file=/etc/kubernetes/pki/apiserver.key',
 ];
+
+/**
+ * kubeadm's, plus our one deliberate addition: endpoint routing for webhooks and aggregated APIs
+ * (the agent's node runs no kube-proxy). Sorted, as kubeadm emits them.
+ */
+const APISERVER = [...KUBEADM_APISERVER, '--enable-aggregator-routing=true'].sort();
 
 const CONTROLLER_MANAGER = [
   '--allocate-node-cidrs=true',

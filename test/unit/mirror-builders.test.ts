@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PodState, StaticPod } from '../../src/agent/pod-types.js';
-import { needsRejection, podEvent, rejectionStatus } from '../../src/agent/mirror/foreign.js';
+import { needsDeletionConfirmed, needsRejection, podEvent, rejectEventMessage, rejectionStatus } from '../../src/agent/mirror/foreign.js';
 import { buildLease, renewLease } from '../../src/agent/mirror/lease.js';
 import { buildMirrorPod, isMirrorOf, mirrorStatus, statusFingerprint } from '../../src/agent/mirror/mirror-pod.js';
-import { buildNode, goArch, type NodeFacts } from '../../src/agent/mirror/node.js';
+import { buildNode, goArch, missingLabels, type NodeFacts } from '../../src/agent/mirror/node.js';
 import { markPatch, wantedTaints } from '../../src/phases/init/mark-control-plane.js';
 import { closingMessage, joinCommand } from '../../src/phases/init/show-join-command.js';
 
@@ -53,6 +53,11 @@ describe('node object', () => {
       'kubernetes.io/arch': 'amd64',
       'kubernetes.io/hostname': 'cp1',
       'kubernetes.io/os': 'linux',
+      'node.kubestrap.io/static-pods-only': 'true',
+    });
+    assert.deepEqual(missingLabels(node, facts), undefined);
+    assert.deepEqual(missingLabels({ metadata: { labels: { ...node.metadata?.labels, 'node.kubestrap.io/static-pods-only': 'false' } } }, facts), {
+      'node.kubestrap.io/static-pods-only': 'true',
     });
     assert.deepEqual(node.status?.addresses, [
       { type: 'InternalIP', address: '10.0.0.1' },
@@ -114,11 +119,25 @@ describe('mirror pod', () => {
 });
 
 describe('pods bound by the scheduler', () => {
-  it('are failed with NodeStaticPodsOnly, once', () => {
-    assert.equal(rejectionStatus('cp1').reason, 'NodeStaticPodsOnly');
-    assert.match(rejectionStatus('cp1').message ?? '', /static pods only/);
+  it('stay Pending with reason StaticPodsOnly, marked once, deletions confirmed', () => {
+    const status = rejectionStatus('cp1', new Date(0));
+    assert.deepEqual([status.phase, status.reason], ['Pending', 'StaticPodsOnly']);
+    assert.match(status.message ?? '', /^node cp1 runs the kubestrap agent, which runs static pods only/);
+    assert.deepEqual(
+      status.conditions?.map((c) => [c.type, c.status, c.reason]),
+      [
+        ['Ready', 'False', 'StaticPodsOnly'],
+        ['ContainersReady', 'False', 'StaticPodsOnly'],
+      ],
+    );
+    assert.match(rejectEventMessage('cp1'), /node\.kubestrap\.io\/static-pods-only=true .*DoesNotExist/);
     assert.ok(needsRejection({ status: { phase: 'Pending' } }));
+    assert.ok(!needsRejection({ status }), 'already marked: no second event after an agent restart');
     assert.ok(!needsRejection({ status: { phase: 'Failed' } }));
+    assert.ok(!needsRejection({ metadata: { deletionTimestamp: new Date() }, status: { phase: 'Pending' } }));
+    assert.ok(needsDeletionConfirmed({ metadata: { deletionTimestamp: new Date() }, status }));
+    assert.ok(!needsDeletionConfirmed({ metadata: { deletionTimestamp: new Date() }, status: { phase: 'Failed' } }));
+    assert.ok(!needsDeletionConfirmed({ status }));
     const ev = podEvent({ metadata: { name: 'p', namespace: 'ns', uid: 'u' } }, 'cp1', 'Warning', 'R', 'm');
     assert.deepEqual([ev.involvedObject.kind, ev.involvedObject.name, ev.involvedObject.uid, ev.type], ['Pod', 'p', 'u', 'Warning']);
   });

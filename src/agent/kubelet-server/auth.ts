@@ -94,14 +94,22 @@ const TOKEN_TTL_MS = 2 * 60_000;
 /** The kubelet's Webhook authorizer: SubjectAccessReview through the node's kubeconfig, cached. */
 export class SubjectAccessReviewer {
   private readonly cache = new Map<string, { allowed: boolean; until: number }>();
-  private readonly agent: https.Agent;
+  private agent: https.Agent;
 
   constructor(
-    private readonly kubeconfig: LoadedKubeconfig,
+    private kubeconfig: LoadedKubeconfig,
     private readonly nodeName: string,
     private readonly now: () => number = Date.now,
   ) {
     this.agent = httpsAgentFor(kubeconfig, true);
+  }
+
+  /** New credentials (a rotated client certificate): later reviews use them; open connections are closed. */
+  reload(kubeconfig: LoadedKubeconfig): void {
+    const old = this.agent;
+    this.kubeconfig = kubeconfig;
+    this.agent = httpsAgentFor(kubeconfig, true);
+    old.destroy();
   }
 
   private readonly tokens = new Map<string, { user?: User; until: number }>();

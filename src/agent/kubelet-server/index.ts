@@ -23,6 +23,8 @@ export async function startKubeletApi(
   view: Pick<AgentView, 'desired' | 'states' | 'errors' | 'metrics'>,
   nodeIP: string,
   logger: Logger,
+  /** A bootstrapped node's credentials: the reviews follow its certificate rotations. */
+  credentials?: { onRotated(cb: () => void | Promise<void>): () => void },
 ): Promise<RunningKubeletApi | undefined> {
   const port = config.kubeletPort ?? 0;
   if (port === 0) return undefined;
@@ -50,6 +52,11 @@ export async function startKubeletApi(
     if (!kc) throw new HostError('does not exist', { file: host.path(config.kubeconfig), field: '--kubeconfig' });
     reviewer = new SubjectAccessReviewer(kc, config.nodeName);
   }
+  const kubeconfig = config.kubeconfig;
+  const unsubscribe = credentials?.onRotated(async () => {
+    const next = kubeconfig === undefined ? undefined : await loadKubeconfig(host, kubeconfig).catch(() => undefined);
+    if (next) reviewer?.reload(next);
+  });
   const server = new KubeletServer({
     view,
     host,
@@ -69,6 +76,7 @@ export async function startKubeletApi(
   return {
     port: bound,
     close: async () => {
+      unsubscribe?.();
       await server.close();
       reviewer?.close();
     },

@@ -1,26 +1,54 @@
 /**
- * Pods the scheduler or a DaemonSet bound to this node. The agent only runs static pods, so it
- * rejects them the way the kubelet rejects a pod it cannot admit: phase Failed with a reason and
- * a message, instead of leaving them Pending forever.
+ * Pods the scheduler or a DaemonSet bound to this node. The agent runs static pods only, so such a
+ * pod never starts here. The kubelet rejects a pod it cannot admit with phase Failed; the agent
+ * deliberately does not: its "no" is permanent for this node, and a Failed pod is replaced by its
+ * controller at once (a ReplicaSet, without backoff, and the scheduler likes the empty agent node)
+ * or deleted and recreated by a DaemonSet (backoff up to 15 min, forever). Instead the pod stays
+ * Pending with reason `StaticPodsOnly` (what `kubectl get pods` shows as STATUS), a Ready=False
+ * condition saying why, and one Warning event saying what to do. Controllers count it and leave it
+ * alone; a Deployment's rollout reports ProgressDeadlineExceeded. Deleting it works as on a kubelet
+ * node: the agent confirms the deletion (it has no containers to stop).
  */
-import type { CoreV1Event, V1Pod, V1PodStatus } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Pod, V1PodCondition, V1PodStatus } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
+import { LABEL_STATIC_PODS_ONLY } from '../annotations.js';
 
-export const REJECT_REASON = 'NodeStaticPodsOnly';
+export const REJECT_REASON = 'StaticPodsOnly';
 export const AGENT_COMPONENT = 'kubestrap-agent';
 
+/** status.message: why it does not start. */
 export function rejectMessage(nodeName: string): string {
-  return `Pod was rejected: node ${nodeName} runs static pods only (kubestrap agent); it cannot run pods from the API server`;
+  return `node ${nodeName} runs the kubestrap agent, which runs static pods only: this pod is not started here`;
 }
 
-/** Terminal pods and mirror pods need nothing. */
+/** The event's message: why, and what to do. */
+export function rejectEventMessage(nodeName: string): string {
+  return (
+    `${rejectMessage(nodeName)}. Run it on a node with a kubelet: keep it off nodes labelled ${LABEL_STATIC_PODS_ONLY}=true ` +
+    `(nodeAffinity: ${LABEL_STATIC_PODS_ONLY} DoesNotExist), do not set spec.nodeName to ${nodeName}, or make it a static pod in the node's manifest directory`
+  );
+}
+
+/** Terminal pods, pods being deleted and pods already marked need nothing. */
 export function needsRejection(pod: V1Pod): boolean {
   const phase = pod.status?.phase;
-  return phase !== 'Failed' && phase !== 'Succeeded' && !pod.metadata?.deletionTimestamp;
+  if (phase === 'Failed' || phase === 'Succeeded' || pod.metadata?.deletionTimestamp) return false;
+  return pod.status?.reason !== REJECT_REASON;
 }
 
-export function rejectionStatus(nodeName: string): V1PodStatus {
-  return { phase: 'Failed', reason: REJECT_REASON, message: rejectMessage(nodeName) };
+/**
+ * A deleted pod bound here waits for its node to confirm (graceful deletion of a scheduled,
+ * non-terminal pod): the agent never started it, so it confirms at once.
+ */
+export function needsDeletionConfirmed(pod: V1Pod): boolean {
+  const phase = pod.status?.phase;
+  return pod.metadata?.deletionTimestamp !== undefined && phase !== 'Failed' && phase !== 'Succeeded';
+}
+
+export function rejectionStatus(nodeName: string, now: Date = new Date()): V1PodStatus {
+  const message = rejectMessage(nodeName);
+  const condition = (type: string): V1PodCondition => ({ type, status: 'False', reason: REJECT_REASON, message, lastTransitionTime: now });
+  return { phase: 'Pending', reason: REJECT_REASON, message, conditions: [condition('Ready'), condition('ContainersReady')] };
 }
 
 /** A core/v1 Event about a pod (involvedObject = the pod), as the kubelet's recorder writes it. */

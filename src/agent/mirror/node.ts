@@ -7,6 +7,7 @@ import type { V1Node, V1NodeCondition, V1NodeStatus, V1Taint } from '@kubernetes
 import { readFile, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import type { Host } from '../../host/host.js';
+import { LABEL_STATIC_PODS_ONLY } from '../annotations.js';
 
 /** Everything about this machine that goes into the Node; gathered once by `collectNodeFacts`. */
 export interface NodeFacts {
@@ -54,6 +55,7 @@ const CONDITIONS: readonly Omit<V1NodeCondition, 'lastHeartbeatTime' | 'lastTran
   { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubestrap agent is posting ready status' },
 ];
 
+/** The kubelet's default labels, plus the agent's own: this node runs static pods only. */
 export function nodeLabels(facts: NodeFacts): Record<string, string> {
   const arch = facts.architecture;
   return {
@@ -62,7 +64,15 @@ export function nodeLabels(facts: NodeFacts): Record<string, string> {
     'kubernetes.io/arch': arch,
     'kubernetes.io/hostname': facts.nodeName,
     'kubernetes.io/os': 'linux',
+    [LABEL_STATIC_PODS_ONLY]: 'true',
   };
+}
+
+/** Labels of `nodeLabels` an existing Node lacks or has otherwise (the kubelet's updateDefaultLabels); undefined when none. */
+export function missingLabels(node: V1Node, facts: NodeFacts): Record<string, string> | undefined {
+  const have = node.metadata?.labels ?? {};
+  const out = Object.fromEntries(Object.entries(nodeLabels(facts)).filter(([k, v]) => have[k] !== v));
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /**

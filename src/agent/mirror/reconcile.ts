@@ -8,7 +8,7 @@ import type { KubeClient } from '../../kube/client.js';
 import { isAlreadyExists, isConflict, isForbidden, isNotFound } from '../../kube/errors.js';
 import type { Logger } from '../log.js';
 import type { PodState, StaticPod } from '../pod-types.js';
-import { podEvent, needsRejection, rejectionStatus, REJECT_REASON } from './foreign.js';
+import { needsDeletionConfirmed, needsRejection, podEvent, rejectEventMessage, rejectionStatus, REJECT_REASON } from './foreign.js';
 import { buildMirrorPod, isMirrorOf, isMirrorPod, mirrorStatus, statusFingerprint, statusPatch, type NodeRef } from './mirror-pod.js';
 
 export interface ReconcileOptions {
@@ -36,12 +36,17 @@ export class MirrorReconciler {
   retrySoon = false;
 
   constructor(
-    private readonly client: KubeClient,
+    private client: KubeClient,
     private readonly opts: ReconcileOptions,
     private readonly log: Logger,
     private readonly events: { fail(what: string, err: unknown): void },
     private readonly health: ReconcileHealth,
   ) {}
+
+  /** New credentials (a rotated certificate): later calls use this client. */
+  setClient(client: KubeClient): void {
+    this.client = client;
+  }
 
   /** A new Node: the status fingerprints of the old one's mirrors mean nothing now. */
   nodeRegistered(): void {
@@ -66,6 +71,8 @@ export class MirrorReconciler {
       if (wanted.has(key)) continue;
       if (isMirrorPod(pod)) {
         if (ready) await this.deleteMirror(pod).catch((err: unknown) => this.events.fail(`deleting mirror pod ${key}`, err));
+      } else if (needsDeletionConfirmed(pod)) {
+        await this.confirmDeletion(pod).catch((err: unknown) => this.events.fail(`deleting pod ${key}`, err));
       } else if (needsRejection(pod) && !this.rejected.has(pod.metadata?.uid ?? '')) {
         await this.reject(pod).catch((err: unknown) => this.events.fail(`rejecting pod ${key}`, err));
       }
@@ -118,20 +125,24 @@ export class MirrorReconciler {
 
   /** Deletes with grace 0 and a UID precondition, so a mirror someone just recreated survives. */
   private async deleteMirror(pod: V1Pod): Promise<void> {
-    const name = pod.metadata!.name!;
-    const namespace = pod.metadata!.namespace!;
+    if (await this.deleteNow(pod)) this.log.info('deleted mirror pod', { pod: `${pod.metadata!.namespace!}/${pod.metadata!.name!}` });
+    this.patched.delete(pod.metadata!.uid!);
+  }
+
+  /** Grace 0, this pod's UID only; false when it is gone or replaced already. */
+  private async deleteNow(pod: V1Pod): Promise<boolean> {
     try {
       await this.client.core.deleteNamespacedPod({
-        name,
-        namespace,
+        name: pod.metadata!.name!,
+        namespace: pod.metadata!.namespace!,
         gracePeriodSeconds: 0,
         body: { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata!.uid } },
       });
-      this.log.info('deleted mirror pod', { pod: `${namespace}/${name}` });
+      return true;
     } catch (err) {
       if (!isNotFound(err) && !isConflict(err)) throw err;
+      return false;
     }
-    this.patched.delete(pod.metadata!.uid!);
   }
 
   private async patchStatus(mirror: V1Pod, st: PodState): Promise<void> {
@@ -167,7 +178,13 @@ export class MirrorReconciler {
     }
   }
 
-  /** Marks a scheduled pod Failed (as a kubelet rejecting it at admission) and records an event. */
+  /** A deleted API pod bound here: nothing runs, so the deletion is confirmed at once. */
+  private async confirmDeletion(pod: V1Pod): Promise<void> {
+    await this.deleteNow(pod);
+    this.rejected.delete(pod.metadata!.uid!);
+  }
+
+  /** Keeps a pod bound here Pending with reason StaticPodsOnly (foreign.ts says why not Failed) and records an event. */
   private async reject(pod: V1Pod): Promise<void> {
     const { core } = this.client;
     const name = pod.metadata!.name!;
@@ -180,11 +197,11 @@ export class MirrorReconciler {
       throw err;
     }
     await core
-      .createNamespacedEvent({ namespace, body: podEvent(pod, this.opts.nodeName, 'Warning', REJECT_REASON, status.message!) })
+      .createNamespacedEvent({ namespace, body: podEvent(pod, this.opts.nodeName, 'Warning', REJECT_REASON, rejectEventMessage(this.opts.nodeName)) })
       .catch((err: unknown) => this.events.fail(`event for rejected pod ${namespace}/${name}`, err));
     this.rejected.add(pod.metadata!.uid!);
     this.health.rejectedPods++;
-    this.log.info('rejected pod bound to this node', { pod: `${namespace}/${name}`, reason: REJECT_REASON });
+    this.log.info('pod bound to this node will not run here', { pod: `${namespace}/${name}`, reason: REJECT_REASON });
   }
 }
 

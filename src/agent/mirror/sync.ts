@@ -7,7 +7,7 @@
 import type { V1Taint } from '@kubernetes/client-node';
 import { Watch } from '../../kube/client-node.js';
 import type { Host } from '../../host/host.js';
-import type { KubeClient } from '../../kube/client.js';
+import { kubeClient, type KubeClient } from '../../kube/client.js';
 import { apiErrorMessage, isForbidden, isNotFound } from '../../kube/errors.js';
 import type { Logger } from '../log.js';
 import type { PodState } from '../pod-types.js';
@@ -31,8 +31,11 @@ export interface MirrorSyncOptions {
    * would delete every mirror (kubelet waits for "sources ready" for the same reason).
    */
   sourcesReady?: () => boolean;
-  /** Reported as nodeInfo.kubeletVersion (use the deployed Kubernetes version, e.g. v1.34.4). */
-  kubeletVersion: string;
+  /**
+   * Reported as nodeInfo.kubeletVersion (use the deployed Kubernetes version, e.g. v1.34.4); a
+   * function is read at every status report, so an image-tag upgrade shows on the Node.
+   */
+  kubeletVersion: string | (() => string);
   /** nodeInfo.containerRuntimeVersion, e.g. `containerd://1.7.24` or `kubestrap-process://0.1.0`. */
   containerRuntimeVersion: string;
   /** The agent's HTTP port, published as daemonEndpoints.kubeletEndpoint.Port. */
@@ -114,6 +117,19 @@ export class MirrorSync {
     await this.loop;
   }
 
+  /**
+   * The kubeconfig's credentials changed (a rotated client certificate): the clients are rebuilt
+   * from it and the watch reopened with them; nothing else restarts.
+   */
+  async credentialsChanged(): Promise<void> {
+    if (!this.running || !this.registration.client) return;
+    const client = await kubeClient(this.opts.kubeconfig, this.opts.host);
+    this.registration.client = client;
+    this.reconciler?.setClient(client);
+    this.watchAbort?.abort(); // its done callback reopens it with registration.client
+    this.log.info('API clients reloaded with the new credentials', { user: client.user });
+  }
+
   /** Asks for a sync soon (a pod's state changed, or a watch saw something). */
   notify(): void {
     this.dirty = true;
@@ -139,7 +155,7 @@ export class MirrorSync {
     await registration.ensureNode();
     if (!this.running) return;
     registration.scheduleLease(0);
-    this.startWatch(client);
+    this.startWatch();
     while (this.running) {
       let failed = false;
       if (this.dirty) {
@@ -177,9 +193,9 @@ export class MirrorSync {
   }
 
   /** Watches pods bound to this node so a deleted mirror or a newly bound pod is handled at once. */
-  private startWatch(client: KubeClient): void {
+  private startWatch(): void {
     if (!this.running) return;
-    const watch = new Watch(client.kc);
+    const watch = new Watch(this.registration.client!.kc);
     watch
       .watch(
         '/api/v1/pods',
@@ -188,7 +204,7 @@ export class MirrorSync {
           if (phase === 'DELETED' || phase === 'ADDED' || phase === 'MODIFIED') this.notify();
         },
         () => {
-          if (this.running) setTimeout(() => this.startWatch(client), 1000).unref();
+          if (this.running) setTimeout(() => this.startWatch(), 1000).unref();
         },
       )
       .then((ac) => {
@@ -197,7 +213,7 @@ export class MirrorSync {
       })
       .catch((err: unknown) => {
         this.fail('pod watch failed', err);
-        if (this.running) setTimeout(() => this.startWatch(client), 1000).unref();
+        if (this.running) setTimeout(() => this.startWatch(), 1000).unref();
       });
   }
 }

@@ -20,8 +20,3 @@ export function componentConfigHash(data: Readonly<Record<string, string>>, bina
   for (const v of sortedValues(binaryData)) hash.update(typeof v === 'string' ? Buffer.from(v, 'base64') : v);
   return `sha256:${hash.digest('hex')}`;
 }
-
-/** The annotations a component-config ConfigMap gets: the hash when kubeadm's defaults made it, none when the user supplied it. */
-export function componentConfigAnnotations(data: Readonly<Record<string, string>>, userSupplied: boolean): Record<string, string> {
-  return userSupplied ? {} : { [COMPONENT_CONFIG_HASH_ANNOTATION]: componentConfigHash(data) };
-}

@@ -91,6 +91,8 @@ const kubeProxySub: Phase<AdminClientData> = {
     const objects = kubeProxyObjects(ctx.config, {
       ...placement,
       componentConfig: kubeProxyComponentConfig(ctx.config),
+      // kubeadm leaves a user-supplied KubeProxyConfiguration unsigned
+      userSupplied: ctx.config.componentConfigs.kubeProxy !== undefined,
       env: proxyEnvVars(process.env),
     });
     await applyAll(ctx, c, objects);

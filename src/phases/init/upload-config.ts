@@ -5,11 +5,10 @@
  */
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { componentConfigAnnotations } from '../../config/componentconfig/hash.js';
 import { kubeletComponentConfigWithNotes } from '../../config/componentconfig/kubelet.js';
 import type { ResolvedConfig } from '../../config/types.js';
 import { DEFAULT_NODE_TOKEN_GROUP } from '../../kube/bootstrap-token.js';
-import { applyConfigMap, configMap } from '../../kube/configmap.js';
+import { applyConfigMap, configMap, signConfigMap } from '../../kube/configmap.js';
 import { applyRoleAndBinding, group, namedRule, role } from '../../kube/rbac.js';
 import { withRetry } from '../../kube/retry.js';
 import type { AdminClientData } from '../data.js';
@@ -29,10 +28,9 @@ export function clusterConfigurationYAML(config: ResolvedConfig): string {
  * kubeadm's component-config hash when it was generated rather than given by the user.
  */
 export function kubeletConfigMap(config: ResolvedConfig, doc: Record<string, unknown>): V1ConfigMap {
-  const data = { kubelet: stringify(doc) };
-  const cm = configMap(KUBELET_CONFIG_CM, 'kube-system', data);
-  cm.metadata!.annotations = componentConfigAnnotations(data, config.componentConfigs.kubelet !== undefined);
-  return cm;
+  const cm = configMap(KUBELET_CONFIG_CM, 'kube-system', { kubelet: stringify(doc) });
+  // kubeadm leaves a user-supplied KubeletConfiguration unsigned (phases/kubelet/config.go)
+  return config.componentConfigs.kubelet !== undefined ? cm : signConfigMap(cm);
 }
 
 const kubeadmSub: Phase<AdminClientData> = {
