@@ -29,7 +29,7 @@ export interface NodeJoinOptions {
  * The seam for `kubestrap join` (issue-12-join): the printed command's discovery and the node's
  * registration in a JoinConfiguration, with a KubeletConfiguration document carrying this
  * machine's kubelet settings (what kubeadm gets through --patches), the harness' kubelet
- * ($KUBESTRAP_KUBELET), everything under the node's rootfs.
+ * (--kubelet-path), everything under the node's rootfs.
  */
 async function kubestrapJoin(node: TestbedNode, join: JoinCommand, options: NodeJoinOptions): Promise<LinesResult> {
   if (!node.containerd) throw new Error(`node ${node.name}: join needs the node's containerd (startTestbed({ containerd: true }))`);
@@ -49,9 +49,20 @@ async function kubestrapJoin(node: TestbedNode, join: JoinCommand, options: Node
   };
   const kubelet = { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', ...kubeletMachineSettings(node) };
   await writeFile(config, `${stringify(joinConfiguration)}---\n${stringify(kubelet)}`);
-  const argv = [...node.launcher, process.execPath, path.join(REPO, 'bin/kubestrap.js'), 'join', '--config', config, '--rootfs', node.rootfs];
+  const kubeletPath = components().binaries.kubelet.path;
+  const argv = [
+    ...node.launcher,
+    process.execPath,
+    path.join(REPO, 'bin/kubestrap.js'),
+    'join',
+    '--config',
+    config,
+    '--rootfs',
+    node.rootfs,
+    '--kubelet-path',
+    kubeletPath,
+  ];
   return runWithLines(argv, {
-    env: { ...process.env, KUBESTRAP_KUBELET: components().binaries.kubelet.path },
     timeoutMs: options.timeoutMs ?? 300_000,
     onLine: options.onLine,
   });
