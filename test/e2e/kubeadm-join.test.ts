@@ -45,6 +45,8 @@ test('the real kubeadm join adds a worker to a kubestrap control plane', { skip:
   const kubeletLog = join.kubelet ? `\nkubelet log: ${join.kubelet.logFile}` : '';
   assert.equal(join.code, 0, `kubeadm join exited ${join.code}:\n${join.output}${kubeletLog}`);
   assert.match(join.output, /This node has joined the cluster/);
+  // kubeadm goes on without what it may not read (e.g. "Continuing without it"): it must find all of it
+  assert.doesNotMatch(join.output, /is forbidden|Continuing without it/, 'kubeadm found everything it reads in the cluster');
   t.diagnostic(`kubeadm ${join.argv.slice(1).join(' ')}\n${join.output.trim()}`);
   t.diagnostic(`kubeadm join took ${joinS.toFixed(2)} s`);
 
