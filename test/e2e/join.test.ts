@@ -75,7 +75,7 @@ test('kubestrap join: a worker with the real kubelet joins a kubestrap control p
       discovery,
       ...extra,
     };
-    const kubeletDoc = { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', ...kubeletMachineSettings(w1.cgroupRoot()) };
+    const kubeletDoc = { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', ...kubeletMachineSettings(w1) };
     const file = path.join(w1.dir, `${name}.yaml`);
     await writeFile(file, `${stringify(joinDoc)}---\n${stringify(kubeletDoc)}`);
     return file;
