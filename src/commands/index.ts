@@ -5,9 +5,11 @@ import { registerCerts } from './certs.js';
 import { registerCompletion } from './completion.js';
 import { registerConfig } from './config.js';
 import { registerInit } from './init.js';
+import { registerJoin } from './join.js';
 import { registerKubeconfig } from './kubeconfig-user.js';
 import { registerLogs } from './logs.js';
 import { registerReset } from './reset.js';
+import { registerSupervise } from './supervise.js';
 import { registerToken } from './token.js';
 import { registerUpgrade } from './upgrade.js';
 import { registerVersion } from './version.js';
@@ -16,6 +18,7 @@ export type RegisterCommand = (program: Command) => void;
 
 export const COMMANDS: readonly RegisterCommand[] = [
   registerInit,
+  registerJoin,
   registerConfig,
   registerAgent,
   registerCerts,
@@ -26,4 +29,5 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerUpgrade,
   registerVersion,
   registerCompletion,
+  registerSupervise,
 ];
