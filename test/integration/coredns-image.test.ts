@@ -6,14 +6,14 @@
  * `kubernetes` plugin (no API server here): the multi-node e2e proves Service names.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { corednsObjects } from '../../src/kube/addons/coredns.js';
 import type { KubeObject } from '../../src/kube/apply.js';
 import { components, componentsReady } from '../support/components.js';
 import { testConfig } from '../support/config-fixture.js';
+import { runHostNetworkContainer } from '../support/host-network-container.js';
 import { waitFor } from '../support/proc.js';
 import { startTestbed, testbedLeftovers } from '../support/testbed.js';
 
@@ -43,37 +43,18 @@ test('the CoreDNS image answers DNS as the Deployment runs it', { skip, timeout:
     const confDir = path.join(w1.dir, 'coredns');
     await mkdir(confDir, { recursive: true });
     await writeFile(path.join(confDir, 'Corefile'), COREFILE);
-    const cri = w1.containerd!.cri;
-    const logDirectory = path.join(w1.dir, 'pods', 'coredns');
-    await mkdir(logDirectory, { recursive: true });
-    // host network (the node's namespace), so the probes below reach it on 127.0.0.1
-    const sandboxConfig = {
-      metadata: { name: 'coredns-w1', uid: randomUUID(), namespace: 'kube-system', attempt: 0 },
-      logDirectory,
-      linux: { securityContext: { namespaceOptions: { network: 'NODE' as const, pid: 'CONTAINER' as const, ipc: 'POD' as const } } },
-    };
-    const { podSandboxId } = await cri.runtime.runPodSandbox({ config: sandboxConfig });
     const sc = container.securityContext!;
-    const { containerId } = await cri.runtime.createContainer({
-      podSandboxId,
-      sandboxConfig,
-      config: {
-        metadata: { name: 'coredns', attempt: 0 },
-        image: { image: container.image! },
-        args: container.args!,
-        mounts: [{ containerPath: container.volumeMounts![0]!.mountPath, hostPath: confDir, readonly: true }],
-        linux: {
-          securityContext: {
-            capabilities: { addCapabilities: sc.capabilities!.add!, dropCapabilities: sc.capabilities!.drop! },
-            readonlyRootfs: sc.readOnlyRootFilesystem === true,
-            noNewPrivs: sc.allowPrivilegeEscalation === false,
-          },
-        },
-        logPath: 'coredns.log',
+    const { log } = await runHostNetworkContainer(w1, {
+      name: 'coredns',
+      image: container.image!,
+      args: container.args!,
+      mounts: [{ containerPath: container.volumeMounts![0]!.mountPath, hostPath: confDir, readonly: true }],
+      securityContext: {
+        capabilities: { addCapabilities: sc.capabilities!.add!, dropCapabilities: sc.capabilities!.drop! },
+        readonlyRootfs: sc.readOnlyRootFilesystem === true,
+        noNewPrivs: sc.allowPrivilegeEscalation === false,
       },
     });
-    await cri.runtime.startContainer({ containerId });
-    const log = (): Promise<string> => readFile(path.join(logDirectory, 'coredns.log'), 'utf8').catch(() => '');
     const fetchText = (url: string): string =>
       `fetch('${url}').then(async (r) => console.log(r.status, await r.text()), (e) => console.log('ERR', e.cause?.code ?? e.message))`;
     const ready = await waitFor(

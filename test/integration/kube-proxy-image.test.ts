@@ -14,7 +14,6 @@
  *    certificate does not name the bridge address).
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -25,6 +24,7 @@ import { INIT_PHASES } from '../../src/phases/init/index.js';
 import { Runner } from '../../src/phases/runner.js';
 import { startControlPlane } from '../support/apiserver.js';
 import { components, componentsReady } from '../support/components.js';
+import { runHostNetworkContainer } from '../support/host-network-container.js';
 import { waitFor } from '../support/proc.js';
 import { startTestbed, testbedLeftovers } from '../support/testbed.js';
 
@@ -51,37 +51,20 @@ test('the kube-proxy image programs iptables rules from the addon’s config', {
       const lock = path.join(w1.dir, 'xtables.lock');
       await writeFile(lock, '');
 
-      const cri = w1.containerd!.cri;
-      const logDirectory = path.join(w1.dir, 'pods', 'kube-proxy');
-      await mkdir(logDirectory, { recursive: true });
-      const hostNetwork = { namespaceOptions: { network: 'NODE' as const, pid: 'CONTAINER' as const, ipc: 'POD' as const }, privileged: true };
-      const sandboxConfig = {
-        metadata: { name: 'kube-proxy-w1', uid: randomUUID(), namespace: 'kube-system', attempt: 0 },
-        logDirectory,
-        linux: { securityContext: hostNetwork },
-      };
-      const { podSandboxId } = await cri.runtime.runPodSandbox({ config: sandboxConfig });
       const ds = await admin.apps.readNamespacedDaemonSet({ name: 'kube-proxy', namespace: 'kube-system' });
       const container = ds.spec!.template.spec!.containers[0]!;
       assert.equal(container.image, components().images['kube-proxy'].ref);
-      const { containerId } = await cri.runtime.createContainer({
-        podSandboxId,
-        sandboxConfig,
-        config: {
-          metadata: { name: 'kube-proxy', attempt: 0 },
-          image: { image: container.image! },
-          // the DaemonSet's command, $(NODE_NAME) expanded as the kubelet would
-          command: container.command!.map((a) => a.replace('$(NODE_NAME)', 'w1')),
-          mounts: [
-            { containerPath: '/var/lib/kube-proxy', hostPath: confDir, readonly: true },
-            { containerPath: '/run/xtables.lock', hostPath: lock },
-          ],
-          linux: { securityContext: { privileged: true } },
-          logPath: 'kube-proxy.log',
-        },
+      const { log } = await runHostNetworkContainer(w1, {
+        name: 'kube-proxy',
+        image: container.image!,
+        // the DaemonSet's command, $(NODE_NAME) expanded as the kubelet would
+        command: container.command!.map((a) => a.replace('$(NODE_NAME)', 'w1')),
+        mounts: [
+          { containerPath: '/var/lib/kube-proxy', hostPath: confDir, readonly: true },
+          { containerPath: '/run/xtables.lock', hostPath: lock },
+        ],
+        securityContext: { privileged: true },
       });
-      await cri.runtime.startContainer({ containerId });
-      const log = (): Promise<string> => readFile(path.join(logDirectory, 'kube-proxy.log'), 'utf8').catch(() => '');
       const rules = await waitFor(
         'kube-proxy rules in w1’s nat and filter tables',
         async () => {
