@@ -42,6 +42,20 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
 }
 
 /**
+ * The kubelet's TLS bootstrap request made ahead of it (src/agent/tls/bootstrap.ts
+ * prepareAheadRequest): resolves once its key is in the cert dir, so the kubelet may start; then
+ * `submit()` creates the request. The TLS code loads only here.
+ */
+export async function prepareKubeletCsr(
+  host: Host,
+  nodeName: string,
+  paths: { kubeconfig: string; bootstrapKubeconfig: string; certDir: string },
+): Promise<{ submit(): Promise<string> } | undefined> {
+  const { prepareAheadRequest } = await import('./tls/index.js');
+  return prepareAheadRequest(host, nodeName, paths);
+}
+
+/**
  * Asks a CRI endpoint for its version: undefined when it answers, else a short reason (no raw gRPC
  * text). gRPC and the CRI protos (≈ 0.1 s of CPU) load only here.
  */

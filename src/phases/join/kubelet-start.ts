@@ -2,14 +2,16 @@
  * `join phase kubelet-start`, as kubeadm's runKubeletStartJoinPhase: discovery (if preflight has
  * not done it), a Ready Node of the same name refused, then bootstrap-kubelet.conf, the CA,
  * instance-config.yaml, config.yaml (the kubelet-config ConfigMap + the node's own document) and
- * kubeadm-flags.env written, and the kubelet (re)started as a host service. Everything is computed
+ * kubeadm-flags.env written, and the kubelet (re)started as a host service while we create its
+ * first certificate request for it (requestAhead). Everything is computed
  * before the first write, so a failure leaves nothing behind.
  */
-import { HostError } from '../../errors.js';
+import { HostError, messageOf } from '../../errors.js';
 import { nodeIsReady } from '../../kube/join-cluster.js';
 import { startNodeService, type NodeService } from '../node-service.js';
 import type { Phase } from '../runner.js';
-import { KUBELET_PATHS, MANIFESTS_DIR } from '../../constants.js';
+import { KUBELET_KUBECONFIG, KUBELET_PATHS, MANIFESTS_DIR } from '../../constants.js';
+import { prepareKubeletCsr } from '../../agent/index.js';
 import { agentJoinService } from '../agent-node.js';
 import type { JoinData } from './data.js';
 import {
@@ -59,12 +61,40 @@ async function run(ctx: JoinData): Promise<void> {
     out.line('kubelet-start', `Writing ${file === KUBELET_PATHS.bootstrapKubeconfig ? 'the bootstrap kubeconfig' : 'file'} "${host.path(file)}"`);
     await host.writeFile(file, text, mode);
   }
-  await startNodeService(host, p.service, {
-    systemd: await ctx.systemd(),
-    systemctl: ctx.systemctl,
-    dryRun: ctx.dryRun,
-    say: (m) => out.line('kubelet-start', m),
-  });
+  const ahead = config.agent || ctx.dryRun ? undefined : await requestAhead(ctx);
+  await Promise.all([
+    ahead?.created ?? Promise.resolve(),
+    startNodeService(host, p.service, {
+      systemd: await ctx.systemd(),
+      systemctl: ctx.systemctl,
+      dryRun: ctx.dryRun,
+      say: (m) => out.line('kubelet-start', m),
+    }),
+  ]);
+}
+
+/**
+ * The kubelet's first certificate request, made by us while it starts (issue 12): its key is
+ * written before it starts, so it finds the request (already approved, often signed) instead of
+ * making it. Best effort: on any failure the kubelet makes the request itself, as it always could.
+ * Resolves once the request is created (or given up on); the kubelet is not waited for.
+ */
+async function requestAhead(ctx: JoinData): Promise<{ created: Promise<void> } | undefined> {
+  const say = (m: string): void => ctx.out.line('kubelet-start', m);
+  const paths = { kubeconfig: KUBELET_KUBECONFIG, bootstrapKubeconfig: KUBELET_PATHS.bootstrapKubeconfig, certDir: KUBELET_PATHS.pkiDir };
+  const skipped = (err: unknown): undefined => {
+    say(`The kubelet will request its client certificate itself (${messageOf(err)})`);
+    return undefined;
+  };
+  const ahead = await prepareKubeletCsr(ctx.host, ctx.config.nodeName, paths).catch(skipped);
+  if (!ahead) return undefined;
+  // wrapped: an async function's returned promise would be awaited before the kubelet starts
+  return {
+    created: ahead.submit().then(
+      (name) => say(`Requested the kubelet's client certificate (certificate signing request ${name})`),
+      (err: unknown) => void skipped(err),
+    ),
+  };
 }
 
 export const kubeletStartPhase: Phase<JoinData> = {
