@@ -5,6 +5,7 @@
  * the pod workers, the daemon's main) are loaded only when a function here asks for them.
  */
 import type { Host } from '../host/host.js';
+import type { LoadedKubeconfig } from '../kubeconfig/load.js';
 import type { AgentFlags } from './config.js';
 import { argValue, readAgentArgs } from './daemon.js';
 import type { RuntimeName } from './runtime/types.js';
@@ -42,17 +43,13 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
 }
 
 /**
- * The kubelet's TLS bootstrap request made ahead of it (src/agent/tls/bootstrap.ts
- * prepareAheadRequest): resolves once its key is in the cert dir, so the kubelet may start; then
- * `submit()` creates the request. The TLS code loads only here.
+ * The kubelet's TLS bootstrap request made ahead of it (src/agent/tls/ahead.ts): resolves once its
+ * key is in the cert dir (`certDir`, a host path), so the kubelet may start; then `submit()` creates
+ * the request with the bootstrap `credentials`.
  */
-export async function prepareKubeletCsr(
-  host: Host,
-  nodeName: string,
-  paths: { kubeconfig: string; bootstrapKubeconfig: string; certDir: string },
-): Promise<{ submit(): Promise<string> } | undefined> {
-  const { prepareAheadRequest } = await import('./tls/index.js');
-  return prepareAheadRequest(host, nodeName, paths);
+export async function prepareKubeletCsr(host: Host, nodeName: string, certDir: string, credentials: LoadedKubeconfig): Promise<{ submit(): Promise<string> }> {
+  const { prepareAheadRequest } = await import('./tls/ahead.js');
+  return prepareAheadRequest(host, nodeName, certDir, credentials);
 }
 
 /**

@@ -13,7 +13,7 @@ import { kubeClient, type KubeClient } from '../../kube/client.js';
 import { apiErrorMessage, statusCode } from '../../kube/errors.js';
 import { sleep } from '../../kube/retry.js';
 import { loadKubeconfig, type LoadedKubeconfig } from '../../kubeconfig/load.js';
-import { generateKeyPair, parsePrivateKey, privateKeyPem } from '../../pki/keys.js';
+import { privateKeyPem } from '../../pki/keys.js';
 import type { Logger } from '../log.js';
 import { ClientCertStore } from './cert-store.js';
 import { checkIssued, createCsr, CsrError, waitForCertificate, type CreatedCsr } from './csr-api.js';
@@ -74,19 +74,6 @@ export async function loadBootstrapKubeconfig(host: Host, file: string): Promise
   return kc;
 }
 
-/** The key to request with: the current pair's, else the waiting one in the cert dir, else a new P-256 key (kept there). */
-async function bootstrapKey(host: Host, store: ClientCertStore): Promise<KeyObject> {
-  const current = await store.current();
-  if (current) return current.key;
-  const waiting = await host.readOptional(store.tmpKeyPath());
-  const parsed = waiting ? parsePrivateKey(waiting) : undefined;
-  if (parsed) return parsed;
-  const { privateKey } = await generateKeyPair('ECDSA-P256');
-  await host.mkdir(store.certDir, 0o755);
-  await host.writeFile(store.tmpKeyPath(), privateKeyPem(privateKey), 0o600);
-  return privateKey;
-}
-
 /** Creates (or finds, when it is ours) the node's digest-named bootstrap request for `key`, with the bootstrap kubeconfig's credentials. */
 async function submitBootstrapCsr(host: Host, nodeName: string, bootstrapKubeconfig: string, key: KeyObject): Promise<{ client: KubeClient; csr: CreatedCsr }> {
   const usages = nodeClientUsages(key);
@@ -96,36 +83,12 @@ async function submitBootstrapCsr(host: Host, nodeName: string, bootstrapKubecon
   return { client, csr };
 }
 
-export interface AheadRequest {
-  /** Creates the request (the kubelet, finding it, reuses it); resolves to its name. */
-  submit(): Promise<string>;
-}
-
-/**
- * The kubelet's first TLS bootstrap request, made ahead of it (`kubestrap join`, issue 12): the key
- * the kubelet's LoadClientCert will pick (the current pair's, else `kubelet-client.key.tmp`, which
- * is written here before the kubelet starts), then `submit()` creates the same `node-csr-<digest>`
- * request the kubelet would. The kubelet's create then meets AlreadyExists, checks the request is
- * compatible (subject, signer, our key signs it) and watches it, so the controller-manager's
- * approval and signing overlap the kubelet's own start-up. Undefined when `kubeconfig` already
- * holds a usable certificate (the kubelet will not bootstrap).
- */
-export async function prepareAheadRequest(
-  host: Host,
-  nodeName: string,
-  paths: { kubeconfig: string; bootstrapKubeconfig: string; certDir: string },
-): Promise<AheadRequest | undefined> {
-  if ((await kubeconfigProblem(host, paths.kubeconfig)) === undefined) return undefined;
-  const key = await bootstrapKey(host, new ClientCertStore(host, paths.certDir));
-  return { submit: async () => (await submitBootstrapCsr(host, nodeName, paths.bootstrapKubeconfig, key)).csr.name };
-}
-
 /** One bootstrap attempt; throws CsrError (the cluster said no), ConfigError or an API/transport error. */
 export async function bootstrapOnce(opts: TlsBootstrapOptions): Promise<X509Certificate> {
   const { host, nodeName, logger } = opts;
   const bootstrap = await loadBootstrapKubeconfig(host, opts.bootstrapKubeconfig);
   const store = new ClientCertStore(host, opts.certDir);
-  const key = await bootstrapKey(host, store);
+  const key = await store.bootstrapKey();
   const { client, csr } = await submitBootstrapCsr(host, nodeName, opts.bootstrapKubeconfig, key);
   logger.info('waiting for the client certificate', { csr: csr.name, signer: 'kubernetes.io/kube-apiserver-client-kubelet', user: `system:node:${nodeName}` });
   const pem = await waitForCertificate(client, csr, {

@@ -12,6 +12,7 @@ import { lstat, rename, symlink, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { HostError, messageOf } from '../../errors.js';
 import type { Host } from '../../host/host.js';
+import { generateKeyPair, parsePrivateKey, privateKeyPem } from '../../pki/keys.js';
 
 export const CLIENT_PAIR_PREFIX = 'kubelet-client';
 export const TMP_KEY_FILE = `${CLIENT_PAIR_PREFIX}.key.tmp`;
@@ -66,6 +67,23 @@ export class ClientCertStore {
     const text = (await this.host.readOptional(this.currentPath()))?.toString('utf8');
     if (!text) return undefined;
     return parsePair(text, this.currentPath());
+  }
+
+  /**
+   * The key to request with, as the kubelet's LoadClientCert picks it: the current pair's, else
+   * the waiting one (`kubelet-client.key.tmp`), else a new P-256 key, kept there until a
+   * certificate is issued.
+   */
+  async bootstrapKey(): Promise<KeyObject> {
+    const current = await this.current();
+    if (current) return current.key;
+    const waiting = await this.host.readOptional(this.tmpKeyPath());
+    const parsed = waiting ? parsePrivateKey(waiting) : undefined;
+    if (parsed) return parsed;
+    const { privateKey } = await generateKeyPair('ECDSA-P256');
+    await this.host.mkdir(this.certDir, 0o755);
+    await this.host.writeFile(this.tmpKeyPath(), privateKeyPem(privateKey), 0o600);
+    return privateKey;
   }
 
   /** Writes a new pair file and points `current` at it; returns the stored pair. */

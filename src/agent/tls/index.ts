@@ -1,3 +1,3 @@
 /** The agent's TLS bootstrap and client certificate rotation (loaded only with --bootstrap-kubeconfig). */
-export { kubeconfigProblem, loadBootstrapKubeconfig, prepareAheadRequest, type AheadRequest } from './bootstrap.js';
+export { kubeconfigProblem, loadBootstrapKubeconfig } from './bootstrap.js';
 export { NodeCredentials } from './credentials.js';

@@ -81,12 +81,13 @@ async function run(ctx: JoinData): Promise<void> {
  */
 async function requestAhead(ctx: JoinData): Promise<{ created: Promise<void> } | undefined> {
   const say = (m: string): void => ctx.out.line('kubelet-start', m);
-  const paths = { kubeconfig: KUBELET_KUBECONFIG, bootstrapKubeconfig: KUBELET_PATHS.bootstrapKubeconfig, certDir: KUBELET_PATHS.pkiDir };
   const skipped = (err: unknown): undefined => {
     say(`The kubelet will request its client certificate itself (${messageOf(err)})`);
     return undefined;
   };
-  const ahead = await prepareKubeletCsr(ctx.host, ctx.config.nodeName, paths).catch(skipped);
+  // a kubelet.conf there (a re-run) may need no bootstrap: a request then would only linger
+  if (await ctx.host.exists(KUBELET_KUBECONFIG)) return undefined;
+  const ahead = await prepareKubeletCsr(ctx.host, ctx.config.nodeName, KUBELET_PATHS.pkiDir, await ctx.bootstrapCredentials()).catch(skipped);
   if (!ahead) return undefined;
   // wrapped: an async function's returned promise would be awaited before the kubelet starts
   return {
