@@ -5,6 +5,7 @@
  */
 import { createHash, createHmac, timingSafeEqual, X509Certificate } from 'node:crypto';
 import { stringify } from 'yaml';
+import { parseToken } from './bootstrap-token.js';
 
 /** kubeadm's `--discovery-token-ca-cert-hash` value for a PEM CA certificate. */
 export function caCertHash(caPem: string | Buffer): string {
@@ -38,6 +39,34 @@ export function signDetachedJWS(payload: string, tokenId: string, tokenSecret: s
     .update(`${header}.${b64url(payload)}`)
     .digest();
   return `${header}..${b64url(sig)}`;
+}
+
+/** cluster-info's data key prefix for a token's signature (bootstrapapi.JWSSignatureKeyPrefix). */
+export const JWS_PREFIX = 'jws-kubeconfig-';
+
+/** A token as far as signing cluster-info goes (a BootstrapToken or a StoredToken). */
+export interface SigningToken {
+  token: string;
+  usages: readonly string[];
+  /** RFC 3339; absent: never expires. */
+  expires?: string;
+}
+
+/**
+ * The `jws-kubeconfig-<id>` entries the controller-manager's bootstrapsigner would add to
+ * cluster-info for these tokens (signConfigMap): one per token with the `signing` usage that has
+ * not expired, over the `kubeconfig` value. Written with the ConfigMap so a join right after
+ * init or `token create` need not wait for the signer; its resync then finds nothing to change.
+ */
+export function clusterInfoSignatures(kubeconfig: string, tokens: readonly SigningToken[], now: Date = new Date()): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of tokens) {
+    const parts = parseToken(t.token);
+    if (!parts || !t.usages.includes('signing')) continue;
+    if (t.expires !== undefined && Date.parse(t.expires) <= now.getTime()) continue;
+    out[`${JWS_PREFIX}${parts.id}`] = signDetachedJWS(kubeconfig, parts.id, parts.secret);
+  }
+  return out;
 }
 
 /**

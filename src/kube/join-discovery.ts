@@ -13,7 +13,7 @@ import { formatDuration } from '../config/duration.js';
 import { KubestrapError, messageOf } from '../errors.js';
 import { parseKubeconfig, type LoadedKubeconfig } from '../kubeconfig/load.js';
 import { parseToken } from './bootstrap-token.js';
-import { caCertHash, verifyDetachedJWS } from './discovery.js';
+import { caCertHash, JWS_PREFIX, verifyDetachedJWS } from './discovery.js';
 import { rawRequest } from './raw.js';
 import { sleep } from './retry.js';
 
@@ -21,7 +21,6 @@ import { sleep } from './retry.js';
 export class DiscoveryError extends KubestrapError {}
 
 export const CLUSTER_INFO_PATH = '/api/v1/namespaces/kube-public/configmaps/cluster-info';
-const JWS_PREFIX = 'jws-kubeconfig-';
 /** kubeadm's DiscoveryRetryInterval is a fixed 5 s; a back-off from 250 ms finds a starting API server sooner. */
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 5000;

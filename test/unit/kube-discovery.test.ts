@@ -6,9 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { bootstrapTokenSecret, generateToken, parseToken } from '../../src/kube/bootstrap-token.js';
+import { bootstrapTokenSecret, generateToken, parseToken, tokenFromSecret } from '../../src/kube/bootstrap-token.js';
 import { decryptWithCertificateKey, encryptWithCertificateKey, generateCertificateKey } from '../../src/kube/copycerts.js';
-import { caCertHash, clusterInfoKubeconfig, signDetachedJWS, verifyDetachedJWS } from '../../src/kube/discovery.js';
+import { caCertHash, clusterInfoKubeconfig, clusterInfoSignatures, signDetachedJWS, verifyDetachedJWS } from '../../src/kube/discovery.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../../src/kube/errors.js';
 import { ApiException } from '@kubernetes/client-node';
 
@@ -118,5 +118,27 @@ describe('API error classes', () => {
     assert.ok(isConflict(status(409, 'Conflict')));
     assert.ok(isNotFound(status(404, 'NotFound')));
     assert.ok(!isNotFound(new Error('ECONNREFUSED')));
+  });
+});
+
+describe('clusterInfoSignatures (what bootstrapsigner adds to cluster-info)', () => {
+  const kubeconfig = clusterInfoKubeconfig('https://198.18.0.10:6443', 'CA');
+  const now = new Date('2026-01-01T00:00:00Z');
+  it('signs each unexpired token with the signing usage under jws-kubeconfig-<id>', () => {
+    const tokens = [
+      { token: 'abcdef.0123456789abcdef', usages: ['signing', 'authentication'], expires: '2026-01-02T00:00:00Z' },
+      { token: 'ghijkl.0123456789abcdef', usages: ['authentication'] },
+      { token: 'mnopqr.0123456789abcdef', usages: ['signing'], expires: '2025-12-31T00:00:00Z' },
+      { token: 'stuvwx.0123456789abcdef', usages: ['signing'] },
+    ];
+    const sigs = clusterInfoSignatures(kubeconfig, tokens, now);
+    assert.deepEqual(Object.keys(sigs).sort(), ['jws-kubeconfig-abcdef', 'jws-kubeconfig-stuvwx']);
+    assert.equal(sigs['jws-kubeconfig-abcdef'], signDetachedJWS(kubeconfig, 'abcdef', '0123456789abcdef'));
+    assert.ok(verifyDetachedJWS(sigs['jws-kubeconfig-stuvwx']!, kubeconfig, 'stuvwx', '0123456789abcdef'));
+  });
+  it("takes init's tokens through their Secrets (TTL → expiration)", () => {
+    const secret = bootstrapTokenSecret({ token: 'abcdef.0123456789abcdef', ttl: '24h', usages: ['signing', 'authentication'], groups: [] }, now);
+    assert.deepEqual(Object.keys(clusterInfoSignatures(kubeconfig, [tokenFromSecret(secret)], now)), ['jws-kubeconfig-abcdef']);
+    assert.deepEqual(clusterInfoSignatures(kubeconfig, [tokenFromSecret(secret)], new Date('2026-01-03T00:00:00Z')), {});
   });
 });

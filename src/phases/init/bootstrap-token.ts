@@ -1,14 +1,15 @@
 /**
  * kubeadm's bootstrap-token phase: the token Secrets, the RBAC that lets token holders join
  * (get nodes, post CSRs, auto-approval, rotation), and the kube-public/cluster-info ConfigMap that
- * anonymous users may read for discovery (the controller-manager's bootstrapsigner signs it).
+ * anonymous users may read for discovery, signed for our tokens as the controller-manager's
+ * bootstrapsigner signs it.
  */
 import type { AdminClientData } from '../data.js';
 import type { Phase } from '../runner.js';
 import { ConfigError, HostError } from '../../errors.js';
-import { bootstrapTokenSecret, DEFAULT_NODE_TOKEN_GROUP, parseToken } from '../../kube/bootstrap-token.js';
+import { bootstrapTokenSecret, DEFAULT_NODE_TOKEN_GROUP, parseToken, tokenFromSecret } from '../../kube/bootstrap-token.js';
 import { applyConfigMap, applySecret, configMap } from '../../kube/configmap.js';
-import { clusterInfoKubeconfig } from '../../kube/discovery.js';
+import { clusterInfoKubeconfig, clusterInfoSignatures } from '../../kube/discovery.js';
 import {
   applyClusterRole,
   applyClusterRoleBinding,
@@ -121,7 +122,14 @@ export const bootstrapTokenPhase: Phase<AdminClientData> = {
     const kubeconfig = clusterInfoData(c);
     await withRetry(
       async () => {
-        await applyConfigMapKeepingSignatures(c, kubeconfig);
+        await applyConfigMapKeepingSignatures(
+          c,
+          kubeconfig,
+          clusterInfoSignatures(
+            kubeconfig,
+            tokens.map((t) => tokenFromSecret(bootstrapTokenSecret(t))),
+          ),
+        );
         await applyRoleAndBinding(c, role('kubeadm:bootstrap-signer-clusterinfo', 'kube-public', [namedRule('configmaps', [CLUSTER_INFO])]), [
           user('system:anonymous'),
         ]);
@@ -132,11 +140,13 @@ export const bootstrapTokenPhase: Phase<AdminClientData> = {
 };
 
 /**
- * Creates cluster-info, or updates only its kubeconfig: the `jws-kubeconfig-*` keys belong to the
- * bootstrapsigner and must survive a re-run.
+ * Creates cluster-info, or updates only its kubeconfig: the `jws-kubeconfig-*` keys of other
+ * tokens belong to the bootstrapsigner and must survive a re-run. Our tokens' signatures are
+ * written here, exactly as the signer would (so a join right after init finds them at once,
+ * instead of waiting for the controller-manager; kubeadm join polls every 5 s).
  */
-async function applyConfigMapKeepingSignatures(c: KubeClient, kubeconfig: string): Promise<void> {
+async function applyConfigMapKeepingSignatures(c: KubeClient, kubeconfig: string, signatures: Record<string, string>): Promise<void> {
   const existing = await c.core.readNamespacedConfigMap({ name: CLUSTER_INFO, namespace: 'kube-public' }).catch(() => undefined);
-  const data = existing?.data?.kubeconfig === kubeconfig ? existing.data : { kubeconfig };
-  await applyConfigMap(c, configMap(CLUSTER_INFO, 'kube-public', data));
+  const kept = existing?.data?.kubeconfig === kubeconfig ? existing.data : { kubeconfig };
+  await applyConfigMap(c, configMap(CLUSTER_INFO, 'kube-public', { ...kept, ...signatures }));
 }
