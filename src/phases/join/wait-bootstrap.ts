@@ -25,19 +25,26 @@ const MAX_CHECK_MS = 1000;
 /** Resolves with `check()`'s value once defined: on a change in `dir`, else after a growing pause. */
 async function until<T>(host: Host, dir: string, deadline: number, check: () => Promise<T | undefined>): Promise<T | undefined> {
   let wake: (() => void) | undefined;
+  // a change while check() runs (a file written in several steps) means: look again at once
+  let changed: boolean;
   let watcher: ReturnType<typeof watch> | undefined;
   try {
-    watcher = watch(host.path(dir), () => wake?.());
+    watcher = watch(host.path(dir), () => {
+      changed = true;
+      wake?.();
+    });
   } catch {
     // no directory to watch: the back-off alone
   }
   try {
     let pause = FIRST_CHECK_MS;
     for (;;) {
+      changed = false;
       const got = await check();
       if (got !== undefined) return got;
       const left = deadline - Date.now();
       if (left <= 0) return undefined;
+      if (changed) continue;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(pause, left));
         wake = () => {
