@@ -41,6 +41,10 @@ export function signDetachedJWS(payload: string, tokenId: string, tokenSecret: s
   return `${header}..${b64url(sig)}`;
 }
 
+/** The ConfigMap anonymous users read for token discovery, in kube-public. */
+export const CLUSTER_INFO = 'cluster-info';
+export const CLUSTER_INFO_NAMESPACE = 'kube-public';
+
 /** cluster-info's data key prefix for a token's signature (bootstrapapi.JWSSignatureKeyPrefix). */
 export const JWS_PREFIX = 'jws-kubeconfig-';
 

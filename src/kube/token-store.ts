@@ -1,10 +1,12 @@
 /**
  * The bootstrap-token Secrets of kube-system as `kubestrap token` reads and writes them: create
- * (refused when the id exists, as kubeadm's CreateNewTokens), list by the Secret type, delete.
+ * (refused when the id exists, as kubeadm's CreateNewTokens; cluster-info then signed for it), list
+ * by the Secret type, delete.
  */
 import type { V1Secret } from '@kubernetes/client-node';
 import { HostError } from '../errors.js';
-import { BOOTSTRAP_TOKEN_SECRET_TYPE } from './bootstrap-token.js';
+import { BOOTSTRAP_TOKEN_SECRET_TYPE, tokenFromSecret } from './bootstrap-token.js';
+import { CLUSTER_INFO, CLUSTER_INFO_NAMESPACE, clusterInfoSignatures } from './discovery.js';
 import type { KubeClient } from './client.js';
 import { apiErrorMessage, isNotFound } from './errors.js';
 
@@ -43,7 +45,10 @@ export function apiTokenStore(c: KubeClient): TokenStore {
         ),
       ),
     create: (secret) =>
-      call('failed to create bootstrap token', async () => void (await c.core.createNamespacedSecret({ namespace: NAMESPACE, body: secret }))),
+      call('failed to create bootstrap token', async () => {
+        await c.core.createNamespacedSecret({ namespace: NAMESPACE, body: secret });
+        await signClusterInfo(c, secret);
+      }),
     list: () =>
       call('failed to list bootstrap tokens', async () => {
         const list = await c.core.listNamespacedSecret({ namespace: NAMESPACE, fieldSelector: `type=${BOOTSTRAP_TOKEN_SECRET_TYPE}` });
@@ -52,4 +57,23 @@ export function apiTokenStore(c: KubeClient): TokenStore {
     delete: (name) =>
       call(`failed to delete bootstrap token Secret ${name}`, async () => void (await c.core.deleteNamespacedSecret({ name, namespace: NAMESPACE }))),
   };
+}
+
+/**
+ * Adds the new token's `jws-kubeconfig-<id>` to cluster-info as the controller-manager's
+ * bootstrapsigner would (src/kube/discovery.ts clusterInfoSignatures), so a join with it need not
+ * wait for the signer. Best effort: no cluster-info, a conflict or a refusal leaves it to the signer.
+ */
+async function signClusterInfo(c: KubeClient, secret: V1Secret): Promise<void> {
+  try {
+    const cm = await c.core.readNamespacedConfigMap({ name: CLUSTER_INFO, namespace: CLUSTER_INFO_NAMESPACE });
+    const kubeconfig = cm.data?.kubeconfig;
+    if (!kubeconfig) return;
+    const signatures = clusterInfoSignatures(kubeconfig, [tokenFromSecret(secret)]);
+    if (Object.entries(signatures).every(([k, v]) => cm.data?.[k] === v)) return;
+    // the read resourceVersion makes this a compare-and-swap with the signer
+    await c.core.replaceNamespacedConfigMap({ name: CLUSTER_INFO, namespace: CLUSTER_INFO_NAMESPACE, body: { ...cm, data: { ...cm.data, ...signatures } } });
+  } catch {
+    // the bootstrapsigner signs it within seconds anyway
+  }
 }

@@ -9,7 +9,7 @@ import type { Phase } from '../runner.js';
 import { ConfigError, HostError } from '../../errors.js';
 import { bootstrapTokenSecret, DEFAULT_NODE_TOKEN_GROUP, parseToken, tokenFromSecret } from '../../kube/bootstrap-token.js';
 import { applyConfigMap, applySecret, configMap } from '../../kube/configmap.js';
-import { clusterInfoKubeconfig, clusterInfoSignatures } from '../../kube/discovery.js';
+import { CLUSTER_INFO, CLUSTER_INFO_NAMESPACE, clusterInfoKubeconfig, clusterInfoSignatures } from '../../kube/discovery.js';
 import {
   applyClusterRole,
   applyClusterRoleBinding,
@@ -24,8 +24,6 @@ import {
 import { withRetry } from '../../kube/retry.js';
 import type { KubeClient } from '../../kube/client.js';
 import { releaseFor, type KubernetesRelease } from '../../config/versions.js';
-
-export const CLUSTER_INFO = 'cluster-info';
 
 interface RbacStep {
   line: string;
@@ -130,7 +128,7 @@ export const bootstrapTokenPhase: Phase<AdminClientData> = {
             tokens.map((t) => tokenFromSecret(bootstrapTokenSecret(t))),
           ),
         );
-        await applyRoleAndBinding(c, role('kubeadm:bootstrap-signer-clusterinfo', 'kube-public', [namedRule('configmaps', [CLUSTER_INFO])]), [
+        await applyRoleAndBinding(c, role('kubeadm:bootstrap-signer-clusterinfo', CLUSTER_INFO_NAMESPACE, [namedRule('configmaps', [CLUSTER_INFO])]), [
           user('system:anonymous'),
         ]);
       },
@@ -146,7 +144,7 @@ export const bootstrapTokenPhase: Phase<AdminClientData> = {
  * instead of waiting for the controller-manager; kubeadm join polls every 5 s).
  */
 async function applyConfigMapKeepingSignatures(c: KubeClient, kubeconfig: string, signatures: Record<string, string>): Promise<void> {
-  const existing = await c.core.readNamespacedConfigMap({ name: CLUSTER_INFO, namespace: 'kube-public' }).catch(() => undefined);
+  const existing = await c.core.readNamespacedConfigMap({ name: CLUSTER_INFO, namespace: CLUSTER_INFO_NAMESPACE }).catch(() => undefined);
   const kept = existing?.data?.kubeconfig === kubeconfig ? existing.data : { kubeconfig };
-  await applyConfigMap(c, configMap(CLUSTER_INFO, 'kube-public', { ...kept, ...signatures }));
+  await applyConfigMap(c, configMap(CLUSTER_INFO, CLUSTER_INFO_NAMESPACE, { ...kept, ...signatures }));
 }
