@@ -2,10 +2,11 @@
  * `join phase kubelet-start`, as kubeadm's runKubeletStartJoinPhase: discovery (if preflight has
  * not done it), a Ready Node of the same name refused, then bootstrap-kubelet.conf, the CA,
  * instance-config.yaml, config.yaml (the kubelet-config ConfigMap + the node's own document) and
- * kubeadm-flags.env written, and the kubelet (re)started as a host service while we create its
- * first certificate request for it (requestAhead). Everything is computed
+ * kubeadm-flags.env written, and the kubelet (re)started as a host service, while we create its
+ * first certificate request for it when it will reuse it (requestAhead; not with rotateCertificates). Everything is computed
  * before the first write, so a failure leaves nothing behind.
  */
+import { parse } from 'yaml';
 import { HostError, messageOf } from '../../errors.js';
 import { nodeIsReady } from '../../kube/join-cluster.js';
 import { startNodeService, type NodeService } from '../node-service.js';
@@ -27,6 +28,19 @@ import {
 interface Planned {
   files: [path: string, text: string, mode: number][];
   service: NodeService;
+  /** Whether the kubelet bootstraps with LoadClientCert (rotateCertificates off), the path that reuses our request. */
+  reusesCsr: boolean;
+}
+
+/**
+ * With rotateCertificates (kubeadm's default) the kubelet bootstraps through client-go's certificate
+ * manager instead: a fresh in-memory key and a `csr-` generateName request each time, so a request
+ * made ahead of it would only linger unused (cmd/kubelet/app/server.go, certificate_manager.go).
+ */
+function rotatesCertificates(kubeletYaml: string, flags: readonly string[]): boolean {
+  const flag = flags.findLast((f) => f.startsWith('--rotate-certificates='));
+  if (flag) return flag !== '--rotate-certificates=false';
+  return (parse(kubeletYaml) as { rotateCertificates?: unknown } | null)?.rotateCertificates === true;
 }
 
 async function plan(ctx: JoinData): Promise<Planned> {
@@ -34,16 +48,17 @@ async function plan(ctx: JoinData): Promise<Planned> {
   const cluster = await ctx.discovery();
   const files: Planned['files'] = [[KUBELET_PATHS.bootstrapKubeconfig, bootstrapKubeconfig(cluster, config.join.discovery.tlsBootstrapToken), 0o600]];
   if (!(await host.exists(config.join.caCertPath))) files.push([config.join.caCertPath, cluster.caPem, 0o644]);
-  if (config.agent) return { files, service: agentJoinService(config, host) };
+  if (config.agent) return { files, service: agentJoinService(config, host), reusesCsr: false };
   const kubelet = await ctx.kubeletBinary();
   if (!kubelet) throw new HostError('kubelet not found in system path', { hint: 'install the kubelet, or pass --kubelet-path (or $KUBESTRAP_KUBELET)' });
   const flags = kubeletFlags(config, host, ctx.hostname());
+  const kubeletYaml = kubeletConfigYaml(await ctx.clusterKubeletConfiguration(), config, host);
   files.push(
     [KUBELET_INSTANCE_CONFIG, instanceConfigYaml(config), 0o644],
-    [KUBELET_PATHS.config, kubeletConfigYaml(await ctx.clusterKubeletConfiguration(), config, host), 0o644],
+    [KUBELET_PATHS.config, kubeletYaml, 0o644],
     [KUBELET_PATHS.flagsEnv, kubeletFlagsEnv(flags), 0o644],
   );
-  return { files, service: kubeletService(kubelet, host, flags) };
+  return { files, service: kubeletService(kubelet, host, flags), reusesCsr: !rotatesCertificates(kubeletYaml, flags) };
 }
 
 async function run(ctx: JoinData): Promise<void> {
@@ -61,7 +76,7 @@ async function run(ctx: JoinData): Promise<void> {
     out.line('kubelet-start', `Writing ${file === KUBELET_PATHS.bootstrapKubeconfig ? 'the bootstrap kubeconfig' : 'file'} "${host.path(file)}"`);
     await host.writeFile(file, text, mode);
   }
-  const ahead = config.agent || ctx.dryRun ? undefined : await requestAhead(ctx);
+  const ahead = p.reusesCsr && !ctx.dryRun ? await requestAhead(ctx) : undefined;
   await Promise.all([
     ahead?.created ?? Promise.resolve(),
     startNodeService(host, p.service, {
