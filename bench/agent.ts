@@ -23,7 +23,7 @@
  * issue, in its order; extra lines (references, ratios, stop times) come before them.
  * Env: BENCH_AGENT_TRIALS (default 50), BENCH_AGENT_IDLE_S (30), BENCH_AGENT_SETTLE_S (20: all pods
  * running → idle window), BENCH_AGENT_SKIP_CRI=1,
- * BENCH_AGENT_SERIES=process,cri,relist,rss (a subset, while profiling), BENCH_AGENT_BIN (another
+ * BENCH_AGENT_SERIES=process,cri,relist,rss,kubelet (a subset, while profiling), BENCH_AGENT_BIN (another
  * launcher to measure instead of the freshly compiled bin/kubestrap.js), BENCH_AGENT_NODE_OPTIONS
  * (NODE_OPTIONS of that agent, e.g. an --import that logs heap statistics), BENCH_AGENT_KEEP_LOG
  * (copy the agent's log there). BENCH_QUICK=1: 1 trial, 5 idle pods, 50 relist files, 2 s windows
@@ -595,7 +595,8 @@ async function main(): Promise<number> {
   const series: Series = {};
   let idle: IdleResult | undefined;
   const runCri = SERIES.has('cri') && !SKIP_CRI && componentsReady();
-  if (!runCri) info(SKIP_CRI ? 'cri series skipped (BENCH_AGENT_SKIP_CRI=1)' : 'cri series skipped: run `npm run prepare:components` first');
+  if (SERIES.has('cri') && !runCri)
+    info(SKIP_CRI ? 'cri series skipped (BENCH_AGENT_SKIP_CRI=1)' : 'cri series skipped: run `npm run prepare:components` first');
   const runKubelet = SERIES.has('kubelet') && !SKIP_CRI && componentsReady();
   if (SERIES.has('kubelet') && !runKubelet) info('kubelet series skipped (needs the cri runtime and `npm run prepare:components`)');
   let vs: Record<Side, SideResult> | undefined;
