@@ -11,7 +11,8 @@
  * `kubestrap-join-s` and last `join-ratio: <ours/kubeadm>` (target ≤ 0.8).
  *
  * BENCH_JOIN_TRIALS (default 3) sets the number of trials; BENCH_QUICK=1 is one trial (a smoke
- * run for `npm test`: the figures mean nothing). Until `kubestrap join` exists in this tree only
+ * run for `npm test`: the figures mean nothing); BENCH_JOIN_VERBOSE=1 prints every output line
+ * of the join commands with its time. Until `kubestrap join` exists in this tree only
  * the kubeadm side runs, and the ratio is `n/a`.
  */
 import { existsSync } from 'node:fs';
@@ -30,6 +31,8 @@ import type { TestbedNode } from '../test/support/testbed.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const TRIALS = Number(process.env.BENCH_JOIN_TRIALS ?? (QUICK ? 1 : 3));
+/** BENCH_JOIN_VERBOSE=1: every output line of both join commands, timestamped (where the time goes). */
+const VERBOSE = process.env.BENCH_JOIN_VERBOSE === '1';
 const POLL_MS = 50;
 const TIMEOUT_MS = 240_000;
 
@@ -65,6 +68,7 @@ async function trial(side: Joiner, node: TestbedNode, cluster: Cluster, client: 
   const t0 = performance.now();
   const at = (): number => (performance.now() - t0) / 1000;
   const onLine = (line: string): void => {
+    if (VERBOSE) console.log(`#   ${at().toFixed(3)} ${side}: ${line.slice(0, 160)}`);
     for (const [name, re] of MARKS) if (marks[name] === undefined && re.test(line)) marks[name] = at();
   };
   let exited: LinesResult | undefined;
