@@ -57,6 +57,8 @@ import { startContainerd, type Containerd } from '../test/support/containerd.js'
 import { startProcess, type Proc } from '../test/support/proc.js';
 import { builtCli } from './lib/cli.js';
 import { fmt, resultLine, summarize, type Summary } from './lib/stats.js';
+import { criPod, processPod } from './lib/manifests.js';
+import { cpuTicks, rssKiB } from './lib/procfs.js';
 import { killPodProcesses } from './lib/sweep.js';
 import { benchVsKubelet, LIFECYCLE, type Side, type SideResult } from './lib/vs-kubelet.js';
 
@@ -117,32 +119,6 @@ async function scratch(prefix: string): Promise<string> {
     await rm(dir, { recursive: true, force: true });
   });
   return dir;
-}
-
-// ---------------------------------------------------------------------------------------------
-// manifests
-
-/** A hostNetwork pod with one container (short grace: the bench stops thousands of them). */
-function hostPod(name: string, container: string): string {
-  return `apiVersion: v1
-kind: Pod
-metadata:
-  name: ${name}
-  namespace: kube-system
-spec:
-  hostNetwork: true
-  terminationGracePeriodSeconds: 2
-  containers:
-${container}`;
-}
-
-/** Process runtime: `sleep <token>`, so the bench can find its own processes by their argument. */
-function processPod(name: string, token: string): string {
-  return hostPod(name, `  - name: main\n    image: busybox:1.36\n    command: [sleep, "${token}"]\n`);
-}
-
-function criPod(name: string, image: string): string {
-  return hostPod(name, `  - name: pause\n    image: ${image}\n    imagePullPolicy: IfNotPresent\n`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -410,21 +386,6 @@ function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
-}
-
-async function rssKiB(pid: number, field = 'VmRSS'): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
-  if (!m) throw new Error(`no ${field} in /proc/${pid}/status`);
-  return Number(m[1]);
-}
-
-/** utime + stime of the process itself (not its children), in clock ticks. */
-async function cpuTicks(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields 14 and 15 (utime, stime) are f[11] and f[12] (f[0] is field 3)
-  return Number(f[11]) + Number(f[12]);
 }
 
 async function runningPods(port: number): Promise<number> {

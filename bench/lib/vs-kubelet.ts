@@ -20,6 +20,8 @@ import { components } from '../../test/support/components.js';
 import { startKubelet } from '../../test/support/kubelet.js';
 import type { Proc } from '../../test/support/proc.js';
 import { startTestbed, type TestbedNode } from '../../test/support/testbed.js';
+import { criPod } from './manifests.js';
+import { cpuTicks, rssKiB } from './procfs.js';
 
 /** How often the observer lists containers: the resolution of every lifecycle figure. */
 const POLL_MS = 10;
@@ -61,23 +63,8 @@ interface Running {
   manifests: string;
 }
 
-function pod(name: string, generation: number): string {
-  return `apiVersion: v1
-kind: Pod
-metadata:
-  name: ${name}
-  namespace: kube-system
-  annotations:
-    bench/generation: "${generation}"
-spec:
-  hostNetwork: true
-  terminationGracePeriodSeconds: 2
-  containers:
-  - name: pause
-    image: ${components().images.pause.ref}
-    imagePullPolicy: IfNotPresent
-`;
-}
+/** The pause image's pod; each `generation` is another static pod of the same name. */
+const pod = (name: string, generation: number): string => criPod(name, components().images.pause.ref, generation);
 
 async function runningIds(cri: CriClient, podName: string): Promise<string[]> {
   const { containers } = await cri.runtime.listContainers({ filter: { labelSelector: { 'io.kubernetes.pod.name': podName } } });
@@ -135,18 +122,6 @@ async function trial(cri: CriClient, dir: string, name: string, out: Record<Life
     out.edit.push(edit);
     out.delete.push(del);
   }
-}
-
-async function cpuTicks(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
-}
-
-async function rssKiB(pid: number): Promise<number> {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`no VmRSS in /proc/${pid}/status`);
-  return Number(m[1]);
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
