@@ -1,0 +1,117 @@
+/**
+ * Stacked etcd membership against real etcd with mutual TLS: init's certs and etcd manifest make a
+ * one-member cluster; a learner that never starts is refused promotion (the "never catches up"
+ * case, with the member list and the leader's raft index) and removed; then a second etcd joins with
+ * --initial-cluster-state=existing, is promoted, both vote, and it is removed again.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { etcdClient, hexId, type EtcdClient, type EtcdTls } from '../../src/etcd/client.js';
+import { addLearner, listMembers, promoteWhenCaughtUp, removeMember } from '../../src/etcd/members.js';
+import { readEtcdTls } from '../../src/etcd/tls.js';
+import { startControlPlane, type ControlPlane } from '../support/apiserver.js';
+import { components } from '../support/components.js';
+import { startProcess, waitFor, waitPortsFree, type Proc } from '../support/proc.js';
+
+let cp: ControlPlane;
+let tls: EtcdTls;
+let client: EtcdClient;
+let second: Proc | undefined;
+const SECOND = { client: 22_479, peer: 22_480, metrics: 22_481 };
+const url = (port: number): string => `https://127.0.0.1:${port}`;
+
+before(async () => {
+  await waitPortsFree(Object.values(SECOND));
+  cp = await startControlPlane({ run: ['etcd'], portOffset: 20_000 });
+  tls = await readEtcdTls(cp.host, cp.config.paths.pkiDir);
+  client = etcdClient(url(cp.ports.etcdClient), tls);
+  await waitFor('etcd answers', async () => ((await client.status().catch(() => undefined))?.leader !== '0' ? true : undefined), 30_000);
+});
+
+after(async () => {
+  client?.close();
+  await second?.stop(5000);
+  await cp?.stop();
+});
+
+const connect = (endpoint: string): EtcdClient => etcdClient(endpoint, tls, { timeoutMs: 2000 });
+
+test('a learner that never catches up: promote fails with the members and the raft index, then remove', async () => {
+  const { member } = await addLearner(client, url(SECOND.peer));
+  assert.equal(member.isLearner, true);
+  const lines: string[] = [];
+  const start = Date.now();
+  await assert.rejects(promoteWhenCaughtUp(client, connect, member.ID, { timeoutMs: 2000, intervalMs: 400, progress: (l) => lines.push(l) }), (err: Error) => {
+    assert.match(
+      err.message,
+      new RegExp(
+        `^etcd learner ${hexId(member.ID)} did not catch up with the leader within 2s: leader cp1 at raft index \\d+, the learner at \\(not reachable yet\\); members: cp1 \\([0-9a-f]+, voter, https://127.0.0.1:${cp.ports.etcdPeer}\\); \\(not started\\) \\(${hexId(member.ID)}, learner, ${url(SECOND.peer)}\\)$`,
+      ),
+    );
+    return true;
+  });
+  console.log(`# promote gave up after ${Date.now() - start} ms with ${lines.length} progress lines; last: ${lines.at(-1)}`);
+  assert.ok(lines.length >= 2);
+  const left = await removeMember(client, member.ID);
+  assert.deepEqual(
+    left.map((m) => m.name),
+    ['cp1'],
+  );
+});
+
+test('add a learner, start it with --initial-cluster-state=existing, promote: two voters; remove', async () => {
+  const { member } = await addLearner(client, url(SECOND.peer));
+  const pki = (rel: string): string => cp.host.path(path.posix.join(cp.config.paths.pkiDir, rel));
+  const started = Date.now();
+  second = await startProcess(
+    'etcd-m2',
+    components().binaries.etcd.path,
+    [
+      '--name=m2',
+      `--data-dir=${path.join(cp.rootfs, 'm2')}`,
+      `--listen-client-urls=${url(SECOND.client)}`,
+      `--advertise-client-urls=${url(SECOND.client)}`,
+      `--listen-peer-urls=${url(SECOND.peer)}`,
+      `--initial-advertise-peer-urls=${url(SECOND.peer)}`,
+      `--listen-metrics-urls=http://127.0.0.1:${SECOND.metrics}`,
+      `--initial-cluster=cp1=${url(cp.ports.etcdPeer)},m2=${url(SECOND.peer)}`,
+      '--initial-cluster-state=existing',
+      `--cert-file=${pki('etcd/server.crt')}`,
+      `--key-file=${pki('etcd/server.key')}`,
+      `--trusted-ca-file=${pki('etcd/ca.crt')}`,
+      '--client-cert-auth=true',
+      `--peer-cert-file=${pki('etcd/peer.crt')}`,
+      `--peer-key-file=${pki('etcd/peer.key')}`,
+      `--peer-trusted-ca-file=${pki('etcd/ca.crt')}`,
+      '--peer-client-cert-auth=true',
+    ],
+    { logFile: path.join(cp.rootfs, 'logs', 'etcd-m2.log') },
+  );
+  const lines: string[] = [];
+  const members = await promoteWhenCaughtUp(client, connect, member.ID, { timeoutMs: 60_000, intervalMs: 200, progress: (l) => lines.push(l) });
+  console.log(`# learner promoted ${Date.now() - started} ms after its etcd started (${lines.length} "not in sync" answers)`);
+  assert.deepEqual(members.map((m) => [m.name, m.isLearner]).sort(), [
+    ['cp1', false],
+    ['m2', false],
+  ]);
+  const listed = await listMembers(client);
+  assert.equal(listed.filter((m) => !m.isLearner).length, 2);
+  // the new member answers for itself and follows the same leader
+  const own = connect(url(SECOND.client));
+  try {
+    const s = await waitFor('m2 status', async () => own.status().catch(() => undefined), 10_000);
+    assert.equal(s.isLearner, false);
+    assert.equal(s.leader, (await client.status()).leader);
+  } finally {
+    own.close();
+  }
+  const removing = Date.now();
+  const left = await removeMember(client, member.ID);
+  console.log(`# removed the new voter after ${Date.now() - removing} ms (etcd answers "unhealthy cluster" for 5 s after a membership change)`);
+  assert.deepEqual(
+    left.map((m) => m.name),
+    ['cp1'],
+  );
+  await waitFor('m2 exits after its removal', async () => (second!.running() ? undefined : true), 15_000).catch(() => undefined);
+});
