@@ -27,8 +27,13 @@ export function describeMember(m: EtcdMember): string {
   return `${m.name || '(not started)'} (${hexId(m.ID)}, ${m.isLearner ? 'learner' : 'voter'}, ${m.peerURLs.join(',')})`;
 }
 
+/** Voters first, then learners, each by name: the same line whatever order etcd lists them in (by ID). */
 export function describeMembers(members: readonly EtcdMember[]): string {
-  return members.map(describeMember).join('; ');
+  const rank = (m: EtcdMember): string => `${m.isLearner ? 1 : 0}${m.name}`;
+  return [...members]
+    .sort((a, b) => rank(a).localeCompare(rank(b)))
+    .map(describeMember)
+    .join('; ');
 }
 
 export async function listMembers(client: EtcdClient): Promise<EtcdMember[]> {

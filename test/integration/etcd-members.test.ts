@@ -5,6 +5,7 @@
  * --initial-cluster-state=existing, is promoted, both vote, and it is removed again.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { etcdClient, hexId, type EtcdClient, type EtcdTls } from '../../src/etcd/client.js';
@@ -26,7 +27,14 @@ before(async () => {
   cp = await startControlPlane({ run: ['etcd'], portOffset: 20_000 });
   tls = await readEtcdTls(cp.host, cp.config.paths.pkiDir);
   client = etcdClient(url(cp.ports.etcdClient), tls);
-  await waitFor('etcd answers', async () => ((await client.status().catch(() => undefined))?.leader !== '0' ? true : undefined), 30_000);
+  await waitFor(
+    'etcd has a leader',
+    async () => {
+      const s = await client.status().catch(() => undefined);
+      return s && s.leader !== '0' ? true : undefined;
+    },
+    30_000,
+  );
 });
 
 after(async () => {
@@ -97,6 +105,31 @@ test('add a learner, start it with --initial-cluster-state=existing, promote: tw
   ]);
   const listed = await listMembers(client);
   assert.equal(listed.filter((m) => !m.isLearner).length, 2);
+  // what the HA must-show prints: etcdctl (built by the harness) sees the same two voters
+  const pkiFile = (rel: string): string => cp.host.path(path.posix.join(cp.config.paths.pkiDir, rel));
+  const table = execFileSync(
+    components().binaries.etcdctl.path,
+    [
+      `--endpoints=${url(cp.ports.etcdClient)}`,
+      `--cacert=${pkiFile('etcd/ca.crt')}`,
+      `--cert=${pkiFile('etcd/healthcheck-client.crt')}`,
+      `--key=${pkiFile('etcd/healthcheck-client.key')}`,
+      'member',
+      'list',
+      '-w',
+      'simple',
+    ],
+    { encoding: 'utf8' },
+  );
+  console.log(`# etcdctl member list:\n${table.trimEnd().replace(/^/gm, '#   ')}`);
+  const rows = table
+    .trim()
+    .split('\n')
+    .map((l) => l.split(', '));
+  assert.deepEqual(rows.map((r) => [r[1], r[2], r[5]]).sort(), [
+    ['started', 'cp1', 'false'],
+    ['started', 'm2', 'false'],
+  ]);
   // the new member answers for itself and follows the same leader
   const own = connect(url(SECOND.client));
   try {
