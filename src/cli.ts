@@ -20,6 +20,9 @@ const LEAN_COMMANDS: Readonly<Record<string, () => Promise<RegisterCommand>>> = 
   // init is timed against starting etcd + kube-apiserver directly (bench:init): it skips the
   // image, agent and reset code (execa alone is ≈ 0.1 s)
   init: async () => (await import('./commands/init.js')).registerInit,
+  // join is timed against kubeadm join (bench:join); the supervisor runs as long as the kubelet
+  join: async () => (await import('./commands/join.js')).registerJoin,
+  supervise: async () => (await import('./commands/supervise.js')).registerSupervise,
 };
 
 /** The registrations needed for `argv` (node, script, command, ...). */

@@ -58,3 +58,15 @@ export const IMAGES_DIR = `${KUBESTRAP_STATE_DIR}/images`;
 /** imagePullPolicy values (core/v1 PullPolicy), for kubeadm's nodeRegistration and every Pod. */
 export const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
 export type PullPolicy = (typeof PULL_POLICIES)[number];
+
+/** The kubelet's own directory (kubeadm's KubeletRunDirectory) and what join writes there. */
+export const KUBELET_DIR = '/var/lib/kubelet';
+export const KUBELET_PATHS = {
+  /** The KubeletConfiguration join writes (kubelet-config ConfigMap + the node's document). */
+  config: `${KUBELET_DIR}/config.yaml`,
+  /** `KUBELET_KUBEADM_ARGS="..."`: the node's own kubelet flags (kubeadm-flags.env). */
+  flagsEnv: `${KUBELET_DIR}/kubeadm-flags.env`,
+  /** The kubelet's --cert-dir: its client certificate after the TLS bootstrap, its serving cert. */
+  pkiDir: `${KUBELET_DIR}/pki`,
+  bootstrapKubeconfig: `${KUBERNETES_DIR}/${KUBECONFIG_FILES.bootstrapKubelet}`,
+} as const;

@@ -118,8 +118,8 @@ export interface ApiSyncInput {
   config: AgentConfig & { kubeconfig: string };
   logger: Logger;
   nodeIP: string;
-  /** The desired static pods (for the control-plane version). */
-  desired: readonly StaticPod[];
+  /** The desired static pods now (for the control-plane version, read at every Node status report). */
+  desired: () => readonly StaticPod[];
   states: () => PodState[];
   onChange: (cb: (state: PodState) => void) => () => void;
   sourcesReady: () => boolean;
@@ -206,7 +206,7 @@ class LazyMirrorSync implements ApiSync {
       states: this.input.states,
       onChange: this.input.onChange,
       sourcesReady: this.input.sourcesReady,
-      kubeletVersion: controlPlaneVersion(this.input.desired) ?? DEFAULT_KUBERNETES_VERSION,
+      kubeletVersion: () => controlPlaneVersion(this.input.desired()) ?? DEFAULT_KUBERNETES_VERSION,
       containerRuntimeVersion: runtimeVersion,
       // where the API server finds the kubelet API (logs); the read-only port when that is off
       kubeletPort: config.kubeletPort || config.readOnlyPort,

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HostError, messageOf } from '../errors.js';
 import type { Host } from '../host/host.js';
@@ -84,27 +85,34 @@ export async function runningAgentPid(host: Host): Promise<number | undefined> {
   }
 }
 
-/** Starts `kubestrap agent <args>` detached, output to the log file; records the pid. */
-export async function startAgentDaemon(host: Host, args: readonly string[]): Promise<number> {
-  await host.mkdir('/var/log', 0o755);
-  await host.mkdir('/run', 0o755);
-  const logFd = openSync(host.path(AGENT_PATHS.log), 'a', 0o640);
+/**
+ * Starts `kubestrap <args>` detached from this process, stdout and stderr to `logFile`; records its
+ * pid in `pidFile` (host paths). The agent daemon, and join's supervised kubelet.
+ */
+export async function startDetachedKubestrap(host: Host, args: readonly string[], files: { log: string; pid: string; label: string }): Promise<number> {
+  for (const f of [files.log, files.pid]) await host.mkdir(path.posix.dirname(f), 0o755);
+  const logFd = openSync(host.path(files.log), 'a', 0o640);
   try {
-    const child = spawn(process.execPath, [kubestrapBin(), 'agent', ...args], {
+    const child = spawn(process.execPath, [kubestrapBin(), ...args], {
       detached: true,
       stdio: ['ignore', logFd, logFd],
       env: { ...process.env, NODE_OPTIONS: '' },
     });
     const pid = await new Promise<number>((resolve, reject) => {
-      child.once('error', (err) => reject(new HostError(`cannot start the agent: ${messageOf(err)}`, { cause: err })));
+      child.once('error', (err) => reject(new HostError(`cannot start the ${files.label}: ${messageOf(err)}`, { cause: err })));
       child.once('spawn', () => resolve(child.pid!));
     });
     child.unref();
-    await host.writeFile(AGENT_PATHS.pid, `${pid}\n`, 0o644);
+    await host.writeFile(files.pid, `${pid}\n`, 0o644);
     return pid;
   } finally {
     closeSync(logFd);
   }
+}
+
+/** Starts `kubestrap agent <args>` detached, output to the log file; records the pid. */
+export function startAgentDaemon(host: Host, args: readonly string[]): Promise<number> {
+  return startDetachedKubestrap(host, ['agent', ...args], { log: AGENT_PATHS.log, pid: AGENT_PATHS.pid, label: 'agent' });
 }
 
 /**

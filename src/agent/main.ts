@@ -29,7 +29,7 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
             config: { ...config, kubeconfig },
             logger,
             nodeIP: ip,
-            desired: a.desired(),
+            desired: () => a.desired(),
             states: () => workers.states(),
             onChange: (cb) => workers.onChange(cb),
             sourcesReady: () => a.sourcesReady(),

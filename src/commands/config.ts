@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { etcdImage, imageList, kubernetesImage } from '../config/images.js';
 import { Host } from '../host/host.js';
 import { binariesFrom, importIntoContainerd, installForProcessRuntime } from '../images/install.js';
-import { initDefaultsYaml } from '../config/print.js';
+import { initDefaultsYaml, joinDefaultsYaml } from '../config/print.js';
 import { resolveClusterConfiguration, type ImagesFlags } from '../config/resolve.js';
 
 export function registerConfig(program: Command): void {
@@ -23,6 +23,13 @@ export function registerConfig(program: Command): void {
         .map((k) => k.trim())
         .filter(Boolean);
       process.stdout.write(initDefaultsYaml(kinds));
+    });
+
+  print
+    .command('join-defaults')
+    .description('Print the default JoinConfiguration (usable with "join --config")')
+    .action(() => {
+      process.stdout.write(joinDefaultsYaml());
     });
 
   const images = config.command('images').description('Interact with the container images kubestrap uses');

@@ -5,16 +5,20 @@ import { registerCerts } from './certs.js';
 import { registerCompletion } from './completion.js';
 import { registerConfig } from './config.js';
 import { registerInit } from './init.js';
+import { registerJoin } from './join.js';
 import { registerKubeconfig } from './kubeconfig-user.js';
 import { registerLogs } from './logs.js';
 import { registerReset } from './reset.js';
+import { registerSupervise } from './supervise.js';
 import { registerToken } from './token.js';
+import { registerUpgrade } from './upgrade.js';
 import { registerVersion } from './version.js';
 
 export type RegisterCommand = (program: Command) => void;
 
 export const COMMANDS: readonly RegisterCommand[] = [
   registerInit,
+  registerJoin,
   registerConfig,
   registerAgent,
   registerCerts,
@@ -22,6 +26,8 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerLogs,
   registerReset,
   registerToken,
+  registerUpgrade,
   registerVersion,
   registerCompletion,
+  registerSupervise,
 ];

@@ -6,7 +6,14 @@
 import { randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
 import { PORTS } from '../constants.js';
-import { KUBEADM_API_VERSION, type BootstrapToken, type ClusterConfiguration, type InitConfiguration, type Timeouts } from './types.js';
+import {
+  KUBEADM_API_VERSION,
+  type BootstrapToken,
+  type ClusterConfiguration,
+  type InitConfiguration,
+  type NodeRegistrationOptions,
+  type Timeouts,
+} from './types.js';
 import { DEFAULT_IMAGE_REPOSITORY, DEFAULT_KUBERNETES_VERSION } from './versions.js';
 
 export const DEFAULT_BIND_PORT = PORTS.apiServer;
@@ -40,6 +47,19 @@ export function defaultBootstrapToken(token: string): BootstrapToken {
   return { token, ttl: DEFAULT_TOKEN_TTL, usages: [...DEFAULT_TOKEN_USAGES], groups: [...DEFAULT_TOKEN_GROUPS] };
 }
 
+/** kubeadm's SetDefaults_NodeRegistration, with the host name left empty (init and join). */
+export function defaultNodeRegistration(): NodeRegistrationOptions {
+  return {
+    name: '',
+    criSocket: DEFAULT_CRI_SOCKET,
+    taints: null,
+    kubeletExtraArgs: [],
+    ignorePreflightErrors: [],
+    imagePullPolicy: 'IfNotPresent',
+    imagePullSerial: true,
+  };
+}
+
 /** InitConfiguration defaults with the host-dependent fields left empty (name, advertiseAddress, tokens). */
 export function defaultInitConfiguration(): InitConfiguration {
   return {
@@ -47,15 +67,7 @@ export function defaultInitConfiguration(): InitConfiguration {
     kind: 'InitConfiguration',
     bootstrapTokens: [],
     dryRun: false,
-    nodeRegistration: {
-      name: '',
-      criSocket: DEFAULT_CRI_SOCKET,
-      taints: null,
-      kubeletExtraArgs: [],
-      ignorePreflightErrors: [],
-      imagePullPolicy: 'IfNotPresent',
-      imagePullSerial: true,
-    },
+    nodeRegistration: defaultNodeRegistration(),
     localAPIEndpoint: { advertiseAddress: '', bindPort: DEFAULT_BIND_PORT },
     skipPhases: [],
     timeouts: { ...DEFAULT_TIMEOUTS },

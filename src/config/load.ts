@@ -46,7 +46,7 @@ const READ_ERRORS: Readonly<Record<string, string>> = {
  * `value` checked against `schema`; returns it with nulls dropped (YAML `field:` with no value
  * means "not set", as in Go). Throws on the first unknown field or wrong type.
  */
-function decode(value: unknown, schema: Schema, path: string, file: string, kind: string): unknown {
+export function decode(value: unknown, schema: Schema, path: string, file: string, kind: string): unknown {
   const wrong = (expected: string): never => {
     throw new ConfigError(`must be ${expected}, not ${typeName(value)}`, { file, field: path });
   };
@@ -102,11 +102,23 @@ function checkOnce(seen: Map<string, number>, kind: string, index: number, file:
   seen.set(kind, index + 1);
 }
 
-/** Parses the text of a config file (named `file` in errors). */
-export function parseConfig(text: string, file: string): LoadedConfig {
-  const result: LoadedConfig = { file, componentConfigs: {}, warnings: [] };
-  const seen = new Map<string, number>();
-  let documents = 0;
+/** One non-empty document of a config file, with its apiVersion and kind checked to be present. */
+export interface ConfigDocument {
+  body: Record<string, unknown>;
+  apiVersion: string;
+  kind: string;
+  /** `document 2`, for messages. */
+  docName: string;
+  /** 0-based position in the file. */
+  index: number;
+}
+
+/**
+ * The documents of a multi-document YAML config file, each a mapping with apiVersion and kind;
+ * empty documents are skipped. `expectedKinds` only words the hint of a document without a kind.
+ */
+export function configDocuments(text: string, file: string, expectedKinds = 'InitConfiguration" or "kind: ClusterConfiguration'): ConfigDocument[] {
+  const out: ConfigDocument[] = [];
   const docs = parseAllDocuments(text, { uniqueKeys: true, merge: true });
   if (!Array.isArray(docs)) throw new ConfigError('cannot parse YAML: unexpected document structure', { file });
   docs.forEach((doc, index) => {
@@ -119,7 +131,6 @@ export function parseConfig(text: string, file: string): LoadedConfig {
       throw new ConfigError(`cannot parse YAML: ${e instanceof Error ? e.message : String(e)}`, { file });
     }
     if (body === null || body === undefined) return; // empty document, e.g. a trailing "---"
-    documents++;
     const docName = `document ${index + 1}`;
     if (typeof body !== 'object' || Array.isArray(body)) {
       throw new ConfigError(`${docName} must be a mapping with apiVersion and kind, not ${typeName(body)}`, { file });
@@ -128,9 +139,21 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     if (typeof apiVersion !== 'string' || typeof kind !== 'string' || !apiVersion || !kind) {
       throw new ConfigError(`${docName} has no apiVersion and kind`, {
         file,
-        hint: `start it with "apiVersion: ${KUBEADM_API_VERSION}" and "kind: InitConfiguration" or "kind: ClusterConfiguration"`,
+        hint: `start it with "apiVersion: ${KUBEADM_API_VERSION}" and "kind: ${expectedKinds}"`,
       });
     }
+    out.push({ body: body as Record<string, unknown>, apiVersion, kind, docName, index });
+  });
+  return out;
+}
+
+/** Parses the text of a config file (named `file` in errors). */
+export function parseConfig(text: string, file: string): LoadedConfig {
+  const result: LoadedConfig = { file, componentConfigs: {}, warnings: [] };
+  const seen = new Map<string, number>();
+  const docs = configDocuments(text, file);
+  const documents = docs.length;
+  docs.forEach(({ body, apiVersion, kind, docName, index }) => {
     const group = apiVersion.split('/')[0];
     const component = COMPONENT_CONFIGS[kind];
     if (component?.group === group) {
@@ -168,14 +191,17 @@ export function parseConfig(text: string, file: string): LoadedConfig {
   return result;
 }
 
-/** Reads and parses `--config FILE`. */
-export function loadConfigFile(file: string): LoadedConfig {
-  let text: string;
+/** The text of `--config FILE`, or one line saying why it cannot be read. */
+export function readConfigText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? '';
     throw new ConfigError(`cannot read config file: ${READ_ERRORS[code] ?? (e instanceof Error ? e.message : String(e))}`, { file });
   }
-  return parseConfig(text, file);
+}
+
+/** Reads and parses `--config FILE`. */
+export function loadConfigFile(file: string): LoadedConfig {
+  return parseConfig(readConfigText(file), file);
 }

@@ -8,6 +8,7 @@ import { ConfigError } from '../errors.js';
 import { kubeProxyComponentConfig } from './componentconfig/kube-proxy.js';
 import { kubeletComponentConfig } from './componentconfig/kubelet.js';
 import { defaultBootstrapToken } from './defaults.js';
+import { defaultJoinConfiguration, EXAMPLE_JOIN_ENDPOINT } from './join.js';
 import { deriveConfig, documentsFrom } from './resolve.js';
 import type { ResolvedConfig } from './types.js';
 
@@ -61,4 +62,15 @@ export function initDefaultsYaml(componentConfigs: readonly string[] = []): stri
   // Go marshals struct fields in sorted order (through JSON); do the same so diffs against kubeadm are small.
   const yaml = (doc: unknown): string => stringify(doc, { sortMapEntries: true, indentSeq: false });
   return [...[init, cluster].map((doc) => omitEmpty(doc, ALWAYS_PRINTED)), ...components].map(yaml).join('---\n');
+}
+
+/** `config print join-defaults`: kubeadm's JoinConfiguration defaults with its placeholders (usable with `join --config`). */
+export function joinDefaultsYaml(): string {
+  const join = defaultJoinConfiguration();
+  join.nodeRegistration.name = EXAMPLE_NODE_NAME;
+  join.discovery = {
+    bootstrapToken: { apiServerEndpoint: EXAMPLE_JOIN_ENDPOINT, token: EXAMPLE_TOKEN, caCertHashes: [], unsafeSkipCAVerification: true },
+    tlsBootstrapToken: EXAMPLE_TOKEN,
+  };
+  return stringify(omitEmpty(join, new Set()), { sortMapEntries: true, indentSeq: false });
 }

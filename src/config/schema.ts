@@ -34,21 +34,40 @@ const timeouts = obj({
   upgradeManifests: str,
 });
 
+const nodeRegistration = obj({
+  name: str,
+  criSocket: str,
+  taints: list(obj({ key: str, value: str, effect: str, timeAdded: str })),
+  kubeletExtraArgs: args,
+  ignorePreflightErrors: list(str),
+  imagePullPolicy: str,
+  imagePullSerial: bool,
+});
+const apiEndpoint = obj({ advertiseAddress: str, bindPort: int });
+
 export const INIT_CONFIGURATION_SCHEMA: Schema = obj({
   ...typeMeta,
   bootstrapTokens: list(obj({ token: str, description: str, ttl: str, expires: str, usages: list(str), groups: list(str) })),
   dryRun: bool,
-  nodeRegistration: obj({
-    name: str,
-    criSocket: str,
-    taints: list(obj({ key: str, value: str, effect: str, timeAdded: str })),
-    kubeletExtraArgs: args,
-    ignorePreflightErrors: list(str),
-    imagePullPolicy: str,
-    imagePullSerial: bool,
-  }),
-  localAPIEndpoint: obj({ advertiseAddress: str, bindPort: int }),
+  nodeRegistration,
+  localAPIEndpoint: apiEndpoint,
   certificateKey: str,
+  skipPhases: list(str),
+  patches: obj({ directory: str }),
+  timeouts,
+});
+
+export const JOIN_CONFIGURATION_SCHEMA: Schema = obj({
+  ...typeMeta,
+  dryRun: bool,
+  nodeRegistration,
+  caCertPath: str,
+  discovery: obj({
+    bootstrapToken: obj({ token: str, apiServerEndpoint: str, caCertHashes: list(str), unsafeSkipCAVerification: bool }),
+    file: obj({ kubeConfigPath: str }),
+    tlsBootstrapToken: str,
+  }),
+  controlPlane: obj({ localAPIEndpoint: apiEndpoint, certificateKey: str }),
   skipPhases: list(str),
   patches: obj({ directory: str }),
   timeouts,

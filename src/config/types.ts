@@ -206,3 +206,34 @@ export interface ResolvedConfig {
     agentStateDir: string;
   };
 }
+
+/** JoinConfiguration.discovery.bootstrapToken: token discovery of the cluster CA and API server. */
+export interface BootstrapTokenDiscovery {
+  token: string;
+  /** host:port of the API server to read cluster-info from. */
+  apiServerEndpoint: string;
+  /** `sha256:<hex>` pins of the CA's SubjectPublicKeyInfo; any one may match. */
+  caCertHashes: string[];
+  unsafeSkipCAVerification: boolean;
+}
+
+export interface JoinConfiguration {
+  apiVersion: typeof KUBEADM_API_VERSION;
+  kind: 'JoinConfiguration';
+  dryRun: boolean;
+  nodeRegistration: NodeRegistrationOptions;
+  /** Where the cluster CA is written (default /etc/kubernetes/pki/ca.crt). */
+  caCertPath: string;
+  discovery: {
+    bootstrapToken?: BootstrapTokenDiscovery;
+    /** A kubeconfig file or an https URL of one. */
+    file?: { kubeConfigPath: string };
+    /** The token the kubelet's TLS bootstrap uses (defaults to the discovery token). */
+    tlsBootstrapToken: string;
+  };
+  /** Set for a control-plane join; kubestrap joins workers only so far. */
+  controlPlane?: { localAPIEndpoint: APIEndpoint; certificateKey?: string };
+  skipPhases: string[];
+  patches?: { directory: string };
+  timeouts: Timeouts;
+}

@@ -17,6 +17,7 @@ import {
   type EnvVar,
   type HostPathMount,
   type InitConfiguration,
+  type NodeRegistrationOptions,
   type Timeouts,
 } from './types.js';
 import { DEFAULT_KUBERNETES_VERSION, minorOf, releaseOf, SUPPORTED_MINORS_TEXT } from './versions.js';
@@ -24,7 +25,7 @@ import { DEFAULT_KUBERNETES_VERSION, minorOf, releaseOf, SUPPORTED_MINORS_TEXT }
 /** Where a field's value came from: the config file or a flag. Builds the error's file/field. */
 export type Placer = (field: string) => ErrorPlace;
 
-type Check = (field: string, message: string, hint?: string) => never;
+export type Check = (field: string, message: string, hint?: string) => never;
 
 export const BOOTSTRAP_TOKEN_RE = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
 const CERTIFICATE_KEY_RE = /^[0-9a-f]{64}$/i;
@@ -110,7 +111,7 @@ function checkSANs(sans: string[], field: string, fail: Check): void {
   });
 }
 
-function checkDuration(value: string | undefined, field: string, fail: Check): void {
+export function checkDuration(value: string | undefined, field: string, fail: Check): void {
   if (value === undefined) return;
   const ms = parseDuration(value);
   if (ms === undefined) fail(field, `"${value}" is not a valid duration`, 'use a Go duration like 24h0m0s, 4m or 500ms');
@@ -161,10 +162,8 @@ export function validateBootstrapToken(t: BootstrapToken, place: Placer): void {
   checkBootstrapToken(t, '', thrower(place));
 }
 
-function validateInit(init: InitConfiguration, fail: Check): void {
-  init.bootstrapTokens.forEach((t, i) => checkBootstrapToken(t, `bootstrapTokens[${i}].`, fail));
-
-  const nr = init.nodeRegistration;
+/** NodeRegistrationOptions, shared by InitConfiguration and JoinConfiguration (kubeadm's ValidateNodeRegistrationOptions). */
+export function validateNodeRegistration(nr: NodeRegistrationOptions, fail: Check): void {
   if (!isDNS1123Subdomain(nr.name)) {
     fail('nodeRegistration.name', `"${nr.name}" is not a valid node name`, 'use a lowercase RFC 1123 subdomain (a-z, 0-9, "-" and ".")');
   }
@@ -185,6 +184,12 @@ function validateInit(init: InitConfiguration, fail: Check): void {
   if (ignored.includes('all') && ignored.length > 1) {
     fail('nodeRegistration.ignorePreflightErrors', '"all" cannot be combined with individual checks', 'use either "all" or a list of checks');
   }
+}
+
+function validateInit(init: InitConfiguration, fail: Check): void {
+  init.bootstrapTokens.forEach((t, i) => checkBootstrapToken(t, `bootstrapTokens[${i}].`, fail));
+
+  validateNodeRegistration(init.nodeRegistration, fail);
 
   const ep = init.localAPIEndpoint;
   if (!isIP(ep.advertiseAddress)) {
@@ -265,7 +270,7 @@ function validateCluster(cluster: ClusterConfiguration, fail: Check): void {
   }
 }
 
-function thrower(place: Placer): Check {
+export function thrower(place: Placer): Check {
   return (field, message, hint) => {
     throw new ConfigError(message, { ...place(field), ...(hint ? { hint } : {}) });
   };

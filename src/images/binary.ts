@@ -82,6 +82,9 @@ export async function missingBinary(host: Host, image: string, program: string, 
   return new ContainerStartError(
     'ErrImageNeverPull',
     `Container image "${image}" is not present (no ${dir}) and "${program}" is not in PATH; the process runtime never pulls`,
-    { field: `${field}.image`, hint: `put the binary at ${path.join(dir, program)} or in PATH` },
+    {
+      field: `${field}.image`,
+      hint: `put the binary at ${path.join(dir, program)} (kubestrap config images import --from <dir of static binaries> --kubernetes-version <version>) or in PATH`,
+    },
   );
 }

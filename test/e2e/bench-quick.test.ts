@@ -19,6 +19,7 @@ const BENCHES: readonly { script: string; last: string; root?: boolean }[] = [
   { script: 'pki.ts', last: 'pki-vs-kubeadm-ratio', root: true },
   { script: 'init.ts', last: 'init-overhead-ratio', root: true },
   { script: 'agent.ts', last: 'agent-relist-ms-1000-manifests', root: true },
+  { script: 'join.ts', last: 'join-ratio', root: true },
 ];
 
 function run(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {

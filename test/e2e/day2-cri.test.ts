@@ -7,9 +7,9 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { CONTAINER_NAME_LABEL, OWNER_LABEL, POD_NAMESPACE_LABEL } from '../../src/agent/runtime/cri/config.js';
 import { components, componentsReady } from '../support/components.js';
 import { startContainerd } from '../support/containerd.js';
+import { runningContainer } from '../support/cri-containers.js';
 import { day2Scenario } from '../support/day2-scenario.js';
 import { buildCli, forceCleanup, INIT_PORTS, kubestrap, leftovers } from '../support/init-e2e.js';
 import { waitPortsFree } from '../support/proc.js';
@@ -51,15 +51,8 @@ test(
       rootfs,
       node: NODE,
       container: async (name) => {
-        const { containers } = await ctrd.cri.runtime.listContainers({
-          filter: {
-            id: '',
-            podSandboxId: '',
-            state: { state: 'CONTAINER_RUNNING' },
-            labelSelector: { [CONTAINER_NAME_LABEL]: name, [POD_NAMESPACE_LABEL]: 'kube-system', [OWNER_LABEL]: NODE },
-          },
-        });
-        return containers[0] && { id: containers[0].id };
+        const c = await runningContainer(ctrd, NODE, name);
+        return c && { id: c.id };
       },
       // the sandbox image runs without a command; it mounts nothing
       extra: { image: components().images.pause.ref },

@@ -10,32 +10,15 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { CONTAINER_NAME_LABEL, OWNER_LABEL, POD_NAMESPACE_LABEL } from '../../src/agent/runtime/cri/config.js';
 import { componentsReady, suiteVersionFlags } from '../support/components.js';
-import { startContainerd, type PrivateContainerd } from '../support/containerd.js';
-import { buildCli, forceCleanup, INIT_PORTS, kubectl, kubestrap, leftovers, type ControlPlaneComponent } from '../support/init-e2e.js';
-import { controlPlaneScenario, type RunningContainer } from '../support/init-scenario.js';
+import { startContainerd } from '../support/containerd.js';
+import { runningContainer } from '../support/cri-containers.js';
+import { buildCli, forceCleanup, INIT_PORTS, kubectl, kubestrap, leftovers } from '../support/init-e2e.js';
+import { controlPlaneScenario } from '../support/init-scenario.js';
 import { waitPortsFree } from '../support/proc.js';
 
 const NODE = 'e2e-cri';
 const isRoot = process.getuid?.() === 0;
-
-async function runningContainer(ctrd: PrivateContainerd, name: ControlPlaneComponent): Promise<RunningContainer | undefined> {
-  const { containers } = await ctrd.cri.runtime.listContainers({
-    filter: {
-      id: '',
-      podSandboxId: '',
-      state: { state: 'CONTAINER_RUNNING' },
-      labelSelector: { [CONTAINER_NAME_LABEL]: name, [POD_NAMESPACE_LABEL]: 'kube-system', [OWNER_LABEL]: NODE },
-    },
-  });
-  const c = containers[0];
-  if (!c) return undefined;
-  const { info } = await ctrd.cri.runtime.containerStatus({ containerId: c.id, verbose: true });
-  const pid = (JSON.parse(info.info ?? '{}') as { pid?: number }).pid;
-  const args = pid ? (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean) : [];
-  return { id: c.id, args };
-}
 
 test(
   'kubestrap init --runtime cri: control plane as containers, node, mirror pods, edits, token, reset',
@@ -85,7 +68,7 @@ test(
       agentLog.slice(0, 4000),
     );
 
-    await controlPlaneScenario(t, { rootfs, node: NODE, initStdout: init.stdout, container: (name) => runningContainer(ctrd, name) });
+    await controlPlaneScenario(t, { rootfs, node: NODE, initStdout: init.stdout, container: (name) => runningContainer(ctrd, NODE, name) });
 
     const admin = path.join(rootfs, 'etc/kubernetes/admin.conf');
     const nodeInfo = JSON.parse(await kubectl(admin, ['get', 'node', NODE, '-o', 'jsonpath={.status.nodeInfo}'])) as { containerRuntimeVersion: string };

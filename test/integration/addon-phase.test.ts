@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { LABEL_STATIC_PODS_ONLY } from '../../src/agent/index.js';
 import type { ResolvedConfig } from '../../src/config/types.js';
-import { COMPONENT_CONFIG_HASH_ANNOTATION } from '../../src/kube/configmap.js';
+import { COMPONENT_CONFIG_HASH_ANNOTATION } from '../../src/config/componentconfig/hash.js';
 import { kubeClient, type KubeClient } from '../../src/kube/client.js';
 import { isNotFound } from '../../src/kube/errors.js';
 import { memoryPrinter } from '../../src/output.js';

@@ -23,7 +23,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { COMPONENT_CONFIG_HASH_ANNOTATION, configMapChecksum } from '../../src/kube/configmap.js';
+import { COMPONENT_CONFIG_HASH_ANNOTATION, componentConfigHash } from '../../src/config/componentconfig/hash.js';
 import { components, componentsReady, suiteRelease } from '../support/components.js';
 import { buildCli, REPO } from '../support/init-e2e.js';
 
@@ -148,7 +148,7 @@ function normalize(obj: Obj, side: 'kubeadm' | 'kubestrap'): Obj {
   if (copy.kind === 'ConfigMap' && copy.metadata.name === 'kube-proxy') {
     const data = copy.data as Record<string, string>;
     const hash = copy.metadata.annotations?.[COMPONENT_CONFIG_HASH_ANNOTATION];
-    assert.equal(hash, configMapChecksum({ data }), `${side}: the checksum of its own kube-proxy ConfigMap`);
+    assert.equal(hash, componentConfigHash(data), `${side}: the checksum of its own kube-proxy ConfigMap`);
     delete copy.metadata.annotations;
     data['config.conf'] = '(compared apart)';
   }

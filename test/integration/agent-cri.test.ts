@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import type { PodState, StaticPod } from '../../src/agent/pod-types.js';
 import { CriRuntime } from '../../src/agent/runtime/cri.js';
 import { PodWorkers } from '../../src/agent/workers/index.js';
@@ -142,13 +142,20 @@ test('init warns about an out-of-support containerd (1.x), not about 2.x', () =>
     assert.match(warnings.join('\n'), /^containerd 1\.\d+\.\d+\S* is out of support; the kubelet drops containerd 1\.x in v1\.38: upgrade to containerd 2\.x$/);
 });
 
+const withImage = (image: string, imagePullPolicy: string): V1Container => ({ name: 'c', image, imagePullPolicy });
+const FIELD = 'spec.containers[c]';
+
 test('ensureImage: present image is kept, Never and failed pulls name the image', async () => {
-  await runtime.ensureImage(etcdImage, 'IfNotPresent');
-  await assert.rejects(
-    runtime.ensureImage('registry.invalid/absent:1.0', 'Never'),
-    /Container image "registry\.invalid\/absent:1\.0" is not present with pull policy of Never/,
-  );
-  await assert.rejects(runtime.ensureImage('registry.invalid/absent:1.0', 'IfNotPresent'), (err: unknown) => {
+  await runtime.ensureImage(withImage(etcdImage, 'IfNotPresent'), FIELD);
+  await assert.rejects(runtime.ensureImage(withImage('registry.invalid/absent:1.0', 'Never'), FIELD), (err: unknown) => {
+    assert.ok(err instanceof HostError);
+    assert.match(
+      err.oneLine(),
+      /^spec\.containers\[c\]\.image: Container image "registry\.invalid\/absent:1\.0" is not present with pull policy of Never \(import it/,
+    );
+    return true;
+  });
+  await assert.rejects(runtime.ensureImage(withImage('registry.invalid/absent:1.0', 'IfNotPresent'), FIELD), (err: unknown) => {
     assert.ok(err instanceof HostError);
     assert.match(err.message, /cannot pull image registry\.invalid\/absent:1\.0/);
     return true;
@@ -157,7 +164,7 @@ test('ensureImage: present image is kept, Never and failed pulls name the image'
 
 test('etcd runs as a hostNetwork pod: health, kubelet labels, CRI logs, stop and remove', async () => {
   const pod = await etcdPod('0a1b2c3d');
-  await runtime.ensureImage(etcdImage, 'IfNotPresent');
+  await runtime.ensureImage(withImage(etcdImage, 'IfNotPresent'), FIELD);
   const sandbox: SandboxRef = await runtime.runPodSandbox(pod);
   // Idempotent: a ready sandbox of the pod is reused.
   assert.equal((await runtime.runPodSandbox(pod)).id, sandbox.id);

@@ -72,7 +72,7 @@ test('join --agent: TLS bootstrap, Node with the label, mirror pod, bound pods, 
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'web', namespace: 'default' },
-      spec: { hostNetwork: true, containers: [{ name: 'web', image: 'busybox', command: ['sleep', token] }] },
+      spec: { hostNetwork: true, containers: [{ name: 'web', image: 'busybox', command: ['sh', '-c', `echo hello from w2; exec sleep ${token}`] }] },
     }),
   );
 
@@ -134,6 +134,19 @@ test('join --agent: TLS bootstrap, Node with the label, mirror pod, bound pods, 
   assert.equal(mirror.spec?.nodeName, 'w2');
   assert.equal(mirror.status?.containerStatuses?.[0]?.restartCount, 0);
   assert.equal(sleepers(token).length, 1, 'web-w2 runs as one process');
+  // kubectl logs: kube-apiserver → w2's kubelet API, its SubjectAccessReview with the bootstrapped kubelet.conf
+  const podLogs = (what: string): Promise<string> =>
+    waitFor(
+      what,
+      () =>
+        cp.kubectl(['logs', '-n', 'default', 'web-w2']).then(
+          (l) => (l.includes('hello') ? l : undefined),
+          () => undefined,
+        ),
+      30_000,
+      250,
+    );
+  assert.match(await podLogs('kubectl logs web-w2'), /hello from w2/);
   assert.ok(mirror.metadata?.annotations?.['kubernetes.io/config.mirror']);
 
   // a Deployment's pod bound to w2: Pending with StaticPodsOnly, an event saying what to do
@@ -318,6 +331,8 @@ test('join --agent: TLS bootstrap, Node with the label, mirror pod, bound pods, 
   );
   assert.ok((lease as V1Lease).spec?.holderIdentity === 'w2');
   assert.ok(agent.running(), 'no restart');
+  // and the kubelet API's reviews use the rotated certificate too (the short one has expired)
+  assert.match(await podLogs('kubectl logs after the rotation'), /hello from w2/);
   const log = await readFile(agent.logFile, 'utf8');
   assert.match(log, /client certificate rotated/);
   t.diagnostic(

@@ -6,9 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { V1Node } from '@kubernetes/client-node';
-import { clusterSkipReason, startCluster } from '../support/cluster.js';
-import { waitFor } from '../support/proc.js';
+import { clusterSkipReason, startCluster, waitNodeReady } from '../support/cluster.js';
 import { testbedLeftovers } from '../support/testbed.js';
 
 test('a kubestrap control plane on test bed node cp1', { skip: clusterSkipReason(), timeout: 600_000 }, async (t) => {
@@ -23,15 +21,7 @@ test('a kubestrap control plane on test bed node cp1', { skip: clusterSkipReason
   assert.equal(cp.join.endpoint, `${cp.node.ip}:6443`);
   assert.match(cp.join.token, /^[a-z0-9]{6}\.[a-z0-9]{16}$/);
   assert.match(cp.join.caCertHashes[0]!, /^sha256:[0-9a-f]{64}$/);
-  const node = await waitFor(
-    'cp1 Ready',
-    async () => {
-      const n = await cp.kubectlJson<V1Node>(['get', 'node', 'cp1']).catch(() => undefined);
-      return n?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? n : undefined;
-    },
-    120_000,
-    500,
-  );
+  const node = await waitNodeReady(cp, 'cp1', 120_000, 500);
   assert.deepEqual(
     node.status?.addresses?.find((a) => a.type === 'InternalIP'),
     { type: 'InternalIP', address: cp.node.ip },

@@ -10,10 +10,12 @@
  * never reaches stop().
  */
 import { readFile } from 'node:fs/promises';
+import type { V1Node } from '@kubernetes/client-node';
 import path from 'node:path';
 import { componentsReady, suiteVersionFlags } from './components.js';
 import { stageImageBinaries } from './image-binaries.js';
-import { buildCli, forceCleanup, kubectl, kubectlJson, kubestrap, type CliResult } from './init-e2e.js';
+import { buildCli, forceCleanup, httpsGet, kubectl, kubectlJson, kubestrap, type CliResult } from './init-e2e.js';
+import { waitFor } from './proc.js';
 import { POD_NETWORK, startTestbed, type Testbed, type TestbedNode, type TestbedOptions } from './testbed.js';
 
 export type ControlPlaneRuntime = 'process' | 'cri';
@@ -55,6 +57,12 @@ export interface ControlPlane {
   kubectlJson<T>(args: readonly string[]): Promise<T>;
   /** Runs kubestrap in the control-plane node's network namespace. */
   kubestrap(args: readonly string[], timeoutMs?: number): Promise<CliResult>;
+  /**
+   * Waits until cluster-info carries the JWS for the join token (the controller-manager's
+   * bootstrap signer adds it some seconds after init): from then on a join's discovery need not
+   * wait. Returns the ms waited.
+   */
+  waitForJoinToken(timeoutMs?: number): Promise<number>;
 }
 
 export interface InitControlPlaneOptions {
@@ -112,15 +120,30 @@ export async function initControlPlane(node: TestbedNode, options: InitControlPl
     );
   }
   const adminConf = path.join(node.rootfs, 'etc/kubernetes/admin.conf');
+  const join = parseJoinCommand(init.stdout);
   return {
     node,
     rootfs: node.rootfs,
     adminConf,
     initStdout: init.stdout,
-    join: parseJoinCommand(init.stdout),
+    join,
     kubectl: (args) => kubectl(adminConf, args),
     kubectlJson: <T>(args: readonly string[]) => kubectlJson<T>(adminConf, args),
     kubestrap: run,
+    async waitForJoinToken(timeoutMs = 120_000) {
+      const t0 = performance.now();
+      const key = `jws-kubeconfig-${join.token.split('.')[0]}`;
+      await waitFor(
+        `cluster-info to carry ${key}`,
+        async () => {
+          const res = await httpsGet(`https://${join.endpoint}/api/v1/namespaces/kube-public/configmaps/cluster-info`);
+          return res.status === 200 && (JSON.parse(res.body) as { data?: Record<string, string> }).data?.[key] ? true : undefined;
+        },
+        timeoutMs,
+        100,
+      );
+      return performance.now() - t0;
+    },
   };
 }
 
@@ -169,6 +192,19 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       return stopped;
     },
   };
+}
+
+/** Waits for the Node to be Ready (as kubectl sees it with admin.conf) and returns it. */
+export function waitNodeReady(cp: ControlPlane, name: string, timeoutMs = 120_000, intervalMs = 250): Promise<V1Node> {
+  return waitFor(
+    `${name} Ready`,
+    async () => {
+      const n = await cp.kubectlJson<V1Node>(['get', 'node', name]).catch(() => undefined);
+      return n?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? n : undefined;
+    },
+    timeoutMs,
+    intervalMs,
+  );
 }
 
 /** Why a cluster test must be skipped here, or false. */

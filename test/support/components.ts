@@ -101,6 +101,15 @@ export const COREDNS_BUILDS: Readonly<Record<string, string>> = {
 export const K8S_VERSION_ENV = 'KUBESTRAP_K8S_VERSION';
 
 /** The release the suite runs (from $KUBESTRAP_K8S_VERSION); throws one line for a version the table lacks. */
+/**
+ * The upgrade the e2e tests prove, previous minor's row → the table's default; prepare builds both
+ * besides the suite's version.
+ */
+export const UPGRADE_PATH: readonly [KubernetesRelease, KubernetesRelease] = [
+  KUBERNETES_RELEASES.find((r) => r.minor === releaseOf(DEFAULT_KUBERNETES_VERSION)!.minor - 1)!,
+  releaseOf(DEFAULT_KUBERNETES_VERSION)!,
+];
+
 export function suiteRelease(): KubernetesRelease {
   const wanted = process.env[K8S_VERSION_ENV]?.trim() || DEFAULT_KUBERNETES_VERSION;
   const version = resolveKubernetesVersion(wanted);
@@ -129,23 +138,35 @@ export function manifestPath(kubernetesVersion = suiteRelease().version): string
   return path.join(cacheRoot(), kubernetesVersion, 'components.json');
 }
 
-let cached: Components | undefined;
+const cached = new Map<string, Components>();
 
 /** The prepared components for the suite's Kubernetes version; throws with what to run when absent. */
 export function components(): Components {
-  if (cached) return cached;
-  const file = manifestPath();
+  return componentsOf(suiteRelease().version);
+}
+
+/**
+ * The prepared components of one version (a row's patch, as `v1.36.3`): what an upgrade test
+ * needs of its second version. Throws with what to run when that version is not prepared
+ * (`KUBESTRAP_K8S_VERSION=<version> npm run prepare:components`).
+ */
+export function componentsOf(kubernetesVersion: string): Components {
+  const hit = cached.get(kubernetesVersion);
+  if (hit) return hit;
+  const file = manifestPath(kubernetesVersion);
+  const prepare =
+    kubernetesVersion === suiteRelease().version ? 'npm run prepare:components' : `${K8S_VERSION_ENV}=${kubernetesVersion} npm run prepare:components`;
   if (!existsSync(file)) {
-    throw new Error(`${file} not found: run \`npm run prepare:components\` first`);
+    throw new Error(`${file} not found: run \`${prepare}\` first`);
   }
   const parsed = JSON.parse(readFileSync(file, 'utf8')) as Components;
   if (parsed.format !== COMPONENTS_FORMAT) {
-    throw new Error(`${file} has format ${parsed.format}, expected ${COMPONENTS_FORMAT}: run \`npm run prepare:components\``);
+    throw new Error(`${file} has format ${parsed.format}, expected ${COMPONENTS_FORMAT}: run \`${prepare}\``);
   }
   for (const bin of Object.values(parsed.binaries)) {
-    if (!existsSync(bin.path)) throw new Error(`${bin.path} is gone: run \`npm run prepare:components\``);
+    if (!existsSync(bin.path)) throw new Error(`${bin.path} is gone: run \`${prepare}\``);
   }
-  cached = parsed;
+  cached.set(kubernetesVersion, parsed);
   return parsed;
 }
 

@@ -27,6 +27,8 @@ export interface ContainerdOptions {
   containerd?: ContainerdChoice;
   /** Images to import (default: DEFAULT_IMAGES, the control plane's); pause, the sandbox image, always is. */
   images?: ImageName[];
+  /** Whose images (default: the suite version's, components()); an upgrade test starts from the previous minor's. */
+  components?: Components;
   /** Force a snapshotter (default: overlayfs when an overlay mount works here, else native). */
   snapshotter?: Snapshotter;
   /** Its directory (created; removed by stop()); default: a new temp dir. Keep it short: the socket lives in it. */
@@ -230,7 +232,7 @@ function containerdBinaries(comps: Components, choice: ContainerdChoice): Contai
 }
 
 export async function startContainerd(options: ContainerdOptions = {}): Promise<PrivateContainerd> {
-  const comps: Components = components();
+  const comps: Components = options.components ?? components();
   const bins = containerdBinaries(comps, options.containerd ?? suiteContainerd());
   const major = containerdMajor(bins.versionLine);
   // Short path: unix socket paths are limited to 108 bytes.

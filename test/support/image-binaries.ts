@@ -7,14 +7,16 @@
 import { mkdir, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { IMAGES_DIR, parseImage } from '../../src/images/binary.js';
-import { components, type ImageName } from './components.js';
+import { components, type Components, type ImageName } from './components.js';
 
 /** The control-plane images whose binary has the image's name (pause is the CRI sandbox, not run here). */
 const STAGED: readonly Exclude<ImageName, 'pause'>[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
 
-/** Links each component binary into the rootfs' image directory; returns the link paths. */
-export async function stageImageBinaries(rootfs: string): Promise<string[]> {
-  const c = components();
+/**
+ * Links each component binary into the rootfs' image directory; returns the link paths. `c`: another
+ * version's components (componentsOf), e.g. an upgrade's target.
+ */
+export async function stageImageBinaries(rootfs: string, c: Components = components()): Promise<string[]> {
   const links: string[] = [];
   for (const name of STAGED) {
     const { repository, tag } = parseImage(c.images[name].ref);

@@ -12,13 +12,12 @@
  * `systemctl restart kubelet` — the stand-in starts the kubelet with the command line of kubeadm's
  * drop-in (10-kubeadm.conf), and kubeadm goes on to wait for the TLS bootstrap as it would.
  */
-import { spawn } from 'node:child_process';
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { JoinCommand } from './cluster.js';
 import { components } from './components.js';
 import { kubeletMachineSettings, machinePreflightIgnores } from './kubelet.js';
-import type { Proc } from './proc.js';
+import { runWithLines, type LinesResult, type Proc } from './proc.js';
 import type { TestbedNode } from './testbed.js';
 
 /**
@@ -70,7 +69,7 @@ export async function writeKubeletPatches(node: TestbedNode): Promise<string> {
   const dir = path.join(node.dir, 'kubeadm-patches');
   await mkdir(dir, { recursive: true });
   // <target>[suffix][+<patchtype>].<ext> (kubeadm's patches package): a JSON merge patch
-  await writeFile(path.join(dir, 'kubeletconfiguration+merge.json'), `${JSON.stringify(kubeletMachineSettings(node.cgroupRoot()), null, 2)}\n`);
+  await writeFile(path.join(dir, 'kubeletconfiguration+merge.json'), `${JSON.stringify(kubeletMachineSettings(node), null, 2)}\n`);
   return dir;
 }
 
@@ -82,10 +81,7 @@ export interface KubeadmJoinOptions {
   onLine?: (line: string) => void;
 }
 
-export interface KubeadmJoinResult {
-  code: number;
-  /** stdout and stderr, interleaved as written. */
-  output: string;
+export interface KubeadmJoinResult extends LinesResult {
   /** The kubelet the stand-in started, if kubeadm got that far. */
   kubelet: Proc | undefined;
   /** The kubeadm command line (after the launcher). */
@@ -115,27 +111,14 @@ export async function kubeadmJoin(node: TestbedNode, join: JoinCommand, options:
   ];
   // kubeadm's preflight looks the kubelet up in PATH (KubeletVersion check)
   const env = { ...process.env, PATH: `${path.dirname(bins.kubelet.path)}:${process.env.PATH ?? ''}` };
-  const child = spawn(node.launcher[0]!, [...node.launcher.slice(1), ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  let partial = '';
   let kubelet: Promise<Proc> | undefined;
-  const onData = (chunk: Buffer): void => {
-    const text = chunk.toString('utf8');
-    output += text;
-    partial += text;
-    const lines = partial.split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) {
+  const { code, output } = await runWithLines([...node.launcher, ...argv], {
+    env,
+    timeoutMs: options.timeoutMs ?? 300_000,
+    onLine: (line) => {
       options.onLine?.(line);
       if (!kubelet && line.includes(STARTING_KUBELET)) kubelet = startKubeletUnit(node);
-    }
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300_000);
-  const code = await new Promise<number>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (c) => resolve(c ?? -1));
-  }).finally(() => clearTimeout(timer));
+    },
+  });
   return { code, output, kubelet: await kubelet, argv };
 }

@@ -4,12 +4,12 @@
  * why. Everything the kubelet writes is under the node's rootfs (root dir, cert dir, pod logs,
  * volume plugin dir) or its per-node cgroup, so several kubelets share the machine.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { components } from './components.js';
 import type { Proc } from './proc.js';
-import { removeCreatedHostPathsOnStop, type Testbed, type TestbedNode } from './testbed.js';
+import { NODE_SUBNET, removeCreatedHostPathsOnStop, type Testbed, type TestbedNode } from './testbed.js';
 
 /**
  * Host paths the kubelet hard-codes (no flag or config field moves them): the device manager's
@@ -72,10 +72,21 @@ function cgroupV2(): boolean {
 }
 
 /**
- * What THIS machine needs of any kubelet in a test bed node, standalone or joined to a cluster
- * (where kubeadm's `--patches` adds it to the cluster's kubelet-config, which stays as users get it).
+ * The resolv.conf a bed node's kubelet gives pods with dnsPolicy Default (CoreDNS forwards to it):
+ * an address on the bed's node subnet that no node ever has, so an upstream query finds nobody
+ * (no ARP answer) and nothing outside the bed is ever asked, while CoreDNS starts — with an empty
+ * file it exits ("no nameservers found").
  */
-export function kubeletMachineSettings(cgroupRoot: string): Record<string, unknown> {
+export const NODE_UPSTREAM_DNS = `${NODE_SUBNET.prefix}.254`;
+
+/**
+ * What THIS machine needs of any kubelet in a test bed node, standalone or joined to a cluster
+ * (where kubeadm's `--patches` adds it to the cluster's kubelet-config, which stays as users get
+ * it). Creates the node's cgroup root and resolv.conf.
+ */
+export function kubeletMachineSettings(node: TestbedNode): Record<string, unknown> {
+  const resolvConf = path.join(node.dir, 'resolv.conf');
+  writeFileSync(resolvConf, `nameserver ${NODE_UPSTREAM_DNS}\n`);
   return {
     // This machine is cgroup v1 (hybrid: cgroup2 only at /sys/fs/cgroup/unified); kubelets since
     // v1.35 refuse v1 unless told (validation_linux.go: FailCgroupV1 && isCgroup1 → error).
@@ -85,12 +96,12 @@ export function kubeletMachineSettings(cgroupRoot: string): Record<string, unkno
     cgroupDriver: 'cgroupfs',
     // Several kubelets share the machine's cgroup hierarchies: each gets its own root (created by
     // node.cgroupRoot(), removed by the bed) so their kubepods/QoS cgroups do not collide.
-    cgroupRoot,
+    cgroupRoot: node.cgroupRoot(),
     // The kubelet refuses to start with swap on unless told (server.go, "running with swap on is
     // not supported"); only relaxed when this machine actually has swap.
     failSwapOn: !swapOn(),
     // The pods must not inherit this machine's DNS setup: nothing outside the machine is addressed.
-    resolvConf: '',
+    resolvConf,
     // A test node must not be evicted or garbage-collect images because the shared disk of this
     // build machine is fuller than a real node's thresholds.
     evictionHard: { 'memory.available': '0%', 'nodefs.available': '0%', 'imagefs.available': '0%' },
@@ -103,12 +114,12 @@ export function kubeletMachineSettings(cgroupRoot: string): Record<string, unkno
  * The test bed's kubelet settings for `node`, standalone (no API server): static pods from the
  * node's manifest dir, the node's containerd.
  */
-export function kubeletTestbedConfig(node: TestbedNode, paths: KubeletPaths, cgroupRoot: string): KubeletConfiguration {
+export function kubeletTestbedConfig(node: TestbedNode, paths: KubeletPaths): KubeletConfiguration {
   if (!node.containerd) throw new Error(`node ${node.name}: the kubelet needs the node's containerd (startTestbed({ containerd: true }))`);
   return {
     apiVersion: 'kubelet.config.k8s.io/v1beta1',
     kind: 'KubeletConfiguration',
-    ...kubeletMachineSettings(cgroupRoot),
+    ...kubeletMachineSettings(node),
     containerRuntimeEndpoint: node.containerd.endpoint,
     staticPodPath: paths.staticPodPath,
     // Host paths a kubelet writes by default, moved under the node's rootfs so nodes do not share them
@@ -147,7 +158,7 @@ export async function startKubelet(bed: Testbed, node: TestbedNode, options: Sta
   }
   const paths = kubeletPaths(node);
   for (const dir of [paths.certDir, paths.staticPodPath, paths.podLogsDir, paths.volumePluginDir]) await mkdir(dir, { recursive: true });
-  const config = kubeletTestbedConfig(node, paths, node.cgroupRoot());
+  const config = kubeletTestbedConfig(node, paths);
   await writeFile(paths.configFile, `${JSON.stringify(config, null, 2)}\n`);
   const args = [
     `--config=${paths.configFile}`,

@@ -24,6 +24,7 @@ import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/prom
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { etcdVersionOfTag } from '../../src/config/images.js';
+import type { KubernetesRelease } from '../../src/config/versions.js';
 import { componentImageRef, componentImageSpec, recipeFingerprint } from '../../src/images/kubernetes.js';
 import { writeImage } from '../../src/images/oci.js';
 import { collectHostFiles, kubeProxyHostFiles, type CollectedFiles } from './host-files.js';
@@ -35,6 +36,7 @@ import {
   CONTAINERD_BUILD_FORMAT,
   containerdBuildDir,
   suiteRelease,
+  UPGRADE_PATH,
   type BinaryInfo,
   type BinaryName,
   type Components,
@@ -387,8 +389,8 @@ async function readPrevious(file: string): Promise<Partial<Components>> {
   }
 }
 
-export async function prepare(): Promise<Components> {
-  const release = suiteRelease();
+/** Builds (or checks) the components of one release row; the suite's by default. */
+export async function prepare(release: KubernetesRelease = suiteRelease()): Promise<Components> {
   const k8sModule = path.join(here, 'k8s', `v1.${release.minor}`);
   const etcdModule = path.join(here, 'etcd', `v${etcdVersionOfTag(release.etcdImageTag)}`);
   for (const dir of [k8sModule, etcdModule]) {
@@ -517,8 +519,12 @@ export async function prepare(): Promise<Components> {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  prepare().then(
-    () => log('components ready'),
+  // The suite's version, then the upgrade tests' versions (another row adds only its own build).
+  const releases = [...new Map([suiteRelease(), ...UPGRADE_PATH].map((r) => [r.version, r])).values()];
+  (async () => {
+    for (const r of releases) await prepare(r);
+  })().then(
+    () => log(`components ready: ${releases.map((r) => r.version).join(', ')}`),
     (err: unknown) => {
       console.error(`[prepare] FAILED: ${err instanceof Error ? err.message : String(err)}`);
       process.exitCode = 1;

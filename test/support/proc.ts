@@ -144,3 +144,41 @@ export async function waitPortsFree(ports: readonly number[], timeoutMs = 30_000
     500,
   );
 }
+
+export interface LinesResult {
+  /** Exit code (-1 when killed by a signal, e.g. the timeout). */
+  code: number;
+  /** stdout and stderr, interleaved as written. */
+  output: string;
+}
+
+/** Runs a command to completion, passing each output line (stdout or stderr) to `onLine` as it comes; SIGKILL after timeoutMs. */
+export function runWithLines(
+  argv: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs: number; onLine?: (line: string) => void },
+): Promise<LinesResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let partial = '';
+    const onData = (chunk: Buffer): void => {
+      const text = chunk.toString('utf8');
+      output += text;
+      partial += text;
+      const lines = partial.split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) options.onLine?.(line);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, output });
+    });
+  });
+}

@@ -73,6 +73,9 @@ export const NODE_PRIVATE_DIRS = [
   '/var/lib/cni',
   '/usr/libexec/kubernetes',
   '/var/lib/kubestrap',
+  // containerd's CRI pins pod network namespaces here (hard-coded /var/run/netns); the bed's own
+  // namespaces there are opened by nsenter before it enters the node's mount namespace
+  '/run/netns',
 ] as const;
 
 export interface ExecResult {
@@ -195,9 +198,43 @@ function killNetnsProcesses(netns: string): void {
   }
 }
 
+/** Every pid in a cgroup tree (cgroup.procs of it and its descendants). */
+function cgroupPids(dir: string): number[] {
+  if (!existsSync(dir)) return [];
+  const pids: number[] = [];
+  try {
+    pids.push(...readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number));
+    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) pids.push(...cgroupPids(path.join(dir, entry.name)));
+  } catch {
+    // removed meanwhile
+  }
+  return pids;
+}
+
+/**
+ * Kills what runs in a node's cgroup: pods' containers live in their own network namespaces, so
+ * killing the node's namespace misses them when nothing stopped them first (a kubelet outside
+ * the bed's own processes, a failed test).
+ */
+function killCgroupProcesses(name: string): void {
+  for (let round = 0; round < 20; round++) {
+    const pids = [...new Set(cgroupHierarchies().flatMap((h) => cgroupPids(path.join(h, name))))];
+    if (pids.length === 0) return;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    spawnSync('sleep', ['0.1']);
+  }
+}
+
 /** Synchronous teardown of everything a run owns (safe to repeat; skips what is gone). */
 function teardownSync(r: RunResources): void {
   for (const ns of r.netns) if (existsSync(`/run/netns/${ns}`)) killNetnsProcesses(ns);
+  for (const name of r.cgroups) killCgroupProcesses(name);
   for (const cleanup of r.cleanups.splice(0).reverse()) {
     try {
       cleanup();

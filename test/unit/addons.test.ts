@@ -18,7 +18,7 @@ import type { ResolvedConfig } from '../../src/config/types.js';
 import { corednsObjects, corefile } from '../../src/kube/addons/coredns.js';
 import { kubeProxyObjects } from '../../src/kube/addons/kube-proxy.js';
 import type { KubeObject } from '../../src/kube/apply.js';
-import { COMPONENT_CONFIG_HASH_ANNOTATION, configMapChecksum } from '../../src/kube/configmap.js';
+import { COMPONENT_CONFIG_HASH_ANNOTATION, componentConfigHash } from '../../src/config/componentconfig/hash.js';
 import { Host } from '../../src/host/host.js';
 import { memoryPrinter } from '../../src/output.js';
 import { InitData } from '../../src/phases/init/data.js';
@@ -33,6 +33,20 @@ const byKind = <K extends KubeObject['kind']>(objects: KubeObject[], kind: K): E
   return found as Extract<KubeObject, { kind: K }>;
 };
 const names = (objects: KubeObject[]): string[] => objects.map((o) => `${o.kind}/${o.metadata?.name}`);
+
+const INIT_DOC = 'apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nnodeRegistration: {name: cp1}\nlocalAPIEndpoint: {advertiseAddress: 10.0.0.1}\n';
+
+/** The resolved config of a --config file holding an InitConfiguration for cp1 and `doc`. */
+function configWith(doc: string): ResolvedConfig {
+  const dir = mkdtempSync(path.join(tmpdir(), 'addons-test-'));
+  try {
+    const file = path.join(dir, 'kubeadm.yaml');
+    writeFileSync(file, `${INIT_DOC}---\n${doc}`);
+    return testConfig({ config: file });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 function dns(config: ResolvedConfig = testConfig(), replicas = 2): KubeObject[] {
   return corednsObjects(config, { ...placement, replicas });
@@ -140,9 +154,19 @@ describe('kube-proxy addon objects', () => {
     // kubeadm's ChecksumForConfigMap: the values in key order (config.conf < kubeconfig.conf)
     const expected = createHash('sha256').update(cm.data!['config.conf']!).update(cm.data!['kubeconfig.conf']!).digest('hex');
     assert.equal(cm.metadata?.annotations?.[COMPONENT_CONFIG_HASH_ANNOTATION], `sha256:${expected}`);
-    assert.equal(configMapChecksum(cm), `sha256:${expected}`);
+    assert.equal(componentConfigHash(cm.data!), `sha256:${expected}`);
     const user = kubeProxyObjects(config, { componentConfig: kubeProxyComponentConfig(config), userSupplied: true });
     assert.equal(byKind(user, 'ConfigMap').metadata?.annotations, undefined);
+  });
+
+  it('use a KubeProxyConfiguration from --config over the defaults, unsigned as kubeadm leaves user configs', async () => {
+    const config = configWith('apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: nftables\n');
+    const out = memoryPrinter();
+    const ctx = new InitData({ config, host: new Host('/nonexistent-rootfs', { dryRun: true }), out, dryRun: true, uploadCerts: false });
+    await new Runner(INIT_PHASES).run(ctx, { only: 'addon/kube-proxy' });
+    const cm = parseAllDocuments(out.lines.find((l) => l.startsWith('apiVersion: v1\ndata:'))!)[0]!.toJS() as Extract<KubeObject, { kind: 'ConfigMap' }>;
+    assert.equal(cm.metadata?.annotations, undefined);
+    assert.equal((parse(cm.data!['config.conf']!) as Record<string, unknown>).mode, 'nftables');
   });
 
   it("says mode: iptables only from v1.37 (kubeadm's default before left it to kube-proxy)", () => {
@@ -171,18 +195,8 @@ describe('the addon phase', () => {
     const cfg = testConfig({ skipPhases: 'addon/coredns' });
     assert.deepEqual([...cfg.skipPhases], ['addon/coredns']);
     assert.equal(cfg.cluster.dns.disabled, true);
-    const dir = mkdtempSync(path.join(tmpdir(), 'addons-test-'));
-    try {
-      const file = path.join(dir, 'kubeadm.yaml');
-      writeFileSync(
-        file,
-        'apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nnodeRegistration: {name: cp1}\nlocalAPIEndpoint: {advertiseAddress: 10.0.0.1}\n---\n' +
-          'apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\ndns: {disabled: true}\n',
-      );
-      assert.deepEqual([...testConfig({ config: file }).skipPhases], ['addon/coredns']);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const disabled = configWith('apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\ndns: {disabled: true}\n');
+    assert.deepEqual([...disabled.skipPhases], ['addon/coredns']);
   });
 
   it('a dry run prints each object as kubeadm’s dry-run client, and a skipped addon prints nothing', async () => {

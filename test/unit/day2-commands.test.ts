@@ -33,7 +33,8 @@ describe('kubestrap version', () => {
 describe('unknown commands', () => {
   const program = buildProgram(COMMANDS);
   it('are found in every command group, --help or not', () => {
-    assert.deepEqual(unknownCommand(program, ['upgrade', '--help'])?.word, 'upgrade');
+    assert.deepEqual(unknownCommand(program, ['bogus', '--help'])?.word, 'bogus');
+    assert.deepEqual(unknownCommand(program, ['upgrade', 'bogus'])?.path, 'kubestrap upgrade');
     assert.deepEqual(unknownCommand(program, ['certs', 'bogus'])?.path, 'kubestrap certs');
     assert.equal(unknownCommand(program, ['certs', 'renew', 'all']), undefined);
     assert.equal(unknownCommand(program, ['logs', 'kube-apiserver']), undefined, 'an argument of a command with an action');

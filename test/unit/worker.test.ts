@@ -74,7 +74,13 @@ class FakeRuntime implements Runtime {
   readonly containers: FakeContainer[] = [];
   private n = 0;
   async init(): Promise<void> {}
-  async ensureImage(): Promise<void> {}
+  /** Images that are not present: ensureImage refuses them as the process runtime does. */
+  readonly missing = new Set<string>();
+  async ensureImage(c: V1Container, field: string): Promise<void> {
+    if (this.missing.has(c.image ?? '')) {
+      throw new ContainerStartError('ErrImageNeverPull', `Container image "${c.image}" is not present`, { field: `${field}.image`, hint: 'import it' });
+    }
+  }
   async runPodSandbox(pod: RuntimePod): Promise<SandboxRef> {
     this.log.push(`sandbox ${pod.uid}`);
     return { id: `sb-${pod.uid}` };
@@ -349,6 +355,71 @@ describe('PodWorkers', () => {
     assert.equal(workers.states().length, 0);
   });
 
+  it('an update whose image is missing keeps the old pod running; it is replaced once the image is present', async () => {
+    const { rt, clock, workers } = await setup();
+    const v1 = staticPod('v1', { containers: [app('etcd')] });
+    const v2 = staticPod('v2', { containers: [{ name: 'etcd', image: 'example/app:2' }] });
+    rt.missing.add('example/app:2');
+    workers.apply({ type: 'add', pod: v1 });
+    await clock.advance(0);
+    workers.apply({ type: 'update', pod: v2, previous: v1 });
+    await clock.advance(0);
+    assert.deepEqual(rt.log, ['sandbox v1', 'start v1/etcd#0'], 'nothing stopped');
+    const st = workers.states();
+    assert.deepEqual(
+      st.map((s) => s.pod.uid),
+      ['v2'],
+      'the mirror shows the version the manifest asks for',
+    );
+    const waiting = st[0]!.status.containerStatuses![0]!.state?.waiting;
+    assert.equal(waiting?.reason, 'ErrImageNeverPull');
+    assert.match(
+      waiting?.message ?? '',
+      /spec\.containers\[etcd\]\.image: Container image "example\/app:2" is not present \(import it\); the running pod \(config\.hash v1\) keeps running/,
+    );
+    assert.equal(workers.metrics().runningContainers, 1, 'the old container still counts');
+    await clock.advance(60_000);
+    assert.equal(rt.log.length, 2, 'still waiting, still running');
+    rt.missing.delete('example/app:2');
+    await clock.advance(300_000);
+    await workers.settled();
+    await clock.advance(0);
+    assert.deepEqual(rt.log.slice(2), ['stop v1/etcd#0', 'stopsandbox v1', 'sandbox v2', 'start v2/etcd#0']);
+    assert.equal(workers.states()[0]!.status.phase, 'Running');
+    await workers.stopAll();
+  });
+
+  it('undoing an edit whose image is missing keeps the old pod; a remove meanwhile stops it', async () => {
+    const { rt, clock, workers } = await setup();
+    const v1 = staticPod('v1', { containers: [app('etcd')] });
+    const v2 = staticPod('v2', { containers: [{ name: 'etcd', image: 'example/app:2' }] });
+    const v3 = staticPod('v3', { containers: [{ name: 'etcd', image: 'example/app:3' }] });
+    rt.missing.add('example/app:2').add('example/app:3');
+    workers.apply({ type: 'add', pod: v1 });
+    await clock.advance(0);
+    workers.apply({ type: 'update', pod: v2, previous: v1 });
+    await clock.advance(0);
+    workers.apply({ type: 'update', pod: v3, previous: v2 });
+    await workers.settled(); // v2, still staging, stops (its checkpoint removal is real I/O) before v3 stages
+    await clock.advance(0);
+    assert.match(workers.states()[0]!.status.containerStatuses![0]!.state?.waiting?.message ?? '', /app:3.*config\.hash v1\) keeps running/);
+    workers.apply({ type: 'update', pod: v1, previous: v3 });
+    await clock.advance(0);
+    await workers.settled();
+    assert.deepEqual(rt.log, ['sandbox v1', 'start v1/etcd#0'], 'the running pod never stopped');
+    assert.deepEqual(
+      workers.states().map((s) => [s.pod.uid, s.status.phase]),
+      [['v1', 'Running']],
+    );
+    workers.apply({ type: 'update', pod: v2, previous: v1 });
+    await clock.advance(0);
+    workers.apply({ type: 'remove', pod: v2 });
+    await clock.advance(0);
+    await workers.settled();
+    assert.deepEqual(rt.log.slice(2), ['stop v1/etcd#0', 'stopsandbox v1']);
+    assert.equal(workers.metrics().runningContainers, 0);
+  });
+
   it('start-after waits for its URL (shown as the waiting message); stopAll stops dependants first', async () => {
     let answer = 503;
     const server = http.createServer((_req, res) => {
@@ -461,6 +532,32 @@ describe('PodWorkers', () => {
     rt.containers.find((c) => c.pod === 'keep')!.exit(1);
     await clock.advance(0);
     assert.deepEqual(rt.log.filter((l) => l.startsWith('start')).slice(-1), ['start keep/app#1'], 'adopted container exit is watched');
+    await next.stopAll();
+  });
+
+  it('an agent restarted after an edit keeps the old containers until the new version can start', async () => {
+    const { rt, clock, host } = await setup();
+    const crashing = new SeverableRuntime(rt);
+    const workers = new PodWorkers({ runtime: crashing, host, nodeName: 'node1', nodeIP: '10.0.0.5', clock });
+    const v1 = staticPod('v1', { containers: [app('etcd')] });
+    const v2 = staticPod('v2', { containers: [{ name: 'etcd', image: 'example/app:2' }] });
+    workers.apply({ type: 'add', pod: v1 });
+    await clock.advance(0);
+    await workers.settled();
+    crashing.severed = true;
+    workers.detachAll();
+    // the manifest was edited to a missing image while the agent was away
+    rt.missing.add('example/app:2');
+    const next = new PodWorkers({ runtime: rt, host, nodeName: 'node1', nodeIP: '10.0.0.5', clock });
+    await next.adopt([v2]);
+    await clock.advance(0);
+    assert.deepEqual(rt.log, ['sandbox v1', 'start v1/etcd#0'], 'the old container keeps running');
+    assert.match(next.states()[0]!.status.containerStatuses![0]!.state?.waiting?.message ?? '', /config\.hash v1\) keeps running/);
+    rt.missing.delete('example/app:2');
+    await clock.advance(300_000);
+    await next.settled();
+    await clock.advance(0);
+    assert.deepEqual(rt.log.slice(2), ['stop v1/etcd#0', 'stopsandbox v1', 'sandbox v2', 'start v2/etcd#0']);
     await next.stopAll();
   });
 

@@ -22,8 +22,8 @@ export interface NodeRegistrationOptions {
   /** InternalIP of the node (the advertise address). */
   nodeIP: string;
   logger: Logger;
-  /** Reported as nodeInfo.kubeletVersion (use the deployed Kubernetes version, e.g. v1.34.4). */
-  kubeletVersion: string;
+  /** Reported as nodeInfo.kubeletVersion (use the deployed Kubernetes version, e.g. v1.34.4); a function is read at every report. */
+  kubeletVersion: string | (() => string);
   /** nodeInfo.containerRuntimeVersion, e.g. `containerd://1.7.24` or `kubestrap-process://0.1.0`. */
   containerRuntimeVersion: string;
   /** The agent's HTTP port, published as daemonEndpoints.kubeletEndpoint.Port. */
@@ -88,7 +88,7 @@ export class NodeRegistration {
           nodeName: this.opts.nodeName,
           nodeIP: this.opts.nodeIP,
           kubeletPort: this.opts.kubeletPort,
-          kubeletVersion: this.opts.kubeletVersion,
+          kubeletVersion: this.kubeletVersion(),
           containerRuntimeVersion: this.opts.containerRuntimeVersion,
         });
         await this.client.core.readNode({ name: this.opts.nodeName }).catch((err: unknown) => {
@@ -137,8 +137,17 @@ export class NodeRegistration {
     }
   }
 
+  private kubeletVersion(): string {
+    const v = this.opts.kubeletVersion;
+    return typeof v === 'function' ? v() : v;
+  }
+
   private async reportStatus(force = false): Promise<void> {
-    if (!force && Date.now() - this.lastStatusReport < this.opts.statusReportMs) return;
+    // a changed version (the kube-apiserver image tag edited) is reported at the next lease renewal
+    const version = this.kubeletVersion();
+    const changed = version !== this.facts!.kubeletVersion;
+    if (changed) this.facts = { ...this.facts!, kubeletVersion: version };
+    if (!force && !changed && Date.now() - this.lastStatusReport < this.opts.statusReportMs) return;
     const status = nodeStatus(this.facts!, new Date(), this.nodeSince);
     await this.client!.core.patchNodeStatus({ name: this.opts.nodeName, body: { status } }, this.client!.strategicMergePatch);
     this.lastStatusReport = Date.now();

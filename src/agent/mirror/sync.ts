@@ -31,8 +31,11 @@ export interface MirrorSyncOptions {
    * would delete every mirror (kubelet waits for "sources ready" for the same reason).
    */
   sourcesReady?: () => boolean;
-  /** Reported as nodeInfo.kubeletVersion (use the deployed Kubernetes version, e.g. v1.34.4). */
-  kubeletVersion: string;
+  /**
+   * Reported as nodeInfo.kubeletVersion (use the deployed Kubernetes version, e.g. v1.34.4); a
+   * function is read at every status report, so an image-tag upgrade shows on the Node.
+   */
+  kubeletVersion: string | (() => string);
   /** nodeInfo.containerRuntimeVersion, e.g. `containerd://1.7.24` or `kubestrap-process://0.1.0`. */
   containerRuntimeVersion: string;
   /** The agent's HTTP port, published as daemonEndpoints.kubeletEndpoint.Port. */

@@ -6,6 +6,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
+import type { V1Container } from '@kubernetes/client-node';
 import path from 'node:path';
 import { criClient, criTime, type ContainerStatus, type CriClient, type PodSandboxConfig, type Input } from '../../cri/client.js';
 import { containerdSupportWarning } from '../../cri/runtime-version.js';
@@ -134,8 +135,9 @@ export class CriRuntime implements Runtime {
     return this.initWarnings;
   }
 
-  async ensureImage(image: string, pullPolicy: string | undefined): Promise<void> {
-    const policy = pullPolicy ?? defaultPullPolicy(image);
+  async ensureImage(container: V1Container, field: string): Promise<void> {
+    const image = container.image ?? '';
+    const policy = container.imagePullPolicy ?? defaultPullPolicy(image);
     if (policy !== 'Always') {
       const { image: present } = await this.client.image.imageStatus({ image: { image } });
       if (present) {
@@ -145,7 +147,8 @@ export class CriRuntime implements Runtime {
       if (policy === 'Never') {
         // the kubelet's wording (images.ErrImageNeverPull)
         throw new ContainerStartError('ErrImageNeverPull', `Container image "${image}" is not present with pull policy of Never`, {
-          hint: `import it into the runtime (ctr -n k8s.io images import), or change imagePullPolicy`,
+          field: `${field}.image`,
+          hint: `import it into the runtime (ctr -n k8s.io images import <archive>, or kubestrap config images import --containerd <socket>), or change imagePullPolicy`,
         });
       }
     }
@@ -154,6 +157,7 @@ export class CriRuntime implements Runtime {
       this.imageRefs.set(image, imageRef);
     } catch (err) {
       throw new ContainerStartError('ErrImagePull', `cannot pull image ${image}: ${messageOf(err)}`, {
+        field: `${field}.image`,
         hint: `make the registry reachable, or import the image (ctr -n k8s.io images import) and use imagePullPolicy IfNotPresent`,
       });
     }

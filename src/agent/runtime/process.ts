@@ -18,7 +18,7 @@ import { missingBinary, programName, resolveBinary } from '../../images/binary.j
 import { containerArgs, containerEnv } from './process/env.js';
 import { mountScript, prepareMounts } from './process/mounts.js';
 import { isAlive, listPids, readEnviron, readStat, startedAt } from './process/proc.js';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import type { ContainerRef, ContainerRunState, ContainerStart, ExecResult, ManagedContainer, PodRefusal, Runtime, RuntimePod, SandboxRef } from './types.js';
 
 /** Env markers on every container process (read back from /proc/<pid>/environ). */
@@ -114,8 +114,12 @@ export class ProcessRuntime implements Runtime {
     }
   }
 
-  /** Binaries are resolved per container at start (they depend on command[0]). */
-  async ensureImage(): Promise<void> {}
+  /** The image is present when the binary it and command[0] name resolves (also checked again at start). */
+  async ensureImage(c: V1Container, field: string): Promise<void> {
+    const image = c.image ?? '';
+    const program = programName(image, c.command);
+    if (!(await resolveBinary(this.host, image, program))) throw await missingBinary(this.host, image, program, field);
+  }
 
   refuses(pod: V1Pod): PodRefusal | undefined {
     if (pod.spec?.hostNetwork === true) return undefined;

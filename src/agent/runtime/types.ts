@@ -81,8 +81,13 @@ export interface Runtime {
   init(): Promise<void>;
   /** What init() found that does not stop the runtime but an operator should fix (an out-of-support containerd). */
   warnings?(): readonly string[];
-  /** Makes sure the image is present, honouring imagePullPolicy. Process runtime: resolves the binary. */
-  ensureImage(image: string, pullPolicy: string | undefined): Promise<void>;
+  /**
+   * Makes sure the container's image is present, honouring imagePullPolicy; throws
+   * ContainerStartError (ErrImageNeverPull, ErrImagePull, ...) naming what is missing. Process
+   * runtime: the binary the image and command[0] resolve to. `field` is the container's place in
+   * the pod (`spec.containers[etcd]`), for the error.
+   */
+  ensureImage(container: V1Container, field: string): Promise<void>;
   /** Creates the pod-level environment (CRI sandbox; process: nothing to start). */
   runPodSandbox(pod: RuntimePod): Promise<SandboxRef>;
   stopPodSandbox(pod: RuntimePod, sandbox: SandboxRef): Promise<void>;

@@ -1,6 +1,7 @@
 /**
- * Pod workers: one PodWorker per static pod, driven by the merger's events. An update stops the old
- * pod completely before the new one starts; a remove aborts its worker at once. After an agent
+ * Pod workers: one PodWorker per static pod, driven by the merger's events. An update keeps the old
+ * pod running until every image of the new one is present (image-stage.ts), then stops it completely
+ * before the new one starts; a remove aborts its worker at once. After an agent
  * restart, adopt() matches what the runtime still runs against the checkpoint and the desired pods.
  */
 import { defaultNodeIP } from '../../net/node-ip.js';
@@ -13,6 +14,7 @@ import { CheckpointStore, DEFAULT_STATE_DIR, type PodCheckpoint } from '../state
 import type { BackoffPolicy } from './backoff.js';
 import { realClock, type Clock } from './clock.js';
 import { silentLogger, type WorkerLogger } from './logger.js';
+import type { Replacing } from './image-stage.js';
 import { PodWorker, type Adopted } from './pod-worker.js';
 import { orderInfo, stopWaves, type OrderInfo } from '../start-order.js';
 
@@ -57,6 +59,17 @@ export class PodWorkers {
   private readonly workers = new Map<string, PodWorker>();
   /** Stops in progress per pod name: a new version of the pod starts only after they settle. */
   private readonly stopping = new Map<string, Promise<void>>();
+  /**
+   * Per pod name: the old version still running while its successor (in `workers`) waits for its
+   * images. Not in states(): the mirror pod and /pods show the version the manifest asks for.
+   */
+  private readonly held = new Map<string, PodWorker>();
+  /**
+   * Per pod name: containers of an old version found running at adoption whose manifest changed
+   * while the agent was away; unsupervised (the checkpoint has no spec), they keep serving until the
+   * new version's images are present, as `held` does.
+   */
+  private readonly orphans = new Map<string, { refs: ContainerRef[]; grace: number; checkpoint?: PodCheckpoint }>();
   private readonly listeners = new Set<(state: PodState) => void>();
   private readonly checkpoints: CheckpointStore;
   private readonly clock: Clock;
@@ -75,7 +88,7 @@ export class PodWorkers {
     this.nodeIP = options.nodeIP ?? defaultNodeIP();
   }
 
-  /** add → start; update → stop the old pod completely, then start the new; remove → stop. */
+  /** add → start; update → the new pod's images present, then the old pod stopped completely, then the new started; remove → stop. */
   apply(event: PodEvent): void {
     switch (event.type) {
       case 'add':
@@ -83,16 +96,65 @@ export class PodWorkers {
         break;
       case 'update':
         if (event.previous.uid === event.pod.uid) return;
-        this.stopPod(event.previous);
-        this.startPod(event.pod);
+        this.replacePod(event.previous, event.pod);
         break;
       case 'remove':
         this.stopPod(event.pod);
+        void this.handOver(podKey(event.pod)); // a held old version goes too (tracked in `stopping`)
         break;
     }
   }
 
-  private startPod(pod: StaticPod, adopted?: Adopted): void {
+  /**
+   * The new version stages its images while the old one runs (held); a version that is itself still
+   * staging is dropped and its successor inherits the held one. Back to the held version (an undone
+   * edit): it simply stays.
+   */
+  private replacePod(previous: StaticPod, pod: StaticPod): void {
+    const key = podKey(pod);
+    const held = this.held.get(key);
+    if (held) {
+      this.stopPod(previous); // the successor still staging: it runs nothing yet
+      if (held.uid === pod.uid) {
+        this.held.delete(key);
+        this.workers.set(pod.uid, held);
+        this.logger.info('keeping pod: the manifest is back to its running version', { pod: pod.name, namespace: pod.namespace, uid: pod.uid });
+        this.emit(held);
+        return;
+      }
+    } else {
+      const old = this.workers.get(previous.uid);
+      if (old) {
+        this.workers.delete(previous.uid);
+        this.held.set(key, old);
+      }
+    }
+    const old = this.held.get(key);
+    this.startPod(pod, undefined, old && { hash: old.pod.hash, handOver: () => this.handOver(key) });
+  }
+
+  /** Stops the held old version of pod `key` (if any); resolves when every stop of that pod settled. */
+  private handOver(key: string): Promise<void> {
+    const old = this.held.get(key);
+    if (old) {
+      this.held.delete(key);
+      this.stopWorker(key, old);
+    }
+    const orphan = this.orphans.get(key);
+    if (orphan) {
+      this.orphans.delete(key);
+      this.logger.info('stopping containers of the old version', { pod: key });
+      this.trackStop(
+        key,
+        Promise.all(orphan.refs.map((r) => this.stopManaged(r, orphan.grace))).then(() =>
+          orphan.checkpoint ? this.dropSandbox(orphan.checkpoint) : undefined,
+        ),
+      );
+    }
+    return this.stopping.get(key) ?? Promise.resolve();
+  }
+
+  private startPod(pod: StaticPod, adopted?: Adopted, replacing?: Replacing): void {
     if (this.workers.has(pod.uid)) return; // already running this exact version (e.g. adopted)
     const worker = new PodWorker(
       pod,
@@ -112,16 +174,21 @@ export class PodWorkers {
     worker.sourceErrors = this.errorsFor(pod);
     this.workers.set(pod.uid, worker);
     this.logger.info(adopted ? 'adopting pod' : 'starting pod', { pod: pod.name, namespace: pod.namespace, uid: pod.uid });
-    worker.start(this.stopping.get(podKey(pod)));
+    worker.start(this.stopping.get(podKey(pod)), replacing);
   }
 
   private stopPod(pod: StaticPod): void {
     const worker = this.workers.get(pod.uid);
     if (!worker) return;
     this.workers.delete(pod.uid);
+    this.stopWorker(podKey(pod), worker);
+  }
+
+  private stopWorker(key: string, worker: PodWorker): void {
+    const { pod } = worker;
     this.logger.info('stopping pod', { pod: pod.name, namespace: pod.namespace, uid: pod.uid });
     this.trackStop(
-      podKey(pod),
+      key,
       worker.stop().then(() => this.retire(worker)),
     );
   }
@@ -176,9 +243,19 @@ export class PodWorkers {
     const byPod = new Map<string, ManagedContainer[]>();
     for (const m of managed) byPod.set(m.podUid, [...(byPod.get(m.podUid) ?? []), m]);
     for (const [uid, list] of byPod) {
-      if (this.workers.has(uid)) continue; // already managed by a live worker
+      if (this.workers.has(uid) || [...this.held.values()].some((w) => w.uid === uid)) continue; // already managed by a live worker
       const pod = wanted.get(uid);
       const cp = checkpoints.get(uid);
+      const first = list[0]!;
+      const [name, namespace] = [cp?.name ?? first.podName, cp?.namespace ?? first.namespace];
+      const successor = pod ? undefined : desired.find((p) => p.name === name && p.namespace === namespace);
+      // only when the new version runs nothing yet (else the old containers are leftovers: stopped)
+      if (successor && !byPod.has(successor.uid) && !this.orphans.has(podKey(successor))) {
+        // an edited manifest: the new version takes over once its images are present (image-stage.ts)
+        this.logger.info('keeping containers of a changed pod until its new version can start', { pod: name, uid });
+        this.orphans.set(podKey(successor), { refs: list.map((m) => m.ref), grace: cp?.graceSeconds ?? 30, checkpoint: cp });
+        continue;
+      }
       if (!pod || (cp && cp.hash !== pod.hash)) {
         const grace = cp?.graceSeconds ?? 30;
         this.logger.info('stopping containers of a pod that is gone or changed', { pod: list[0]!.podName, uid });
@@ -199,17 +276,20 @@ export class PodWorkers {
     await Promise.all(stops);
     for (const wave of stopWaves(gone, (g) => g.order)) await Promise.all(wave.map((g) => this.stopManaged(g.m.ref, g.grace)));
     for (const cp of checkpoints.values()) {
-      if (!wanted.has(cp.uid) && !this.workers.has(cp.uid)) await this.dropSandbox(cp);
+      const orphaned = [...this.orphans.values()].some((o) => o.checkpoint === cp);
+      if (!wanted.has(cp.uid) && !this.workers.has(cp.uid) && !orphaned) await this.dropSandbox(cp);
     }
     for (const pod of desired) {
       const running = keep.get(pod.uid);
       const cp = checkpoints.get(pod.uid);
       const sameVersion = cp?.hash === pod.hash;
+      const orphan = this.orphans.get(podKey(pod));
       this.startPod(
         pod,
         running && running.size > 0
           ? { sandboxId: cp?.sandboxId ?? byPod.get(pod.uid)![0]!.sandboxId, running, checkpoint: sameVersion ? cp : undefined }
           : undefined,
+        orphan && { hash: orphan.checkpoint?.hash ?? 'unknown', handOver: () => this.handOver(podKey(pod)) },
       );
     }
   }
@@ -276,10 +356,15 @@ export class PodWorkers {
 
   /** Stops every pod (for --stop-pods-on-exit and reset) and waits until they are gone. */
   async stopAll(): Promise<void> {
-    for (const wave of stopWaves([...this.workers.values()], (w) => orderInfo(w.pod.pod))) {
-      for (const w of wave) this.stopPod(w.pod);
+    for (const wave of stopWaves([...this.workers.values(), ...this.held.values()], (w) => orderInfo(w.pod.pod))) {
+      for (const w of wave) {
+        if (this.workers.get(w.uid) === w) this.stopPod(w.pod);
+        else void this.handOver(podKey(w.pod));
+      }
       await Promise.all([...this.stopping.values()]);
     }
+    for (const key of [...this.orphans.keys()]) void this.handOver(key);
+    await Promise.all([...this.stopping.values()]);
   }
 
   /**
@@ -287,8 +372,10 @@ export class PodWorkers {
    * simulate an agent crash in-process with it; a new PodWorkers then adopts).
    */
   detachAll(): void {
-    for (const w of this.workers.values()) w.detach();
+    for (const w of [...this.workers.values(), ...this.held.values()]) w.detach();
     this.workers.clear();
+    this.held.clear();
+    this.orphans.clear();
   }
 
   /** Resolves when no stop is in progress (tests, bench). */
@@ -298,9 +385,9 @@ export class PodWorkers {
   }
 
   metrics(): WorkerMetrics {
-    const ws = [...this.workers.values()];
+    const ws = [...this.workers.values(), ...this.held.values()];
     return {
-      pods: ws.length,
+      pods: this.workers.size,
       runningContainers: ws.reduce((n, w) => n + w.runningCount(), 0),
       restartsTotal: this.restartsOfGone + ws.reduce((n, w) => n + w.restartsSinceStart, 0),
       syncLatencyMs: [...this.latencies],

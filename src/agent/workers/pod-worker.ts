@@ -4,7 +4,7 @@
  * wait is abortable, so a remove or update stops the pod within milliseconds of the event.
  */
 import type { V1Container } from '@kubernetes/client-node';
-import { ContainerStartError, messageOf } from '../../errors.js';
+import { messageOf } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import { containerLogPath } from '../logs/cri-log.js';
 import type { StaticPod, PodState } from '../pod-types.js';
@@ -13,6 +13,7 @@ import type { ContainerRef, ContainerRunState, Runtime, RuntimePod, SandboxRef }
 import type { CheckpointStore, PodCheckpoint } from '../state/checkpoint.js';
 import { CrashBackoff, type BackoffPolicy } from './backoff.js';
 import { containerViews, newRecord, probeErrors, restartCountsFromLogs, termination, type Rec } from './container-record.js';
+import { containerField, stageImages, waitingReason, type Replacing } from './image-stage.js';
 import { removeContainers } from './pod-stop.js';
 import { CheckpointWriter } from './pod-checkpoint.js';
 import { waitStartAfter } from './start-gate.js';
@@ -87,11 +88,11 @@ export class PodWorker {
     return this.pod.pod.spec?.restartPolicy ?? 'Always';
   }
 
-  /** Starts the pod once `after` (the stop of a previous version) has settled. */
-  start(after: Promise<unknown> = Promise.resolve()): void {
+  /** Starts the pod once `after` (the stop of a previous version) has settled, or once it took over from `replacing`. */
+  start(after: Promise<unknown> = Promise.resolve(), replacing?: Replacing): void {
     const eventAt = this.deps.clock.now();
     this.loop = after
-      .then(() => this.run(eventAt))
+      .then(() => this.run(eventAt, replacing))
       .catch((err: unknown) => {
         if (err instanceof AbortError || this.signal.aborted) return;
         this.deps.logger.error('pod worker failed', { pod: this.pod.name, error: messageOf(err) });
@@ -106,8 +107,14 @@ export class PodWorker {
     if (this.signal.aborted) throw new AbortError();
   }
 
-  private async run(eventAt: number): Promise<void> {
+  private async run(eventAt: number, replacing: Replacing | undefined): Promise<void> {
     this.check();
+    if (replacing) {
+      await stageImages(this.recs, this.deps.runtime, (what, fn, onError) => this.retry(what, fn, onError), replacing);
+      this.deps.changed();
+      await replacing.handOver();
+      this.check();
+    }
     if (!this.adopted) await waitStartAfter(this.pod, this.recs, this.deps, this.signal);
     if (!this.adopted) restartCountsFromLogs(this.deps.host, this.pod, this.recs);
     this.sandbox = await this.retry('sandbox', async () => (this.adopted ? { id: this.adopted.sandboxId } : this.deps.runtime.runPodSandbox(this.runtimePod)));
@@ -243,7 +250,7 @@ export class PodWorker {
     const ref = await this.retry(
       `container ${c.name}`,
       async () => {
-        await this.deps.runtime.ensureImage(c.image ?? '', c.imagePullPolicy);
+        await this.deps.runtime.ensureImage(c, containerField(rec));
         this.check();
         return this.deps.runtime.startContainer(this.runtimePod, this.sandbox!, {
           container: c,
@@ -254,7 +261,7 @@ export class PodWorker {
       },
       (err) => {
         // as the kubelet: the container waits with the reason it cannot start (kubestrap ps, /pods, mirror pod)
-        rec.view = { waiting: { reason: err instanceof ContainerStartError ? err.reason : 'CreateContainerError', message: messageOf(err) } };
+        rec.view = { waiting: { reason: waitingReason(err), message: messageOf(err) } };
       },
     );
     rec.ref = ref;

@@ -5,7 +5,6 @@
  * is collected and reported together, like kubeadm, before the phase fails.
  */
 import { readdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveBinary } from '../../images/binary.js';
@@ -13,11 +12,14 @@ import type { RuntimeKind } from '../../config/types.js';
 import { PORTS } from '../../constants.js';
 import { containerdSupportWarning } from '../../cri/runtime-version.js';
 import type { VersionResponse } from '../../cri/types.js';
-import { PreflightError, messageOf } from '../../errors.js';
+import { messageOf } from '../../errors.js';
 import type { Host } from '../../host/host.js';
 import type { RuntimeData } from '../data.js';
 import { criSocketPath, socketExists } from '../runtime-choice.js';
 import type { Phase } from '../runner.js';
+import { fileAvailableCheck, pathLabel, portCheck, privilegedUserCheck, report, runChecks, type PreflightCheck } from '../preflight-checks.js';
+
+export { runChecks, privilegedUserCheck, type CheckFindings, type PreflightCheck, type PreflightResult } from '../preflight-checks.js';
 
 const MIN_CPUS = 2;
 const MIN_MEMORY_MB = 1700;
@@ -57,50 +59,6 @@ export const systemFacts: PreflightFacts = {
   path: () => process.env.PATH ?? '',
   criVersion: askCriVersion,
 };
-
-/** What a check found, as kubeadm's Checker returns it: warnings are printed, errors fail the phase. */
-export interface CheckFindings {
-  warnings: string[];
-  errors: string[];
-}
-
-export interface PreflightCheck {
-  name: string;
-  /** Error messages (empty when the check passes), or warnings and errors. */
-  check(): Promise<string[] | CheckFindings>;
-}
-
-export interface PreflightResult {
-  /** `\t[WARNING Name]: message` lines (warnings and ignored errors). */
-  warnings: string[];
-  /** `\t[ERROR Name]: message` lines. */
-  errors: string[];
-  /** Names of the checks that failed and were not ignored. */
-  failed: string[];
-}
-
-/** kubeadm names file checks after the path: /etc/kubernetes/x.yaml → `-etc-kubernetes-x.yaml`. */
-const pathLabel = (hostPath: string): string => hostPath.replace(/\//g, '-');
-
-/** True when nothing could be bound there: kubeadm binds `:port` (all addresses) and closes it. */
-function portCheck(port: number): PreflightCheck {
-  return {
-    name: `Port-${port}`,
-    check: () =>
-      new Promise((resolve) => {
-        const server = createServer();
-        server.once('error', () => resolve([`Port ${port} is in use`]));
-        server.listen({ port, exclusive: true }, () => server.close(() => resolve([])));
-      }),
-  };
-}
-
-function fileAvailableCheck(host: Host, hostPath: string): PreflightCheck {
-  return {
-    name: `FileAvailable-${pathLabel(hostPath)}`,
-    check: async () => ((await host.exists(hostPath)) ? [`${host.path(hostPath)} already exists`] : []),
-  };
-}
 
 /** A directory that must be absent or empty (etcd would otherwise join whatever data it finds). */
 function dirAvailableCheck(host: Host, hostPath: string): PreflightCheck {
@@ -162,14 +120,6 @@ async function runtimeChecks(ctx: RuntimeData, facts: PreflightFacts): Promise<P
   }));
 }
 
-/** The privilege check kubeadm runs on its own, first: nothing else means anything without root. */
-export function privilegedUserCheck(facts: PreflightFacts): PreflightCheck {
-  return {
-    name: 'IsPrivilegedUser',
-    check: async () => (facts.uid() === 0 ? [] : ['user is not running as root']),
-  };
-}
-
 /** kubeadm's init checks, in its order, for this configuration. */
 export async function initChecks(ctx: RuntimeData, facts: PreflightFacts = systemFacts): Promise<PreflightCheck[]> {
   const { config, host } = ctx;
@@ -200,44 +150,6 @@ export async function initChecks(ctx: RuntimeData, facts: PreflightFacts = syste
     checks.push(portCheck(PORTS.etcdClient), portCheck(PORTS.etcdPeer), dirAvailableCheck(host, local.dataDir));
   }
   return checks;
-}
-
-/** kubeadm's setHasItemOrAll: the set holds lower-cased names. */
-function ignored(ignore: ReadonlySet<string>, name: string): boolean {
-  return ignore.has('all') || ignore.has(name.toLowerCase());
-}
-
-/** Runs the checks one by one (port checks must not race each other) and sorts failures into warnings and errors. */
-export async function runChecks(checks: readonly PreflightCheck[], ignore: ReadonlySet<string>): Promise<PreflightResult> {
-  const result: PreflightResult = { warnings: [], errors: [], failed: [] };
-  for (const c of checks) {
-    const found = await c.check();
-    const { warnings, errors } = Array.isArray(found) ? { warnings: [], errors: found } : found;
-    // kubeadm's RunChecks: an ignored check's errors become warnings, printed after its own
-    const demoted = ignored(ignore, c.name);
-    for (const m of demoted ? [...warnings, ...errors] : warnings) result.warnings.push(`\t[WARNING ${c.name}]: ${m}`);
-    if (demoted || errors.length === 0) continue;
-    for (const m of errors) result.errors.push(`\t[ERROR ${c.name}]: ${m}`);
-    result.failed.push(c.name);
-  }
-  return result;
-}
-
-/** Prints the result as kubeadm does and throws PreflightError when a check failed. */
-function report(ctx: RuntimeData, result: PreflightResult): void {
-  for (const w of result.warnings) ctx.out.text(w);
-  if (result.errors.length === 0) return;
-  ctx.out.text(
-    [
-      '[preflight] Some fatal errors occurred:',
-      ...result.errors,
-      '[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`',
-    ].join('\n'),
-  );
-  throw new PreflightError(`preflight checks failed: ${result.failed.join(', ')}`, {
-    field: '--ignore-preflight-errors',
-    hint: 'fix the [ERROR ...] lines above, or ignore a check by name',
-  });
 }
 
 /** The whole preflight: the root check alone first (as kubeadm), then every init check. */

@@ -1,0 +1,80 @@
+/**
+ * `kubestrap join <endpoint>` and `kubestrap join phase <path>`: both resolve the same
+ * JoinConfiguration and hand it to the one workflow runner; the phase subcommands come from the
+ * phase tree, as init's.
+ */
+import type { Command } from 'commander';
+import { resolveJoinConfig, type JoinFlags } from '../config/join.js';
+import { Host } from '../host/host.js';
+import { consolePrinter } from '../output.js';
+import { JoinData } from '../phases/join/data.js';
+import { JOIN_PHASES } from '../phases/join/index.js';
+import { Runner, type Phase } from '../phases/runner.js';
+import { printDryRun } from './dry-run.js';
+
+export const joinRunner = new Runner<JoinData>(JOIN_PHASES);
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), ...value.split(',').filter(Boolean)];
+
+/** kubeadm join's flags (cmd/join.go), plus kubestrap's --rootfs, --agent and --kubelet-path. */
+export function addJoinFlags(cmd: Command): Command {
+  return cmd
+    .option(
+      '--config <file>',
+      "path to a kubeadm.k8s.io/v1beta4 JoinConfiguration file (a KubeletConfiguration document beside it overrides the cluster's for this node)",
+    )
+    .option('--token <token>', 'use this token for both discovery-token and tls-bootstrap-token when those values are not provided')
+    .option('--discovery-token <token>', 'for token-based discovery, the token used to validate cluster information fetched from the API server')
+    .option(
+      '--discovery-token-ca-cert-hash <hash>',
+      'for token-based discovery, validate that the root CA public key matches this hash (format: "sha256:<hex>"; repeatable)',
+      collect,
+    )
+    .option('--discovery-token-unsafe-skip-ca-verification', 'for token-based discovery, allow joining without --discovery-token-ca-cert-hash pinning')
+    .option('--discovery-file <file|url>', 'for file-based discovery, a file or URL from which to load cluster information')
+    .option('--tls-bootstrap-token <token>', 'a token used for TLS bootstrapping (defaults to the discovery token)')
+    .option('--node-name <name>', 'name of this node (default: the host name)')
+    .option('--cri-socket <endpoint>', 'CRI socket to connect to')
+    .option('--ignore-preflight-errors <checks>', 'comma-separated preflight checks whose errors become warnings, or "all"')
+    .option('--skip-phases <phases>', 'comma-separated phases to skip')
+    .option('--dry-run', 'do not change any state, just output what would be done (discovery still reads the cluster)')
+    .option('--rootfs <dir>', 'put every host path (/etc/kubernetes, /var/lib/kubelet, pid and log files) under this directory')
+    .option('--agent', 'run the kubestrap agent instead of the kubelet (a node for static pods only)')
+    .option('--kubelet-path <file>', 'the kubelet binary (default: $KUBESTRAP_KUBELET, else kubelet on PATH)');
+}
+
+async function runPhases(flags: JoinFlags, endpoints: readonly string[], only?: string): Promise<void> {
+  const config = resolveJoinConfig(flags, endpoints);
+  const dryRun = config.join.dryRun;
+  const host = new Host(flags.rootfs ?? '/', { dryRun });
+  await host.checkRootfs();
+  const ctx = new JoinData({ config, host, out: consolePrinter(), dryRun });
+  joinRunner.checkPaths(config.skipPhases, '--skip-phases');
+  await joinRunner.run(ctx, { skip: config.skipPhases, only });
+  if (dryRun) printDryRun(host, ctx.out);
+}
+
+export function registerJoin(program: Command): void {
+  const join = addJoinFlags(
+    program
+      .command('join')
+      .argument('[endpoint...]', 'the API server to join, host:port')
+      .description('Run this on any machine you wish to join an existing cluster')
+      .addHelpText('after', `\nThe "join" command executes the following phases:\n${joinRunner.describe()}\n`),
+  ).action(async (endpoints: string[], flags: JoinFlags) => runPhases(flags, endpoints));
+
+  const phaseCmd = join.command('phase').description('Use this command to invoke a single phase of the join workflow');
+  const addPhase = (parent: Command, phase: Phase<JoinData>, path: string): void => {
+    const cmd = addJoinFlags(
+      parent
+        .command(phase.name, { hidden: phase.hidden })
+        .argument('[endpoint...]')
+        .summary(phase.help)
+        .description(phase.description ?? phase.help),
+    );
+    // `join` declares the same flags, so commander hands them to it, not to the phase: read them all
+    cmd.action(async (endpoints: string[], _flags: JoinFlags, self: Command) => runPhases(self.optsWithGlobals<JoinFlags>(), endpoints, path));
+    for (const child of phase.phases ?? []) addPhase(cmd, child, `${path}/${child.name}`);
+  };
+  for (const phase of JOIN_PHASES) addPhase(phaseCmd, phase, phase.name);
+}
