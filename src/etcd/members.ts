@@ -158,3 +158,31 @@ export async function removeMember(client: EtcdClient, id: string, options: { ti
     await sleep(options.intervalMs ?? 500);
   }
 }
+
+export interface RemovalVerdict {
+  /** true: removing is safe; false: it would cost quorum (refuse unless forced). */
+  safe: boolean;
+  /** The member is the only voter: nothing to remove it from. */
+  last: boolean;
+  /** One line: why, with the members named. */
+  reason: string;
+}
+
+/**
+ * Whether removing member `id` keeps the cluster's quorum: the healthy voters other than it must be a
+ * quorum of the voters now (⌊n/2⌋+1). Stricter than etcd's own check (a quorum of the members left), on
+ * purpose: 3 → 2 keeps a majority of the three, 2 → 1 leaves one of two, and a cluster with a voter
+ * down is not shrunk below what it needs now. A learner never counts.
+ */
+export function removalVerdict(members: readonly EtcdMember[], healthy: ReadonlySet<string>, id: string): RemovalVerdict {
+  const voters = members.filter((m) => !m.isLearner);
+  const self = members.find((m) => m.ID === id);
+  if (self?.isLearner) return { safe: true, last: false, reason: 'a learner does not vote' };
+  const others = voters.filter((m) => m.ID !== id);
+  if (others.length === 0) return { safe: true, last: true, reason: 'it is the only voting member' };
+  const quorum = Math.floor(voters.length / 2) + 1;
+  const up = others.filter((m) => healthy.has(m.ID));
+  const names = (list: readonly EtcdMember[]): string => list.map((m) => m.name || hexId(m.ID)).join(', ') || 'none';
+  const reason = `${up.length} healthy voting member(s) would be left (${names(up)}) of the ${voters.length} now, and quorum is ${quorum}`;
+  return { safe: up.length >= quorum, last: false, reason };
+}

@@ -6,11 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { etcdClient, hexId, type EtcdClient, type EtcdTls } from '../../src/etcd/client.js';
 import { addLearner, listMembers, promoteWhenCaughtUp, removeMember } from '../../src/etcd/members.js';
 import { readEtcdTls } from '../../src/etcd/tls.js';
+import { Host } from '../../src/host/host.js';
+import { memoryPrinter } from '../../src/output.js';
+import { RESET_PHASES } from '../../src/phases/reset/index.js';
+import { Runner } from '../../src/phases/runner.js';
+import { stringify } from 'yaml';
 import { startControlPlane, type ControlPlane } from '../support/apiserver.js';
 import { components } from '../support/components.js';
 import { startProcess, waitFor, waitPortsFree, type Proc } from '../support/proc.js';
@@ -108,7 +115,8 @@ test('add a learner, start it with --initial-cluster-state=existing, promote: tw
   // what the HA must-show prints: etcdctl (built by the harness) sees the same two voters
   const pkiFile = (rel: string): string => cp.host.path(path.posix.join(cp.config.paths.pkiDir, rel));
   const table = execFileSync(
-    components().binaries.etcdctl.path,
+    // until every worktree's prepare knows etcdctl, another one may rewrite components.json without it
+    components().binaries.etcdctl?.path ?? path.join(components().binDir, 'etcdctl'),
     [
       `--endpoints=${url(cp.ports.etcdClient)}`,
       `--cacert=${pkiFile('etcd/ca.crt')}`,
@@ -139,12 +147,53 @@ test('add a learner, start it with --initial-cluster-state=existing, promote: tw
   } finally {
     own.close();
   }
-  const removing = Date.now();
-  const left = await removeMember(client, member.ID);
-  console.log(`# removed the new voter after ${Date.now() - removing} ms (etcd answers "unhealthy cluster" for 5 s after a membership change)`);
-  assert.deepEqual(
-    left.map((m) => m.name),
-    ['cp1'],
-  );
+  // reset on the new member's node: its remove-etcd-member phase refuses (1 healthy voter of 2 would
+  // be left), nothing changed; with --force it removes the member
+  const m2Root = await mkdtemp(path.join(os.tmpdir(), 'kubestrap-m2-'));
+  try {
+    const m2Host = new Host(m2Root);
+    await cp2(m2Host);
+    const reset = (force: boolean): { run: () => Promise<unknown>; out: ReturnType<typeof memoryPrinter> } => {
+      const out = memoryPrinter();
+      const ctx = { host: m2Host, out, force, certificatesDir: cp.config.paths.pkiDir, input: process.stdin };
+      return { out, run: () => new Runner(RESET_PHASES.filter((ph) => ph.name === 'remove-etcd-member')).run(ctx) };
+    };
+    await assert.rejects(reset(false).run(), (err: Error) => {
+      assert.match(
+        err.message,
+        /^removing etcd member m2 \([0-9a-f]+\) would lose quorum: 1 healthy voting member\(s\) would be left \(cp1\) of the 2 now, and quorum is 2; members: cp1 .*; m2 /,
+      );
+      return true;
+    });
+    assert.equal((await listMembers(client)).length, 2, 'nothing removed');
+    const removing = Date.now();
+    const forced = reset(true);
+    await forced.run();
+    console.log(`# reset --force on m2 after ${Date.now() - removing} ms: ${forced.out.lines.join(' | ')}`);
+    assert.deepEqual(
+      (await listMembers(client)).map((m) => m.name),
+      ['cp1'],
+    );
+  } finally {
+    await rm(m2Root, { recursive: true, force: true });
+  }
+
+  /** m2's node: its etcd manifest (the flags reset reads) and the etcd client files. */
+  async function cp2(h: Host): Promise<void> {
+    const manifest = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      spec: {
+        containers: [{ name: 'etcd', command: ['etcd', `--advertise-client-urls=${url(SECOND.client)}`, `--initial-advertise-peer-urls=${url(SECOND.peer)}`] }],
+      },
+    };
+    await h.mkdir('/etc/kubernetes/manifests', 0o755);
+    await h.writeFile('/etc/kubernetes/manifests/etcd.yaml', stringify(manifest), 0o600);
+    await h.mkdir(path.posix.join(cp.config.paths.pkiDir, 'etcd'), 0o755);
+    for (const f of ['etcd/ca.crt', 'etcd/healthcheck-client.crt', 'etcd/healthcheck-client.key']) {
+      const file = path.posix.join(cp.config.paths.pkiDir, f);
+      await h.writeFile(file, (await cp.host.readOptional(file))!, 0o600);
+    }
+  }
   await waitFor('m2 exits after its removal', async () => (second!.running() ? undefined : true), 15_000).catch(() => undefined);
 });

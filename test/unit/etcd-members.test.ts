@@ -111,3 +111,22 @@ test('remove: "unhealthy cluster" (a quorum connected for less than 5 s) is retr
   assert.deepEqual(await removeMember(client, '255', { intervalMs: 1 }), [leader]);
   assert.equal(calls, 3);
 });
+
+test('removal verdict: 3 → 2 is safe, 2 → 1 and a cluster with a voter down are not; the last and a learner', async () => {
+  const { removalVerdict } = await import('../../src/etcd/members.js');
+  const m = (id: string, name: string, isLearner = false): EtcdMember => ({ ID: id, name, peerURLs: [], clientURLs: [], isLearner });
+  const three = [m('1', 'cp1'), m('2', 'cp2'), m('3', 'cp3')];
+  assert.deepEqual(removalVerdict(three, new Set(['1', '2', '3']), '3'), {
+    safe: true,
+    last: false,
+    reason: '2 healthy voting member(s) would be left (cp1, cp2) of the 3 now, and quorum is 2',
+  });
+  assert.equal(removalVerdict(three, new Set(['2', '3']), '3').safe, false, 'cp1 down: only cp2 would be left');
+  assert.deepEqual(removalVerdict(three.slice(0, 2), new Set(['1', '2']), '2'), {
+    safe: false,
+    last: false,
+    reason: '1 healthy voting member(s) would be left (cp1) of the 2 now, and quorum is 2',
+  });
+  assert.equal(removalVerdict([m('1', 'cp1')], new Set(['1']), '1').last, true);
+  assert.equal(removalVerdict([m('1', 'cp1'), m('2', 'cp2', true)], new Set(), '2').safe, true);
+});
