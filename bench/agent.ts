@@ -10,6 +10,10 @@
  * - rss / cpu: a real `node bin/kubestrap.js agent --runtime process` child with 100 `sleep` pods,
  *   VmRSS sampled from /proc/<pid>/status and utime+stime from /proc/<pid>/stat over an idle window.
  * - relist: a FileSource's initial list of a directory of 1000 valid manifests → snapshot emitted.
+ * - kubelet (issue 15): the same static-pod lifecycle (create, kill, edit, delete) and idle CPU / RSS
+ *   with 20 and 100 pods, against the real kubelet in standalone mode and then a real `kubestrap
+ *   agent --runtime cri`, on one test bed node's containerd, observed through its CRI
+ *   (bench/lib/vs-kubelet.ts); prints `static-<measure>-ratio: <ours / kubelet>`.
  *
  * References measured in the same run, interleaved with the trials (the machine is noisy):
  * spawning the same process with child_process; creating sandbox + container (or just the container)
@@ -19,11 +23,13 @@
  * issue, in its order; extra lines (references, ratios, stop times) come before them.
  * Env: BENCH_AGENT_TRIALS (default 50), BENCH_AGENT_IDLE_S (30), BENCH_AGENT_SETTLE_S (20: all pods
  * running → idle window), BENCH_AGENT_SKIP_CRI=1,
- * BENCH_AGENT_SERIES=process,cri,relist,rss (a subset, while profiling), BENCH_AGENT_BIN (another
+ * BENCH_AGENT_SERIES=process,cri,relist,rss,kubelet (a subset, while profiling), BENCH_AGENT_BIN (another
  * launcher to measure instead of the freshly compiled bin/kubestrap.js), BENCH_AGENT_NODE_OPTIONS
  * (NODE_OPTIONS of that agent, e.g. an --import that logs heap statistics), BENCH_AGENT_KEEP_LOG
  * (copy the agent's log there). BENCH_QUICK=1: 1 trial, 5 idle pods, 50 relist files, 2 s windows
  * (a smoke run: `npm test` runs it, its figures mean nothing).
+ * BENCH_AGENT_KUBELET_TRIALS (default 8, quick 2): lifecycle trials per side of the kubelet series
+ * (the kubelet's edit alone takes ~13 s); quick mode measures 20 idle pods only.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -51,7 +57,10 @@ import { startContainerd, type Containerd } from '../test/support/containerd.js'
 import { startProcess, type Proc } from '../test/support/proc.js';
 import { builtCli } from './lib/cli.js';
 import { fmt, resultLine, summarize, type Summary } from './lib/stats.js';
+import { criPod, processPod } from './lib/manifests.js';
+import { cpuTicks, rssKiB } from './lib/procfs.js';
 import { killPodProcesses } from './lib/sweep.js';
+import { benchVsKubelet, LIFECYCLE, type Side, type SideResult } from './lib/vs-kubelet.js';
 
 /** BENCH_QUICK=1: one trial, small sizes, short windows; proves the bench runs (npm test), measures nothing. */
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -62,7 +71,10 @@ const SETTLE_S = Number(process.env.BENCH_AGENT_SETTLE_S ?? (QUICK ? 1 : 20));
 const IDLE_PODS = QUICK ? 5 : 100;
 const RELIST_FILES = QUICK ? 50 : 1000;
 const SKIP_CRI = process.env.BENCH_AGENT_SKIP_CRI === '1';
-const SERIES = new Set((process.env.BENCH_AGENT_SERIES ?? 'process,cri,relist,rss').split(',').map((x) => x.trim()));
+const KUBELET_TRIALS = Number(process.env.BENCH_AGENT_KUBELET_TRIALS ?? (QUICK ? 2 : 8));
+/** Idle pod counts of the kubelet comparison. */
+const KUBELET_PODS: readonly number[] = QUICK ? [20] : [20, 100];
+const SERIES = new Set((process.env.BENCH_AGENT_SERIES ?? 'process,cri,relist,rss,kubelet').split(',').map((x) => x.trim()));
 const NODE = 'bench-node';
 const MANIFESTS = '/etc/kubernetes/manifests';
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -107,32 +119,6 @@ async function scratch(prefix: string): Promise<string> {
     await rm(dir, { recursive: true, force: true });
   });
   return dir;
-}
-
-// ---------------------------------------------------------------------------------------------
-// manifests
-
-/** A hostNetwork pod with one container (short grace: the bench stops thousands of them). */
-function hostPod(name: string, container: string): string {
-  return `apiVersion: v1
-kind: Pod
-metadata:
-  name: ${name}
-  namespace: kube-system
-spec:
-  hostNetwork: true
-  terminationGracePeriodSeconds: 2
-  containers:
-${container}`;
-}
-
-/** Process runtime: `sleep <token>`, so the bench can find its own processes by their argument. */
-function processPod(name: string, token: string): string {
-  return hostPod(name, `  - name: main\n    image: busybox:1.36\n    command: [sleep, "${token}"]\n`);
-}
-
-function criPod(name: string, image: string): string {
-  return hostPod(name, `  - name: pause\n    image: ${image}\n    imagePullPolicy: IfNotPresent\n`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -402,21 +388,6 @@ function freePort(): Promise<number> {
   });
 }
 
-async function rssKiB(pid: number, field = 'VmRSS'): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
-  if (!m) throw new Error(`no ${field} in /proc/${pid}/status`);
-  return Number(m[1]);
-}
-
-/** utime + stime of the process itself (not its children), in clock ticks. */
-async function cpuTicks(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields 14 and 15 (utime, stime) are f[11] and f[12] (f[0] is field 3)
-  return Number(f[11]) + Number(f[12]);
-}
-
 async function runningPods(port: number): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${port}/pods`, { signal: AbortSignal.timeout(5000) });
   const list = (await res.json()) as V1PodList;
@@ -557,6 +528,24 @@ async function timed(what: string, fn: () => Promise<void>): Promise<void> {
   info(`${what} done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 }
 
+/** `static-<measure>-ms-<side>` lines and `static-<measure>-ratio: <ours / kubelet>` (medians). */
+function vsKubeletLines(vs: Record<Side, SideResult>): string[] {
+  const lines: string[] = [];
+  const triple = (measure: string, unit: string, ours: Summary, kubelet: Summary): void => {
+    lines.push(resultLine(`static-${measure}-${unit}-ours`, ours), resultLine(`static-${measure}-${unit}-kubelet`, kubelet));
+    lines.push(`static-${measure}-ratio: ${fmt(ours.median / kubelet.median)}`);
+  };
+  for (const m of LIFECYCLE) triple(m, 'ms', summarize(vs.ours.lifecycle[m]), summarize(vs.kubelet.lifecycle[m]));
+  for (const [n, ours] of vs.ours.idle) {
+    const kubelet = vs.kubelet.idle.get(n)!;
+    const one = (x: number): Summary => summarize([x]);
+    triple(`cpu-idle-${n}pods`, 'pct', one(ours.cpuPct), one(kubelet.cpuPct));
+    triple(`rss-${n}pods`, 'mb', one(ours.rssMiB), one(kubelet.rssMiB));
+    triple(`start-${n}pods`, 'ms', one(ours.startMs), one(kubelet.startMs));
+  }
+  return lines;
+}
+
 async function main(): Promise<number> {
   if (process.getuid?.() !== 0) {
     console.error('bench:agent needs root (the process runtime makes mount namespaces; containerd)');
@@ -567,11 +556,20 @@ async function main(): Promise<number> {
   const series: Series = {};
   let idle: IdleResult | undefined;
   const runCri = SERIES.has('cri') && !SKIP_CRI && componentsReady();
-  if (!runCri) info(SKIP_CRI ? 'cri series skipped (BENCH_AGENT_SKIP_CRI=1)' : 'cri series skipped: run `npm run prepare:components` first');
+  if (SERIES.has('cri') && !runCri)
+    info(SKIP_CRI ? 'cri series skipped (BENCH_AGENT_SKIP_CRI=1)' : 'cri series skipped: run `npm run prepare:components` first');
+  const runKubelet = SERIES.has('kubelet') && !SKIP_CRI && componentsReady();
+  if (SERIES.has('kubelet') && !runKubelet) info('kubelet series skipped (needs the cri runtime and `npm run prepare:components`)');
+  let vs: Record<Side, SideResult> | undefined;
   try {
-    const bin = SERIES.has('rss') ? (process.env.BENCH_AGENT_BIN ?? (await builtCli(repo, info))) : '';
+    const bin = SERIES.has('rss') || runKubelet ? (process.env.BENCH_AGENT_BIN ?? (await builtCli(repo, info))) : '';
     if (SERIES.has('process')) await timed('process runtime: react / restart / stop', () => benchProcess(series));
     if (runCri) await timed('cri runtime (private containerd): react / restart / stop', () => benchCri(series));
+    if (runKubelet) {
+      await timed(`real kubelet (standalone) vs kubestrap agent --runtime cri: ${KUBELET_TRIALS} lifecycles, idle ${KUBELET_PODS.join('/')} pods`, async () => {
+        vs = await benchVsKubelet({ trials: KUBELET_TRIALS, podCounts: KUBELET_PODS, settleS: SETTLE_S, idleS: IDLE_S, bin, clkTck: CLK_TCK, log: info });
+      });
+    }
     if (SERIES.has('relist')) await timed(`file source: relist of ${RELIST_FILES} manifests`, () => benchRelist(series));
     if (SERIES.has('rss')) {
       await timed(`real kubestrap agent (${path.relative(repo, bin)}) with ${IDLE_PODS} pods: RSS and idle CPU over ${IDLE_S} s`, async () => {
@@ -615,6 +613,7 @@ async function main(): Promise<number> {
       `agent-start-ms-100pods: ${fmt(idle.startAllMs)}`,
     );
   }
+  if (vs) extras.push(...vsKubeletLines(vs));
   for (const line of extras) console.log(line);
 
   const targets: [string, number][] = [
