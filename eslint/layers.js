@@ -14,22 +14,24 @@ export const LAYERS = [
   { name: 'config', paths: ['config/'], uses: ['base'] },
   { name: 'pod', paths: ['pod/'], uses: ['base'] },
   { name: 'cri', paths: ['cri/'], uses: ['base'] },
+  { name: 'etcd', paths: ['etcd/'], uses: ['base'] },
+  { name: 'lb', paths: ['lb/'], uses: ['base'] },
   { name: 'images', paths: ['images/'], uses: ['base', 'config'] },
   { name: 'pki', paths: ['pki/'], uses: ['base', 'config'] },
   { name: 'kubeconfig', paths: ['kubeconfig/'], uses: ['base', 'config', 'pki'] },
   { name: 'kube', paths: ['kube/'], uses: ['base', 'config', 'kubeconfig'] },
   { name: 'certs', paths: ['certs/'], uses: ['base', 'config', 'pki', 'kubeconfig', 'kube'] },
-  { name: 'agent', paths: ['agent/'], uses: ['base', 'config', 'pod', 'cri', 'images', 'pki', 'kubeconfig', 'kube'] },
+  { name: 'agent', paths: ['agent/'], uses: ['base', 'config', 'pod', 'cri', 'lb', 'images', 'pki', 'kubeconfig', 'kube'] },
   { name: 'manifests', paths: ['manifests/'], uses: ['base', 'config', 'pod', 'agent'] },
   {
     name: 'phases',
     paths: ['phases/'],
-    uses: ['base', 'config', 'pod', 'cri', 'images', 'kube', 'pki', 'kubeconfig', 'certs', 'agent', 'manifests'],
+    uses: ['base', 'config', 'pod', 'cri', 'etcd', 'lb', 'images', 'kube', 'pki', 'kubeconfig', 'certs', 'agent', 'manifests'],
   },
   {
     name: 'commands',
     paths: ['commands/', 'cli.ts'],
-    uses: ['base', 'config', 'pod', 'cri', 'images', 'kube', 'pki', 'kubeconfig', 'certs', 'agent', 'manifests', 'phases'],
+    uses: ['base', 'config', 'pod', 'cri', 'etcd', 'lb', 'images', 'kube', 'pki', 'kubeconfig', 'certs', 'agent', 'manifests', 'phases'],
   },
 ];
 

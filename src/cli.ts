@@ -23,6 +23,8 @@ const LEAN_COMMANDS: Readonly<Record<string, () => Promise<RegisterCommand>>> = 
   // join is timed against kubeadm join (bench:join); the supervisor runs as long as the kubelet
   join: async () => (await import('./commands/join.js')).registerJoin,
   supervise: async () => (await import('./commands/supervise.js')).registerSupervise,
+  // a daemon beside the kubelet, for months: the balancer, and client-node only for its watch
+  lb: async () => (await import('./commands/lb.js')).registerLb,
 };
 
 /** The registrations needed for `argv` (node, script, command, ...). */

@@ -20,6 +20,8 @@ export const PORTS = {
   agentReadOnly: 10255,
   controllerManager: 10257,
   scheduler: 10259,
+  /** The node-local API load balancer (src/lb) on 127.0.0.1: kubelets and agents dial it instead of one API server (k0s uses the same port). */
+  apiLoadBalancer: 7443,
 } as const;
 
 export const AGENT_READ_ONLY_PORT = PORTS.agentReadOnly;

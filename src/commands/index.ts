@@ -7,6 +7,7 @@ import { registerConfig } from './config.js';
 import { registerInit } from './init.js';
 import { registerJoin } from './join.js';
 import { registerKubeconfig } from './kubeconfig-user.js';
+import { registerLb } from './lb.js';
 import { registerLogs } from './logs.js';
 import { registerReset } from './reset.js';
 import { registerSupervise } from './supervise.js';
@@ -23,6 +24,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerAgent,
   registerCerts,
   registerKubeconfig,
+  registerLb,
   registerLogs,
   registerReset,
   registerToken,

@@ -5,7 +5,7 @@
 # /version report the real version. Binaries are built one after another: on a 2-core machine
 # parallel links only fight over memory and CPU. A binary already in OUT_DIR is kept.
 # Usage: build-binaries.sh OUT_DIR K8S_MODULE_DIR ETCD_MODULE_DIR NAME...
-#   NAME: kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kubeadm kube-proxy etcd
+#   NAME: kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kubeadm kube-proxy etcd etcdctl
 set -euo pipefail
 usage="usage: build-binaries.sh OUT_DIR K8S_MODULE_DIR ETCD_MODULE_DIR NAME..."
 out=${1:?$usage}
@@ -41,6 +41,8 @@ etcd_sha=0000000
 for name in "$@"; do
   case $name in
     etcd) build etcd "$etcd_dir" . "-s -w -X=go.etcd.io/etcd/api/v3/version.GitSHA=$etcd_sha" ;;
+    # its own wrapper module under the etcd one (etcdctl's requirements stay out of the server's graph)
+    etcdctl) build etcdctl "$etcd_dir/etcdctl" go.etcd.io/etcd/etcdctl/v3 "-s -w -X=go.etcd.io/etcd/api/v3/version.GitSHA=$etcd_sha" ;;
     kubectl) build kubectl "$k8s_dir" k8s.io/kubernetes/cmd/kubectl "$ldflags" ;;
     kube-apiserver | kube-controller-manager | kube-scheduler | kubelet | kubeadm | kube-proxy)
       build "$name" "$k8s_dir" "k8s.io/kubernetes/cmd/$name" "$ldflags" ;;

@@ -17,7 +17,7 @@ import {
 import type { ComponentImage } from '../../src/images/kubernetes.js';
 
 export type BinaryName =
-  'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubectl' | 'kubeadm' | 'kubelet' | 'kube-proxy' | 'etcd' | 'pause' | 'coredns';
+  'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubectl' | 'kubeadm' | 'kubelet' | 'kube-proxy' | 'etcd' | 'etcdctl' | 'pause' | 'coredns';
 export type ImageName = ComponentImage;
 /**
  * The images startContainerd() imports when a test names none: the control plane's. kube-proxy's

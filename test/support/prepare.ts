@@ -435,6 +435,8 @@ export async function prepare(release: KubernetesRelease = suiteRelease()): Prom
         { name: 'kubelet', versionArgs: ['--version'], expect: `Kubernetes ${kubernetesVersion}` },
         { name: 'kube-proxy', versionArgs: ['--version'], expect: `Kubernetes ${kubernetesVersion}` },
         { name: 'etcd', versionArgs: ['--version'], expect: `etcd Version: ${etcdVersion}` },
+        // `etcdctl member list` for the HA tests (etcd/vA.B.C/etcdctl, its own wrapper module)
+        { name: 'etcdctl', versionArgs: ['version'], expect: `etcdctl version: ${etcdVersion}` },
       ],
       prevBinaries,
       (missing) =>

@@ -73,3 +73,19 @@ test('agent: a missing --bootstrap-kubeconfig is one line, exit 1, before anythi
     rmSync(node, { recursive: true, force: true });
   }
 });
+
+test('kubestrap lb: bad input is one line naming the flag, exit 1', () => {
+  const cases: [string[], string][] = [
+    [['lb', '--seed', 'nope'], 'error: --seed: "nope" is not host:port (e.g. 10.0.0.11:6443)\n'],
+    [
+      ['lb'],
+      'error: --seed: no API server to balance over (give --seed <host:port> (repeatable) and/or --kubeconfig to follow the kubernetes EndpointSlice)\n',
+    ],
+    [['lb', '--seed', '10.0.0.1:6443', '--health-check', 'http'], 'error: --health-check: unknown health check "http" (tcp or readyz)\n'],
+  ];
+  for (const [args, line] of cases) {
+    const r = kubestrap(args);
+    assert.equal(r.code, 1, args.join(' '));
+    assert.equal(r.stderr, line);
+  }
+});

@@ -24,6 +24,7 @@ import {
 import { withRetry } from '../../kube/retry.js';
 import type { KubeClient } from '../../kube/client.js';
 import { releaseFor, type KubernetesRelease } from '../../config/versions.js';
+import { apiEndpointsReaderRole } from '../../kube/api-endpoints.js';
 
 interface RbacStep {
   line: string;
@@ -70,6 +71,11 @@ const RBAC_STEPS: readonly RbacStep[] = [
     apply: (c) =>
       applyClusterRoleBinding(c, clusterRoleBinding('kubeadm:apiserver-kubelet-client', 'system:kubelet-api-admin', [user('kube-apiserver-kubelet-client')])),
     when: (release) => release.kubeletClientAuthorization === 'kubelet-api-admin-binding',
+  },
+  {
+    // kubestrap's own (not kubeadm's): the node-local API load balancer follows the kubernetes EndpointSlice
+    line: 'Configured RBAC rules to allow nodes to read the API server endpoints (the node-local load balancer)',
+    apply: (c) => applyRoleAndBinding(c, apiEndpointsReaderRole(), [group('system:nodes')]),
   },
 ];
 

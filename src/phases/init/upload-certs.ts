@@ -4,33 +4,22 @@
  * Secret, so the garbage collector deletes it when the token expires.
  */
 import type { V1Secret } from '@kubernetes/client-node';
-import path from 'node:path';
 import { HostError } from '../../errors.js';
 import { bootstrapTokenSecret, DEFAULT_NODE_TOKEN_GROUP, generateToken } from '../../kube/bootstrap-token.js';
 import { applySecret } from '../../kube/configmap.js';
-import { encryptWithCertificateKey, UPLOADED_CERT_FILES } from '../../kube/copycerts.js';
+import { encryptWithCertificateKey, KUBEADM_CERTS_SECRET } from '../../kube/copycerts.js';
 import { applyRoleAndBinding, group, namedRule, role } from '../../kube/rbac.js';
 import { withRetry } from '../../kube/retry.js';
+import { certsToTransfer } from '../copycerts.js';
 import type { AdminClientData, CertificateKeyData } from '../data.js';
 import type { Phase } from '../runner.js';
 
 type UploadCertsData = AdminClientData & CertificateKeyData;
 
-export const KUBEADM_CERTS_SECRET = 'kubeadm-certs';
-
-/** [secret key, host path] of every file to upload (external etcd: its client files instead of the etcd CA). */
-function filesToUpload(ctx: UploadCertsData): [string, string][] {
-  const pki = ctx.config.paths.pkiDir;
-  const external = ctx.config.cluster.etcd.external;
-  const local = UPLOADED_CERT_FILES.filter(([k]) => !(external && k.startsWith('etcd-'))).map(([k, rel]): [string, string] => [k, path.posix.join(pki, rel)]);
-  if (!external) return local;
-  return [...local, ['external-etcd-ca.crt', external.caFile], ['external-etcd.crt', external.certFile], ['external-etcd.key', external.keyFile]];
-}
-
 async function upload(ctx: UploadCertsData): Promise<void> {
   const key = ctx.certificateKey();
   const data: Record<string, string> = {};
-  for (const [name, file] of filesToUpload(ctx)) {
+  for (const [name, file] of certsToTransfer(ctx.config)) {
     const content = await ctx.host.readOptional(file);
     if (content === undefined) {
       // kubeadm skips missing files (e.g. an external CA without its key).

@@ -64,4 +64,18 @@ require go.etcd.io/etcd/server/v3 v$etcd
 GOMOD
 cp "$here/modules/etcd-main.go.txt" "$edir/main.go"
 (cd "$edir" && go mod tidy)
+# etcdctl: its own module below the server's, so that its requirements do not move the server's graph
+mkdir -p "$edir/etcdctl"
+cat >"$edir/etcdctl/go.mod" <<GOMOD
+// Wrapper module for etcdctl $etcd (written by modules/new-version.sh), its own module so that
+// etcdctl's requirements do not move the etcd server's graph in ../go.mod.
+module kubestrap.test/etcdctl
+
+go 1.24
+
+require go.etcd.io/etcd/etcdctl/v3 v$etcd
+
+tool go.etcd.io/etcd/etcdctl/v3
+GOMOD
+(cd "$edir/etcdctl" && go mod tidy)
 echo "wrote $dir and $edir"

@@ -1,0 +1,141 @@
+/**
+ * A small etcd v3 client over gRPC with mutual TLS: the Cluster and Maintenance calls of rpc.proto
+ * (our subset of etcd's), loaded at run time with @grpc/proto-loader as src/cri loads api.proto.
+ * Why not the `etcd3` package: it has the calls, but it ships its own proto-loader 0.7 and loads its
+ * proto through `__dirname`, which the esbuild ES-module bundle does not have; five calls do not
+ * justify that. Member IDs are uint64: they stay decimal strings here (`longs: String`), shown as hex
+ * (etcdctl's spelling) with `hexId`.
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KubestrapError, type ErrorPlace } from '../errors.js';
+
+/** Decoding options; the interfaces below describe what they produce, so change both together. */
+export const ETCD_LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
+
+export interface EtcdMember {
+  /** uint64 member ID, decimal. */
+  ID: string;
+  /** Empty until the member has started. */
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+  isLearner: boolean;
+}
+
+export interface EtcdStatus {
+  header: { member_id: string; cluster_id: string };
+  version: string;
+  /** Member ID of the leader this member believes in ("0": none). */
+  leader: string;
+  raftIndex: string;
+  raftTerm: string;
+  raftAppliedIndex: string;
+  errors: string[];
+  isLearner: boolean;
+}
+
+/** The client certificate (etcd's healthcheck-client or the apiserver-etcd-client pair) and the etcd CA. */
+export interface EtcdTls {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
+/** An etcd answer that is not OK: `code` is the gRPC status, `details` etcd's own text ("etcdserver: ..."). */
+export class EtcdError extends KubestrapError {
+  readonly code: number | undefined;
+  readonly details: string;
+  constructor(message: string, details: string, code: number | undefined, place: ErrorPlace = {}) {
+    super(message, place);
+    this.details = details;
+    this.code = code;
+  }
+}
+
+export interface EtcdClient {
+  readonly endpoint: string;
+  memberAdd(peerURLs: string[], isLearner: boolean): Promise<{ member: EtcdMember; members: EtcdMember[] }>;
+  memberRemove(id: string): Promise<EtcdMember[]>;
+  /** Linearizable: the answer reflects every committed change (a member just added or removed). */
+  memberList(): Promise<EtcdMember[]>;
+  memberPromote(id: string): Promise<EtcdMember[]>;
+  /** This endpoint's member: its raft progress and the leader it follows. */
+  status(): Promise<EtcdStatus>;
+  close(): void;
+}
+
+/** rpc.proto beside this module (src/ under tsx), or in src/ when running the compiled dist/. */
+export function etcdProtoPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.join(here, 'rpc.proto'), path.resolve(here, '../../src/etcd/rpc.proto')];
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`etcd rpc.proto not found (looked in ${candidates.join(', ')})`);
+  return found;
+}
+
+let definition: protoLoader.PackageDefinition | undefined;
+function method(service: 'Cluster' | 'Maintenance', name: string): protoLoader.MethodDefinition<object, object> {
+  definition ??= protoLoader.loadSync(etcdProtoPath(), ETCD_LOADER_OPTIONS);
+  const def = definition[`etcdserverpb.${service}`] as protoLoader.ServiceDefinition | undefined;
+  const m = def?.[name];
+  if (!m) throw new Error(`etcdserverpb.${service}.${name} missing from rpc.proto`);
+  return m as protoLoader.MethodDefinition<object, object>;
+}
+
+/** `https://10.0.0.1:2379` → `10.0.0.1:2379` (gRPC's target; the scheme only says TLS). */
+export function grpcTarget(endpoint: string): string {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch (err) {
+    throw new KubestrapError(`etcd endpoint ${endpoint} is not a URL`, { hint: 'use https://<address>:2379', cause: err });
+  }
+  if (url.protocol !== 'https:' || !url.port) {
+    throw new KubestrapError(`etcd endpoint ${endpoint} must be https://<address>:<port>`, { hint: 'kubestrap talks to etcd with mutual TLS only' });
+  }
+  return url.host;
+}
+
+/** A member ID as etcdctl prints it (hex). */
+export function hexId(id: string): string {
+  return BigInt(id).toString(16);
+}
+
+/** Opens a client on `endpoint`; the connection is made on the first call. */
+export function etcdClient(endpoint: string, tls: EtcdTls, options: { timeoutMs?: number } = {}): EtcdClient {
+  const client = new grpc.Client(grpcTarget(endpoint), grpc.credentials.createSsl(tls.ca, tls.key, tls.cert));
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const call = <Res>(service: 'Cluster' | 'Maintenance', name: string, request: object): Promise<Res> => {
+    const m = method(service, name);
+    return new Promise((resolve, reject) => {
+      client.makeUnaryRequest(
+        m.path,
+        m.requestSerialize,
+        m.responseDeserialize,
+        request,
+        new grpc.Metadata(),
+        { deadline: Date.now() + timeoutMs },
+        (err: grpc.ServiceError | null, value?: object) => {
+          if (err) {
+            const details = err.details || err.message;
+            reject(new EtcdError(`etcd ${endpoint} ${name}: ${details}`, details, err.code, { cause: err }));
+          } else resolve(value as Res);
+        },
+      );
+    });
+  };
+  type Members = { members: EtcdMember[] };
+  return {
+    endpoint,
+    memberAdd: (peerURLs, isLearner) => call('Cluster', 'MemberAdd', { peerURLs, isLearner }),
+    memberRemove: async (id) => (await call<Members>('Cluster', 'MemberRemove', { ID: id })).members,
+    memberList: async () => (await call<Members>('Cluster', 'MemberList', { linearizable: true })).members,
+    memberPromote: async (id) => (await call<Members>('Cluster', 'MemberPromote', { ID: id })).members,
+    status: () => call('Maintenance', 'Status', {}),
+    close: () => client.close(),
+  };
+}
