@@ -80,7 +80,7 @@ if [ "$LAB_HOST_SETUP" = 1 ]; then
 fi
 
 # --- images from the offline directory (pause, coredns, kube-proxy, ... as OCI tarballs) ----------
-if [ -n "$LAB_OFFLINE_DIR" ] && [ -d "$LAB_OFFLINE_DIR/images" ]; then
+if [ -n "$LAB_OFFLINE_DIR" ] && [ -d "$LAB_OFFLINE_DIR/images" ] && [ -n "$LAB_CRI_SOCKET" ]; then
   address="${LAB_CRI_SOCKET#unix://}"
   have="$(ctr --address "$address" -n k8s.io images ls -q 2>/dev/null || true)"
   for tarball in "$LAB_OFFLINE_DIR"/images/*.tar; do

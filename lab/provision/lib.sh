@@ -19,7 +19,9 @@
 #   LAB_HOST_SETUP=1              act on the running machine: swapoff, modprobe, live sysctls, pod
 #                                 routes, containerd's config + restart (0 in the test bed: its nodes
 #                                 share one kernel, and the harness runs each node's containerd)
-#   LAB_CRI_SOCKET                the CRI endpoint (default unix:///run/containerd/containerd.sock)
+#   LAB_CRI_SOCKET                the CRI endpoint (default unix:///run/containerd/containerd.sock);
+#                                 set but empty: no container runtime on this node (the test bed's
+#                                 process-runtime cp1), so no images are imported
 #   LAB_CNI=bridge                the lab's CNI: a bridge per node on <pod_network a.b>.<last octet>.0/24,
 #                                 routed over the private network ("none": something else provides one)
 #   LAB_KUBELET_CONFIG            a KubeletConfiguration file joined to the node's JoinConfiguration
@@ -35,7 +37,7 @@ LAB_ROOT="${LAB_ROOT:-}"
 LAB_HOST_SETUP="${LAB_HOST_SETUP:-1}"
 LAB_INSTALL_PACKAGES="${LAB_INSTALL_PACKAGES:-1}"
 LAB_OFFLINE_DIR="${LAB_OFFLINE_DIR:-}"
-LAB_CRI_SOCKET="${LAB_CRI_SOCKET:-unix:///run/containerd/containerd.sock}"
+LAB_CRI_SOCKET="${LAB_CRI_SOCKET-unix:///run/containerd/containerd.sock}"
 LAB_CNI="${LAB_CNI:-bridge}"
 LAB_KUBELET_CONFIG="${LAB_KUBELET_CONFIG:-}"
 LAB_STATE_DIR="${LAB_STATE_DIR:-/vagrant/lab/.state}"
