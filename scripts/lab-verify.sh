@@ -13,8 +13,8 @@
 #
 # `npm run lab:verify -- --box-only` stops once the box is built and added.
 # Environment: LAB_VERIFY_CACHE (default ~/.cache/kubestrap-lab), LAB_VERIFY_KEEP=1 (no destroy at
-# the end), LAB_VERIFY_DRIVER=kvm|qemu (skip the probe), LAB_VERIFY_CPUS (default 1 per VM: the
-# host's cores are shared), LAB_VERIFY_NETWORK (default 192.168.57).
+# the end), LAB_VERIFY_DRIVER=kvm|qemu (skip the probe), LAB_VERIFY_CPUS (default 2 per VM: init's
+# preflight wants 2 on a control plane), LAB_VERIFY_NETWORK (default 192.168.57).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$PWD"
@@ -104,10 +104,16 @@ log "box $BOX_NAME ready (cached: $BOX_FILE)"
 
 # --- libvirtd, started here (systemd is not PID 1) ---------------------------------------------------
 STARTED=()
+# libvirt-daemon-system would make these (and pull in systemd): the daemons' state and log dirs
+mkdir -p /var/log/libvirt/qemu /var/lib/libvirt/images /var/lib/libvirt/qemu /var/lib/libvirt/dnsmasq /var/cache/libvirt /run/libvirt /etc/libvirt
+# and the qemu user its QEMU driver looks up at start (even when qemu.conf says root)
+getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
+getent passwd libvirt-qemu >/dev/null || useradd -r -g libvirt-qemu -s /usr/sbin/nologin -d /var/lib/libvirt libvirt-qemu
 # qemu runs as root: the 9p synced folders pass files through with their owners
-if ! grep -q '^user = "root"' /etc/libvirt/qemu.conf; then
-  printf '\n# kubestrap lab:verify: 9p passthrough needs qemu as root; no AppArmor here\nuser = "root"\ngroup = "root"\nsecurity_driver = "none"\n' >>/etc/libvirt/qemu.conf
+if ! grep -q '^user = "root"' /etc/libvirt/qemu.conf 2>/dev/null; then
+  printf '\n# kubestrap lab:verify: 9p passthrough needs qemu as root; no AppArmor here\nuser = "root"\ngroup = "root"\nswtpm_user = "root"\nswtpm_group = "root"\nsecurity_driver = "none"\n' >>/etc/libvirt/qemu.conf
 fi
+trap cleanup_daemons EXIT
 for d in virtlogd libvirtd; do
   if [ -z "$(pgrep -x "$d" || true)" ]; then
     "$d" -d
@@ -118,6 +124,7 @@ done
 for _ in $(seq 50); do virsh -c qemu:///system version >/dev/null 2>&1 && break || sleep 0.2; done
 virsh -c qemu:///system version >/dev/null || die "libvirtd does not answer"
 
+cleanup_daemons() { for pid in "${STARTED[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 cleanup() {
   local rc=$?
   if [ "${LAB_VERIFY_KEEP:-0}" != 1 ]; then
@@ -127,7 +134,7 @@ cleanup() {
       virsh -c qemu:///system net-destroy "$net" >/dev/null 2>&1 || true
       virsh -c qemu:///system net-undefine "$net" >/dev/null 2>&1 || true
     done
-    for pid in "${STARTED[@]}"; do kill "$pid" 2>/dev/null || true; done
+    cleanup_daemons
   fi
   log "done in $(($(date +%s) - START)) s (exit $rc)"
 }
@@ -146,7 +153,7 @@ if [ -z "$DRIVER" ]; then
   fi
   rm -rf "$tmpk"
   if [ "$DRIVER" = qemu ]; then
-    log "NOTE: /dev/kvm cannot boot the box's stock Debian kernel (no console output in 25 s: a PVM-style nested hypervisor); the domains run as libvirt type qemu (software emulation, TCG: slow)"
+    log "NOTE: qemu -enable-kvm does not boot the box's stock Debian kernel here (no kernel output on the console: /dev/kvm is a PVM-style nested hypervisor); the domains run as libvirt type qemu (software emulation, TCG: slow)"
   else
     log "/dev/kvm boots the box's kernel: domains of type kvm"
   fi
@@ -155,7 +162,7 @@ fi
 lab_vagrant() {
   VAGRANT_DOTFILE_PATH="$CACHE/vagrant-dot" VAGRANT_CHECKPOINT_DISABLE=1 \
     LAB_PROVIDER=libvirt LAB_CONTROL_PLANES=1 LAB_WORKERS=1 LAB_BOX="$BOX_NAME" \
-    LAB_CPUS="${LAB_VERIFY_CPUS:-1}" LAB_MEMORY="${LAB_VERIFY_MEMORY:-2048}" LAB_NETWORK="${LAB_VERIFY_NETWORK:-192.168.57}" \
+    LAB_CPUS="${LAB_VERIFY_CPUS:-2}" LAB_MEMORY="${LAB_VERIFY_MEMORY:-2048}" LAB_NETWORK="${LAB_VERIFY_NETWORK:-192.168.57}" \
     LAB_KUBERNETES_VERSION="$VERSION" LAB_OFFLINE_DIR="$OFFLINE" LAB_INSTALL_PACKAGES=false \
     LAB_LIBVIRT_DRIVER="$DRIVER" vagrant "$@"
 }
