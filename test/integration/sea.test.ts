@@ -57,6 +57,12 @@ async function both(args: (rootfs: string) => string[]): Promise<{ sea: Run; nod
 
 let ctrd: PrivateContainerd | undefined;
 
+/** `init --dry-run` of one node at a fixed address and token, every preflight check a warning. */
+function dryRunInit(rootfs: string, extra: readonly string[] = []): string[] {
+  const flags = ['--apiserver-advertise-address', '10.1.2.3', '--node-name', 'n1', '--token', TOKEN, '--ignore-preflight-errors=all'];
+  return ['init', '--dry-run', '--rootfs', rootfs, ...extra, ...flags];
+}
+
 before(async () => {
   await new Promise<void>((resolve, reject) => {
     execFile('npm', ['run', 'build:sea'], { cwd: root, maxBuffer: 16 * 1024 * 1024 }, (err, _stdout, stderr) =>
@@ -93,19 +99,7 @@ for (const args of [
 }
 
 test('kubestrap init --dry-run (process runtime): same phases, manifests and join command', async () => {
-  const r = await both((rootfs) => [
-    'init',
-    '--dry-run',
-    '--rootfs',
-    rootfs,
-    '--apiserver-advertise-address',
-    '10.1.2.3',
-    '--node-name',
-    'n1',
-    '--token',
-    TOKEN,
-    '--ignore-preflight-errors=all',
-  ]);
+  const r = await both((rootfs) => dryRunInit(rootfs));
   assert.equal(r.sea.code, 0, r.sea.stderr);
   assert.match(r.sea.stdout, /kind: Pod/);
   assert.match(r.sea.stdout, /kubestrap join 10\.1\.2\.3:6443 --token abcdef\.0123456789abcdef/);
@@ -124,23 +118,7 @@ test(
   { skip: !isRoot && 'needs root (private containerd)' },
   async () => {
     ctrd = await startContainerd();
-    const r = await both((rootfs) => [
-      'init',
-      '--dry-run',
-      '--rootfs',
-      rootfs,
-      '--runtime',
-      'cri',
-      '--cri-socket',
-      `unix://${ctrd!.socket}`,
-      '--apiserver-advertise-address',
-      '10.1.2.3',
-      '--node-name',
-      'n1',
-      '--token',
-      TOKEN,
-      '--ignore-preflight-errors=all',
-    ]);
+    const r = await both((rootfs) => dryRunInit(rootfs, ['--runtime', 'cri', '--cri-socket', `unix://${ctrd!.socket}`]));
     assert.equal(r.sea.code, 0, r.sea.stderr);
     assert.doesNotMatch(`${r.sea.stdout}${r.sea.stderr}`, /container runtime is not running|api\.proto/);
     assert.deepEqual(r.sea, r.node);
