@@ -88,6 +88,8 @@ if [ -n "$LAB_OFFLINE_DIR" ] && [ -d "$LAB_OFFLINE_DIR/images" ] && [ -n "$LAB_C
     # coredns_v1.14.6.oci.tar → coredns:v1.14.6: imported already?
     name="$(basename "$tarball" .tar)"
     name="${name%.oci}"
+    # the control-plane images serve only a CRI control plane; the process runtime runs binaries
+    case "${name%%_*}" in etcd | kube-apiserver | kube-controller-manager | kube-scheduler) [ "$LAB_CP_RUNTIME" = process ] && continue ;; esac
     if ! echo "$have" | grep -q "/${name%%_*}:${name#*_}$"; then
       say "importing $(basename "$tarball") into containerd"
       ctr --address "$address" -n k8s.io images import "$tarball" >/dev/null

@@ -13,7 +13,35 @@ ha=0
 rootfs_args=($rootfs)
 
 runtime_args=(--runtime "$LAB_CP_RUNTIME")
-[ "$LAB_CP_RUNTIME" = cri ] && runtime_args+=(--cri-socket "$LAB_CRI_SOCKET")
+
+# kubeadm's InitConfiguration + ClusterConfiguration for cp1 ($token, $cert_key set by the caller)
+init_config() {
+  cat <<EOF
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+bootstrapTokens:
+  - token: "$token"
+    ttl: "$LAB_TOKEN_TTL"
+localAPIEndpoint:
+  advertiseAddress: "$LAB_NODE_IP"
+  bindPort: 6443
+nodeRegistration:
+  name: "$LAB_NODE_NAME"
+EOF
+  if [ "$LAB_CP_RUNTIME" = cri ]; then echo "  criSocket: \"$LAB_CRI_SOCKET\""; fi
+  if [ -n "$cert_key" ]; then echo "certificateKey: \"$cert_key\""; fi
+  cat <<EOF
+timeouts:
+  controlPlaneComponentHealthCheck: "$LAB_TIMEOUT"
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: "$LAB_KUBERNETES_VERSION"
+controlPlaneEndpoint: "$LAB_ENDPOINT"
+networking:
+  podSubnet: "$LAB_POD_NETWORK"
+EOF
+}
 
 write_join_files() {
   local token="$1" hash="$2" cert_key="$3" expires="$4"
@@ -70,22 +98,17 @@ if [ ! -s "$ADMIN_CONF" ]; then
     ks config images import --from "$LAB_OFFLINE_DIR/bin" --kubernetes-version "$LAB_KUBERNETES_VERSION" "${rootfs_args[@]}"
   fi
   token="$(ks token generate)"
-  cert_args=()
   cert_key=""
+  upload_args=()
   if [ "$ha" = 1 ]; then
     cert_key="$(ks certs certificate-key)"
-    cert_args=(--upload-certs --certificate-key "$cert_key")
+    upload_args=(--upload-certs)
   fi
+  # a config file rather than flags: the health-check timeout (LAB_TIMEOUT) has no flag
+  init_config | write_file /etc/kubestrap-lab/init.yaml 0600
   say "kubestrap init (advertise $LAB_NODE_IP, endpoint $LAB_ENDPOINT, runtime $LAB_CP_RUNTIME)"
   out="$LAB_STATE_DIR/init.log"
-  ks init "${rootfs_args[@]}" "${runtime_args[@]}" \
-    --apiserver-advertise-address "$LAB_NODE_IP" \
-    --control-plane-endpoint "$LAB_ENDPOINT" \
-    --node-name "$LAB_NODE_NAME" \
-    --kubernetes-version "$LAB_KUBERNETES_VERSION" \
-    --pod-network-cidr "$LAB_POD_NETWORK" \
-    --token "$token" --token-ttl "$LAB_TOKEN_TTL" \
-    "${cert_args[@]}" ${LAB_INIT_EXTRA_ARGS:-} 2>&1 | tee "$out"
+  ks init --config "$LAB_ROOT/etc/kubestrap-lab/init.yaml" "${rootfs_args[@]}" "${runtime_args[@]}" "${upload_args[@]}" 2>&1 | tee "$out"
   [ "${PIPESTATUS[0]}" = 0 ] || die "kubestrap init failed (output in $out)"
   hash="$(grep -o 'sha256:[0-9a-f]\{64\}' "$out" | head -1)"
   [ -n "$hash" ] || die "no CA hash in kubestrap init's output ($out)"

@@ -30,6 +30,9 @@
 #   LAB_STATE_DIR=/vagrant/lab/.state   where cp1 leaves join.env, join-*.sh, admin.conf
 #   LAB_KUBESTRAP=/vagrant/dist/kubestrap   the single executable (npm run build:sea)
 #   LAB_WAIT_SECONDS=900          how long a joining node waits for cp1's join.env
+#   LAB_TIMEOUT=4m0s              init's control-plane health check, join's discovery, TLS bootstrap
+#                                 and kubelet waits (kubeadm's v1beta4 timeouts; lab:verify raises it
+#                                 for software-emulated VMs)
 set -euo pipefail
 
 : "${LAB_NODE_NAME:?set by the Vagrantfile}" "${LAB_NODE_IP:?set by the Vagrantfile}"
@@ -49,6 +52,7 @@ LAB_ENDPOINT="${LAB_ENDPOINT:-${LAB_NODE_IP}:6443}"
 LAB_CONTROL_PLANE_IPS="${LAB_CONTROL_PLANE_IPS:-${LAB_NODE_IP}}"
 LAB_NODE_IPS="${LAB_NODE_IPS:-${LAB_NODE_IP}}"
 LAB_WAIT_SECONDS="${LAB_WAIT_SECONDS:-900}"
+LAB_TIMEOUT="${LAB_TIMEOUT:-4m0s}"
 if [ -z "${LAB_CP_RUNTIME:-}" ]; then
   if [ -n "$LAB_OFFLINE_DIR" ] && [ -x "$LAB_OFFLINE_DIR/bin/kube-apiserver" ]; then LAB_CP_RUNTIME=process; else LAB_CP_RUNTIME=cri; fi
 fi
@@ -123,6 +127,11 @@ nodeRegistration:
   kubeletExtraArgs:
     - name: node-ip
       value: "$LAB_NODE_IP"
+timeouts:
+  discovery: "$LAB_TIMEOUT"
+  tlsBootstrap: "$LAB_TIMEOUT"
+  kubeletHealthCheck: "$LAB_TIMEOUT"
+  controlPlaneComponentHealthCheck: "$LAB_TIMEOUT"
 EOF
   if [ -n "$cert_key" ]; then
     cat <<EOF
