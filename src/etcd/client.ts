@@ -9,6 +9,8 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { checkServerIdentity } from 'node:tls';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubestrapError, type ErrorPlace } from '../errors.js';
@@ -107,7 +109,15 @@ export function hexId(id: string): string {
 
 /** Opens a client on `endpoint`; the connection is made on the first call. */
 export function etcdClient(endpoint: string, tls: EtcdTls, options: { timeoutMs?: number } = {}): EtcdClient {
-  const client = new grpc.Client(grpcTarget(endpoint), grpc.credentials.createSsl(tls.ca, tls.key, tls.cert));
+  const target = grpcTarget(endpoint);
+  const host = new URL(endpoint).hostname.replace(/^\[(.*)\]$/, '$1');
+  // grpc-js sends the target host as TLS SNI, and Node warns (DEP0123) when that is an IP, as
+  // kubeadm's endpoints are: name 'localhost' (every etcd server certificate kubeadm makes has it)
+  // and check the certificate against the address actually dialled.
+  const credentials = grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, {
+    checkServerIdentity: (_name, cert) => checkServerIdentity(host, cert),
+  });
+  const client = new grpc.Client(target, credentials, isIP(host) ? { 'grpc.ssl_target_name_override': 'localhost' } : {});
   const timeoutMs = options.timeoutMs ?? 10_000;
   const call = <Res>(service: 'Cluster' | 'Maintenance', name: string, request: object): Promise<Res> => {
     const m = method(service, name);

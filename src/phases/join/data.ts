@@ -261,7 +261,8 @@ export class ControlPlaneJoinData implements PkiData, AdminClientData, RuntimeDa
     const timeoutMs = this.config.timeoutsMs.etcdAPICall;
     const endpoints = await etcdEndpointsFromPods(await this.adminClient(), this.config.timeoutsMs.kubernetesAPICall);
     const tls = await this.etcdTls();
-    const connect: Connect = (endpoint) => etcdClient(endpoint, tls, { timeoutMs: Math.min(timeoutMs, 5000) });
+    // short: a member that has not caught up accepts connections but answers nothing until ready
+    const connect: Connect = (endpoint) => etcdClient(endpoint, tls, { timeoutMs: Math.min(timeoutMs, 2000) });
     const problems: string[] = [];
     for (const endpoint of endpoints) {
       const client = etcdClient(endpoint, tls, { timeoutMs: Math.min(timeoutMs, 10_000) });
