@@ -104,6 +104,14 @@ test('bad input on cp3: one line each, nothing written', { skip }, async (t) => 
     await patch(original);
   }
 
+  // manual mode (no key): the shared files must be in place, and the missing ones are named
+  const manual = assertRefused(
+    await cluster.joinControlPlane(cp3, { certificateKey: '' }),
+    cp3,
+    /the shared control-plane certificates are not in place: .*\/ca\.key.*\/front-proxy-ca\.key.*\/sa\.key.*\/etcd\/ca\.key missing/,
+  );
+  t.diagnostic(`no key, nothing placed: ${manual}`);
+
   const wrong = 'ab'.repeat(32);
   const wrongLine = assertRefused(
     await cluster.joinControlPlane(cp3, { certificateKey: wrong }),
