@@ -212,7 +212,10 @@ test('cp3 and w1 join: 3 voting members, 4 Ready nodes, 3 control planes with th
 });
 
 test('reset cp3 removes its member (2 left, healthy); reset cp2 then refuses (quorum) unless --force', { skip }, async (t) => {
+  const t0 = performance.now();
+  const since = (): string => `${Math.round(performance.now() - t0)} ms`;
   const cp3 = await cluster.reset(node('cp3'), ['--force']);
+  t.diagnostic(`reset cp3 done at ${since()}`);
   assert.equal(cp3.code, 0, cp3.stderr);
   assert.match(cp3.stdout, /Removed etcd member cp3 \([0-9a-f]+\); members left: cp1 .*cp2 /);
   assert.deepEqual(await voters(), ['cp1', 'cp2']);
@@ -220,6 +223,7 @@ test('reset cp3 removes its member (2 left, healthy); reset cp2 then refuses (qu
   assert.equal((health.match(/is healthy/g) ?? []).length, 2, health);
 
   const refused = await cluster.reset(node('cp2'));
+  t.diagnostic(`reset cp2 refused at ${since()}`);
   assert.equal(refused.code, 1, refused.stdout);
   const lines = errorLines(refused);
   assert.equal(lines.length, 1, refused.stderr);
@@ -235,4 +239,5 @@ test('reset cp3 removes its member (2 left, healthy); reset cp2 then refuses (qu
   assert.equal(forced.code, 0, forced.stderr);
   assert.match(forced.stdout + forced.stderr, /although .*--force/);
   assert.deepEqual(await voters(), ['cp1']);
+  t.diagnostic(`reset cp2 --force done at ${since()}`);
 });

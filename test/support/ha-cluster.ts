@@ -15,6 +15,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { V1Node } from '@kubernetes/client-node';
 import { initControlPlane, parseJoinCommand, resetControlPlane, type ControlPlane, type ControlPlaneRuntime, type JoinCommand } from './cluster.js';
+import { enablePodNetwork } from './cni.js';
 import { components } from './components.js';
 import { stageImageBinaries } from './image-binaries.js';
 import { kubectl, kubectlJson, kubestrap, REPO, type CliResult } from './init-e2e.js';
@@ -166,6 +167,8 @@ export async function startHaCluster(options: HaClusterOptions = {}): Promise<Ha
   });
   const controlPlanes = cpNames.map((n) => bed.node(n));
   const workers = workerNames.map((n) => bed.node(n));
+  // a kubelet reports its Node Ready only once a CNI network is configured
+  for (const w of workers) await enablePodNetwork(bed, w);
   const timings: Record<string, number> = {};
   const timed = async <T>(what: string, step: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
