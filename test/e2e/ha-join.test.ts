@@ -216,6 +216,7 @@ test('reset cp3 removes its member (2 left, healthy); reset cp2 then refuses (qu
   const since = (): string => `${Math.round(performance.now() - t0)} ms`;
   const cp3 = await cluster.reset(node('cp3'), ['--force']);
   t.diagnostic(`reset cp3 done at ${since()}`);
+  for (const { ms, line } of cp3.lines.filter((l) => l.line.startsWith('['))) t.diagnostic(`  +${(ms / 1000).toFixed(1)}s ${line}`);
   assert.equal(cp3.code, 0, cp3.stderr);
   assert.match(cp3.stdout, /Removed etcd member cp3 \([0-9a-f]+\); members left: cp1 .*cp2 /);
   assert.deepEqual(await voters(), ['cp1', 'cp2']);

@@ -125,7 +125,7 @@ export interface HaCluster {
   etcdctl(args: readonly string[], via?: TestbedNode): Promise<string>;
   members(via?: TestbedNode): Promise<EtcdMemberInfo[]>;
   /** `kubestrap reset` on a node (extra args e.g. --force); the result, never throws. */
-  reset(node: TestbedNode, args?: readonly string[]): Promise<CliResult>;
+  reset(node: TestbedNode, args?: readonly string[]): Promise<TimedCliResult>;
   stop(): Promise<string[]>;
 }
 
@@ -237,7 +237,7 @@ export async function startHaCluster(options: HaClusterOptions = {}): Promise<Ha
         const out = JSON.parse(await etcdctl(['member', 'list', '-w', 'json', '--hex'], via)) as { members?: EtcdMemberInfo[] };
         return out.members ?? [];
       },
-      reset: (node, args = []) => run(node, ['reset', '--rootfs', node.rootfs, ...args], 120_000),
+      reset: (node, args = []) => kubestrapTimed(node, ['reset', '--rootfs', node.rootfs, ...args], 120_000),
       stop,
     };
     if (options.join ?? true) {
