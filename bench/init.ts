@@ -268,8 +268,7 @@ async function main(): Promise<void> {
       );
     }
   }
-  const med = (side: Side, f: (t: Trial) => number | undefined): number =>
-    median((results.get(side) ?? []).map(f).filter((x): x is number => x !== undefined));
+  const med = (side: Side, f: (t: Trial) => number | undefined): number => median((results.get(side) ?? []).map(f).filter((x): x is number => x !== undefined));
   const readyz = (s: Side): number => med(s, (t) => t.readyzS);
   const mirrors = (s: Side): number => med(s, (t) => t.mirrorsS);
   console.log(`kubeadm-init-readyz-s: ${fmt(readyz('kubeadm'))}`);

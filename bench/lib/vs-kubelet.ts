@@ -18,6 +18,7 @@
 import { mkdir, open, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { AGENT_NODE_FLAGS } from '../../src/agent/daemon.js';
 import type { CriClient } from '../../src/cri/client.js';
 import { components } from '../../test/support/components.js';
 import { startKubelet } from '../../test/support/kubelet.js';
@@ -189,7 +190,8 @@ async function startSide(side: Side, node: TestbedNode, o: VsKubeletOptions, bed
   }
   const rootfs = path.join(node.dir, 'ours-rootfs');
   await mkdir(path.join(rootfs, MANIFESTS), { recursive: true });
-  const args = [o.bin, 'agent', '--runtime', 'cri', '--container-runtime-endpoint', node.containerd!.endpoint, '--rootfs', rootfs];
+  // the agent's node flags as init's daemon and the systemd unit start it
+  const args = [...AGENT_NODE_FLAGS, o.bin, 'agent', '--runtime', 'cri', '--container-runtime-endpoint', node.containerd!.endpoint, '--rootfs', rootfs];
   args.push('--pod-manifest-path', MANIFESTS, '--node-name', NODE, '--read-only-port', '0', '--stop-pods-on-exit');
   const proc = await node.spawn('kubestrap agent', process.execPath, args, { env: { ...process.env, NODE_OPTIONS: '' } });
   return { proc, manifests: path.join(rootfs, MANIFESTS) };
