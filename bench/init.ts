@@ -34,8 +34,8 @@ import { Host } from '../src/host/host.js';
 import { kubeClient, type KubeClient } from '../src/kube/client.js';
 import { generateKeyPair } from '../src/pki/keys.js';
 import { probeOnce } from '../src/net/http-probe.js';
-import { initArgs, resetControlPlane } from '../test/support/cluster.js';
-import { components, DEFAULT_IMAGES, suiteVersionFlags } from '../test/support/components.js';
+import { initArgs, nodeInitFlags, resetControlPlane } from '../test/support/cluster.js';
+import { components, DEFAULT_IMAGES } from '../test/support/components.js';
 import { stageImageBinaries } from '../test/support/image-binaries.js';
 import { buildCli, CONTROL_PLANE, kubestrap, REPO } from '../test/support/init-e2e.js';
 import { runWithLines, type Proc } from '../test/support/proc.js';
@@ -184,7 +184,7 @@ async function kubestrapSide(node: TestbedNode, runtime: 'cri' | 'process'): Pro
 
 async function directSide(node: TestbedNode): Promise<Trial> {
   const rootfs = node.rootfs;
-  const flags = ['--rootfs', rootfs, '--apiserver-advertise-address', node.ip, '--node-name', NODE, ...suiteVersionFlags()];
+  const flags = ['--rootfs', rootfs, ...nodeInitFlags(node)];
   for (const phase of [
     ['certs', 'all'],
     ['kubeconfig', 'all'],

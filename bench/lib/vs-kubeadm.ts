@@ -16,11 +16,12 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { components, suiteRelease } from '../../test/support/components.js';
+import { nodeInitFlags } from '../../test/support/cluster.js';
+import { components } from '../../test/support/components.js';
 import { startKubeletUnit, writeKubeletPatches } from '../../test/support/kubeadm-join.js';
 import { machinePreflightIgnores } from '../../test/support/kubelet.js';
 import { runWithLines, type LinesResult, type Proc } from '../../test/support/proc.js';
-import { POD_NETWORK, type TestbedNode } from '../../test/support/testbed.js';
+import type { TestbedNode } from '../../test/support/testbed.js';
 
 /** The line kubeadm prints where it would `systemctl restart kubelet` (phases/init/kubelet.go). */
 const STARTING_KUBELET = '[kubelet-start] Starting the kubelet';
@@ -41,14 +42,7 @@ export async function kubeadmInitArgv(node: TestbedNode): Promise<string[]> {
   return [
     components().binaries.kubeadm.path,
     'init',
-    '--apiserver-advertise-address',
-    node.ip,
-    '--node-name',
-    node.name,
-    '--pod-network-cidr',
-    POD_NETWORK,
-    '--kubernetes-version',
-    suiteRelease().version,
+    ...nodeInitFlags(node),
     '--cri-socket',
     criSocket(node),
     '--patches',
