@@ -15,7 +15,8 @@
  *   writes, most tools that write atomically): complete by definition, it is read at once. Node's
  *   watch reports rename(2) and create alike ('rename'), so that is recognized by the pair of
  *   events inotify delivers together (the temp name, then the manifest name) and the manifest's
- *   inode being the one the temp file had;
+ *   inode being the one the temp file had (and born when it was: an inode number freed by a
+ *   deleted temp file and reused at once for a file written in place does not count);
  * - a deleted file is acted on at once (its event), not at the next relist;
  * - a broken file keeps its last good pod and reports a SourceError (logged once per content);
  * - two files declaring one pod: the first in sorted file name order wins; the other gets an error
@@ -96,8 +97,8 @@ export class FileSource implements PodSource {
   /** While a relist reads many files, emits are collected into one (else a relist is O(n²)). */
   private batching = false;
   private dirtySince: number | undefined;
-  /** Inode of each ignored file (a writer's temp file) as last seen, to recognize its rename into place. */
-  private readonly tempInodes = new Map<string, number>();
+  /** Inode and birth time of each ignored file (a writer's temp file) as last seen, to recognize its rename into place. */
+  private readonly tempInodes = new Map<string, { ino: number; born: number }>();
   /** Names of the 'rename' events of the current batch of watch events (one inotify read; cleared after it). */
   private batchRenames: string[] = [];
 
@@ -182,12 +183,13 @@ export class FileSource implements PodSource {
     lstat(path.join(this.dir, name)).then(
       (st) => {
         if (this.wanted(name, st.isDirectory())) {
-          const renamed = st.isFile() && movedFrom !== undefined && movedFrom !== name && this.tempInodes.get(movedFrom) === st.ino;
-          if (renamed) this.tempInodes.delete(movedFrom);
+          const temp = movedFrom !== undefined && movedFrom !== name ? this.tempInodes.get(movedFrom) : undefined;
+          const renamed = st.isFile() && temp?.ino === st.ino && temp.born === st.birthtimeMs;
+          if (renamed) this.tempInodes.delete(movedFrom!);
           this.schedule(name, observedAt, renamed ? 0 : this.quietMs, undefined, renamed);
         } else if (st.isFile()) {
           this.tempInodes.delete(name);
-          this.tempInodes.set(name, st.ino);
+          this.tempInodes.set(name, { ino: st.ino, born: st.birthtimeMs });
           if (this.tempInodes.size > TEMP_INODES) this.tempInodes.delete(this.tempInodes.keys().next().value!);
         }
       },
