@@ -276,6 +276,11 @@ async function main(): Promise<void> {
   console.log(`direct-to-readyz-s: ${fmt(readyz('direct'))}`);
   console.log(`kubeadm-init-mirrors-s: ${fmt(mirrors('kubeadm'))}`);
   console.log(`kubestrap-init-mirrors-s: ${fmt(mirrors('cri'))} / ${fmt(mirrors('process'))} (cri / process)`);
+  const after = (s: Side): string => {
+    const ms = med(s, (t) => (t.mirrorsS === undefined ? undefined : (t.mirrorsS - t.readyzS) * 1000));
+    return Number.isNaN(ms) ? 'n/a' : ms.toFixed(0);
+  };
+  console.log(`mirrors-running-after-readyz-ms: ${after('cri')} / ${after('process')} (cri / process; kubeadm ${after('kubeadm')})`);
   console.log(`apiserver-keys-s: ${keysS.toFixed(2)}`);
   console.log(`keygen-floor-ratio: ${fmt((readyz('direct') + keysS) / readyz('direct'))}`);
   console.log(`load-average-end: ${load()}`);
