@@ -57,7 +57,10 @@ export function healthURL(pod: V1Pod): URL | undefined {
   const get = probe?.httpGet;
   if (!get) return undefined;
   const scheme = (get.scheme ?? 'HTTP').toLowerCase();
-  return new URL(`${scheme}://${joinHostPort(get.host || '127.0.0.1', Number(get.port))}${get.path ?? '/'}`);
+  // kubeadm's probes name their port (`probe-port`): the container's ports say which number
+  const port = typeof get.port === 'number' || /^\d+$/.test(String(get.port)) ? Number(get.port) : c?.ports?.find((p) => p.name === get.port)?.containerPort;
+  if (port === undefined) return undefined;
+  return new URL(`${scheme}://${joinHostPort(get.host || '127.0.0.1', port)}${get.path ?? '/'}`);
 }
 
 /** Why a wait failed, with the agent's view of the pod and its last log lines. */
@@ -112,17 +115,21 @@ export class AgentWaiter {
     const pollMs = w.pollMs ?? 200;
     let pod: V1Pod | undefined;
     let hashSeen = false;
+    // the restarts at first sight: a pod whose manifest ran before (a rollback, a rerun) has the same
+    // UID and counts its earlier attempts from their logs, as the kubelet does
+    let baseline: number | undefined;
     for (;;) {
       pod = await this.client.findPod(w.component, w.nodeName, 2000);
       const hash = pod?.metadata?.annotations?.[ANNOTATION_HASH];
       const hashOk = hash !== undefined && (w.hash !== undefined ? hash === w.hash : hash !== w.notHash);
       if (pod && hashOk) {
         hashSeen = true;
+        baseline ??= restarts(pod);
         if (ready(pod)) {
           const url = healthURL(pod);
           if (!url || (await probeSucceeds(url, 2000))) return pod;
-        } else if (restarts(pod) >= CRASH_LOOP_RESTARTS) {
-          throw await this.failure(w.component, w.nodeName, `crash-loops: it restarted ${restarts(pod)} times without getting ready`, pod);
+        } else if (restarts(pod) - baseline >= CRASH_LOOP_RESTARTS) {
+          throw await this.failure(w.component, w.nodeName, `crash-loops: it restarted ${restarts(pod) - baseline} times without getting ready`, pod);
         }
       }
       if (Date.now() >= deadline) break;
