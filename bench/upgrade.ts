@@ -75,7 +75,9 @@ async function main(): Promise<void> {
     if (apply.code !== 0) throw new Error(`upgrade apply failed:\n${apply.stderr}\n${apply.stdout}`);
     for (const line of apply.stdout.split('\n').filter((l) => /upgraded successfully|SUCCESS/.test(l))) console.log(`#   ${line}`);
     const upgradeS = d.totalMs / 1000;
-    console.log(`# upgrade apply ${UPGRADE_FROM.version} → ${UPGRADE_TO.version}: ${applyS.toFixed(1)} s, API unavailable ${upgradeS.toFixed(2)} s (${d.outages} outage(s), longest ${(d.longestMs / 1000).toFixed(2)} s)`);
+    console.log(
+      `# upgrade apply ${UPGRADE_FROM.version} → ${UPGRADE_TO.version}: ${applyS.toFixed(1)} s, API unavailable ${upgradeS.toFixed(2)} s (${d.outages} outage(s), longest ${(d.longestMs / 1000).toFixed(2)} s)`,
+    );
 
     const afterS = await restartApiserver(host, url);
     console.log(`# kube-apiserver ${UPGRADE_TO.version} restart (agent): API unavailable ${afterS.toFixed(2)} s`);

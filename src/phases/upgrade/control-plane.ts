@@ -9,7 +9,9 @@
  * On any failure every manifest backed up in this run is put back (etcd's data dir too when etcd's
  * version changed: an etcd refuses a data dir a newer one wrote) and the old versions must serve
  * again; the error names the component with its agent status and last log lines, and says what was
- * restored and where the backups are.
+ * restored and where the backups are. One deliberate difference from kubeadm: kube-apiserver's new
+ * manifest is written right after etcd's (it is unavailable while its etcd restarts anyway, so the two
+ * outages overlap); the waits keep kubeadm's order, so a failure names the first that does not come up.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { posix } from 'node:path';
@@ -109,38 +111,52 @@ export async function upgradeControlPlane(ctx: ControlPlaneContext): Promise<voi
   out.line('upgrade/staticpods', `Backing up changed manifests to "${ctx.host.path(paths.backupManifestDir)}"`);
   const done: Done[] = [];
   const timeoutMs = config.timeoutsMs.upgradeManifests;
-  for (const ch of changes) {
+  let current: ComponentName = changes[0]?.component ?? 'etcd';
+  const write = async (ch: ManifestChange): Promise<void> => {
     const { component } = ch;
-    if (!ch.diff) {
-      out.line('upgrade/staticpods', `Current and new manifests of ${component} are equal, skipping upgrade`);
-      continue;
-    }
+    current = component;
     out.line('upgrade/staticpods', `Preparing for "${component}" upgrade`);
     const beforeHash = await ctx.waiter.currentHash(component, config.nodeName);
-    const imageChanged =
-      (parse(ch.current) as { spec?: { containers?: { image?: string }[] } })?.spec?.containers?.[0]?.image !== ch.next.pod.spec?.containers[0]?.image;
-    const entry: Done = { component, beforeHash, imageChanged };
-    try {
-      await paths.backup(component);
-      done.push(entry);
-      if (component === 'etcd') await backupEtcd(ctx);
-      if (ctx.renewCertificates) await renewComponentCerts(ctx, component);
-      out.line(
-        'upgrade/staticpods',
-        `Moving new manifest to "${ctx.host.path(ch.path)}" and backing up old manifest to "${ctx.host.path(paths.backupManifestPath(component))}"`,
-      );
-      await paths.write(component, ch.next.yaml);
-      out.line('upgrade/staticpods', `Waiting for the agent to restart the component (up to ${Math.round(timeoutMs / 1000)} s)`);
+    const image = (yaml: string): string | undefined => (parse(yaml) as { spec?: { containers?: { image?: string }[] } } | null)?.spec?.containers?.[0]?.image;
+    await paths.backup(component);
+    done.push({ component, beforeHash, imageChanged: image(ch.current) !== ch.next.pod.spec?.containers[0]?.image });
+    if (component === 'etcd') await backupEtcd(ctx);
+    if (ctx.renewCertificates) await renewComponentCerts(ctx, component);
+    out.line(
+      'upgrade/staticpods',
+      `Moving new manifest to "${ctx.host.path(ch.path)}" and backing up old manifest to "${ctx.host.path(paths.backupManifestPath(component))}"`,
+    );
+    await paths.write(component, ch.next.yaml);
+  };
+  try {
+    const changed = changes.filter((ch) => {
+      if (!ch.diff) out.line('upgrade/staticpods', `Current and new manifests of ${ch.component} are equal, skipping upgrade`);
+      return ch.diff !== '';
+    });
+    for (const ch of changed) {
+      const { component } = ch;
+      if (!done.some((d) => d.component === component)) await write(ch);
+      const api = changed.find((c) => c.component === 'kube-apiserver');
+      if (component === 'etcd' && api) {
+        // kube-apiserver is unavailable while its etcd restarts anyway: restarting it now overlaps the two
+        // outages instead of adding them up; the waits keep kubeadm's order, so a failure names the first
+        out.line('upgrade/staticpods', 'kube-apiserver is unavailable while etcd restarts: writing its new manifest now too, so the two restarts overlap');
+        await write(api);
+        current = 'etcd';
+      }
+      out.line('upgrade/staticpods', `Waiting for the agent to restart ${component} (up to ${Math.round(timeoutMs / 1000)} s)`);
+      current = component;
       const t0 = performance.now();
+      const beforeHash = done.find((d) => d.component === component)?.beforeHash;
       await ctx.waiter.waitUp({ component, nodeName: config.nodeName, notHash: beforeHash, timeoutMs });
       if (component === 'etcd') await etcdHealthy(ctx, timeoutMs);
       out.line(
         'upgrade/staticpods',
         `Component "${component}" upgraded successfully! (new pod ready and healthy after ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
       );
-    } catch (err) {
-      throw await rollback(ctx, done, component, err);
     }
+  } catch (err) {
+    throw await rollback(ctx, done, current, err);
   }
 }
 
