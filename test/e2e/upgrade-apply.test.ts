@@ -14,10 +14,11 @@ import { componentsOf } from '../support/components.js';
 import { stageImageBinaries } from '../support/image-binaries.js';
 import { buildCli, containerProcess, forceCleanup, INIT_PORTS } from '../support/init-e2e.js';
 import { waitPortsFree } from '../support/proc.js';
-import { applyScenario, BROKEN_LINE } from '../support/upgrade-apply-scenario.js';
+import { applyScenario } from '../support/upgrade-apply-scenario.js';
 import { UPGRADE_FROM, UPGRADE_TO, upgradeSkipReason } from '../support/upgrade-scenario.js';
 
 const NODE = 'upgrade-apply';
+const BROKEN_LINE = 'kubestrap-test: this kube-apiserver is broken on purpose and exits 1';
 
 test(
   `upgrade apply ${UPGRADE_FROM.version} → ${UPGRADE_TO.version} on the process runtime, with a rollback`,
@@ -36,6 +37,7 @@ test(
       rootfs,
       node: NODE,
       runtimeFlags: ['--runtime', 'process'],
+      brokenLine: BROKEN_LINE,
       container: async (name) => {
         const p = await containerProcess(rootfs, name);
         return p && { id: String(p.pid), args: p.args };

@@ -24,14 +24,13 @@ export interface ApplyInput {
   node: string;
   runtimeFlags: readonly string[];
   container(name: ControlPlaneComponent): Promise<RunningContainer | undefined>;
-  /** Makes the target's images present, but the kube-apiserver one a program that logs BROKEN_LINE and exits 1. */
+  /** Makes the target's images present, but the kube-apiserver one a program that logs `brokenLine` and exits 1. */
   provideBrokenTarget(): Promise<void>;
+  /** A line the broken kube-apiserver logs (the failure must show it). */
+  brokenLine: string;
   /** The real kube-apiserver of the target in its place. */
   fixTarget(): Promise<void>;
 }
-
-/** What the broken kube-apiserver prints before it exits 1 (the failure must show it). */
-export const BROKEN_LINE = 'kubestrap-test: this kube-apiserver is broken on purpose and exits 1';
 
 const HASH = 'kubernetes.io/config.hash';
 
@@ -90,7 +89,7 @@ export async function applyScenario(t: TestContext, input: ApplyInput): Promise<
   assert.equal(broken.code, 1, 'apply fails');
   assert.match(broken.stderr, /the upgrade of kube-apiserver to v1\.37\.\d+ failed and was rolled back/);
   assert.match(broken.stderr, /agent status: .*restarts \d+, last exit code 1/);
-  assert.ok(broken.stderr.includes(BROKEN_LINE), 'the message shows the last log lines of the component');
+  assert.ok(broken.stderr.includes(input.brokenLine), 'the message shows the last log lines of the component');
   assert.match(broken.stderr, /restored: etcd, kube-apiserver/);
   const backupDir = /backups kept in (\S+?kubestrap-backup-manifests-[\d-]+)/.exec(broken.stderr)?.[1];
   assert.ok(backupDir, 'the message says where the backups are');

@@ -18,7 +18,11 @@ import { manifestsEqual, plannedChanges } from '../../src/phases/upgrade/control
 import { readNodeLocal, upgradeConfig } from '../../src/phases/upgrade/node-config.js';
 import { versionPolicies } from '../../src/phases/upgrade/plan.js';
 
-const [r35, r36, r37] = KUBERNETES_RELEASES as [(typeof KUBERNETES_RELEASES)[number], (typeof KUBERNETES_RELEASES)[number], (typeof KUBERNETES_RELEASES)[number]];
+const [r35, r36, r37] = KUBERNETES_RELEASES as [
+  (typeof KUBERNETES_RELEASES)[number],
+  (typeof KUBERNETES_RELEASES)[number],
+  (typeof KUBERNETES_RELEASES)[number],
+];
 const roots: string[] = [];
 after(async () => {
   for (const r of roots) await rm(r, { recursive: true, force: true });
@@ -45,7 +49,9 @@ describe('upgrade apply: version skew (kubeadm EnforceVersionPolicies)', () => {
   it('a downgrade and too old kubelets are skippable (--force)', () => {
     const e = versionPolicies({ target: r36.version, clusterVersion: 'v1.36.9', kubelets: [{ node: 'w1', version: 'v1.33.1' }] });
     assert.equal(e.mandatory.length, 0);
-    assert.deepEqual(e.skippable, [`Specified version to upgrade to "${r36.version}" is lower than the cluster version "v1.36.9". Downgrades are not supported yet`]);
+    assert.deepEqual(e.skippable, [
+      `Specified version to upgrade to "${r36.version}" is lower than the cluster version "v1.36.9". Downgrades are not supported yet`,
+    ]);
     const k = versionPolicies({ target: r37.version, clusterVersion: r36.version, kubelets: [{ node: 'w1', version: 'v1.33.1' }] });
     assert.deepEqual(k.skippable, ['There are kubelets in this cluster that are too old that have these versions [v1.33.1]']);
   });
@@ -86,10 +92,19 @@ describe('upgrade apply: this node at the target', () => {
       { warn: () => {} },
     );
     for (const m of (await renderControlPlaneManifests(init, host)).values()) await writeManifest(host, init, m);
-    await host.writeFile('/var/lib/kubestrap/kubestrap-flags.env', renderFlagsEnv(['--node-name=cp1', '--node-ip=192.0.2.10', '--container-runtime-endpoint=unix:///run/x.sock']));
+    await host.writeFile(
+      '/var/lib/kubestrap/kubestrap-flags.env',
+      renderFlagsEnv(['--node-name=cp1', '--node-ip=192.0.2.10', '--container-runtime-endpoint=unix:///run/x.sock']),
+    );
     const loaded = parseConfig(clusterConfigurationYAML(init), 'kube-system/kubeadm-config');
     const local = await readNodeLocal(host);
-    assert.deepEqual(local, { nodeName: 'cp1', criSocket: 'unix:///run/x.sock', advertiseAddress: '192.0.2.10', bindPort: 6443, imagePullPolicy: 'IfNotPresent' });
+    assert.deepEqual(local, {
+      nodeName: 'cp1',
+      criSocket: 'unix:///run/x.sock',
+      advertiseAddress: '192.0.2.10',
+      bindPort: 6443,
+      imagePullPolicy: 'IfNotPresent',
+    });
     const components = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
     const paths = new StaticPodPathManager(host, '/etc/kubernetes', '/etc/kubernetes/manifests');
     const same = await plannedChanges({ config: upgradeConfig(loaded, local, r36.version), host, etcdUpgrade: true, components, paths });
@@ -154,5 +169,25 @@ describe('upgrade apply: what a failure says', () => {
       '  last 1 log lines of kube-apiserver:',
       '    2026-12-01T15:00:00Z stderr F boom',
     ]);
+  });
+});
+
+describe("the agent's /pods during a stop", () => {
+  it('lists a pod whose containers are still being stopped, after the desired ones', async () => {
+    const { podList } = await import('../../src/agent/server.js');
+    const sp = (name: string, uid: string) => ({ pod: { metadata: { name, namespace: 'kube-system', uid } }, name, namespace: 'kube-system', uid }) as never;
+    const list = podList({
+      desired: () => [sp('etcd-cp1', 'new')],
+      states: () => [],
+      stopping: () => [{ pod: sp('etcd-cp1', 'old'), status: { phase: 'Running' }, errors: [] } as never],
+      errors: () => [],
+    });
+    assert.deepEqual(
+      list.items.map((p) => [p.metadata?.name, p.metadata?.uid, p.status?.phase]),
+      [
+        ['etcd-cp1', 'new', 'Pending'],
+        ['etcd-cp1', 'old', 'Running'],
+      ],
+    );
   });
 });

@@ -258,7 +258,8 @@ async function rollback(ctx: ControlPlaneContext, done: readonly Done[], failed:
   } catch (err) {
     problems.push(`restoring the manifests failed: ${messageOf(err)}`);
   }
-  for (const d of done) {
+  // with a manifest not put back, waiting for its old version only takes the timeout
+  for (const d of problems.length > 0 ? [] : done) {
     try {
       await ctx.waiter.waitUp({ component: d.component, nodeName: config.nodeName, hash: d.beforeHash, timeoutMs: config.timeoutsMs.upgradeManifests });
       out.line('upgrade/rollback', `${d.component} runs its previous manifest again, ready and healthy`);
