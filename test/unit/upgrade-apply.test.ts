@@ -191,3 +191,40 @@ describe("the agent's /pods during a stop", () => {
     );
   });
 });
+
+describe('upgrade node on a worker with a kubelet', () => {
+  it("writes the cluster's kubelet-config (CRI endpoint from instance-config.yaml), backs the old one up, says the binary is the operator's", async () => {
+    const { testConfig } = await import('../support/config-fixture.js');
+    const { memoryPrinter } = await import('../../src/output.js');
+    const { Runner } = await import('../../src/phases/runner.js');
+    const { UpgradeData } = await import('../../src/phases/upgrade/data.js');
+    const { NODE_PHASES } = await import('../../src/phases/upgrade/index.js');
+    const host = new Host(tmpRoot());
+    await host.writeFile('/var/lib/kubelet/config.yaml', 'kind: KubeletConfiguration\nold: true\n');
+    await host.writeFile('/var/lib/kubelet/instance-config.yaml', 'containerRuntimeEndpoint: "unix:///run/w1.sock"\n');
+    const out = memoryPrinter();
+    const data = new UpgradeData({
+      config: testConfig({ kubernetesVersion: r37.version, nodeName: 'w1' }),
+      host,
+      out,
+      dryRun: false,
+      kubeconfig: '/etc/kubernetes/kubelet.conf',
+      yes: true,
+      force: false,
+      renewCertificates: true,
+      etcdUpgrade: true,
+      components: [],
+    });
+    const cm = { data: { kubelet: 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n' } };
+    data.adminClient = async () => ({ core: { readNamespacedConfigMap: async () => cm } }) as never;
+    await new Runner(NODE_PHASES).run(data);
+    const written = await readFile(host.path('/var/lib/kubelet/config.yaml'), 'utf8');
+    assert.match(written, /cgroupDriver: systemd/);
+    assert.match(written, /containerRuntimeEndpoint: unix:\/\/\/run\/w1\.sock/);
+    const backups = await readdir(host.path('/etc/kubernetes/tmp'));
+    assert.equal(backups.length, 1);
+    assert.match(backups[0]!, /^kubestrap-kubelet-config-/);
+    assert.ok(out.lines.some((l) => l.includes('Skipping phase. Not a control plane node.')));
+    assert.ok(out.lines.some((l) => /The kubelet binary is yours, as with kubeadm: install the kubelet of v1\.37\.\d+/.test(l)));
+  });
+});
