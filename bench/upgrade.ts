@@ -21,24 +21,18 @@ import { stageImageBinaries } from '../test/support/image-binaries.js';
 import { buildCli, forceCleanup, INIT_PORTS, kubestrap } from '../test/support/init-e2e.js';
 import { waitPortsFree } from '../test/support/proc.js';
 import { Unavailability, UPGRADE_FROM, UPGRADE_TO, upgradeInitArgs, upgradeSkipReason } from '../test/support/upgrade-scenario.js';
+import { probeOnce } from '../src/net/http-probe.js';
 import { defaultNodeIP } from '../src/net/node-ip.js';
 
 const NODE = 'bench-upgrade';
 
 async function restartApiserver(host: Host, url: string): Promise<number> {
   const down = new Unavailability(url);
-  // wait until it answers, so the outage measured is the restart's only
-  await new Promise((r) => setTimeout(r, 1000));
   const report = await new AgentClient({ host }).restartUsing(['/etc/kubernetes/pki/apiserver.crt'], 'bench:upgrade reference restart');
   if (!report.restarted.some((p) => p.name.startsWith('kube-apiserver'))) throw new Error(`the agent restarted no kube-apiserver: ${JSON.stringify(report)}`);
-  // the agent answers once the pod is ready; /readyz follows within a poll or two
+  // the agent answers once the pod is ready; the poller closes the outage at its next good /readyz
   const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 500));
-    const open = down.outages.length;
-    if (open > 0) break;
-  }
-  await new Promise((r) => setTimeout(r, 1000));
+  while (down.outages.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   const d = await down.stop();
   return d.totalMs / 1000;
 }
@@ -60,9 +54,9 @@ async function main(): Promise<void> {
     await stageImageBinaries(rootfs, componentsOf(UPGRADE_TO.version));
     const init = await kubestrap(upgradeInitArgs(rootfs, NODE, ['--runtime', 'process']));
     if (init.code !== 0) throw new Error(`init failed:\n${init.stderr}\n${init.stdout}`);
-    const ready = new Unavailability(url);
-    while (ready.polls < 5 || ready.outages.length === 0) await new Promise((r) => setTimeout(r, 200));
-    await ready.stop();
+    // init returns once the API server is ready; the controller-manager and scheduler settle a bit later
+    while (!(await probeOnce(url, 1000))) await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 5000));
 
     const before = await restartApiserver(host, url);
     console.log(`# kube-apiserver ${UPGRADE_FROM.version} restart (agent): API unavailable ${before.toFixed(2)} s`);
