@@ -124,11 +124,12 @@ export class AgentWaiter {
       const hashOk = hash !== undefined && (w.hash !== undefined ? hash === w.hash : hash !== w.notHash);
       if (pod && hashOk) {
         hashSeen = true;
-        baseline ??= restarts(pod);
+        // ...taken once the worker reports its containers (before that the count is no count)
+        if ((pod.status?.containerStatuses ?? []).length > 0) baseline ??= restarts(pod);
         if (ready(pod)) {
           const url = healthURL(pod);
           if (!url || (await probeSucceeds(url, 2000))) return pod;
-        } else if (restarts(pod) - baseline >= CRASH_LOOP_RESTARTS) {
+        } else if (baseline !== undefined && restarts(pod) - baseline >= CRASH_LOOP_RESTARTS) {
           throw await this.failure(w.component, w.nodeName, `crash-loops: it restarted ${restarts(pod) - baseline} times without getting ready`, pod);
         }
       }
