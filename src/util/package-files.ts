@@ -53,14 +53,16 @@ export function packageDirFiles(relDir: string): string[] {
     .sort();
 }
 
-/** How to run this kubestrap again: `node …/bin/kubestrap.js`, or the single executable itself. */
-export function selfCommand(): { command: string; args: string[] } {
+/**
+ * How to run this kubestrap again: `node [nodeFlags] …/bin/kubestrap.js`, or the single executable
+ * itself (Node flags are not read from a single executable's command line, so none are passed).
+ */
+export function selfCommand(nodeFlags: readonly string[] = []): { command: string; args: string[] } {
   if (isSingleExecutable()) return { command: process.execPath, args: [] };
-  return { command: process.execPath, args: [path.join(packageRoot(), 'bin', 'kubestrap.js')] };
+  return { command: process.execPath, args: [...nodeFlags, path.join(packageRoot(), 'bin', 'kubestrap.js')] };
 }
 
 /** Whether a /proc/<pid>/cmdline (split at NUL) is a kubestrap started by selfCommand(), either kind. */
 export function isSelfCommandLine(cmdline: readonly string[]): boolean {
-  const [exe = '', script = ''] = cmdline;
-  return script.endsWith('kubestrap.js') || path.basename(exe) === 'kubestrap';
+  return path.basename(cmdline[0] ?? '') === 'kubestrap' || cmdline.slice(1).some((a) => a.endsWith('kubestrap.js'));
 }
