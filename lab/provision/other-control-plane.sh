@@ -20,5 +20,5 @@ join_config "$KUBESTRAP_JOIN_CERT_KEY" | write_file /etc/kubestrap-lab/join.yaml
 say "kubestrap join --control-plane $KUBESTRAP_JOIN_ENDPOINT (advertise $LAB_NODE_IP)"
 kubelet="$(kubelet_path)"
 # shellcheck disable=SC2046
-ks join --config "$config" ${kubelet:+--kubelet-path "$kubelet"} $(rootfs_flag)
+ks join --config "$config" --runtime "$LAB_CP_RUNTIME" ${kubelet:+--kubelet-path "$kubelet"} $(rootfs_flag)
 say "joined as a control plane"
