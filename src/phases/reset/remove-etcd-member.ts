@@ -19,6 +19,11 @@ import type { ResetData } from './data.js';
 interface Plan {
   tls: EtcdTls;
   endpoint: string;
+  /**
+   * Where the removal is asked: another healthy member. A member told to remove itself stops before
+   * it answers ("etcdserver: server stopped"), so the answer would be an error or never come.
+   */
+  removeVia?: string;
   self?: EtcdMember;
   skip?: string;
 }
@@ -69,7 +74,9 @@ async function plan(ctx: ResetData): Promise<Plan | undefined> {
     }
     const self = members.find((m) => m.peerURLs.includes(peer));
     if (!self) return { tls, endpoint, skip: `${peer} is not an etcd member (already removed)` };
-    const verdict = removalVerdict(members, await healthyVoters(members, tls), self.ID);
+    const healthy = await healthyVoters(members, tls);
+    const verdict = removalVerdict(members, healthy, self.ID);
+    const removeVia = members.find((m) => m.ID !== self.ID && healthy.has(m.ID) && m.clientURLs[0])?.clientURLs[0];
     if (verdict.last) return { tls, endpoint, self, skip: `${self.name} is the last etcd member: ${verdict.reason}` };
     if (!verdict.safe && !ctx.force) {
       throw new ConfigError(
@@ -80,7 +87,7 @@ async function plan(ctx: ResetData): Promise<Plan | undefined> {
       );
     }
     if (!verdict.safe) ctx.out.warn('reset', `removing etcd member ${self.name} although ${verdict.reason} (--force)`);
-    return { tls, endpoint, self };
+    return { tls, endpoint, self, removeVia };
   } finally {
     client.close();
   }
@@ -103,7 +110,7 @@ export const removeEtcdMemberPhase: Phase<ResetData> = {
       ctx.out.line('reset', `Not removing the etcd member: ${p.skip}`);
       return;
     }
-    const client = etcdClient(p.endpoint, p.tls);
+    const client = etcdClient(p.removeVia ?? p.endpoint, p.tls);
     try {
       const left = await removeMember(client, p.self.ID);
       ctx.out.line('reset', `Removed etcd member ${p.self.name} (${hexId(p.self.ID)}); members left: ${describeMembers(left)}`);
