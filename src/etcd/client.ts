@@ -7,10 +7,12 @@
  * (etcdctl's spelling) with `hexId`.
  */
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { existsSync } from 'node:fs';
+import type * as protoLoader from '@grpc/proto-loader';
+import { isIP } from 'node:net';
+import { checkServerIdentity } from 'node:tls';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../util/package-files.js';
+import { loadPackageProto } from '../util/proto.js';
 import { KubestrapError, type ErrorPlace } from '../errors.js';
 
 /** Decoding options; the interfaces below describe what they produce, so change both together. */
@@ -73,18 +75,17 @@ export interface EtcdClient {
   close(): void;
 }
 
-/** rpc.proto beside this module (src/ under tsx), or in src/ when running the compiled dist/. */
+/** Where rpc.proto ships, relative to the package root (an asset of the same name in the single executable). */
+export const ETCD_PROTO = 'src/etcd/rpc.proto';
+
+/** rpc.proto in the package tree (the drift tests read it). */
 export function etcdProtoPath(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.join(here, 'rpc.proto'), path.resolve(here, '../../src/etcd/rpc.proto')];
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`etcd rpc.proto not found (looked in ${candidates.join(', ')})`);
-  return found;
+  return path.join(packageRoot(), ETCD_PROTO);
 }
 
 let definition: protoLoader.PackageDefinition | undefined;
 function method(service: 'Cluster' | 'Maintenance', name: string): protoLoader.MethodDefinition<object, object> {
-  definition ??= protoLoader.loadSync(etcdProtoPath(), ETCD_LOADER_OPTIONS);
+  definition ??= loadPackageProto(ETCD_PROTO, ETCD_LOADER_OPTIONS);
   const def = definition[`etcdserverpb.${service}`] as protoLoader.ServiceDefinition | undefined;
   const m = def?.[name];
   if (!m) throw new Error(`etcdserverpb.${service}.${name} missing from rpc.proto`);
@@ -112,7 +113,15 @@ export function hexId(id: string): string {
 
 /** Opens a client on `endpoint`; the connection is made on the first call. */
 export function etcdClient(endpoint: string, tls: EtcdTls, options: { timeoutMs?: number } = {}): EtcdClient {
-  const client = new grpc.Client(grpcTarget(endpoint), grpc.credentials.createSsl(tls.ca, tls.key, tls.cert));
+  const target = grpcTarget(endpoint);
+  const host = new URL(endpoint).hostname.replace(/^\[(.*)\]$/, '$1');
+  // grpc-js sends the target host as TLS SNI, and Node warns (DEP0123) when that is an IP, as
+  // kubeadm's endpoints are: name 'localhost' (every etcd server certificate kubeadm makes has it)
+  // and check the certificate against the address actually dialled.
+  const credentials = grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, {
+    checkServerIdentity: (_name, cert) => checkServerIdentity(host, cert),
+  });
+  const client = new grpc.Client(target, credentials, isIP(host) ? { 'grpc.ssl_target_name_override': 'localhost' } : {});
   const timeoutMs = options.timeoutMs ?? 10_000;
   const call = <Res>(service: 'Cluster' | 'Maintenance', name: string, request: object): Promise<Res> => {
     const m = method(service, name);

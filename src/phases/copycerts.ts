@@ -12,10 +12,25 @@ import type { KubeClient } from '../kube/client.js';
 import { CertsSecretError, decryptCertsSecret, readCertsSecret, UPLOAD_CERTS_COMMAND, UPLOADED_CERT_FILES } from '../kube/copycerts.js';
 import { CERT_MODE, DIR_MODE, KEY_MODE, PUBLIC_KEY_MODE } from '../pki/files.js';
 
+/**
+ * Where the shared files live on a node: init reads it from its ResolvedConfig (`sharedCertsPlace`), a
+ * control-plane join from the cluster's ClusterConfiguration (certificatesDir, etcd.external).
+ */
+export interface SharedCertsPlace {
+  pkiDir: string;
+  externalEtcd?: { caFile: string; certFile: string; keyFile: string };
+  /** kubeadm's kubernetesAPICall timeout, for reading the Secret. */
+  apiTimeoutMs: number;
+}
+
+export function sharedCertsPlace(config: ResolvedConfig): SharedCertsPlace {
+  return { pkiDir: config.paths.pkiDir, externalEtcd: config.cluster.etcd.external, apiTimeoutMs: config.timeoutsMs.kubernetesAPICall };
+}
+
 /** [Secret key, host path] of every shared file (external etcd: its client files instead of the etcd CA). */
-export function certsToTransfer(config: ResolvedConfig): [string, string][] {
-  const pki = config.paths.pkiDir;
-  const external = config.cluster.etcd.external;
+export function certsToTransfer(place: SharedCertsPlace): [string, string][] {
+  const pki = place.pkiDir;
+  const external = place.externalEtcd;
   const local = UPLOADED_CERT_FILES.filter(([k]) => !(external && k.startsWith('etcd-'))).map(([k, rel]): [string, string] => [k, path.posix.join(pki, rel)]);
   if (!external) return local;
   return [...local, ['external-etcd-ca.crt', external.caFile], ['external-etcd.crt', external.certFile], ['external-etcd.key', external.keyFile]];
@@ -34,10 +49,10 @@ function modeOf(file: string): number {
  * download-certs: reads kube-system/kubeadm-certs, decrypts every entry (all or nothing), then writes
  * the files — keys 0600, certificates 0644 — under the rootfs. Returns the host paths written.
  */
-export async function downloadCerts(host: Host, config: ResolvedConfig, client: KubeClient, certificateKey: string): Promise<string[]> {
-  const sealed = await readCertsSecret(client, config.timeoutsMs.kubernetesAPICall);
+export async function downloadCerts(host: Host, place: SharedCertsPlace, client: KubeClient, certificateKey: string): Promise<string[]> {
+  const sealed = await readCertsSecret(client, place.apiTimeoutMs);
   const plain = decryptCertsSecret(sealed, certificateKey);
-  const files = certsToTransfer(config);
+  const files = certsToTransfer(place);
   const lacking = files.filter(([k]) => required(k) && !plain.get(k)?.length).map(([k]) => k);
   if (lacking.length > 0) {
     throw new CertsSecretError('incomplete', `Secret "kube-system/kubeadm-certs" lacks ${lacking.join(', ')}`);
@@ -58,17 +73,17 @@ export async function downloadCerts(host: Host, config: ResolvedConfig, client: 
  * SharedCertificateExists checks them — each CA's certificate and key, and the service-account pair
  * — named when missing.
  */
-export async function missingSharedCerts(host: Host, config: ResolvedConfig): Promise<string[]> {
+export async function missingSharedCerts(host: Host, place: SharedCertsPlace): Promise<string[]> {
   const missing: string[] = [];
-  for (const [, file] of certsToTransfer(config)) {
+  for (const [, file] of certsToTransfer(place)) {
     if ((await host.readOptional(file)) === undefined) missing.push(file);
   }
   return missing;
 }
 
 /** missingSharedCerts as the one-line error of a control-plane join's preflight. */
-export async function requireSharedCerts(host: Host, config: ResolvedConfig): Promise<void> {
-  const missing = await missingSharedCerts(host, config);
+export async function requireSharedCerts(host: Host, place: SharedCertsPlace): Promise<void> {
+  const missing = await missingSharedCerts(host, place);
   if (missing.length === 0) return;
   throw new HostError(`the shared control-plane certificates are not in place: ${missing.map((f) => host.path(f)).join(', ')} missing`, {
     hint: `copy them from a control-plane node, or join with --certificate-key (\`${UPLOAD_CERTS_COMMAND}\` on a control-plane node prints one)`,

@@ -12,7 +12,7 @@ import { Host } from '../../src/host/host.js';
 import { kubeClient, type KubeClient } from '../../src/kube/client.js';
 import { generateCertificateKey } from '../../src/kube/copycerts.js';
 import { memoryPrinter } from '../../src/output.js';
-import { certsToTransfer, downloadCerts, missingSharedCerts } from '../../src/phases/copycerts.js';
+import { certsToTransfer, downloadCerts, missingSharedCerts, sharedCertsPlace } from '../../src/phases/copycerts.js';
 import { InitData } from '../../src/phases/init/data.js';
 import { INIT_PHASES } from '../../src/phases/init/index.js';
 import { Runner } from '../../src/phases/runner.js';
@@ -40,27 +40,27 @@ after(async () => {
 
 test('download into another rootfs: the same bytes as the uploading node', async () => {
   const host = new Host(rootfs);
-  assert.equal((await missingSharedCerts(host, cp.config)).length, 8);
-  const written = await downloadCerts(host, cp.config, client, key);
+  assert.equal((await missingSharedCerts(host, sharedCertsPlace(cp.config))).length, 8);
+  const written = await downloadCerts(host, sharedCertsPlace(cp.config), client, key);
   assert.equal(written.length, 8);
-  for (const [name, file] of certsToTransfer(cp.config)) {
+  for (const [name, file] of certsToTransfer(sharedCertsPlace(cp.config))) {
     assert.deepEqual(await host.readOptional(file), await cp.host.readOptional(file), name);
   }
-  assert.deepEqual(await missingSharedCerts(host, cp.config), []);
+  assert.deepEqual(await missingSharedCerts(host, sharedCertsPlace(cp.config)), []);
 });
 
 test('a wrong key, then the Secret deleted: two different lines, nothing written', async () => {
   const host = new Host(path.join(rootfs, 'other'));
-  await assert.rejects(downloadCerts(host, cp.config, client, generateCertificateKey()), (err: Error & { reason: string }) => {
+  await assert.rejects(downloadCerts(host, sharedCertsPlace(cp.config), client, generateCertificateKey()), (err: Error & { reason: string }) => {
     assert.equal(err.reason, 'wrong-key');
     assert.match(err.message, /^the certificate key does not decrypt Secret "kube-system\/kubeadm-certs"/);
     return true;
   });
   await client.core.deleteNamespacedSecret({ namespace: 'kube-system', name: 'kubeadm-certs' });
-  await assert.rejects(downloadCerts(host, cp.config, client, key), (err: Error & { reason: string }) => {
+  await assert.rejects(downloadCerts(host, sharedCertsPlace(cp.config), client, key), (err: Error & { reason: string }) => {
     assert.equal(err.reason, 'gone');
     assert.match(err.message, /^Secret "kubeadm-certs" was not found in the "kube-system" Namespace/);
     return true;
   });
-  assert.equal((await missingSharedCerts(host, cp.config)).length, 8);
+  assert.equal((await missingSharedCerts(host, sharedCertsPlace(cp.config))).length, 8);
 });

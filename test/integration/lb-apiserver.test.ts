@@ -4,7 +4,8 @@
  * not name 127.0.0.1), a dead seed never chosen, and the stopped API server turning unhealthy. The
  * EndpointSlice watch runs with the node's own kubelet.conf and the Role init grants `system:nodes`:
  * it must not be Forbidden. (This API server advertises 127.0.0.1, which an EndpointSlice may not
- * hold, so the slice stays empty here; the test bed's nodes have real addresses.)
+ * hold, so kubestrap runs it with --endpoint-reconciler-type=none and the slice stays empty here;
+ * the test bed's nodes have real addresses.)
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';

@@ -8,10 +8,10 @@ import { ApiException, type V1Secret } from '@kubernetes/client-node';
 import { Host } from '../../src/host/host.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import { CertsSecretError, decryptCertsSecret, encryptWithCertificateKey, generateCertificateKey } from '../../src/kube/copycerts.js';
-import { downloadCerts, missingSharedCerts, requireSharedCerts } from '../../src/phases/copycerts.js';
+import { downloadCerts, missingSharedCerts, requireSharedCerts, sharedCertsPlace, type SharedCertsPlace } from '../../src/phases/copycerts.js';
 import { testConfig } from '../support/config-fixture.js';
 
-const config = { ...testConfig(), timeoutsMs: { ...testConfig().timeoutsMs, kubernetesAPICall: 1000 } };
+const config: SharedCertsPlace = { ...sharedCertsPlace(testConfig()), apiTimeoutMs: 1000 };
 const FILES = ['ca.crt', 'ca.key', 'front-proxy-ca.crt', 'front-proxy-ca.key', 'sa.key', 'sa.pub', 'etcd-ca.crt', 'etcd-ca.key'];
 
 function sealedSecret(key: string, skip: string[] = []): V1Secret {

@@ -10,7 +10,7 @@ import { applySecret } from '../../kube/configmap.js';
 import { encryptWithCertificateKey, KUBEADM_CERTS_SECRET } from '../../kube/copycerts.js';
 import { applyRoleAndBinding, group, namedRule, role } from '../../kube/rbac.js';
 import { withRetry } from '../../kube/retry.js';
-import { certsToTransfer } from '../copycerts.js';
+import { certsToTransfer, sharedCertsPlace } from '../copycerts.js';
 import type { AdminClientData, CertificateKeyData } from '../data.js';
 import type { Phase } from '../runner.js';
 
@@ -19,7 +19,7 @@ type UploadCertsData = AdminClientData & CertificateKeyData;
 async function upload(ctx: UploadCertsData): Promise<void> {
   const key = ctx.certificateKey();
   const data: Record<string, string> = {};
-  for (const [name, file] of certsToTransfer(ctx.config)) {
+  for (const [name, file] of certsToTransfer(sharedCertsPlace(ctx.config))) {
     const content = await ctx.host.readOptional(file);
     if (content === undefined) {
       // kubeadm skips missing files (e.g. an external CA without its key).
