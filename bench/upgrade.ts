@@ -34,7 +34,22 @@ async function restartApiserver(host: Host, url: string): Promise<number> {
   const deadline = Date.now() + 120_000;
   while (down.outages.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   const d = await down.stop();
+  // an API server away for half a minute costs the controller-manager and scheduler their leases
+  // (they exit and are restarted): the upgrade's preflight rightly wants all four ready again
+  await allReady(host);
   return d.totalMs / 1000;
+}
+
+async function allReady(host: Host): Promise<void> {
+  const client = new AgentClient({ host });
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline) {
+    const pods = (await client.pods().catch(() => undefined))?.items ?? [];
+    const ready = pods.filter((p) => (p.status?.containerStatuses ?? []).length > 0 && p.status!.containerStatuses!.every((c) => c.ready));
+    if (pods.length >= 4 && ready.length === pods.length) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('the control plane did not get ready again within 180 s');
 }
 
 async function main(): Promise<void> {

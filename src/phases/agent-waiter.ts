@@ -12,7 +12,7 @@ import { joinHostPort } from '../config/net.js';
 import type { Host } from '../host/host.js';
 import { probeSucceeds } from '../net/http-probe.js';
 
-/** A container that restarted this often without getting ready is crash-looping: no need to wait the full timeout. */
+/** A container that exited (non-zero) this often without getting ready is crash-looping: no need to wait the full timeout. */
 export const CRASH_LOOP_RESTARTS = 2;
 /** Log lines a failure shows. */
 export const FAILURE_LOG_LINES = 15;
@@ -48,7 +48,6 @@ export function describePodStatus(pod: V1Pod | undefined): string {
 }
 
 const ready = (pod: V1Pod): boolean => (pod.status?.containerStatuses ?? []).length > 0 && (pod.status?.containerStatuses ?? []).every((c) => c.ready);
-const restarts = (pod: V1Pod): number => Math.max(0, ...(pod.status?.containerStatuses ?? []).map((c) => c.restartCount ?? 0));
 
 /** The component's own health URL, from its probes; undefined when it has no httpGet probe. */
 export function healthURL(pod: V1Pod): URL | undefined {
@@ -115,22 +114,25 @@ export class AgentWaiter {
     const pollMs = w.pollMs ?? 200;
     let pod: V1Pod | undefined;
     let hashSeen = false;
-    // the restarts at first sight: a pod whose manifest ran before (a rollback, a rerun) has the same
-    // UID and counts its earlier attempts from their logs, as the kubelet does
-    let baseline: number | undefined;
+    // crashes seen during this wait, by the exited container's ID: a pod whose manifest ran before (a
+    // rollback, a rerun) has the same UID and its restart count includes the earlier attempts (from
+    // their logs, as the kubelet counts), so the count alone cannot tell a crash loop
+    const crashes = new Set<string>();
     for (;;) {
       pod = await this.client.findPod(w.component, w.nodeName, 2000);
       const hash = pod?.metadata?.annotations?.[ANNOTATION_HASH];
       const hashOk = hash !== undefined && (w.hash !== undefined ? hash === w.hash : hash !== w.notHash);
       if (pod && hashOk) {
         hashSeen = true;
-        // ...taken once the worker reports its containers (before that the count is no count)
-        if ((pod.status?.containerStatuses ?? []).length > 0) baseline ??= restarts(pod);
+        for (const cs of pod.status?.containerStatuses ?? []) {
+          const t = cs.state?.terminated ?? cs.lastState?.terminated;
+          if (t && t.exitCode !== 0) crashes.add(t.containerID ?? String(t.finishedAt));
+        }
         if (ready(pod)) {
           const url = healthURL(pod);
           if (!url || (await probeSucceeds(url, 2000))) return pod;
-        } else if (baseline !== undefined && restarts(pod) - baseline >= CRASH_LOOP_RESTARTS) {
-          throw await this.failure(w.component, w.nodeName, `crash-loops: it restarted ${restarts(pod) - baseline} times without getting ready`, pod);
+        } else if (crashes.size >= CRASH_LOOP_RESTARTS) {
+          throw await this.failure(w.component, w.nodeName, `crash-loops: it exited ${crashes.size} times without getting ready`, pod);
         }
       }
       if (Date.now() >= deadline) break;

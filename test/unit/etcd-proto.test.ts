@@ -89,7 +89,9 @@ test(`rpc.proto subset matches go.etcd.io/etcd/api/v3 (${path.basename(path.dirn
 
 test('rpc.proto has the calls membership and upgrade need', () => {
   assert.deepEqual(Object.keys(ours.lookupService('etcdserverpb.Cluster').methods).sort(), ['MemberAdd', 'MemberList', 'MemberPromote', 'MemberRemove']);
-  assert.deepEqual(Object.keys(ours.lookupService('etcdserverpb.Maintenance').methods), ['Status', 'Snapshot']);
+  assert.deepEqual(Object.keys(ours.lookupService('etcdserverpb.Maintenance').methods).sort(), ['Snapshot', 'Status']);
+  // a server stream: upstream's signature, checked field by field above
+  assert.equal(ours.lookupService('etcdserverpb.Maintenance').methods.Snapshot!.responseStream, true);
 });
 
 test('the drift check notices a changed field number', () => {
