@@ -3,36 +3,23 @@
  * as the process test (test/support/day2-scenario.ts): containers are identified by CRI id.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
-import { components, componentsReady } from '../support/components.js';
-import { startContainerd } from '../support/containerd.js';
+import { components } from '../support/components.js';
 import { runningContainer } from '../support/cri-containers.js';
 import { day2Scenario } from '../support/day2-scenario.js';
-import { buildCli, forceCleanup, INIT_PORTS, kubestrap, leftovers } from '../support/init-e2e.js';
-import { waitPortsFree } from '../support/proc.js';
+import { kubestrap, leftovers } from '../support/init-e2e.js';
+import { criInitFixture, criInitSkipReason } from '../support/cri-init-fixture.js';
 
 const NODE = 'day2-cri';
-const isRoot = process.getuid?.() === 0;
 
 test(
   'day 2 on the cri runtime: certs renew restarts exactly what it must, kubectl logs, authn/authz',
   {
-    skip: (!isRoot && 'needs root (containerd, fixed ports)') || (!componentsReady() && 'components not prepared: npm run prepare:components'),
+    skip: criInitSkipReason(),
     timeout: 20 * 60_000,
   },
   async (t) => {
-    t.diagnostic(await buildCli());
-    await waitPortsFree([...INIT_PORTS], 120_000);
-    const ctrd = await startContainerd();
-    const rootfs = mkdtempSync(path.join(os.tmpdir(), 'kubestrap-day2-cri-'));
-    t.after(async () => {
-      const notes = await forceCleanup(rootfs);
-      if (notes.length > 0) t.diagnostic(`cleanup: ${notes.join('; ')}`);
-      await ctrd.stop();
-    });
+    const { ctrd, rootfs } = await criInitFixture(t, 'day2-cri');
     const init = await kubestrap([
       'init',
       '--rootfs',

@@ -5,38 +5,25 @@
  * broken manifest keeps the API server's container); reset removes every container and sandbox.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { componentsReady, suiteVersionFlags } from '../support/components.js';
-import { startContainerd } from '../support/containerd.js';
+import { suiteVersionFlags } from '../support/components.js';
 import { runningContainer } from '../support/cri-containers.js';
-import { buildCli, forceCleanup, INIT_PORTS, kubectl, kubestrap, leftovers } from '../support/init-e2e.js';
+import { kubectl, kubestrap, leftovers } from '../support/init-e2e.js';
 import { controlPlaneScenario } from '../support/init-scenario.js';
-import { waitPortsFree } from '../support/proc.js';
+import { criInitFixture, criInitSkipReason } from '../support/cri-init-fixture.js';
 
 const NODE = 'e2e-cri';
-const isRoot = process.getuid?.() === 0;
 
 test(
   'kubestrap init --runtime cri: control plane as containers, node, mirror pods, edits, token, reset',
   {
-    skip: (!isRoot && 'needs root (containerd, fixed ports)') || (!componentsReady() && 'components not prepared: npm run prepare:components'),
+    skip: criInitSkipReason(),
     timeout: 20 * 60_000,
   },
   async (t) => {
-    t.diagnostic(await buildCli());
-    await waitPortsFree([...INIT_PORTS], 120_000);
-    const ctrd = await startContainerd();
-    const rootfs = mkdtempSync(path.join(os.tmpdir(), 'kubestrap-init-cri-'));
-    t.after(async () => {
-      // reset first, while containerd still answers; then containerd removes whatever is left
-      const notes = await forceCleanup(rootfs);
-      if (notes.length > 0) t.diagnostic(`cleanup: ${notes.join('; ')}`);
-      await ctrd.stop();
-    });
+    const { ctrd, rootfs } = await criInitFixture(t, 'init-cri');
     t.diagnostic(`private containerd ${ctrd.versionLine} at ${ctrd.endpoint} (${ctrd.snapshotter})`);
 
     let t0 = performance.now();

@@ -15,7 +15,7 @@ import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Pod, V1PodList } from '@kubernetes/client-node';
 import type { SourceErrorList } from '../../src/agent/server.js';
-import { freePort, killSleepers, NODE_ARGS, REPO as repo, sleepers } from '../support/agent-child.js';
+import { freePort, killSleepers, NODE_ARGS, REPO as repo, sleepers, sourceError, waitSourceError } from '../support/agent-child.js';
 import { startProcess, waitFor, type Proc } from '../support/proc.js';
 
 /** sleep durations unique to this run: they name our pod processes in /proc. */
@@ -111,16 +111,8 @@ test('kubestrap agent --runtime process: sources end to end', { timeout: 180_000
   await t.test('a broken edit keeps the last good pod running and shows the error in /pods, /errors and ps', async () => {
     const pid = sleepers(token(1));
     await writeFile(path.join(dir, 'web.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers: []\n');
-    const p = await waitFor(
-      'source error on web-n1',
-      async () => {
-        const x = await pod('web-n1');
-        return x?.metadata?.annotations?.['kubestrap.io/source-error'] ? x : undefined;
-      },
-      10_000,
-      20,
-    );
-    assert.match(p.metadata!.annotations!['kubestrap.io/source-error']!, /web\.yaml: spec\.containers: Required value/);
+    const p = await waitSourceError(pod, 'web-n1');
+    assert.match(sourceError(p)!, /web\.yaml: spec\.containers: Required value/);
     assert.ok(running(p, token(1)));
     assert.deepEqual(sleepers(token(1)), pid, 'same process, untouched');
     const errors = await get<SourceErrorList>('/errors');

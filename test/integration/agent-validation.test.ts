@@ -15,7 +15,7 @@ import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Pod, V1PodList } from '@kubernetes/client-node';
 import type { SourceErrorList } from '../../src/agent/server.js';
-import { freePort, killSleepers, NODE_ARGS, REPO, sleepers } from '../support/agent-child.js';
+import { freePort, killSleepers, NODE_ARGS, REPO, sleepers, sourceError, waitSourceError } from '../support/agent-child.js';
 import { startProcess, waitFor, type Proc } from '../support/proc.js';
 
 const base = 6_000_000 + Math.floor(Math.random() * 90_000) * 10;
@@ -220,16 +220,8 @@ test(
 
     await t.test('an invalid edit of the healthy pod keeps the last good one running', async () => {
       await writeFile(path.join(dir, 'web.yaml'), podYaml('web', token(), { container: '    env:\n    - name: ""\n' }));
-      const p = await waitFor(
-        'source error on web-n1',
-        async () => {
-          const x = await pod('web-n1');
-          return x?.metadata?.annotations?.['kubestrap.io/source-error'] ? x : undefined;
-        },
-        10_000,
-        20,
-      );
-      assert.match(p.metadata!.annotations!['kubestrap.io/source-error']!, /web\.yaml: spec\.containers\[0\]\.env\[0\]\.name: Required value/);
+      const p = await waitSourceError(pod, 'web-n1');
+      assert.match(sourceError(p)!, /web\.yaml: spec\.containers\[0\]\.env\[0\]\.name: Required value/);
       assert.deepEqual(sleepers(healthy), [pid], 'same process, untouched');
     });
 

@@ -6,6 +6,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { V1Pod } from '@kubernetes/client-node';
+import { ANNOTATION_SOURCE_ERROR } from '../../src/agent/annotations.js';
+import { waitFor } from './proc.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const LAUNCH = `import { main } from ${JSON.stringify(path.join(REPO, 'src/cli.ts'))};
@@ -51,3 +54,19 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** Waits until the agent's /pods shows `name` with a source error (its manifest is broken now); returns that pod. */
+export function waitSourceError(pod: (name: string) => Promise<V1Pod | undefined>, name: string): Promise<V1Pod> {
+  return waitFor(
+    `source error on ${name}`,
+    async () => {
+      const x = await pod(name);
+      return x?.metadata?.annotations?.[ANNOTATION_SOURCE_ERROR] ? x : undefined;
+    },
+    10_000,
+    20,
+  );
+}
+
+/** The source error /pods shows on a pod. */
+export const sourceError = (p: V1Pod): string | undefined => p.metadata?.annotations?.[ANNOTATION_SOURCE_ERROR];

@@ -183,9 +183,10 @@ interface RunResources {
   cleanups: (() => void)[];
 }
 
-function killNetnsProcesses(netns: string): void {
+/** SIGKILLs the pids `list()` returns until it returns none (at most 20 rounds, 0.1 s apart). */
+function killUntilGone(list: () => number[]): void {
   for (let round = 0; round < 20; round++) {
-    const pids = sh('ip', ['netns', 'pids', netns], true).split('\n').filter(Boolean).map(Number);
+    const pids = list();
     if (pids.length === 0) return;
     for (const pid of pids) {
       try {
@@ -196,6 +197,10 @@ function killNetnsProcesses(netns: string): void {
     }
     spawnSync('sleep', ['0.1']);
   }
+}
+
+function killNetnsProcesses(netns: string): void {
+  killUntilGone(() => sh('ip', ['netns', 'pids', netns], true).split('\n').filter(Boolean).map(Number));
 }
 
 /** Every pid in a cgroup tree (cgroup.procs of it and its descendants). */
@@ -217,18 +222,7 @@ function cgroupPids(dir: string): number[] {
  * the bed's own processes, a failed test).
  */
 function killCgroupProcesses(name: string): void {
-  for (let round = 0; round < 20; round++) {
-    const pids = [...new Set(cgroupHierarchies().flatMap((h) => cgroupPids(path.join(h, name))))];
-    if (pids.length === 0) return;
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    spawnSync('sleep', ['0.1']);
-  }
+  killUntilGone(() => [...new Set(cgroupHierarchies().flatMap((h) => cgroupPids(path.join(h, name))))]);
 }
 
 /** Synchronous teardown of everything a run owns (safe to repeat; skips what is gone). */

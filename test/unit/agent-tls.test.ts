@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { Host } from '../../src/host/host.js';
-import { selfSign, Signer, CERTIFICATE_BACKDATE_MS } from '../../src/pki/certificate.js';
+import { Signer, CERTIFICATE_BACKDATE_MS } from '../../src/pki/certificate.js';
 import { generateKeyPair, privateKeyPem } from '../../src/pki/keys.js';
 import { kubeconfigProblem, requestFailure } from '../../src/agent/tls/bootstrap.js';
 import { ClientCertStore, pairTimestamp, splitPair } from '../../src/agent/tls/cert-store.js';
@@ -20,27 +20,11 @@ import { rotationDeadline } from '../../src/agent/tls/cert-rotation.js';
 import { checkIssued, csrVerdict, CsrError } from '../../src/agent/tls/csr-api.js';
 import { digestedName, nodeClientUsages, nodeCsrObject, nodeCsrPem, nodeSubject, NODE_CLIENT_SIGNER } from '../../src/agent/tls/node-csr.js';
 import { nodeKubeconfig } from '../../src/agent/tls/node-kubeconfig.js';
+import { makeTestCA } from '../support/test-ca.js';
 
 const openssl = (args: string[], input: string): string => execFileSync('openssl', args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
 
-async function makeCa(cn = 'kubernetes'): Promise<Signer> {
-  const { privateKey, publicKey } = await generateKeyPair('ECDSA-P256');
-  const now = Date.now();
-  const pem = await selfSign(
-    {
-      commonName: cn,
-      organization: [],
-      usages: [],
-      altNames: { dns: [], ips: [] },
-      isCA: true,
-      notBefore: new Date(now - 60_000),
-      notAfter: new Date(now + 3600_000),
-      publicKey,
-    },
-    privateKey,
-  );
-  return new Signer(pem, privateKey);
-}
+const makeCa = async (cn?: string): Promise<Signer> => (await makeTestCA(cn)).signer;
 
 function issue(
   ca: Signer,

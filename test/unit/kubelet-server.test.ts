@@ -17,27 +17,9 @@ import { ensureServingCert } from '../../src/agent/kubelet-server/serving-cert.j
 import { memoryLogger } from '../../src/agent/log.js';
 import type { StaticPod } from '../../src/agent/pod-types.js';
 import { Host } from '../../src/host/host.js';
-import { CERTIFICATE_BACKDATE_MS, Signer, selfSign } from '../../src/pki/certificate.js';
+import { Signer } from '../../src/pki/certificate.js';
 import { generateKeyPair, privateKeyPem } from '../../src/pki/keys.js';
-
-async function makeCA(cn: string): Promise<{ pem: string; signer: Signer }> {
-  const { privateKey, publicKey } = await generateKeyPair('ECDSA-P256');
-  const now = Date.now();
-  const pem = await selfSign(
-    {
-      commonName: cn,
-      organization: [],
-      usages: [],
-      altNames: { dns: [cn], ips: [] },
-      isCA: true,
-      notBefore: new Date(now - CERTIFICATE_BACKDATE_MS),
-      notAfter: new Date(now + 86400_000),
-      publicKey,
-    },
-    privateKey,
-  );
-  return { pem, signer: new Signer(pem, privateKey) };
-}
+import { makeTestCA } from '../support/test-ca.js';
 
 async function client(ca: Signer, cn: string, o: string[] = []): Promise<{ cert: string; key: string }> {
   const { privateKey, publicKey } = await generateKeyPair('ECDSA-P256');
@@ -77,12 +59,12 @@ describe('kubelet API', () => {
   before(async () => {
     root = mkdtempSync(path.join(tmpdir(), 'kubestrap-kubelet-api-'));
     const host = new Host(root);
-    const ca = await makeCA('kubernetes');
-    const other = await makeCA('other');
+    const ca = await makeTestCA('kubernetes');
+    const other = await makeTestCA('other');
     mkdirSync(path.join(root, 'etc/kubernetes/pki'), { recursive: true });
     writeFileSync(path.join(root, 'etc/kubernetes/pki/ca.crt'), ca.pem);
     writeFileSync(path.join(root, 'etc/kubernetes/pki/ca.key'), privateKeyPem(ca.signer.key));
-    const serving = await ensureServingCert({
+    const servingCert = {
       host,
       nodeName: 'n1',
       nodeIP: '10.0.0.5',
@@ -90,17 +72,10 @@ describe('kubelet API', () => {
       keyFile: '/var/lib/kubestrap/pki/kubelet.key',
       caCertFile: '/etc/kubernetes/pki/ca.crt',
       caKeyFile: '/etc/kubernetes/pki/ca.key',
-    });
+    };
+    const serving = await ensureServingCert(servingCert);
     assert.equal(serving.made, 'signed');
-    const again = await ensureServingCert({
-      host,
-      nodeName: 'n1',
-      nodeIP: '10.0.0.5',
-      certFile: '/var/lib/kubestrap/pki/kubelet.crt',
-      keyFile: '/var/lib/kubestrap/pki/kubelet.key',
-      caCertFile: '/etc/kubernetes/pki/ca.crt',
-      caKeyFile: '/etc/kubernetes/pki/ca.key',
-    });
+    const again = await ensureServingCert(servingCert);
     assert.equal(again.made, 'reused');
     ok = await client(ca.signer, 'kube-apiserver-kubelet-client', ['kubeadm:cluster-admins']);
     nobody = await client(ca.signer, 'alice');
