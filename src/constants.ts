@@ -26,6 +26,19 @@ export const PORTS = {
 
 export const AGENT_READ_ONLY_PORT = PORTS.agentReadOnly;
 
+/**
+ * What a node behind the node-local balancer dials, and the names the API server certificates then
+ * need (`init --node-local-lb` adds them to apiServer.certSANs): the kubelet's TLS bootstrap writes
+ * kubelet.conf with the bootstrap kubeconfig's server and CA only (no tls-server-name), so the
+ * certificate itself must name 127.0.0.1.
+ */
+export const NODE_LOCAL_LB = {
+  host: '127.0.0.1',
+  port: PORTS.apiLoadBalancer,
+  server: `https://127.0.0.1:${PORTS.apiLoadBalancer}`,
+  certSANs: ['127.0.0.1', 'localhost'],
+} as const;
+
 /** The group admin.conf's client certificate carries and the ClusterRoleBinding that authorizes it (kubeadm ≥ 1.29). */
 export const CLUSTER_ADMINS_GROUP = 'kubeadm:cluster-admins';
 

@@ -34,6 +34,8 @@ export interface JoinFlags {
   agent?: boolean;
   /** The kubelet binary (default: $KUBESTRAP_KUBELET, else `kubelet` on PATH). */
   kubeletPath?: string;
+  /** kubestrap's own: reach the API through the node-local balancer on 127.0.0.1:7443 (not a JoinConfiguration field). */
+  nodeLocalLb?: boolean;
 }
 
 /** The join configuration every join phase reads. */
@@ -50,6 +52,8 @@ export interface ResolvedJoin {
   nodeKubelet?: { doc: ComponentConfigDoc; file: string };
   agent: boolean;
   kubeletPath?: string;
+  /** The kubelet (or agent) dials https://127.0.0.1:7443, a balancer over every API server (--node-local-lb). */
+  nodeLocalLb: boolean;
 }
 
 export const EXAMPLE_JOIN_ENDPOINT = 'kube-apiserver:6443';
@@ -78,6 +82,7 @@ const MIXABLE_WITH_CONFIG: ReadonlySet<keyof JoinFlags> = new Set<keyof JoinFlag
   'rootfs',
   'agent',
   'kubeletPath',
+  'nodeLocalLb',
 ]);
 
 const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -206,5 +211,6 @@ export function resolveJoinConfig(
     nodeKubelet: loaded?.kubelet ? { doc: loaded.kubelet, file: loaded.file } : undefined,
     agent: flags.agent === true,
     kubeletPath: flags.kubeletPath,
+    nodeLocalLb: flags.nodeLocalLb === true,
   };
 }

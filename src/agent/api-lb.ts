@@ -1,0 +1,63 @@
+/**
+ * The node-local API balancer (src/lb) with its discovery: listens, balances over the seeds, and
+ * follows the `kubernetes` EndpointSlice with the node's kubeconfig, once that exists (the TLS
+ * bootstrap writes it, through the balancer). Run inside the agent on an agent node
+ * (`--api-lb-seed`) and by `kubestrap lb` beside a kubelet.
+ */
+import type { Host } from '../host/host.js';
+import { watchApiServerSlices, type SliceWatch } from '../kube/api-endpoints.js';
+import { kubeClient, type KubeClient } from '../kube/client.js';
+import { ApiBalancer, upstreamsOfSlices, type ApiEndpointSlice, type HealthCheck, type Upstream } from '../lb/balancer.js';
+
+/** How often a missing kubeconfig is looked for again. */
+const KUBECONFIG_RETRY_MS = 1000;
+
+export interface NodeLocalBalancerOptions {
+  host: Host;
+  listen: Upstream;
+  seeds: readonly Upstream[];
+  check: HealthCheck;
+  /** Host path of the kubeconfig to follow the slice with; looked for every second until it loads. */
+  kubeconfig?: string;
+  /** Already loaded (kubestrap lb without --wait-for-kubeconfig). */
+  client?: KubeClient;
+  log: (line: string) => void;
+}
+
+export interface NodeLocalBalancer {
+  readonly lb: ApiBalancer;
+  stop(): Promise<void>;
+}
+
+export async function startNodeLocalBalancer(o: NodeLocalBalancerOptions): Promise<NodeLocalBalancer> {
+  const lb = new ApiBalancer({ listen: o.listen, seeds: o.seeds, check: o.check, log: o.log });
+  await lb.start();
+  o.log(`[lb] listening on ${o.listen.host}:${lb.port()}: ${lb.status().length} upstream(s), ${lb.status().filter((s) => s.healthy).length} healthy`);
+  let stopped = false;
+  let watch: SliceWatch | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const follow = (c: KubeClient): void => {
+    if (stopped) return;
+    o.log(`[lb] following the kubernetes EndpointSlice${o.kubeconfig ? ` with ${o.host.path(o.kubeconfig)}` : ''}`);
+    watch = watchApiServerSlices<ApiEndpointSlice & { metadata?: { name?: string } }>(c, (slices) => lb.setDiscovered(upstreamsOfSlices(slices)), o.log);
+  };
+  if (o.client) follow(o.client);
+  else if (o.kubeconfig) {
+    const file = o.kubeconfig;
+    const retry = (): void => {
+      kubeClient(file, o.host).then(follow, () => {
+        if (!stopped) timer = setTimeout(retry, KUBECONFIG_RETRY_MS);
+      });
+    };
+    retry();
+  }
+  return {
+    lb,
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      watch?.stop();
+      await lb.stop();
+    },
+  };
+}
