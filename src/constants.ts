@@ -83,3 +83,6 @@ export const KUBELET_PATHS = {
   pkiDir: `${KUBELET_DIR}/pki`,
   bootstrapKubeconfig: `${KUBERNETES_DIR}/${KUBECONFIG_FILES.bootstrapKubelet}`,
 } as const;
+
+/** What uploads the shared control-plane certificates again with a new key, printed by every download error. */
+export const UPLOAD_CERTS_COMMAND = 'kubestrap init phase upload-certs --upload-certs';

@@ -3,7 +3,7 @@
  * JoinConfiguration and hand it to the one workflow runner; the phase subcommands come from the
  * phase tree, as init's.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { resolveJoinConfig, type JoinFlags } from '../config/join.js';
 import { Host } from '../host/host.js';
 import { consolePrinter } from '../output.js';
@@ -44,6 +44,22 @@ export function addJoinFlags(cmd: Command): Command {
     .option(
       '--node-local-lb',
       'reach the API through a balancer on 127.0.0.1:7443 over every API server (the kubernetes EndpointSlice; the cluster needs init --node-local-lb)',
+    )
+    .option('--control-plane', 'create a new control plane instance on this node')
+    .option(
+      '--certificate-key <key>',
+      'use this key to decrypt the certificate secrets uploaded by init (printed by `kubestrap init phase upload-certs --upload-certs`)',
+    )
+    .option(
+      '--apiserver-advertise-address <ip>',
+      "if the node should host a new control plane instance, the IP address the API server will advertise it is listening on (default: the default route's)",
+    )
+    .option('--apiserver-bind-port <port>', 'if the node should host a new control plane instance, the port for the API server to bind to (default 6443)')
+    .addOption(
+      new Option(
+        '--runtime <runtime>',
+        "how a control-plane node's agent runs its static pods (default: cri when the CRI socket exists, else process)",
+      ).choices(['process', 'cri']),
     );
 }
 
@@ -56,6 +72,29 @@ async function runPhases(flags: JoinFlags, endpoints: readonly string[], only?: 
   joinRunner.checkPaths(config.skipPhases, '--skip-phases');
   await joinRunner.run(ctx, { skip: config.skipPhases, only });
   if (dryRun) printDryRun(host, ctx.out);
+  else if (ctx.controlPlaneJoin && only === undefined) ctx.out.text(controlPlaneJoinedText(config.nodeName));
+}
+
+/** kubeadm's joinControlPlaneDoneTemp (the agent signs no CSR: the node has the CA's key). */
+function controlPlaneJoinedText(nodeName: string): string {
+  return [
+    '',
+    'This node has joined the cluster and a new control plane instance was created:',
+    '',
+    "* The kubestrap agent runs this node's control plane with a client certificate signed by the cluster CA.",
+    '* Control plane label and taint were applied to the new node.',
+    '* The Kubernetes control plane instances scaled up.',
+    '* A new etcd member was added to the local/stacked etcd cluster.',
+    '',
+    'To start administering your cluster from this node, you need to run the following as a regular user:',
+    '',
+    '\tmkdir -p $HOME/.kube',
+    '\tsudo cp -i /etc/kubernetes/admin.conf $HOME/.kube/config',
+    '\tsudo chown $(id -u):$(id -g) $HOME/.kube/config',
+    '',
+    `Run 'kubectl get nodes' to see this node (${nodeName}) join the cluster.`,
+    '',
+  ].join('\n');
 }
 
 export function registerJoin(program: Command): void {

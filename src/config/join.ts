@@ -7,12 +7,13 @@
 import { ConfigError } from '../errors.js';
 import { KUBELET_CONFIGURATION_API_VERSION, validateKubeletConfiguration } from './componentconfig/kubelet.js';
 import type { ComponentConfigDoc } from './componentconfig/strict.js';
-import { DEFAULT_CERTIFICATES_DIR, DEFAULT_CRI_SOCKET, DEFAULT_TIMEOUTS, defaultNodeName, defaultNodeRegistration } from './defaults.js';
+import { DEFAULT_BIND_PORT, DEFAULT_CERTIFICATES_DIR, DEFAULT_CRI_SOCKET, DEFAULT_TIMEOUTS, defaultNodeName, defaultNodeRegistration } from './defaults.js';
 import { parseDuration } from './duration.js';
+import { defaultRouteIPv4 } from './net.js';
 import { configDocuments, decode, readConfigText } from './load.js';
 import { overlay, type DeepPartial } from './merge.js';
 import { JOIN_CONFIGURATION_SCHEMA } from './schema.js';
-import { KUBEADM_API_VERSION, type JoinConfiguration, type Timeouts } from './types.js';
+import { KUBEADM_API_VERSION, type JoinConfiguration, type RuntimeKind, type Timeouts } from './types.js';
 import { validateJoinConfiguration } from './validate-join.js';
 
 /** `kubestrap join` flags, kubeadm's names (commander camel-cases them). */
@@ -36,6 +37,14 @@ export interface JoinFlags {
   kubeletPath?: string;
   /** kubestrap's own: reach the API through the node-local balancer on 127.0.0.1:7443 (not a JoinConfiguration field). */
   nodeLocalLb?: boolean;
+  /** Join as a control-plane instance (kubeadm's --control-plane). */
+  controlPlane?: boolean;
+  /** Decrypts kube-system/kubeadm-certs (kubeadm's --certificate-key). */
+  certificateKey?: string;
+  apiserverAdvertiseAddress?: string;
+  apiserverBindPort?: string;
+  /** How a control-plane node's agent runs its static pods (init's --runtime). */
+  runtime?: RuntimeKind;
 }
 
 /** The join configuration every join phase reads. */
@@ -54,6 +63,8 @@ export interface ResolvedJoin {
   kubeletPath?: string;
   /** The kubelet (or agent) dials https://127.0.0.1:7443, a balancer over every API server (--node-local-lb). */
   nodeLocalLb: boolean;
+  /** `--runtime` for a control-plane node's agent; chosen from the host when absent. */
+  runtime?: RuntimeKind;
 }
 
 export const EXAMPLE_JOIN_ENDPOINT = 'kube-apiserver:6443';
@@ -83,6 +94,7 @@ const MIXABLE_WITH_CONFIG: ReadonlySet<keyof JoinFlags> = new Set<keyof JoinFlag
   'agent',
   'kubeletPath',
   'nodeLocalLb',
+  'runtime',
 ]);
 
 const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -146,8 +158,24 @@ function applyFlags(cfg: JoinConfiguration, flags: JoinFlags, endpoints: readonl
     };
   }
   if (flags.discoveryFile) cfg.discovery.file = { kubeConfigPath: flags.discoveryFile };
+  if (flags.controlPlane === true) {
+    cfg.controlPlane = {
+      localAPIEndpoint: { advertiseAddress: flags.apiserverAdvertiseAddress ?? '', bindPort: parsePort(flags.apiserverBindPort) },
+      certificateKey: flags.certificateKey ?? '',
+    };
+  } else {
+    // kubeadm drops these without --control-plane; saying so beats a silent worker join
+    const cpOnly = (['certificateKey', 'apiserverAdvertiseAddress', 'apiserverBindPort'] as const).filter((k) => flags[k] !== undefined).map(kebab);
+    if (cpOnly.length > 0) throw new ConfigError(`--${cpOnly[0]} is only used with --control-plane`, { hint: 'add --control-plane, or drop it for a worker' });
+  }
   cfg.discovery.tlsBootstrapToken = flags.tlsBootstrapToken || flags.token || '';
   if (flags.criSocket) cfg.nodeRegistration.criSocket = flags.criSocket;
+}
+
+function parsePort(v: string | undefined): number {
+  if (v === undefined) return DEFAULT_BIND_PORT;
+  if (!/^\d+$/.test(v)) throw new ConfigError(`"${v}" is not a valid port`, { field: '--apiserver-bind-port', hint: 'use a port between 1 and 65535' });
+  return Number(v);
 }
 
 /** kubeadm's defaulting that depends on other fields (SetDefaults_Discovery, _FileDiscovery) and the host. */
@@ -172,6 +200,13 @@ function fillDefaults(cfg: JoinConfiguration, flags: JoinFlags, warn: (m: string
   cfg.nodeRegistration.ignorePreflightErrors = [...new Set(ignore)];
   if (flags.skipPhases !== undefined) cfg.skipPhases = splitList(flags.skipPhases);
   if (flags.dryRun === true) cfg.dryRun = true;
+  // SetDefaults_JoinControlPlane + SetAPIEndpointDynamicDefaults
+  const cp = cfg.controlPlane;
+  if (cp) {
+    cp.localAPIEndpoint.bindPort ||= DEFAULT_BIND_PORT;
+    cp.localAPIEndpoint.advertiseAddress ||= defaultRouteIPv4();
+    cp.certificateKey ??= '';
+  }
 }
 
 /** The configuration `kubestrap join <endpoint>` runs with; throws ConfigError on the first problem. */
@@ -212,5 +247,6 @@ export function resolveJoinConfig(
     agent: flags.agent === true,
     kubeletPath: flags.kubeletPath,
     nodeLocalLb: flags.nodeLocalLb === true,
+    runtime: flags.runtime,
   };
 }

@@ -4,10 +4,10 @@
  * the node registration, the CA path and the timeouts. The first problem is one ConfigError.
  */
 import { existsSync } from 'node:fs';
-import { ConfigError } from '../errors.js';
+import { UPLOAD_CERTS_COMMAND } from '../constants.js';
 import { splitHostPort } from './net.js';
 import type { JoinConfiguration, Timeouts } from './types.js';
-import { BOOTSTRAP_TOKEN_RE, checkDuration, thrower, validateNodeRegistration, type Check } from './validate.js';
+import { BOOTSTRAP_TOKEN_RE, checkCertificateKey, checkDuration, thrower, validateAPIEndpoint, validateNodeRegistration, type Check } from './validate.js';
 
 /** pubkeypin's accepted format: `sha256:` and 64 hex digits (kubeadm also takes the bare hex). */
 const CA_CERT_HASH_RE = /^(sha256:)?[0-9a-f]{64}$/i;
@@ -70,6 +70,9 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   'nodeRegistration.name': '--node-name',
   'nodeRegistration.criSocket': '--cri-socket',
   'nodeRegistration.ignorePreflightErrors': '--ignore-preflight-errors',
+  'controlPlane.localAPIEndpoint.advertiseAddress': '--apiserver-advertise-address',
+  'controlPlane.localAPIEndpoint.bindPort': '--apiserver-bind-port',
+  'controlPlane.certificateKey': '--certificate-key',
 };
 
 function flagOf(field: string): string {
@@ -83,11 +86,13 @@ export function validateJoinConfiguration(cfg: JoinConfiguration, file: string |
   checkDiscovery(cfg, fail);
   validateNodeRegistration(cfg.nodeRegistration, fail);
   if (cfg.controlPlane) {
-    throw new ConfigError('joining a control-plane node is not supported yet', {
-      ...(file ? { file } : {}),
-      field: 'controlPlane',
-      hint: 'join this node as a worker (remove controlPlane)',
-    });
+    validateAPIEndpoint(cfg.controlPlane.localAPIEndpoint, 'controlPlane.localAPIEndpoint', fail);
+    checkCertificateKey(
+      cfg.controlPlane.certificateKey,
+      'controlPlane.certificateKey',
+      fail,
+      `use the key \`${UPLOAD_CERTS_COMMAND}\` printed on a control-plane node`,
+    );
   }
   if (!cfg.caCertPath.startsWith('/') || !cfg.caCertPath.endsWith('.crt'))
     fail('caCertPath', `"${cfg.caCertPath}": the ca certificate path must be an absolute path`);

@@ -9,6 +9,7 @@ import { ConfigError, type ErrorPlace } from '../errors.js';
 import { parseDuration } from './duration.js';
 import { hostBits, parseCIDR, parseIP, splitHostPort, type ParsedCIDR } from './net.js';
 import {
+  type APIEndpoint,
   type BootstrapToken,
   ENCRYPTION_ALGORITHMS,
   type Arg,
@@ -186,23 +187,29 @@ export function validateNodeRegistration(nr: NodeRegistrationOptions, fail: Chec
   }
 }
 
+/** kubeadm's ValidateAPIEndpoint: a unicast IP to advertise and a port (init's localAPIEndpoint, join's controlPlane.localAPIEndpoint). */
+export function validateAPIEndpoint(ep: APIEndpoint, field: string, fail: Check): void {
+  if (!isIP(ep.advertiseAddress)) {
+    fail(`${field}.advertiseAddress`, `"${ep.advertiseAddress}" is not a valid IP address`, 'use an IPv4 or IPv6 address of this host');
+  }
+  if (!isUnicast(ep.advertiseAddress)) {
+    fail(`${field}.advertiseAddress`, `"${ep.advertiseAddress}" is not a unicast address`, 'use an address of this host other than 0.0.0.0 or ::');
+  }
+  checkPort(ep.bindPort, `${field}.bindPort`, fail);
+}
+
+/** An empty key is fine (none given); else kubeadm's 32 bytes, hex. */
+export function checkCertificateKey(key: string | undefined, field: string, fail: Check, hint: string): void {
+  if (key !== undefined && key !== '' && !CERTIFICATE_KEY_RE.test(key)) fail(field, 'is not 64 hexadecimal characters', hint);
+}
+
 function validateInit(init: InitConfiguration, fail: Check): void {
   init.bootstrapTokens.forEach((t, i) => checkBootstrapToken(t, `bootstrapTokens[${i}].`, fail));
 
   validateNodeRegistration(init.nodeRegistration, fail);
 
-  const ep = init.localAPIEndpoint;
-  if (!isIP(ep.advertiseAddress)) {
-    fail('localAPIEndpoint.advertiseAddress', `"${ep.advertiseAddress}" is not a valid IP address`, 'use an IPv4 or IPv6 address of this host');
-  }
-  if (!isUnicast(ep.advertiseAddress)) {
-    fail('localAPIEndpoint.advertiseAddress', `"${ep.advertiseAddress}" is not a unicast address`, 'use an address of this host other than 0.0.0.0 or ::');
-  }
-  checkPort(ep.bindPort, 'localAPIEndpoint.bindPort', fail);
-
-  if (init.certificateKey !== undefined && init.certificateKey !== '' && !CERTIFICATE_KEY_RE.test(init.certificateKey)) {
-    fail('certificateKey', 'is not 64 hexadecimal characters', 'generate one with "kubeadm certs certificate-key" or openssl rand -hex 32');
-  }
+  validateAPIEndpoint(init.localAPIEndpoint, 'localAPIEndpoint', fail);
+  checkCertificateKey(init.certificateKey, 'certificateKey', fail, 'generate one with "kubeadm certs certificate-key" or openssl rand -hex 32');
   for (const [key, value] of Object.entries(init.timeouts) as [keyof Timeouts, string][]) {
     checkDuration(value, `timeouts.${key}`, fail);
   }

@@ -186,3 +186,61 @@ export function removalVerdict(members: readonly EtcdMember[], healthy: Readonly
   const reason = `${up.length} healthy voting member(s) would be left (${names(up)}) of the ${voters.length} now, and quorum is ${quorum}`;
   return { safe: up.length >= quorum, last: false, reason };
 }
+
+export interface ClusterHealth {
+  members: EtcdMember[];
+  /** Voters whose endpoint answered Status with a leader. */
+  healthy: EtcdMember[];
+  /** One line per member that did not: why. */
+  problems: string[];
+}
+
+/** Asks every member's first client URL for its Status (in parallel): kubeadm's getClusterStatus. */
+export async function clusterHealth(client: EtcdClient, connect: Connect): Promise<ClusterHealth> {
+  const members = await client.memberList();
+  const healthy: EtcdMember[] = [];
+  const problems: string[] = [];
+  await Promise.all(
+    members.map(async (m) => {
+      const endpoint = m.clientURLs[0];
+      if (!endpoint) return void problems.push(`${describeMember(m)}: not started (no client URL)`);
+      const c = connect(endpoint);
+      try {
+        const s = await c.status();
+        if (s.leader === '0') problems.push(`${describeMember(m)}: no leader`);
+        else if (!m.isLearner) healthy.push(m);
+        else problems.push(`${describeMember(m)}: still a learner`);
+      } catch (err) {
+        problems.push(`${describeMember(m)}: ${err instanceof EtcdError ? err.details : String(err)}`);
+      } finally {
+        c.close();
+      }
+    }),
+  );
+  return { members, healthy, problems };
+}
+
+/**
+ * Waits until every member answers with a leader and none is a learner (kubeadm's
+ * WaitForClusterAvailable), polling every `intervalMs`; on timeout the last problems are the error.
+ */
+export async function waitClusterHealthy(client: EtcdClient, connect: Connect, options: { timeoutMs: number; intervalMs?: number }): Promise<ClusterHealth> {
+  const deadline = Date.now() + options.timeoutMs;
+  let last: ClusterHealth | undefined;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      last = await clusterHealth(client, connect);
+      if (last.problems.length === 0) return last;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() + (options.intervalMs ?? 500) > deadline) break;
+    await sleep(options.intervalMs ?? 500);
+  }
+  const why = last ? last.problems.join('; ') : String(lastError);
+  throw new EtcdError(`the etcd cluster is not healthy after ${Math.round(options.timeoutMs / 1000)}s: ${why}`, why, undefined, {
+    cause: lastError,
+    hint: "read the etcd members' logs; `etcdctl endpoint status --cluster` shows each member",
+  });
+}

@@ -4,15 +4,16 @@
  * nonce (12 bytes) ‖ ciphertext ‖ tag, no additional data — what `kubeadm join --certificate-key` decrypts.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { UPLOAD_CERTS_COMMAND } from '../constants.js';
 import { ConfigError, KubestrapError } from '../errors.js';
+
+export { UPLOAD_CERTS_COMMAND };
 import type { KubeClient } from './client.js';
 import { isNotFound, statusCode } from './errors.js';
 import { withRetry } from './retry.js';
 
 /** kube-system/kubeadm-certs: the shared CAs and keys, sealed with the certificate key. */
 export const KUBEADM_CERTS_SECRET = 'kubeadm-certs';
-/** What uploads the certificates again with a new key, printed by every download error. */
-export const UPLOAD_CERTS_COMMAND = 'kubestrap init phase upload-certs --upload-certs';
 const REUPLOAD_HINT = `run \`${UPLOAD_CERTS_COMMAND}\` on a control-plane node and join with the certificate key it prints`;
 
 const NONCE_BYTES = 12;

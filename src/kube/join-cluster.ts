@@ -33,12 +33,23 @@ async function getJson(kc: LoadedKubeconfig, apiPath: string, timeoutMs: number,
   });
 }
 
-/** One key of a kube-system ConfigMap, parsed as YAML. */
-export async function kubeSystemConfigMapYaml(kc: LoadedKubeconfig, name: string, key: string, timeoutMs: number): Promise<Record<string, unknown>> {
+/** One key of a kube-system ConfigMap, as stored. */
+export async function kubeSystemConfigMapText(kc: LoadedKubeconfig, name: string, key: string, timeoutMs: number): Promise<string> {
   const cm = (await getJson(kc, `/api/v1/namespaces/kube-system/configmaps/${name}`, timeoutMs)) as { data?: Record<string, string> };
   const text = cm.data?.[key];
   if (!text)
     throw new HostError(`the kube-system/${name} ConfigMap has no "${key}" key`, { hint: 'run "kubestrap init phase upload-config all" on the control plane' });
+  return text;
+}
+
+/** The API server's /version gitVersion (readable by every authenticated identity). */
+export async function apiServerVersion(kc: LoadedKubeconfig, timeoutMs: number): Promise<string> {
+  return String(((await getJson(kc, '/version', timeoutMs)) as { gitVersion?: unknown }).gitVersion ?? '');
+}
+
+/** One key of a kube-system ConfigMap, parsed as YAML. */
+export async function kubeSystemConfigMapYaml(kc: LoadedKubeconfig, name: string, key: string, timeoutMs: number): Promise<Record<string, unknown>> {
+  const text = await kubeSystemConfigMapText(kc, name, key, timeoutMs);
   const doc = parse(text) as unknown;
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new HostError(`the "${key}" key of kube-system/${name} is not a YAML mapping`);
   return doc as Record<string, unknown>;

@@ -31,17 +31,25 @@ const DEFAULT_AUTHZ_MODES = 'Node,RBAC';
 /** Inputs besides the config: the environment for *_proxy variables. */
 export interface BuildOptions {
   environment?: Readonly<Record<string, string | undefined>>;
+  /** A member joining a running etcd cluster: every member, this one included (kubeadm's CreateStackedEtcdStaticPodManifestFile). */
+  etcdInitialCluster?: readonly EtcdPeer[];
+}
+
+/** A member of --initial-cluster: name=peerURL. */
+export interface EtcdPeer {
+  name: string;
+  peerURL: string;
 }
 
 function localhostFor(config: ResolvedConfig): string {
   return isIPv6(config.advertiseAddress) ? '::1' : '127.0.0.1';
 }
 
-function etcdClientURL(config: ResolvedConfig): string {
+export function etcdClientURL(config: ResolvedConfig): string {
   return `https://${joinHostPort(config.advertiseAddress, ETCD_CLIENT_PORT)}`;
 }
 
-function etcdPeerURL(config: ResolvedConfig): string {
+export function etcdPeerURL(config: ResolvedConfig): string {
   return `https://${joinHostPort(config.advertiseAddress, ETCD_PEER_PORT)}`;
 }
 
@@ -171,7 +179,7 @@ export function schedulerCommand(config: ResolvedConfig): string[] {
   return ['kube-scheduler', ...argsToCommand(args, config.cluster.scheduler.extraArgs)];
 }
 
-export function etcdCommand(config: ResolvedConfig): string[] {
+export function etcdCommand(config: ResolvedConfig, initialCluster?: readonly EtcdPeer[]): string[] {
   const { cluster } = config;
   const local = cluster.etcd.local;
   if (!local) throw new Error('etcdCommand: the configuration has no local etcd');
@@ -203,8 +211,11 @@ export function etcdCommand(config: ResolvedConfig): string[] {
   } else {
     args.push({ name: 'experimental-initial-corrupt-check', value: 'true' }, { name: 'experimental-watch-progress-notify-interval', value: '5s' });
   }
-  // init creates a one-member cluster; joining members (join phase) list the existing ones instead.
-  setArg(args, 'initial-cluster', `${config.nodeName}=${etcdPeerURL(config)}`);
+  // init creates a one-member cluster; a joining member lists every member and joins the existing cluster
+  if (initialCluster) {
+    setArg(args, 'initial-cluster', initialCluster.map((m) => `${m.name}=${m.peerURL}`).join(','));
+    setArg(args, 'initial-cluster-state', 'existing');
+  } else setArg(args, 'initial-cluster', `${config.nodeName}=${etcdPeerURL(config)}`);
   return ['etcd', ...argsToCommand(args, local.extraArgs)];
 }
 
@@ -248,6 +259,7 @@ function bindAddressProbeHost(extraArgs: readonly Arg[]): string {
 
 interface BuildContext {
   config: ResolvedConfig;
+  etcdInitialCluster?: readonly EtcdPeer[];
   volumes: Record<ControlPlaneComponent, ComponentVolumes>;
   externalCA: boolean;
   proxyEnv: EnvVar[];
@@ -278,7 +290,7 @@ const common = (config: ResolvedConfig) => ({ imagePullPolicy: config.init.nodeR
 
 /** One builder per component: the table kubeadm's GetStaticPodSpecs / GetEtcdPodSpec encode. */
 const BUILDERS: Record<ComponentName, Builder> = {
-  etcd: ({ config }) => {
+  etcd: ({ config, etcdInitialCluster }) => {
     const local = config.cluster.etcd.local!;
     const certsDir = `${config.cluster.certificatesDir}/etcd`;
     const probe = etcdProbeEndpoint(config);
@@ -287,7 +299,7 @@ const BUILDERS: Record<ComponentName, Builder> = {
       ...common(config),
       annotations: [{ key: 'kubeadm.kubernetes.io/etcd.advertise-client-urls', value: etcdClientURL(config) }],
       image: config.images.etcd,
-      command: etcdCommand(config),
+      command: etcdCommand(config, etcdInitialCluster),
       // etcd gets no *_proxy variables: it never dials out through a proxy.
       env: mergeEnvVars(local.extraEnvs),
       probePort: probe.port,
@@ -379,6 +391,7 @@ export async function buildComponentSpecs(
     volumes: await controlPlaneVolumes(config, host),
     externalCA: await usingExternalCA(config, host),
     proxyEnv: proxyEnvVars(options.environment ?? process.env),
+    etcdInitialCluster: options.etcdInitialCluster,
   };
   return new Map(components.map((c) => [c, BUILDERS[c](ctx)]));
 }

@@ -6,3 +6,5 @@ export type { ManifestCommand } from './command.js';
 export { validatePod } from './validate.js';
 export { ALL_COMPONENTS, CONTROL_PLANE_COMPONENTS } from './spec.js';
 export type { ComponentName, ControlPlaneComponent } from './spec.js';
+export { etcdClientURL, etcdPeerURL } from './components.js';
+export type { EtcdPeer } from './components.js';

@@ -3,8 +3,9 @@
  * workflows run (ports, files that must not exist yet, root), and kubeadm's RunChecks with
  * `--ignore-preflight-errors` matching (case-insensitive check names, `all`).
  */
+import { readdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { PreflightError } from '../errors.js';
+import { messageOf, PreflightError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import type { Printer } from '../output.js';
 
@@ -50,6 +51,24 @@ export function fileAvailableCheck(host: Host, hostPath: string): PreflightCheck
   return {
     name: `FileAvailable-${pathLabel(hostPath)}`,
     check: async () => ((await host.exists(hostPath)) ? [`${host.path(hostPath)} already exists`] : []),
+  };
+}
+
+/** A directory that must be absent or empty (etcd would otherwise join whatever data it finds). */
+export function dirAvailableCheck(host: Host, hostPath: string): PreflightCheck {
+  return {
+    name: `DirAvailable-${pathLabel(hostPath)}`,
+    check: async () => {
+      let entries: string[];
+      try {
+        entries = await readdir(host.path(hostPath));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') return [];
+        return [`unable to check if ${host.path(hostPath)} is empty: ${messageOf(err)}`];
+      }
+      return entries.length > 0 ? [`${host.path(hostPath)} is not empty`] : [];
+    },
   };
 }
 

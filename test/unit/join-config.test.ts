@@ -139,9 +139,46 @@ cgroupDriver: cgroupfs
   it('discovery flags cannot be mixed with --config (kubeadm ValidateMixedArguments)', () => {
     rejects(() => resolveJoinConfig({ config: file('mix.yaml', good), token: TOKEN }, [], () => undefined), /can not mix '--config' with arguments \[token\]/);
   });
-  it('controlPlane is refused: only workers join so far', () => {
-    const f = file('cp.yaml', good.replace('timeouts:', 'controlPlane:\n  certificateKey: x\ntimeouts:'));
-    rejects(() => resolveJoinConfig({ config: f }, [], () => undefined), /controlPlane: joining a control-plane node is not supported yet/);
+  it('controlPlane: its endpoint and certificate key are validated, one line each', () => {
+    const cp = (body: string): string => file('cp.yaml', good.replace('timeouts:', `controlPlane:\n${body}timeouts:`));
+    rejects(
+      () => resolveJoinConfig({ config: cp('  certificateKey: x\n  localAPIEndpoint:\n    advertiseAddress: 10.0.0.2\n') }, [], () => undefined),
+      /cp.yaml: controlPlane.certificateKey: is not 64 hexadecimal characters/,
+    );
+    rejects(
+      () => resolveJoinConfig({ config: cp('  localAPIEndpoint:\n    advertiseAddress: 10.0.0.300\n') }, [], () => undefined),
+      /controlPlane.localAPIEndpoint.advertiseAddress: "10.0.0.300" is not a valid IP address/,
+    );
+    const ok = resolveJoinConfig(
+      { config: cp(`  certificateKey: ${'ab'.repeat(32)}\n  localAPIEndpoint:\n    advertiseAddress: 10.0.0.2\n`) },
+      [],
+      () => undefined,
+    );
+    assert.deepEqual(ok.join.controlPlane, { localAPIEndpoint: { advertiseAddress: '10.0.0.2', bindPort: 6443 }, certificateKey: 'ab'.repeat(32) });
+  });
+  it('--control-plane flags: kubeadm defaults, one-line errors named by flag', () => {
+    const flags = { token: TOKEN, discoveryTokenCaCertHash: [`sha256:${'a'.repeat(64)}`] };
+    const got = resolveJoinConfig(
+      { ...flags, controlPlane: true, apiserverAdvertiseAddress: '10.0.0.3', apiserverBindPort: '6444' },
+      ['10.0.0.1:6443'],
+      () => undefined,
+    );
+    assert.deepEqual(got.join.controlPlane, { localAPIEndpoint: { advertiseAddress: '10.0.0.3', bindPort: 6444 }, certificateKey: '' });
+    rejects(
+      () =>
+        resolveJoinConfig({ ...flags, controlPlane: true, apiserverAdvertiseAddress: '10.0.0.3', certificateKey: 'nope' }, ['10.0.0.1:6443'], () => undefined),
+      /--certificate-key: is not 64 hexadecimal characters/,
+    );
+    rejects(
+      () =>
+        resolveJoinConfig({ ...flags, controlPlane: true, apiserverAdvertiseAddress: '10.0.0.3', apiserverBindPort: 'x' }, ['10.0.0.1:6443'], () => undefined),
+      /--apiserver-bind-port: "x" is not a valid port/,
+    );
+    rejects(
+      () => resolveJoinConfig({ ...flags, certificateKey: 'ab'.repeat(32) }, ['10.0.0.1:6443'], () => undefined),
+      /--certificate-key is only used with --control-plane/,
+    );
+    assert.equal(resolveJoinConfig(flags, ['10.0.0.1:6443'], () => undefined).join.controlPlane, undefined);
   });
 });
 

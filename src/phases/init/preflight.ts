@@ -4,7 +4,6 @@
  * `--ignore-preflight-errors` matches (case-insensitively; `all` ignores every check). Every failure
  * is collected and reported together, like kubeadm, before the phase fails.
  */
-import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveBinary } from '../../images/binary.js';
@@ -12,12 +11,10 @@ import type { RuntimeKind } from '../../config/types.js';
 import { PORTS } from '../../constants.js';
 import { containerdSupportWarning } from '../../cri/runtime-version.js';
 import type { VersionResponse } from '../../cri/types.js';
-import { messageOf } from '../../errors.js';
-import type { Host } from '../../host/host.js';
 import type { RuntimeData } from '../data.js';
 import { criSocketPath, socketExists } from '../runtime-choice.js';
 import type { Phase } from '../runner.js';
-import { fileAvailableCheck, pathLabel, portCheck, privilegedUserCheck, report, runChecks, type PreflightCheck } from '../preflight-checks.js';
+import { dirAvailableCheck, fileAvailableCheck, portCheck, privilegedUserCheck, report, runChecks, type PreflightCheck } from '../preflight-checks.js';
 
 export { runChecks, privilegedUserCheck, type CheckFindings, type PreflightCheck, type PreflightResult } from '../preflight-checks.js';
 
@@ -59,24 +56,6 @@ export const systemFacts: PreflightFacts = {
   path: () => process.env.PATH ?? '',
   criVersion: askCriVersion,
 };
-
-/** A directory that must be absent or empty (etcd would otherwise join whatever data it finds). */
-function dirAvailableCheck(host: Host, hostPath: string): PreflightCheck {
-  return {
-    name: `DirAvailable-${pathLabel(hostPath)}`,
-    check: async () => {
-      let entries: string[];
-      try {
-        entries = await readdir(host.path(hostPath));
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') return [];
-        return [`unable to check if ${host.path(hostPath)} is empty: ${messageOf(err)}`];
-      }
-      return entries.length > 0 ? [`${host.path(hostPath)} is not empty`] : [];
-    },
-  };
-}
 
 /** The runtime the agent will use (decided once per run: phases/runtime-choice.ts). */
 export async function chooseRuntime(ctx: RuntimeData): Promise<RuntimeKind> {

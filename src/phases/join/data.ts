@@ -2,6 +2,8 @@
  * The data of one `kubestrap join` run (kubeadm's JoinData): the resolved JoinConfiguration, the
  * host, the printer, and lazy, memoised services: discovery (done when a phase first needs the
  * cluster, once), the TLS bootstrap credentials, and what is read from the cluster with them.
+ * A control-plane join adds `ControlPlaneJoinData`: init's phases' view of the same run, over the
+ * ResolvedConfig built from the cluster's ClusterConfiguration (config/join-control-plane.ts).
  */
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
@@ -10,11 +12,25 @@ import os from 'node:os';
 import type { ResolvedJoin } from '../../config/join.js';
 import type { Host } from '../../host/host.js';
 import type { LoadedKubeconfig } from '../../kubeconfig/load.js';
-import { kubeSystemConfigMapYaml } from '../../kube/join-cluster.js';
+import { controlPlaneJoinConfig } from '../../config/join-control-plane.js';
+import type { ResolvedConfig } from '../../config/types.js';
+import { PORTS } from '../../constants.js';
+import { etcdClient, type EtcdClient, type EtcdTls } from '../../etcd/client.js';
+import type { Connect } from '../../etcd/members.js';
+import { readEtcdTls } from '../../etcd/tls.js';
+import { HostError, messageOf } from '../../errors.js';
+import { kubeClientFromString, type KubeClient } from '../../kube/client.js';
+import { ensureClusterAdmins } from '../../kube/cluster-admins.js';
+import { etcdEndpointsFromPods } from '../../kube/etcd-endpoints.js';
+import { PkiSession } from '../../pki/session.js';
+import { sharedCertsPlace, type SharedCertsPlace } from '../copycerts.js';
+import type { AdminClientData, PkiData, RuntimeData, RuntimeDecision } from '../data.js';
+import { decideRuntime } from '../runtime-choice.js';
+import { apiServerVersion, kubeSystemConfigMapText, kubeSystemConfigMapYaml } from '../../kube/join-cluster.js';
 import { discoverFromFile, discoverWithToken, type DiscoveredCluster } from '../../kube/join-discovery.js';
 import type { Printer } from '../../output.js';
 import { realSystemctl, systemdRuns, type Systemctl } from '../node-service.js';
-import { BOOTSTRAP_CLUSTER_NAME, TLS_BOOTSTRAP_USER } from '../kubelet-files.js';
+import { BOOTSTRAP_CLUSTER_NAME, bootstrapKubeconfig, TLS_BOOTSTRAP_USER } from '../kubelet-files.js';
 
 /** kubeadm's kube-system ConfigMaps a joining node reads. */
 export const KUBEADM_CONFIG_CM = 'kubeadm-config';
@@ -60,6 +76,9 @@ export class JoinData<P extends Printer = Printer> {
   private discovered?: Promise<DiscoveredCluster>;
   private version?: Promise<string>;
   private kubeletDoc?: Promise<Record<string, unknown>>;
+  private clusterText?: Promise<string>;
+  private controlPlaneData?: Promise<ControlPlaneJoinData>;
+  private bootstrap?: Promise<KubeClient>;
 
   constructor(input: JoinInput<P>) {
     this.config = input.config;
@@ -115,6 +134,37 @@ export class JoinData<P extends Printer = Printer> {
     })());
   }
 
+  /** Whether this node joins as a control-plane instance (--control-plane, or controlPlane in the JoinConfiguration). */
+  get controlPlaneJoin(): boolean {
+    return this.config.join.controlPlane !== undefined;
+  }
+
+  /** The cluster's ClusterConfiguration as stored in kubeadm-config (read with the bootstrap token). */
+  clusterConfigurationText(): Promise<string> {
+    return (this.clusterText ??= (async () =>
+      kubeSystemConfigMapText(await this.bootstrapCredentials(), KUBEADM_CONFIG_CM, 'ClusterConfiguration', this.config.timeoutsMs.kubernetesAPICall))());
+  }
+
+  /** The version the cluster's API server (the join endpoint) serves. */
+  async servingVersion(): Promise<string> {
+    return apiServerVersion(await this.bootstrapCredentials(), this.config.timeoutsMs.kubernetesAPICall);
+  }
+
+  /** A typed client with the bootstrap token (download-certs reads kubeadm-certs with it, as kubeadm's bootstrapClient). */
+  bootstrapClient(): Promise<KubeClient> {
+    return (this.bootstrap ??= (async () =>
+      kubeClientFromString(bootstrapKubeconfig(await this.discovery(), this.config.join.discovery.tlsBootstrapToken), 'bootstrap-kubelet.conf'))());
+  }
+
+  /**
+   * A control-plane join's data for init's phases: the cluster's ClusterConfiguration with this
+   * node's endpoint and registration (kubeadm's InitCfg), read once, when a phase first needs it.
+   */
+  controlPlane(): Promise<ControlPlaneJoinData> {
+    return (this.controlPlaneData ??= (async () =>
+      new ControlPlaneJoinData(this, controlPlaneJoinConfig(this.config, await this.clusterConfigurationText())))());
+  }
+
   /** The cluster's KubeletConfiguration (kube-system/kubelet-config). */
   clusterKubeletConfiguration(): Promise<Record<string, unknown>> {
     return (this.kubeletDoc ??= (async () =>
@@ -135,5 +185,96 @@ export class JoinData<P extends Printer = Printer> {
   /** The host name kubeadm compares the node name with (hostname-override). */
   hostname(): string {
     return os.hostname().toLowerCase();
+  }
+}
+
+/** A client on a member of the cluster's etcd, and how to reach the others (same TLS). */
+export interface ClusterEtcd {
+  client: EtcdClient;
+  connect: Connect;
+  endpoints: string[];
+}
+
+export class ControlPlaneJoinData implements PkiData, AdminClientData, RuntimeData {
+  private pkiSession?: PkiSession;
+  private admin?: Promise<KubeClient>;
+  private runtimeDecision?: Promise<RuntimeDecision>;
+
+  constructor(
+    readonly join: JoinData,
+    readonly config: ResolvedConfig,
+  ) {}
+
+  get host(): Host {
+    return this.join.host;
+  }
+  get out(): Printer {
+    return this.join.out;
+  }
+  get dryRun(): boolean {
+    return this.join.dryRun;
+  }
+
+  /** The certificate key of --certificate-key / controlPlane.certificateKey ('' = manual mode). */
+  certificateKey(): string {
+    return this.config.init.certificateKey ?? '';
+  }
+
+  sharedCertsPlace(): SharedCertsPlace {
+    return sharedCertsPlace(this.config);
+  }
+
+  pki(): PkiSession {
+    return (this.pkiSession ??= new PkiSession(this.host, this.config));
+  }
+
+  /** admin.conf of this node (the kubeconfig phase wrote it); kubeadm:cluster-admins is bound since init. */
+  adminClient(): Promise<KubeClient> {
+    if (!this.admin) {
+      const pending = ensureClusterAdmins({
+        host: this.host,
+        kubernetesDir: this.config.paths.kubernetesDir,
+        timeoutMs: this.config.timeoutsMs.kubernetesAPICall,
+      });
+      this.admin = pending;
+      pending.catch(() => {
+        if (this.admin === pending) this.admin = undefined;
+      });
+    }
+    return this.admin;
+  }
+
+  runtime(): Promise<RuntimeDecision> {
+    return (this.runtimeDecision ??= decideRuntime(this.config, this.join.config.runtime));
+  }
+
+  /** etcd's CA and this node's healthcheck client (the certs phase made it), for etcd's API. */
+  etcdTls(): Promise<EtcdTls> {
+    return readEtcdTls(this.host, this.config.paths.pkiDir);
+  }
+
+  /**
+   * A client on the cluster's etcd: the endpoints the etcd pods announce (read with admin.conf),
+   * the first that answers MemberList. The caller closes it.
+   */
+  async clusterEtcd(): Promise<ClusterEtcd> {
+    const timeoutMs = this.config.timeoutsMs.etcdAPICall;
+    const endpoints = await etcdEndpointsFromPods(await this.adminClient(), this.config.timeoutsMs.kubernetesAPICall);
+    const tls = await this.etcdTls();
+    const connect: Connect = (endpoint) => etcdClient(endpoint, tls, { timeoutMs: Math.min(timeoutMs, 5000) });
+    const problems: string[] = [];
+    for (const endpoint of endpoints) {
+      const client = etcdClient(endpoint, tls, { timeoutMs: Math.min(timeoutMs, 10_000) });
+      try {
+        await client.memberList();
+        return { client, connect, endpoints };
+      } catch (err) {
+        client.close();
+        problems.push(messageOf(err));
+      }
+    }
+    throw new HostError(`no etcd member answers at ${endpoints.join(', ')}: ${problems.join('; ')}`, {
+      hint: `is etcd running on the control-plane nodes, and does this node reach their port ${PORTS.etcdClient}?`,
+    });
   }
 }

@@ -9,11 +9,16 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { KUBECONFIG_FILES, KUBERNETES_DIR, PORTS } from '../../constants.js';
-import { messageOf } from '../../errors.js';
-import { fileAvailableCheck, portCheck, privilegedUserCheck, report, runChecks, type PreflightCheck } from '../preflight-checks.js';
+import { controlPlaneSkewError, KUBEADM_CONFIG_SOURCE, NO_CONTROL_PLANE_ENDPOINT } from '../../config/join-control-plane.js';
+import { HostError, messageOf } from '../../errors.js';
+import { CONTROL_PLANE_COMPONENTS } from '../../manifests/index.js';
+import { requireSharedCerts } from '../copycerts.js';
+import { dirAvailableCheck, fileAvailableCheck, portCheck, privilegedUserCheck, report, runChecks, type PreflightCheck } from '../preflight-checks.js';
 import type { Phase } from '../runner.js';
 import { criSocketPath, socketExists } from '../runtime-choice.js';
-import type { JoinData } from './data.js';
+import type { ControlPlaneJoinData, JoinData } from './data.js';
+
+const CONTROL_PLANE_MANIFESTS = [...CONTROL_PLANE_COMPONENTS, 'etcd'] as const;
 
 /** kubelet minors older than the control plane it may run against (version skew policy). */
 export const KUBELET_MAX_MINORS_OLDER = 3;
@@ -64,7 +69,7 @@ export async function localJoinChecks(ctx: JoinData, facts: JoinFacts): Promise<
     fileAvailableCheck(host, `${KUBERNETES_DIR}/${KUBECONFIG_FILES.kubelet}`),
     fileAvailableCheck(host, `${KUBERNETES_DIR}/${KUBECONFIG_FILES.bootstrapKubelet}`),
   ];
-  if (!config.agent) {
+  if (runsKubelet(ctx)) {
     const socket = criSocketPath(config.criSocket);
     checks.push({ name: 'CRI', check: async () => ((await socketExists(socket)) ? [] : [`container runtime is not running: ${socket} does not exist`]) });
   }
@@ -80,7 +85,7 @@ export async function localJoinChecks(ctx: JoinData, facts: JoinFacts): Promise<
     portCheck(PORTS.kubeletApi),
     fileAvailableCheck(host, config.join.caCertPath),
   );
-  if (!config.agent) {
+  if (runsKubelet(ctx)) {
     checks.push({
       name: 'FileExisting-kubelet',
       check: async () => ((await ctx.kubeletBinary()) ? [] : ['kubelet not found in system path (pass --kubelet-path or set $KUBESTRAP_KUBELET)']),
@@ -108,12 +113,58 @@ export function kubeletVersionCheck(ctx: JoinData, facts: JoinFacts): PreflightC
   };
 }
 
+/** A control-plane node runs the agent, not a kubelet: no kubelet binary, version or CRI checks for it. */
+const runsKubelet = (ctx: JoinData): boolean => !ctx.config.agent && !ctx.controlPlaneJoin;
+
+/**
+ * kubeadm's checkIfReadyForAdditionalControlPlane, as one line: the cluster must have a stable
+ * controlPlaneEndpoint, and without a certificate key the shared certificates must be in place.
+ */
+async function readyForAnotherControlPlane(cp: ControlPlaneJoinData): Promise<void> {
+  const notReady = 'One or more conditions for hosting a new control plane instance is not satisfied';
+  if (!cp.config.cluster.controlPlaneEndpoint) {
+    throw new HostError(`${notReady}: ${NO_CONTROL_PLANE_ENDPOINT}`, {
+      file: KUBEADM_CONFIG_SOURCE,
+      field: 'controlPlaneEndpoint',
+      hint: 'a cluster for several control planes is made with `kubestrap init --control-plane-endpoint <load balancer or stable address>`; the API server certificates must name it too',
+    });
+  }
+  if (!cp.certificateKey()) await requireSharedCerts(cp.host, cp.sharedCertsPlace());
+}
+
+/** kubeadm's InitNodeChecks for a secondary control plane: its ports free, no manifests, an empty etcd data dir. */
+export function controlPlaneJoinChecks(cp: ControlPlaneJoinData): PreflightCheck[] {
+  const { config, host } = cp;
+  const checks = [portCheck(config.bindPort), portCheck(PORTS.scheduler), portCheck(PORTS.controllerManager)];
+  checks.push(...CONTROL_PLANE_MANIFESTS.map((c) => fileAvailableCheck(host, `${config.paths.manifestsDir}/${c}.yaml`)));
+  const local = config.cluster.etcd.local;
+  if (local) checks.push(portCheck(PORTS.etcdClient), portCheck(PORTS.etcdPeer), dirAvailableCheck(host, local.dataDir));
+  return checks;
+}
+
+/** The version skew of a new control-plane instance against the cluster it joins. */
+function controlPlaneVersionCheck(ctx: JoinData, cp: ControlPlaneJoinData): PreflightCheck {
+  return {
+    name: 'ControlPlaneVersion',
+    check: async () => {
+      const serving = await ctx.servingVersion().catch(() => undefined);
+      const problem = controlPlaneSkewError(cp.config.cluster.kubernetesVersion, serving);
+      return problem ? [problem] : [];
+    },
+  };
+}
+
 export async function runJoinPreflight(ctx: JoinData, facts: JoinFacts = joinSystemFacts): Promise<void> {
   const ignore = ctx.config.ignorePreflightErrors;
   report(ctx, await runChecks([privilegedUserCheck(facts)], ignore));
   ctx.out.line('preflight', 'Running pre-flight checks');
   report(ctx, await runChecks(await localJoinChecks(ctx, facts), ignore));
-  if (!ctx.config.agent) report(ctx, await runChecks([kubeletVersionCheck(ctx, facts)], ignore));
+  if (runsKubelet(ctx)) report(ctx, await runChecks([kubeletVersionCheck(ctx, facts)], ignore));
+  if (!ctx.controlPlaneJoin) return;
+  const cp = await ctx.controlPlane();
+  await readyForAnotherControlPlane(cp);
+  ctx.out.line('preflight', 'Running pre-flight checks before initializing the new control plane instance');
+  report(ctx, await runChecks([...controlPlaneJoinChecks(cp), controlPlaneVersionCheck(ctx, cp)], ignore));
 }
 
 export const joinPreflightPhase: Phase<JoinData> = {
