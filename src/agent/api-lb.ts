@@ -7,7 +7,8 @@
 import type { Host } from '../host/host.js';
 import { watchApiServerSlices, type SliceWatch } from '../kube/api-endpoints.js';
 import { kubeClient, type KubeClient } from '../kube/client.js';
-import { ApiBalancer, upstreamsOfSlices, type ApiEndpointSlice, type HealthCheck, type Upstream } from '../lb/balancer.js';
+import { loadKubeconfig } from '../kubeconfig/load.js';
+import { ApiBalancer, upstreamKey, upstreamsOfSlices, type ApiEndpointSlice, type HealthCheck, type Upstream } from '../lb/balancer.js';
 
 /** How often a missing kubeconfig is looked for again. */
 const KUBECONFIG_RETRY_MS = 1000;
@@ -39,15 +40,30 @@ export async function startNodeLocalBalancer(o: NodeLocalBalancerOptions): Promi
   const follow = (c: KubeClient): void => {
     if (stopped) return;
     o.log(`[lb] following the kubernetes EndpointSlice${o.kubeconfig ? ` with ${o.host.path(o.kubeconfig)}` : ''}`);
-    watch = watchApiServerSlices<ApiEndpointSlice & { metadata?: { name?: string } }>(c, (slices) => lb.setDiscovered(upstreamsOfSlices(slices)), o.log);
+    let listed = '';
+    watch = watchApiServerSlices<ApiEndpointSlice & { metadata?: { name?: string } }>(
+      c,
+      (slices) => {
+        const found = upstreamsOfSlices(slices);
+        const now = found.map(upstreamKey).sort().join(', ');
+        if (now !== listed) o.log(`[lb] the kubernetes EndpointSlice lists ${found.length} API server(s): ${now || 'none'}`);
+        listed = now;
+        lb.setDiscovered(found);
+      },
+      o.log,
+    );
   };
   if (o.client) follow(o.client);
   else if (o.kubeconfig) {
     const file = o.kubeconfig;
     const retry = (): void => {
-      kubeClient(file, o.host).then(follow, () => {
-        if (!stopped) timer = setTimeout(retry, KUBECONFIG_RETRY_MS);
-      });
+      void (async () => {
+        // the kubelet writes kubelet.conf before the certificate it names: wait for both
+        const loaded = await loadKubeconfig(o.host, file).catch(() => undefined);
+        const c = loaded?.clientCertPem || loaded?.token ? await kubeClient(file, o.host).catch(() => undefined) : undefined;
+        if (c) follow(c);
+        else if (!stopped) timer = setTimeout(retry, KUBECONFIG_RETRY_MS);
+      })();
     };
     retry();
   }

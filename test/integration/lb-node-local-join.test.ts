@@ -41,12 +41,12 @@ test('a kubelet worker joined with --node-local-lb reaches the API through 127.0
     'the balancer to follow the EndpointSlice',
     async () => {
       const text = await readFile(lbLog, 'utf8').catch(() => '');
-      return /following the kubernetes EndpointSlice/.test(text) ? text : undefined;
+      return /the kubernetes EndpointSlice lists/.test(text) ? text : undefined;
     },
     30_000,
     200,
   );
   assert.doesNotMatch(log, /Forbidden|cannot watch/);
-  assert.match(log, new RegExp(`upstream ${cp.node.ip.replace(/\./g, '\\.')}:6443 added`));
+  assert.match(log, new RegExp(`EndpointSlice lists 1 API server\\(s\\): ${cp.node.ip.replace(/\./g, '\\.')}:6443`));
   t.diagnostic(log.split('\n').filter(Boolean).slice(0, 6).join(' | '));
 });
