@@ -12,7 +12,9 @@
  * /readyz through the balancer every 100 ms the whole time: the longest run of failures is how long
  * the API was unavailable.
  */
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,6 +22,7 @@ import { promisify } from 'node:util';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { enablePodNetwork } from './cni.js';
+import { clusterSkipReason } from './cluster.js';
 import { components } from './components.js';
 import { controlPlaneNodeNames, startHaCluster, type HaCluster } from './ha-cluster.js';
 import { startHaproxy, type ApiLoadBalancer } from './haproxy.js';
@@ -312,4 +315,26 @@ export async function loseNodeScenario(kind: LoadBalancerKind, note: (line: stri
     raft: { cp1: raft, leaderAtReturn: leaderIndex },
     podsBackMs,
   };
+}
+
+/** The e2e test of one balancer kind: the scenario, its figures as diagnostics, the cluster stopped whatever happens. */
+export function loseNodeTest(kind: LoadBalancerKind): void {
+  test(`${kind}: the API survives losing cp1, and cp1 catches up when it returns`, { skip: clusterSkipReason(), timeout: 900_000 }, async (t) => {
+    let cluster: HaCluster | undefined;
+    t.after(async () => {
+      if (cluster) t.diagnostic(`stop: ${(await cluster.stop()).join('; ') || 'reset left nothing to force'}`);
+    });
+    const r = await loseNodeScenario(
+      kind,
+      (l) => t.diagnostic(l),
+      (c) => (cluster = c),
+    );
+    t.diagnostic(
+      `API unavailable for ${r.unavailableMs} ms (${r.failedPolls} of ${r.totalPolls} /readyz polls failed); kubectl answered ${r.kubectlAfterCutMs} ms after the cut, web scaled after ${r.scaledAfterCutMs} ms, Leases moved after ${r.leasesMovedAfterCutMs} ms`,
+    );
+    t.diagnostic(
+      `leaders ${JSON.stringify(r.leaders)}; cp1 back: etcd caught up in ${r.etcdCaughtUpMs} ms (${JSON.stringify(r.raft)}), mirror pods in ${r.podsBackMs} ms`,
+    );
+    assert.ok(r.kubectlAfterCutMs < 30_000, `kubectl through the balancer took ${r.kubectlAfterCutMs} ms after the cut`);
+  });
 }
