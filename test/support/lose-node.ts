@@ -44,6 +44,8 @@ export interface LoseNodeReport {
   unavailableMs: number;
   failedPolls: number;
   totalPolls: number;
+  /** From the first to the last failed poll after the cut: the time some requests failed (others, to a live server, did not). */
+  failureWindowMs: number;
   /** From the cut until the Deployment had 2 ready replicas (scaled right after the API answered). */
   scaledAfterCutMs: number;
   /** From the cut until both Leases were renewed by a live holder (a new one where cp1's led). */
@@ -282,6 +284,7 @@ export async function loseNodeScenario(kind: LoadBalancerKind, note: (line: stri
   await poller.stop();
   const polls = readPolls(poller.logFile).filter((p) => p.t >= cut - 1000);
   const unavailableMs = longestOutage(polls);
+  const failed = polls.filter((p) => !p.ok);
 
   // cp1 comes back: its link, then its agent with the same command line (it restarts its static pods)
   await run('ip', ['link', 'set', hostVeth(cluster, cp1), 'up']);
@@ -315,6 +318,7 @@ export async function loseNodeScenario(kind: LoadBalancerKind, note: (line: stri
     kubectlAfterCutMs,
     unavailableMs,
     failedPolls: polls.filter((p) => !p.ok).length,
+    failureWindowMs: failed.length ? failed.at(-1)!.t - failed[0]!.t : 0,
     totalPolls: polls.length,
     scaledAfterCutMs,
     leasesMovedAfterCutMs,
@@ -338,7 +342,7 @@ export function loseNodeTest(kind: LoadBalancerKind): void {
       (c) => (cluster = c),
     );
     t.diagnostic(
-      `API unavailable for ${r.unavailableMs} ms (${r.failedPolls} of ${r.totalPolls} /readyz polls failed); kubectl answered ${r.kubectlAfterCutMs} ms after the cut, web scaled after ${r.scaledAfterCutMs} ms, Leases moved after ${r.leasesMovedAfterCutMs} ms`,
+      `API unavailable for ${r.unavailableMs} ms (${r.failedPolls} of ${r.totalPolls} /readyz polls failed, within ${r.failureWindowMs} ms); kubectl answered ${r.kubectlAfterCutMs} ms after the cut, web scaled after ${r.scaledAfterCutMs} ms, Leases moved after ${r.leasesMovedAfterCutMs} ms`,
     );
     t.diagnostic(
       `leaders ${JSON.stringify(r.leaders)}; cp1 back: etcd caught up in ${r.etcdCaughtUpMs} ms (${JSON.stringify(r.raft)}), mirror pods in ${r.podsBackMs} ms`,
