@@ -42,6 +42,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1PodList } from '@kubernetes/client-node';
 import { Agent } from '../src/agent/agent.js';
+import { AGENT_NODE_FLAGS } from '../src/agent/daemon.js';
 import { resolveAgentConfig } from '../src/agent/config.js';
 import { createLogger, type Logger } from '../src/agent/log.js';
 import type { PodState } from '../src/agent/pod-types.js';
@@ -409,6 +410,7 @@ async function benchAgentProcess(bin: string): Promise<IdleResult> {
   await mkdir(dir, { recursive: true });
   const port = await freePort();
   const args = [
+    ...AGENT_NODE_FLAGS,
     bin,
     'agent',
     '--runtime',

@@ -1,182 +1,227 @@
 /**
- * init benchmark, in one run with interleaved trials (each trial resets):
- *  - ours: `kubestrap init --rootfs <tmp> --runtime process` from its start to the API server's
- *    /readyz answering ok (polled concurrently every 50 ms), and from that moment to the
- *    kube-apiserver mirror pod being visible through the API (super-admin.conf: admin.conf is not
- *    authorized before the cluster-admins phase);
- *  - direct (the reference): the same etcd + kube-apiserver — the command lines of the manifests
- *    init wrote, paths mapped into the rootfs (test/support/static-pods.ts) — started at once as
- *    plain processes, to /readyz ok. Writing the certificates and manifests is not timed there.
+ * init benchmark against the real kubeadm, in interleaved rounds. Every trial gets a fresh test bed
+ * node (its own network namespace, private mounts, containerd with the images kubeadm names) and
+ * runs one side, from its start:
+ *  - kubeadm: the real `kubeadm init` with the real kubelet (bench/lib/vs-kubeadm.ts), then
+ *    `kubeadm reset -f` (what it leaves is printed, the bed's stop removes it);
+ *  - cri / process: `kubestrap init --runtime cri` (the same containerd) / `--runtime process`,
+ *    then `kubestrap reset --force`;
+ *  - direct (the physical limit): the same etcd + kube-apiserver — the command lines of the
+ *    manifests `kubestrap init phase` wrote — started at once as plain processes in the node.
+ *    Writing the certificates and manifests is not timed there.
+ * All four use the node's bed address (kubeadm refuses 127.0.0.1), the same node name, pod CIDR
+ * and version. Measured from the host, polled every 50 ms: kube-apiserver's /readyz first ok, and
+ * the four control-plane mirror pods (etcd, kube-apiserver, kube-controller-manager,
+ * kube-scheduler) all phase Running through the API (super-admin.conf: admin.conf is only
+ * authorized after init's cluster-admins step).
  *
- * Prints per-trial figures, the medians `init-to-readyz-s`, `direct-to-readyz-s`,
- * `mirror-visible-after-readyz-ms`, and last `init-overhead-ratio: <ours/direct>` (target ≤ 1.3;
- * mirror target ≤ 1000 ms). BENCH_INIT_TRIALS (default 5) sets the number of trials; BENCH_QUICK=1
- * is one trial (a smoke run for `npm test`).
+ * Prints per trial the figures, the load average and some output lines' first moments, then the
+ * medians and `init-readyz-ratio` / `init-mirrors-ratio` (kubestrap cri / process ÷ kubeadm) and
+ * last `init-overhead-ratio` (kubestrap cri / process ÷ the direct start).
  *
  * Also, measured in this process: `apiserver-keys-s`, the time to generate (as init does, all at
  * once) the eight keys kube-apiserver reads at start-up, and `keygen-floor-ratio` = (direct +
- * that) / direct — what no init making a fresh PKI can beat on this machine, since kube-apiserver
- * cannot start before those files exist. With RSA-2048 on a small VM it is above the target.
+ * that) / direct — what no init making a fresh PKI can beat on this machine.
+ *
+ * BENCH_INIT_TRIALS (default 3) sets the number of rounds; BENCH_QUICK=1 is one round (a smoke run
+ * for `npm test`); BENCH_INIT_SIDES=kubeadm,cri limits the sides; BENCH_INIT_VERBOSE=1 prints every
+ * output line of the init commands with its time.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import path from 'node:path';
-import { kubeClient } from '../src/kube/client.js';
 import { Host } from '../src/host/host.js';
+import { kubeClient, type KubeClient } from '../src/kube/client.js';
 import { generateKeyPair } from '../src/pki/keys.js';
-import type { EncryptionAlgorithm } from '../src/config/types.js';
 import { probeOnce } from '../src/net/http-probe.js';
+import { initArgs, nodeInitFlags, resetControlPlane } from '../test/support/cluster.js';
+import { components, DEFAULT_IMAGES } from '../test/support/components.js';
 import { stageImageBinaries } from '../test/support/image-binaries.js';
-import { APISERVER, buildCli, forceCleanup, INIT_PORTS, kubestrap, REPO } from '../test/support/init-e2e.js';
-import { waitPortsFree, type Proc } from '../test/support/proc.js';
-import { startFromManifest } from '../test/support/static-pods.js';
-import { suiteRelease, suiteVersionFlags } from '../test/support/components.js';
+import { buildCli, CONTROL_PLANE, kubestrap, REPO } from '../test/support/init-e2e.js';
+import { runWithLines, type Proc } from '../test/support/proc.js';
+import { hostCommand } from '../test/support/static-pods.js';
+import { startTestbed, type TestbedNode } from '../test/support/testbed.js';
+import { kubeadmInit, kubeadmReset } from './lib/vs-kubeadm.js';
 
-/** BENCH_QUICK=1: one trial, one key-generation run; proves the bench runs (npm test), measures nothing. */
 const QUICK = process.env.BENCH_QUICK === '1';
-const TRIALS = Number(process.env.BENCH_INIT_TRIALS ?? (QUICK ? 1 : 5));
-/** kubeadm's encryptionAlgorithm; default RSA-2048 (kubeadm's). ECDSA-P256 shows init without the RSA keygen cost. */
-const ALGORITHM = process.env.BENCH_INIT_ALGORITHM ?? 'RSA-2048';
-const NODE = 'bench-init';
+const TRIALS = Number(process.env.BENCH_INIT_TRIALS ?? (QUICK ? 1 : 3));
+const VERBOSE = process.env.BENCH_INIT_VERBOSE === '1';
+const SIDES = ['kubeadm', 'cri', 'process', 'direct'] as const;
+type Side = (typeof SIDES)[number];
+const CHOSEN: readonly Side[] = process.env.BENCH_INIT_SIDES ? (process.env.BENCH_INIT_SIDES.split(',') as Side[]) : SIDES;
+const NODE = 'benchcp';
 const POLL_MS = 50;
 const TIMEOUT_MS = 180_000;
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Resolves with performance.now() of the first ok /readyz. */
-async function firstReadyz(deadline: number, abort: { stop: boolean }): Promise<number> {
-  while (performance.now() < deadline && !abort.stop) {
-    if (await probeOnce(`${APISERVER}/readyz`, 1000)) return performance.now();
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-  throw new Error('/readyz never answered ok');
-}
-
-interface OursTrial {
-  readyzS: number;
-  mirrorMs: number;
-  initS: number;
-  /** Seconds from start to the first output line of some phases (where the time goes). */
-  marks: Record<string, number>;
-}
-
-/** Output lines whose first appearance is worth a timestamp. */
+/** Output lines whose first appearance is worth a timestamp (kubeadm's wording; ours follows it). */
 const MARKS: readonly [string, RegExp][] = [
   ['preflight', /^\[preflight\] Running/],
-  ['kubeconfig', /^\[kubeconfig\] Using/],
-  ['agent-started', /^\[agent\] Started/],
-  ['control-plane-check', /^\[control-plane-check\] Waiting/],
+  ['certs', /^\[certs\] /],
+  ['kubeconfig', /^\[kubeconfig\] /],
+  ['kubelet-start', /^\[kubelet-start\] Starting|^\[agent\] Started/],
+  ['wait-control-plane', /^\[wait-control-plane\]|^\[control-plane-check\] Waiting/],
+  ['upload-config', /^\[upload-config\]/],
 ];
 
-/** Runs the CLI, noting when marked output lines appear. */
-function runInit(args: readonly string[], t0: number): Promise<{ code: number; output: string; marks: Record<string, number> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO, 'bin/kubestrap.js'), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    const marks: Record<string, number> = {};
-    let output = '';
-    let partial = '';
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString('utf8');
-      partial += chunk.toString('utf8');
-      const lines = partial.split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) {
-        for (const [name, re] of MARKS) if (marks[name] === undefined && re.test(line)) marks[name] = (performance.now() - t0) / 1000;
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, output, marks }));
-  });
+interface Trial {
+  readyzS: number;
+  /** All four mirror pods Running (not for direct). */
+  mirrorsS?: number;
+  /** The init command's exit. */
+  exitS?: number;
+  marks: Record<string, number>;
+  notes: string[];
 }
 
-/** The node flags, or with a non-default algorithm a kubeadm config file saying the same. */
-async function nodeFlags(rootfs: string): Promise<string[]> {
-  if (ALGORITHM === 'RSA-2048') return ['--apiserver-advertise-address', '127.0.0.1', '--node-name', NODE, ...suiteVersionFlags()];
-  const file = path.join(rootfs, 'kubeadm.yaml');
-  await writeFile(
-    file,
-    `apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nlocalAPIEndpoint:\n  advertiseAddress: 127.0.0.1\nnodeRegistration:\n  name: ${NODE}\n---\n` +
-      `apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: ${suiteRelease().version}\nencryptionAlgorithm: ${ALGORITHM}\n`,
-  );
-  return ['--config', file];
-}
+/** Polls /readyz and then the mirror pods from the host, until both are seen or `deadline`. */
+class Watch {
+  readyAt: number | undefined;
+  mirrorsAt: number | undefined;
+  private stopped = false;
+  readonly done: Promise<void>;
 
-async function ours(): Promise<OursTrial> {
-  const rootfs = mkdtempSync(path.join(tmpdir(), 'bench-init-'));
-  try {
-    const flags = await nodeFlags(rootfs);
-    await stageImageBinaries(rootfs);
-    await waitPortsFree([...INIT_PORTS], 120_000);
-    const abort = { stop: false };
-    const t0 = performance.now();
-    const init = runInit(['init', '--rootfs', rootfs, '--runtime', 'process', ...flags], t0);
-    init.then(
-      () => (abort.stop = true),
-      () => (abort.stop = true),
-    );
-    const readyAt = await firstReadyz(t0 + TIMEOUT_MS, abort);
-    // super-admin.conf exists long before /readyz: the kubeconfig phase runs before the agent
-    const client = await kubeClient('/etc/kubernetes/super-admin.conf', new Host(rootfs));
-    let mirrorAt: number | undefined;
-    while (mirrorAt === undefined && performance.now() < readyAt + 60_000) {
-      const pod = await client.core.readNamespacedPod({ name: `kube-apiserver-${NODE}`, namespace: 'kube-system' }).catch(() => undefined);
-      if (pod?.metadata?.annotations?.['kubernetes.io/config.mirror']) mirrorAt = performance.now();
-      else await new Promise((r) => setTimeout(r, POLL_MS));
+  constructor(
+    private readonly node: TestbedNode,
+    private readonly mirrors: boolean,
+    deadline: number,
+  ) {
+    this.done = this.run(deadline);
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private async run(deadline: number): Promise<void> {
+    const url = `https://${this.node.ip}:6443/readyz`;
+    while (this.readyAt === undefined && !this.stopped && performance.now() < deadline) {
+      if (await probeOnce(url, 1000)) this.readyAt = performance.now();
+      else await sleep(POLL_MS);
     }
-    const result = await init;
-    if (result.code !== 0) throw new Error(`init failed: ${result.output.trim()}`);
-    if (mirrorAt === undefined) throw new Error('the kube-apiserver mirror pod never appeared');
-    if (mirrorAt - readyAt > 1000) {
-      // an outlier: show what the agent's API side did meanwhile
-      const log = await readFile(path.join(rootfs, 'var/log/kubestrap-agent.log'), 'utf8').catch(() => '');
-      for (const line of log
-        .split('\n')
-        .filter((l) => l.includes('component=mirror-sync'))
-        .slice(0, 25))
-        console.log(`#   ${line.slice(0, 220)}`);
+    if (!this.mirrors) return;
+    let client: KubeClient | undefined;
+    const names = new Set(CONTROL_PLANE.map((c) => `${c}-${NODE}`));
+    while (this.mirrorsAt === undefined && !this.stopped && performance.now() < deadline) {
+      client ??= await kubeClient('/etc/kubernetes/super-admin.conf', new Host(this.node.rootfs)).catch(() => undefined);
+      const pods = await client?.core.listNamespacedPod({ namespace: 'kube-system' }).catch(() => undefined);
+      const running = (pods?.items ?? []).filter(
+        (p) => names.has(p.metadata?.name ?? '') && p.metadata?.annotations?.['kubernetes.io/config.mirror'] && p.status?.phase === 'Running',
+      );
+      if (running.length === names.size) this.mirrorsAt = performance.now();
+      else await sleep(POLL_MS);
     }
-    return { readyzS: (readyAt - t0) / 1000, mirrorMs: mirrorAt - readyAt, initS: (performance.now() - t0) / 1000, marks: result.marks };
-  } finally {
-    const notes = await forceCleanup(rootfs);
-    if (notes.length > 0) console.log(`#   cleanup: ${notes.join('; ')}`);
   }
 }
 
-async function direct(): Promise<number> {
-  const rootfs = mkdtempSync(path.join(tmpdir(), 'bench-direct-'));
-  const procs: Proc[] = [];
+/** A line handler noting the marks' first moments (and printing every line when VERBOSE). */
+function marker(side: Side, t0: number, marks: Record<string, number>): (line: string) => void {
+  return (line) => {
+    const at = (performance.now() - t0) / 1000;
+    if (VERBOSE) console.log(`#   ${at.toFixed(3)} ${side}: ${line.slice(0, 160)}`);
+    for (const [name, re] of MARKS) if (marks[name] === undefined && re.test(line)) marks[name] = at;
+  };
+}
+
+/** Waits for the watch after the command exited: what it has not seen within `graceMs` is a failure. */
+async function finish(watch: Watch, t0: number, exitAt: number, output: string, code: number, side: Side, graceMs = 120_000): Promise<Trial> {
+  if (code !== 0) {
+    watch.stop();
+    await watch.done;
+    throw new Error(`${side}: init exited ${code}:\n${output.trim().split('\n').slice(-30).join('\n')}`);
+  }
+  const deadline = exitAt + graceMs;
+  while ((watch.readyAt === undefined || watch.mirrorsAt === undefined) && performance.now() < deadline) await sleep(POLL_MS);
+  watch.stop();
+  await watch.done;
+  if (watch.readyAt === undefined || watch.mirrorsAt === undefined) throw new Error(`${side}: /readyz or the mirror pods never came`);
+  return { readyzS: (watch.readyAt - t0) / 1000, mirrorsS: (watch.mirrorsAt - t0) / 1000, exitS: (exitAt - t0) / 1000, marks: {}, notes: [] };
+}
+
+async function kubeadmSide(node: TestbedNode): Promise<Trial> {
+  const marks: Record<string, number> = {};
+  const t0 = performance.now();
+  const watch = new Watch(node, true, t0 + TIMEOUT_MS);
+  const r = await kubeadmInit(node, marker('kubeadm', t0, marks), TIMEOUT_MS);
+  const exitAt = performance.now();
   try {
-    const flags = ['--rootfs', rootfs, ...(await nodeFlags(rootfs))];
-    for (const phase of [
-      ['certs', 'all'],
-      ['kubeconfig', 'all'],
-      ['etcd', 'local'],
-      ['control-plane', 'all'],
-    ]) {
-      const r = await kubestrap(['init', 'phase', ...phase, ...flags]);
-      if (r.code !== 0) throw new Error(`init phase ${phase.join(' ')}: ${r.stderr.trim()}`);
-    }
-    await mkdir(path.join(rootfs, 'var/lib/etcd'), { recursive: true, mode: 0o700 });
-    await waitPortsFree([...INIT_PORTS], 120_000);
-    const manifests = path.join(rootfs, 'etc/kubernetes/manifests');
-    const logs = path.join(rootfs, 'logs');
-    const t0 = performance.now();
-    // like a kubelet, both start at once; the API server retries etcd until it answers
-    const started = await Promise.all(['etcd.yaml', 'kube-apiserver.yaml'].map((f) => startFromManifest(path.join(manifests, f), rootfs, logs)));
-    for (const s of started) procs.push(s.proc);
-    const readyAt = await firstReadyz(t0 + TIMEOUT_MS, { stop: false });
-    return (readyAt - t0) / 1000;
+    const trial = await finish(watch, t0, exitAt, r.output, r.code, 'kubeadm');
+    return { ...trial, marks };
   } finally {
+    const notes = await kubeadmReset(node, r.kubelet);
+    if (notes.length > 0) console.log(`#   kubeadm reset: ${notes.join('; ')}`);
+  }
+}
+
+async function kubestrapSide(node: TestbedNode, runtime: 'cri' | 'process'): Promise<Trial> {
+  if (runtime === 'process') await stageImageBinaries(node.rootfs);
+  const marks: Record<string, number> = {};
+  const t0 = performance.now();
+  const watch = new Watch(node, true, t0 + TIMEOUT_MS);
+  const r = await runWithLines([...node.launcher, process.execPath, path.join(REPO, 'bin/kubestrap.js'), ...initArgs(node, runtime)], {
+    timeoutMs: TIMEOUT_MS,
+    onLine: marker(runtime, t0, marks),
+  });
+  const exitAt = performance.now();
+  try {
+    const trial = await finish(watch, t0, exitAt, r.output, r.code, runtime);
+    return { ...trial, marks };
+  } finally {
+    const notes = await resetControlPlane(node);
+    if (notes.length > 0) console.log(`#   kubestrap reset: ${notes.join('; ')}`);
+  }
+}
+
+async function directSide(node: TestbedNode): Promise<Trial> {
+  const rootfs = node.rootfs;
+  const flags = ['--rootfs', rootfs, ...nodeInitFlags(node)];
+  for (const phase of [
+    ['certs', 'all'],
+    ['kubeconfig', 'all'],
+    ['etcd', 'local'],
+    ['control-plane', 'all'],
+  ]) {
+    const r = await kubestrap(['init', 'phase', ...phase, ...flags]);
+    if (r.code !== 0) throw new Error(`init phase ${phase.join(' ')}: ${r.stderr.trim()}`);
+  }
+  await mkdir(path.join(rootfs, 'var/lib/etcd'), { recursive: true, mode: 0o700 });
+  const manifests = path.join(rootfs, 'etc/kubernetes/manifests');
+  const commands = await Promise.all(['etcd.yaml', 'kube-apiserver.yaml'].map((f) => hostCommand(path.join(manifests, f), rootfs)));
+  const procs: Proc[] = [];
+  const t0 = performance.now();
+  const watch = new Watch(node, false, t0 + TIMEOUT_MS);
+  try {
+    // like a kubelet, both start at once; the API server retries etcd until it answers
+    procs.push(...(await Promise.all(commands.map((c) => node.spawn(path.basename(c.binary), c.binary, c.args)))));
+    await watch.done;
+    if (watch.readyAt === undefined) throw new Error('direct: /readyz never answered ok');
+    return { readyzS: (watch.readyAt - t0) / 1000, marks: {}, notes: [] };
+  } finally {
+    watch.stop();
     for (const p of procs.reverse()) await p.stop(10_000);
-    await rm(rootfs, { recursive: true, force: true });
+  }
+}
+
+/** One trial of `side` on a fresh bed node, torn down after. */
+async function trial(side: Side): Promise<Trial> {
+  const bed = await startTestbed({ nodes: [NODE], containerd: true, privateMounts: true, images: [...DEFAULT_IMAGES, 'kube-proxy', 'coredns'] });
+  try {
+    const node = bed.node(NODE);
+    if (side === 'kubeadm') return await kubeadmSide(node);
+    if (side === 'direct') return await directSide(node);
+    return await kubestrapSide(node, side);
+  } finally {
+    await bed.stop();
   }
 }
 
@@ -188,52 +233,60 @@ async function apiserverKeysSeconds(): Promise<number> {
   const runs: number[] = [];
   for (let i = 0; i < (QUICK ? 1 : 3); i++) {
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: APISERVER_KEYS }, () => generateKeyPair(ALGORITHM as EncryptionAlgorithm)));
+    await Promise.all(Array.from({ length: APISERVER_KEYS }, () => generateKeyPair('RSA-2048')));
     runs.push((performance.now() - t0) / 1000);
   }
   return median(runs);
 }
+
+const fmt = (x: number): string => (Number.isNaN(x) ? 'n/a' : x.toFixed(2));
 
 async function main(): Promise<void> {
   console.log(`# ${await buildCli()} (${REPO})`);
   // kubeClient() loads client-node on first use (≈ 1 s): load it now, not inside the first measurement
   await import('@kubernetes/client-node');
   console.log(
-    `# trials: ${TRIALS}${QUICK ? ' (quick mode: the figures mean nothing)' : ''}; node ${process.version}; ${ALGORITHM} keys; load average ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
+    `# rounds: ${TRIALS}${QUICK ? ' (quick mode: the figures mean nothing)' : ''}; sides ${CHOSEN.join(', ')}; kubeadm and kubelet ${components().binaries.kubeadm.version}; node ${process.version}; RSA-2048 keys; load average ${load()}`,
   );
   const keysS = await apiserverKeysSeconds();
-  const oursTrials: OursTrial[] = [];
-  const directTrials: number[] = [];
+  const results = new Map<Side, Trial[]>(CHOSEN.map((s) => [s, []]));
   for (let i = 0; i < TRIALS; i++) {
-    // alternate the order so a warm page cache or a load spike does not favour one side
-    const order = i % 2 === 0 ? (['ours', 'direct'] as const) : (['direct', 'ours'] as const);
-    for (const which of order) {
-      if (which === 'ours') {
-        const o = await ours();
-        oursTrials.push(o);
-        const marks = Object.entries(o.marks)
-          .map(([k, v]) => `${k} ${v.toFixed(2)}`)
-          .join(', ');
-        console.log(
-          `# trial ${i + 1} ours: init→readyz ${o.readyzS.toFixed(2)} s, mirror visible +${o.mirrorMs.toFixed(0)} ms, init total ${o.initS.toFixed(2)} s (first lines at s: ${marks})`,
-        );
-      } else {
-        const d = await direct();
-        directTrials.push(d);
-        console.log(`# trial ${i + 1} direct: etcd+apiserver→readyz ${d.toFixed(2)} s`);
-      }
+    // rotate the order so a warm page cache or a load spike does not favour one side
+    const order = CHOSEN.map((_, k) => CHOSEN[(k + i) % CHOSEN.length]!);
+    for (const side of order) {
+      const before = load();
+      const t = await trial(side);
+      results.get(side)!.push(t);
+      const marks = Object.entries(t.marks)
+        .sort((a, b) => a[1] - b[1])
+        .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+        .join(', ');
+      console.log(
+        `# round ${i + 1} ${side}: readyz ${t.readyzS.toFixed(2)} s` +
+          (t.mirrorsS !== undefined ? `, mirrors Running ${t.mirrorsS.toFixed(2)} s, exit ${t.exitS!.toFixed(2)} s` : '') +
+          ` (load ${before}${marks ? `; at s: ${marks}` : ''})`,
+      );
     }
   }
-  const oursS = median(oursTrials.map((o) => o.readyzS));
-  const directS = median(directTrials);
-  console.log(`init-to-readyz-s: ${oursS.toFixed(2)}`);
-  console.log(`direct-to-readyz-s: ${directS.toFixed(2)}`);
-  console.log(`mirror-visible-after-readyz-ms: ${median(oursTrials.map((o) => o.mirrorMs)).toFixed(0)}`);
+  const med = (side: Side, f: (t: Trial) => number | undefined): number => median((results.get(side) ?? []).map(f).filter((x): x is number => x !== undefined));
+  const readyz = (s: Side): number => med(s, (t) => t.readyzS);
+  const mirrors = (s: Side): number => med(s, (t) => t.mirrorsS);
+  console.log(`kubeadm-init-readyz-s: ${fmt(readyz('kubeadm'))}`);
+  console.log(`kubestrap-init-readyz-s: ${fmt(readyz('cri'))} / ${fmt(readyz('process'))} (cri / process)`);
+  console.log(`direct-to-readyz-s: ${fmt(readyz('direct'))}`);
+  console.log(`kubeadm-init-mirrors-s: ${fmt(mirrors('kubeadm'))}`);
+  console.log(`kubestrap-init-mirrors-s: ${fmt(mirrors('cri'))} / ${fmt(mirrors('process'))} (cri / process)`);
+  const after = (s: Side): string => {
+    const ms = med(s, (t) => (t.mirrorsS === undefined ? undefined : (t.mirrorsS - t.readyzS) * 1000));
+    return Number.isNaN(ms) ? 'n/a' : ms.toFixed(0);
+  };
+  console.log(`mirrors-running-after-readyz-ms: ${after('cri')} / ${after('process')} (cri / process; kubeadm ${after('kubeadm')})`);
   console.log(`apiserver-keys-s: ${keysS.toFixed(2)}`);
-  console.log(`keygen-floor-ratio: ${((directS + keysS) / directS).toFixed(2)}`);
-  console.log(`init-overhead-ratio: ${(oursS / directS).toFixed(2)}`);
+  console.log(`keygen-floor-ratio: ${fmt((readyz('direct') + keysS) / readyz('direct'))}`);
+  console.log(`load-average-end: ${load()}`);
+  console.log(`init-readyz-ratio: ${fmt(readyz('cri') / readyz('kubeadm'))} / ${fmt(readyz('process') / readyz('kubeadm'))} (cri / process ÷ kubeadm)`);
+  console.log(`init-mirrors-ratio: ${fmt(mirrors('cri') / mirrors('kubeadm'))} / ${fmt(mirrors('process') / mirrors('kubeadm'))} (cri / process ÷ kubeadm)`);
+  console.log(`init-overhead-ratio: ${fmt(readyz('cri') / readyz('direct'))} / ${fmt(readyz('process') / readyz('direct'))} (cri / process ÷ direct start)`);
 }
 
 await main();

@@ -6,15 +6,19 @@
  * side's own idea of "running" is trusted.
  *
  * Per trial a new pod (the kubelet's crash back-off is per container name, so a reused name would
- * measure the back-off): manifest written → a RUNNING container (create); its process SIGKILLed →
+ * measure the back-off): manifest renamed into place → a RUNNING container (create: written to a
+ * temp file of the manifest dir, fsynced, then rename(2), timed from the rename — how kubestrap and
+ * tools that write atomically put a file there); its process SIGKILLed →
  * a RUNNING container with another id (restart); the manifest edited → the old container not running
- * and a new one running (edit); the manifest deleted → no RUNNING container (delete). Then N idle
+ * and a new one running (edit); the manifest deleted → no RUNNING container (delete); another pod's
+ * manifest written in place (writeFile, as kubeadm's os.WriteFile) → RUNNING (create-inplace). Then N idle
  * pods: utime+stime and VmRSS of the kubelet / agent process itself over an idle window.
  * Between the sides every sandbox is removed through the CRI, so each starts on an empty containerd.
  */
-import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { AGENT_NODE_FLAGS } from '../../src/agent/daemon.js';
 import type { CriClient } from '../../src/cri/client.js';
 import { components } from '../../test/support/components.js';
 import { startKubelet } from '../../test/support/kubelet.js';
@@ -30,7 +34,7 @@ const MANIFESTS = '/etc/kubernetes/manifests';
 
 export type Side = 'kubelet' | 'ours';
 export const SIDES: readonly Side[] = ['kubelet', 'ours'];
-export const LIFECYCLE = ['create', 'restart', 'edit', 'delete'] as const;
+export const LIFECYCLE = ['create', 'restart', 'edit', 'delete', 'create-inplace'] as const;
 export type Lifecycle = (typeof LIFECYCLE)[number];
 
 export interface IdleFigures {
@@ -92,8 +96,13 @@ async function trial(cri: CriClient, dir: string, name: string, out: Record<Life
   const full = `${name}-${NODE}`;
   const file = path.join(dir, `${name}.yaml`);
   const ids = (): Promise<string[]> => runningIds(cri, full);
+  const tmp = path.join(dir, `.${name}.yaml.tmp`);
+  const fh = await open(tmp, 'wx', 0o600);
+  await fh.writeFile(pod(name, 0));
+  await fh.sync();
+  await fh.close();
   let t = performance.now();
-  await writeFile(file, pod(name, 0));
+  await rename(tmp, file);
   const create = await until(`${full} running`, t, async () => (await ids()).length === 1);
   const [first] = await ids();
 
@@ -116,7 +125,16 @@ async function trial(cri: CriClient, dir: string, name: string, out: Record<Life
   t = performance.now();
   await unlink(file);
   const del = await until(`${full} gone after delete`, t, async () => (await ids()).length === 0);
+
+  const inplace = path.join(dir, `${name}-w.yaml`);
+  const fullInplace = `${name}-w-${NODE}`;
+  t = performance.now();
+  await writeFile(inplace, pod(`${name}-w`, 0));
+  const createInplace = await until(`${fullInplace} running`, t, async () => (await runningIds(cri, fullInplace)).length === 1);
+  await unlink(inplace);
+  await until(`${fullInplace} gone`, performance.now(), async () => (await runningIds(cri, fullInplace)).length === 0);
   if (out) {
+    out['create-inplace'].push(createInplace);
     out.create.push(create);
     out.restart.push(restart);
     out.edit.push(edit);
@@ -172,7 +190,8 @@ async function startSide(side: Side, node: TestbedNode, o: VsKubeletOptions, bed
   }
   const rootfs = path.join(node.dir, 'ours-rootfs');
   await mkdir(path.join(rootfs, MANIFESTS), { recursive: true });
-  const args = [o.bin, 'agent', '--runtime', 'cri', '--container-runtime-endpoint', node.containerd!.endpoint, '--rootfs', rootfs];
+  // the agent's node flags as init's daemon and the systemd unit start it
+  const args = [...AGENT_NODE_FLAGS, o.bin, 'agent', '--runtime', 'cri', '--container-runtime-endpoint', node.containerd!.endpoint, '--rootfs', rootfs];
   args.push('--pod-manifest-path', MANIFESTS, '--node-name', NODE, '--read-only-port', '0', '--stop-pods-on-exit');
   const proc = await node.spawn('kubestrap agent', process.execPath, args, { env: { ...process.env, NODE_OPTIONS: '' } });
   return { proc, manifests: path.join(rootfs, MANIFESTS) };
@@ -192,7 +211,7 @@ export async function benchVsKubelet(o: VsKubeletOptions): Promise<Record<Side, 
       o.log(
         `${side}: started and warmed up in ${((performance.now() - t) / 1000).toFixed(1)} s (pid ${running.proc.pid}, ${(await readFile(`/proc/${running.proc.pid}/comm`, 'utf8')).trim()})`,
       );
-      const lifecycle: Record<Lifecycle, number[]> = { create: [], restart: [], edit: [], delete: [] };
+      const lifecycle: Record<Lifecycle, number[]> = { create: [], restart: [], edit: [], delete: [], 'create-inplace': [] };
       for (let i = 0; i < o.trials; i++) await trial(cri, running.manifests, `${side[0]}-lc${i}`, lifecycle);
       const idleFigures = await idle(cri, running, o);
       results[side] = { lifecycle, idle: idleFigures };

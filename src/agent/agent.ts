@@ -28,6 +28,8 @@ export interface PodManager {
   adopt(desired: StaticPod[]): Promise<void>;
   setSourceErrors?(errors: SourceError[]): void;
   states(): PodState[];
+  /** Pods still being stopped (listed by /pods until their containers are gone). */
+  stoppingStates?(): PodState[];
   stopAll(): Promise<void>;
   metrics(): WorkerMetrics;
   /** Restarts a pod's running containers (src/agent/restart.ts); how many. */
@@ -247,6 +249,10 @@ export class Agent implements AgentView {
 
   states(): PodState[] {
     return this.parts.workers.states();
+  }
+
+  stopping(): PodState[] {
+    return this.parts.workers.stoppingStates?.() ?? [];
   }
 
   errors(): SourceError[] {

@@ -115,14 +115,18 @@ function podMatches(pod: V1Pod, want: { hash?: string; ready?: boolean }): boole
 
 /**
  * The last lines of a static pod's current container log (CRI log format, prefix kept: it has the
- * time), as `kubestrap logs` finds it; undefined when there is none.
+ * time), as `kubestrap logs` finds it, else of its previous attempt; undefined when there is none.
  */
 export async function tailContainerLog(host: Host, pod: { namespace: string; name: string }, container: string, lines = 20): Promise<string[] | undefined> {
-  try {
-    const file = await findContainerLog(host, { pod: pod.name, namespace: pod.namespace, container });
-    const text = await readFile(file, 'utf8');
-    return text.split('\n').filter(Boolean).slice(-lines);
-  } catch {
-    return undefined;
+  // between two attempts of a crash-looping container the current one has no log yet: the previous one says why
+  for (const previous of [false, true]) {
+    try {
+      const file = await findContainerLog(host, { pod: pod.name, namespace: pod.namespace, container, previous });
+      const tail = (await readFile(file, 'utf8')).split('\n').filter(Boolean).slice(-lines);
+      if (tail.length > 0) return tail;
+    } catch {
+      // no such attempt
+    }
   }
+  return undefined;
 }

@@ -30,6 +30,16 @@ export function kubestrapBin(): string {
   return fileURLToPath(new URL('../../bin/kubestrap.js', import.meta.url));
 }
 
+/**
+ * Node flags of every agent process (daemon, systemd unit, join's service). `--lite-mode` turns
+ * off V8's optimizing compilers: the agent is idle nearly always and its hot paths are CRI/HTTP
+ * calls, while the compilers' code and data were a quarter of its memory — measured with 20 pods,
+ * process runtime, /proc/<pid>/smaps_rollup: 87 → 66 MiB RSS (the node binary's touched pages
+ * 53 → 40 MiB, anonymous 34 → 20 MiB). It works only on the command line: V8 reads it when the
+ * isolate is made (v8.setFlagsFromString later changes nothing; NODE_OPTIONS refuses it).
+ */
+export const AGENT_NODE_FLAGS: readonly string[] = ['--lite-mode'];
+
 /** Renders the flags file from the agent's arguments. */
 export function renderFlagsEnv(args: readonly string[]): string {
   return `KUBESTRAP_AGENT_ARGS="${args.join(' ')}"\n`;
@@ -59,7 +69,7 @@ export function renderSystemdUnit(_args: readonly string[]): string {
     '',
     '[Service]',
     `EnvironmentFile=-${AGENT_PATHS.flags}`,
-    `ExecStart=${process.execPath} ${kubestrapBin()} agent $KUBESTRAP_AGENT_ARGS`,
+    `ExecStart=${[process.execPath, ...AGENT_NODE_FLAGS, kubestrapBin()].join(' ')} agent $KUBESTRAP_AGENT_ARGS`,
     'Restart=always',
     'RestartSec=2',
     // the agent leaves pods running when it stops; systemd must not kill them with it
@@ -89,11 +99,16 @@ export async function runningAgentPid(host: Host): Promise<number | undefined> {
  * Starts `kubestrap <args>` detached from this process, stdout and stderr to `logFile`; records its
  * pid in `pidFile` (host paths). The agent daemon, and join's supervised kubelet.
  */
-export async function startDetachedKubestrap(host: Host, args: readonly string[], files: { log: string; pid: string; label: string }): Promise<number> {
+export async function startDetachedKubestrap(
+  host: Host,
+  args: readonly string[],
+  files: { log: string; pid: string; label: string },
+  nodeFlags: readonly string[] = [],
+): Promise<number> {
   for (const f of [files.log, files.pid]) await host.mkdir(path.posix.dirname(f), 0o755);
   const logFd = openSync(host.path(files.log), 'a', 0o640);
   try {
-    const child = spawn(process.execPath, [kubestrapBin(), ...args], {
+    const child = spawn(process.execPath, [...nodeFlags, kubestrapBin(), ...args], {
       detached: true,
       stdio: ['ignore', logFd, logFd],
       env: { ...process.env, NODE_OPTIONS: '' },
@@ -112,7 +127,7 @@ export async function startDetachedKubestrap(host: Host, args: readonly string[]
 
 /** Starts `kubestrap agent <args>` detached, output to the log file; records the pid. */
 export function startAgentDaemon(host: Host, args: readonly string[]): Promise<number> {
-  return startDetachedKubestrap(host, ['agent', ...args], { log: AGENT_PATHS.log, pid: AGENT_PATHS.pid, label: 'agent' });
+  return startDetachedKubestrap(host, ['agent', ...args], { log: AGENT_PATHS.log, pid: AGENT_PATHS.pid, label: 'agent' }, AGENT_NODE_FLAGS);
 }
 
 /**

@@ -20,6 +20,7 @@ export { ensureServingCert } from './kubelet-server/serving-cert.js';
 export { newerAttemptExists, streamLog, type LogOptions } from './kubelet-server/logs.js';
 export { agentJson, agentRequest, type AgentAnswer, type AgentEndpoint } from './local-client.js';
 export {
+  AGENT_NODE_FLAGS,
   AGENT_PATHS,
   AGENT_UNIT_NAME,
   argValue,

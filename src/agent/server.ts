@@ -24,6 +24,8 @@ import type { PodState, SourceError, StaticPod } from './pod-types.js';
 export interface AgentView {
   desired(): StaticPod[];
   states(): PodState[];
+  /** Pods whose containers are still being stopped (a removed manifest's, an old version's). */
+  stopping?(): PodState[];
   errors(): SourceError[];
   /** Prometheus text exposition. */
   metrics(): string;
@@ -37,8 +39,8 @@ export interface SourceErrorList {
 }
 
 /** The /pods body: desired pods (state from the workers when they have one), then pods still stopping. */
-export function podList(view: Pick<AgentView, 'desired' | 'states' | 'errors'>): V1PodList {
-  const states = new Map(view.states().map((s) => [s.pod.uid, s]));
+export function podList(view: Pick<AgentView, 'desired' | 'states' | 'errors' | 'stopping'>): V1PodList {
+  const states = new Map([...(view.stopping?.() ?? []), ...view.states()].map((s) => [s.pod.uid, s]));
   const errorsByPod = new Map<string, string>();
   for (const e of view.errors()) {
     if (e.keptPod) errorsByPod.set(`${e.keptPod.namespace}/${e.keptPod.name}`, e.message);

@@ -1,5 +1,5 @@
 /**
- * `kubestrap upgrade plan`: kubeadm's command, offline — the targets come from kubestrap's version
+ * `kubestrap upgrade plan` (apply, node and diff: upgrade-apply.ts): kubeadm's command, offline — the targets come from kubestrap's version
  * table (src/config/versions.ts), the current versions from the cluster (src/phases/upgrade).
  */
 import type { Command } from 'commander';
@@ -11,6 +11,7 @@ import { kubeClient } from '../kube/client.js';
 import { ADMIN_CONF, fetchKubeadmConfig } from '../kube/kubeadm-config.js';
 import { readClusterState } from '../phases/upgrade/cluster-state.js';
 import { computePlan, renderPlan } from '../phases/upgrade/plan.js';
+import { registerUpgradeApply } from './upgrade-apply.js';
 import { versionInfo } from './version.js';
 
 interface PlanFlags {
@@ -61,4 +62,5 @@ export function registerUpgrade(program: Command): void {
         process.stdout.write(flags.output === 'json' ? `${JSON.stringify(doc, null, 4)}\n` : stringify(doc));
       }
     });
+  registerUpgradeApply(upgrade);
 }

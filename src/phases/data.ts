@@ -8,6 +8,7 @@
 import type { ResolvedConfig, RuntimeKind } from '../config/types.js';
 import type { Host } from '../host/host.js';
 import type { KubeClient } from '../kube/client.js';
+import { ensureClusterAdmins } from '../kube/cluster-admins.js';
 import type { Printer } from '../output.js';
 import type { PkiSession } from '../pki/session.js';
 
@@ -48,4 +49,31 @@ export interface CertificateKeyData extends PhaseData {
   certificateKey(): string;
   /** The key if certificateKey() was asked in this run (what show-join-command prints). */
   chosenCertificateKey(): string | undefined;
+}
+
+/**
+ * A service built on first use and shared by later callers; a failure is reported to whoever awaits
+ * it and not kept, so the next phase that asks tries again (an API server still starting).
+ */
+export class RetryingMemo<T> {
+  private pending?: Promise<T>;
+  constructor(private readonly make: () => Promise<T>) {}
+
+  get(): Promise<T> {
+    if (!this.pending) {
+      const pending = this.make();
+      this.pending = pending;
+      pending.catch(() => {
+        if (this.pending === pending) this.pending = undefined;
+      });
+    }
+    return this.pending;
+  }
+}
+
+/** admin.conf's client with `kubeadm:cluster-admins` ensured, for a workflow's `adminClient()`. */
+export function adminClientMemo(data: Pick<PhaseData, 'config' | 'host'>): RetryingMemo<KubeClient> {
+  return new RetryingMemo(() =>
+    ensureClusterAdmins({ host: data.host, kubernetesDir: data.config.paths.kubernetesDir, timeoutMs: data.config.timeoutsMs.kubernetesAPICall }),
+  );
 }

@@ -59,7 +59,11 @@ function mapPaths(doc: ComponentConfigDoc, host: Host): ComponentConfigDoc {
 }
 
 /** config.yaml: the cluster's document, the node's over it, kubeadm's node-local changes, the CRI endpoint (instance config) over all. */
-export function kubeletConfigYaml(clusterDoc: ComponentConfigDoc, cfg: ResolvedJoin, host: Host): string {
+export function kubeletConfigYaml(
+  clusterDoc: ComponentConfigDoc,
+  cfg: Pick<ResolvedJoin, 'criSocket'> & Partial<Pick<ResolvedJoin, 'nodeKubelet'>>,
+  host: Host,
+): string {
   const merged = cfg.nodeKubelet ? overlayKubeletConfiguration(clusterDoc, cfg.nodeKubelet.doc, cfg.nodeKubelet.file) : clusterDoc;
   // kubeadm's Mutate (node-local, never uploaded), then the node's CRI endpoint (instance-config.yaml)
   return stringify(mapPaths({ ...nodeLocalKubeletConfiguration(merged), containerRuntimeEndpoint: cfg.criSocket }, host), { sortMapEntries: true });

@@ -72,22 +72,15 @@ export interface InitControlPlaneOptions {
   extraArgs?: readonly string[];
 }
 
+/** The node's address, name, the bed's pod network and the suite's version: init's flags kubeadm takes too. */
+export function nodeInitFlags(node: TestbedNode): string[] {
+  return ['--apiserver-advertise-address', node.ip, '--node-name', node.name, '--pod-network-cidr', POD_NETWORK, ...suiteVersionFlags()];
+}
+
 /** init's flags for `node` (before `extraArgs`). */
 export function initArgs(node: TestbedNode, runtime: ControlPlaneRuntime): string[] {
   const runtimeArgs = runtime === 'cri' ? ['--runtime', 'cri', '--cri-socket', criEndpoint(node)] : ['--runtime', 'process'];
-  return [
-    'init',
-    '--rootfs',
-    node.rootfs,
-    ...runtimeArgs,
-    '--apiserver-advertise-address',
-    node.ip,
-    '--node-name',
-    node.name,
-    '--pod-network-cidr',
-    POD_NETWORK,
-    ...suiteVersionFlags(),
-  ];
+  return ['init', '--rootfs', node.rootfs, ...runtimeArgs, ...nodeInitFlags(node)];
 }
 
 function criEndpoint(node: TestbedNode): string {

@@ -10,14 +10,15 @@
  * node's etcd healthcheck-client certificate; `members()` is its `member list` as JSON. `stop()`
  * resets every node (etcd membership left alone: the bed goes away) and stops the bed.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { V1Node } from '@kubernetes/client-node';
 import { initControlPlane, parseJoinCommand, resetControlPlane, type ControlPlane, type ControlPlaneRuntime, type JoinCommand } from './cluster.js';
+import { enablePodNetwork } from './cni.js';
 import { components } from './components.js';
 import { stageImageBinaries } from './image-binaries.js';
-import { kubectl, kubectlJson, kubestrap, type CliResult } from './init-e2e.js';
+import { kubectl, kubectlJson, kubestrap, REPO, type CliResult } from './init-e2e.js';
 import { defaultJoiner, joinNode } from './node-join.js';
 import type { LinesResult } from './proc.js';
 import { startTestbed, type Testbed, type TestbedNode } from './testbed.js';
@@ -46,6 +47,37 @@ export interface EtcdMemberInfo {
   peerURLs: string[];
   clientURLs?: string[];
   isLearner?: boolean;
+}
+
+/** A join's result with every stdout line stamped with the ms since the start (where a join spends its time). */
+export interface TimedCliResult extends CliResult {
+  lines: { ms: number; line: string }[];
+}
+
+/** kubestrap in the node's namespace, stdout and stderr apart, each stdout line stamped. */
+function kubestrapTimed(node: TestbedNode, args: readonly string[], timeoutMs: number): Promise<TimedCliResult> {
+  const argv = [...node.launcher, process.execPath, path.join(REPO, 'bin/kubestrap.js'), ...args];
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = { stdout: '', stderr: '', partial: '', lines: [] as TimedCliResult['lines'] };
+    child.stdout.on('data', (chunk: Buffer) => {
+      out.stdout += chunk.toString('utf8');
+      const parts = (out.partial + chunk.toString('utf8')).split('\n');
+      out.partial = parts.pop() ?? '';
+      for (const line of parts) out.lines.push({ ms: Math.round(performance.now() - t0), line });
+    });
+    child.stderr.on('data', (chunk: Buffer) => void (out.stderr += chunk.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout: out.stdout, stderr: out.stderr, lines: out.lines });
+    });
+  });
 }
 
 export interface JoinControlPlaneOptions {
@@ -88,7 +120,7 @@ export interface HaCluster {
   readonly cpJoin: ControlPlaneJoinCommand;
   /** Wall ms of each step done so far (`init cp1`, `join cp2`, ...). */
   readonly timings: Record<string, number>;
-  joinControlPlane(node: TestbedNode, options?: JoinControlPlaneOptions): Promise<CliResult>;
+  joinControlPlane(node: TestbedNode, options?: JoinControlPlaneOptions): Promise<TimedCliResult>;
   joinWorker(node: TestbedNode): Promise<LinesResult>;
   kubectl(args: readonly string[]): Promise<string>;
   kubectlJson<T>(args: readonly string[]): Promise<T>;
@@ -97,7 +129,7 @@ export interface HaCluster {
   etcdctl(args: readonly string[], via?: TestbedNode): Promise<string>;
   members(via?: TestbedNode): Promise<EtcdMemberInfo[]>;
   /** `kubestrap reset` on a node (extra args e.g. --force); the result, never throws. */
-  reset(node: TestbedNode, args?: readonly string[]): Promise<CliResult>;
+  reset(node: TestbedNode, args?: readonly string[]): Promise<TimedCliResult>;
   stop(): Promise<string[]>;
 }
 
@@ -139,6 +171,8 @@ export async function startHaCluster(options: HaClusterOptions = {}): Promise<Ha
   });
   const controlPlanes = cpNames.map((n) => bed.node(n));
   const workers = workerNames.map((n) => bed.node(n));
+  // a kubelet reports its Node Ready only once a CNI network is configured
+  for (const w of workers) await enablePodNetwork(bed, w);
   const timings: Record<string, number> = {};
   const timed = async <T>(what: string, step: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
@@ -166,7 +200,6 @@ export async function startHaCluster(options: HaClusterOptions = {}): Promise<Ha
     await options.beforeInit?.(bed);
     const cp1Node = controlPlanes[0]!;
     const endpoint = options.endpoint ? await options.endpoint(bed) : `${cp1Node.ip}:6443`;
-    await Promise.all(controlPlanes.map((n) => (runtime === 'process' ? stageImageBinaries(n.rootfs) : Promise.resolve([]))));
     const cp1 = await timed(`init ${cp1Node.name}`, () =>
       initControlPlane(cp1Node, { runtime, extraArgs: ['--upload-certs', '--control-plane-endpoint', endpoint, ...(options.initExtraArgs ?? [])] }),
     );
@@ -194,7 +227,11 @@ export async function startHaCluster(options: HaClusterOptions = {}): Promise<Ha
       workers,
       cpJoin,
       timings,
-      joinControlPlane: (node, o = {}) => timed(`join ${node.name}`, () => run(node, controlPlaneJoinArgs(node, cpJoin, runtime, o), o.timeoutMs ?? 300_000)),
+      joinControlPlane: async (node, o = {}) => {
+        // again: a reset (of a failed join) removes the staged binaries with /var/lib/kubestrap
+        if (runtime === 'process') await stageImageBinaries(node.rootfs);
+        return timed(`join ${node.name}`, () => kubestrapTimed(node, controlPlaneJoinArgs(node, cpJoin, runtime, o), o.timeoutMs ?? 300_000));
+      },
       joinWorker: async (node) => timed(`join ${node.name}`, async () => joinNode(await defaultJoiner(), node, cpJoin, { extraArgs: options.workerJoinArgs })),
       kubectl: (args) => kubectl(cp1.adminConf, args),
       kubectlJson: <T>(args: readonly string[]) => kubectlJson<T>(cp1.adminConf, args),
@@ -204,7 +241,7 @@ export async function startHaCluster(options: HaClusterOptions = {}): Promise<Ha
         const out = JSON.parse(await etcdctl(['member', 'list', '-w', 'json', '--hex'], via)) as { members?: EtcdMemberInfo[] };
         return out.members ?? [];
       },
-      reset: (node, args = []) => run(node, ['reset', '--rootfs', node.rootfs, ...args], 120_000),
+      reset: (node, args = []) => kubestrapTimed(node, ['reset', '--rootfs', node.rootfs, ...args], 120_000),
       stop,
     };
     if (options.join ?? true) {

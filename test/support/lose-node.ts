@@ -21,7 +21,6 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
-import { enablePodNetwork } from './cni.js';
 import { clusterSkipReason } from './cluster.js';
 import { components } from './components.js';
 import { controlPlaneNodeNames, startHaCluster, type HaCluster } from './ha-cluster.js';
@@ -176,7 +175,6 @@ export async function loseNodeScenario(kind: LoadBalancerKind, note: (line: stri
   const [cp1, cp2, cp3] = cluster.controlPlanes as [TestbedNode, TestbedNode, TestbedNode];
   const others = [cp2, cp3];
   const w1 = cluster.workers[0]!;
-  await enablePodNetwork(cluster.bed, w1);
   await cluster.cp1.waitForJoinToken();
   for (const node of others) {
     const res = await cluster.joinControlPlane(node);

@@ -73,6 +73,8 @@ export const NODE_PRIVATE_DIRS = [
   '/var/lib/cni',
   '/usr/libexec/kubernetes',
   '/var/lib/kubestrap',
+  // kubeadm's etcd data dir (constants.EtcdDataDir), its etcd pod's hostPath and reset's target
+  '/var/lib/etcd',
   // containerd's CRI pins pod network namespaces here (hard-coded /var/run/netns); the bed's own
   // namespaces there are opened by nsenter before it enters the node's mount namespace
   '/run/netns',

@@ -285,4 +285,39 @@ describe('agent file source', () => {
     await h.waitFor('pod after the directory appears', (x) => x.pods.length === 1);
     assert.equal(h.logged('manifest directory cannot be read; retrying at each relist').length, 1);
   });
+
+  it('a temp file renamed into place is read at once; a file written in place waits for the quiet period', async () => {
+    const quietMs = 400; // long, so the difference cannot come from scheduling noise
+    dir = path.join(root, `d${n++}`);
+    await mkdir(dir);
+    h = new Harness(dir);
+    h.source = new FileSource({ path: dir, nodeName: 'n1', checkFrequencyMs: 60_000, quietMs, logger: h.log });
+    await h.start();
+    // as Host.writeFile and atomic writers: a dot temp file in the same directory, synced, renamed
+    const tmp = path.join(dir, '.moved.yaml.1234.tmp');
+    const fh = await open(tmp, 'wx');
+    await fh.writeFile(podYaml('moved'));
+    await fh.sync();
+    await fh.close();
+    await sleep(20); // the temp file's events are seen (its inode noted) before the rename
+    let t = performance.now();
+    execFileSync('mv', [tmp, path.join(dir, 'moved.yaml')]);
+    await h.waitFor('the renamed pod', (x) => x.pods.some((p) => p.name === 'moved-n1'));
+    const renamed = performance.now() - t;
+    assert.ok(renamed < quietMs / 2, `renamed into place: read after ${renamed.toFixed(0)} ms`);
+
+    t = performance.now();
+    await writeFile(path.join(dir, 'inplace.yaml'), podYaml('inplace'));
+    await h.waitFor('the pod written in place', (x) => x.pods.some((p) => p.name === 'inplace-n1'));
+    const inplace = performance.now() - t;
+    assert.ok(inplace >= quietMs, `written in place: read after ${inplace.toFixed(0)} ms`);
+
+    // a file moved in from elsewhere (its inode never seen here) gets the quiet period too
+    const outside = path.join(root, `outside-${n}.yaml`);
+    await writeFile(outside, podYaml('outside'));
+    t = performance.now();
+    execFileSync('mv', [outside, path.join(dir, 'outside.yaml')]);
+    await h.waitFor('the pod moved in', (x) => x.pods.some((p) => p.name === 'outside-n1'));
+    assert.ok(performance.now() - t >= quietMs, 'moved in from another directory: waits');
+  });
 });

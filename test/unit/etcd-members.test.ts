@@ -31,6 +31,7 @@ function fakeEtcd(
     memberList: async () => members,
     memberPromote: async () => members,
     status: async () => status(url),
+    snapshot: async () => 0,
     close: () => undefined,
     ...hooks,
   });

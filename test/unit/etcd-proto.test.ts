@@ -87,9 +87,9 @@ test(`rpc.proto subset matches go.etcd.io/etcd/api/v3 (${path.basename(path.dirn
   assert.deepEqual(problems(ours), []);
 });
 
-test('rpc.proto has the calls membership needs', () => {
+test('rpc.proto has the calls membership and upgrade need', () => {
   assert.deepEqual(Object.keys(ours.lookupService('etcdserverpb.Cluster').methods).sort(), ['MemberAdd', 'MemberList', 'MemberPromote', 'MemberRemove']);
-  assert.deepEqual(Object.keys(ours.lookupService('etcdserverpb.Maintenance').methods), ['Status']);
+  assert.deepEqual(Object.keys(ours.lookupService('etcdserverpb.Maintenance').methods), ['Status', 'Snapshot']);
 });
 
 test('the drift check notices a changed field number', () => {

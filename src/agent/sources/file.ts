@@ -11,6 +11,12 @@
  * - an event only schedules a read after a quiet period, and a read is used only when the file has
  *   not been modified for that period, so chunked in-place writes are never read half-way; content
  *   that does not decode gets one more, later read before it counts as broken;
+ * - except a file renamed into place from a temp file of the same directory (kubestrap's own
+ *   writes, most tools that write atomically): complete by definition, it is read at once. Node's
+ *   watch reports rename(2) and create alike ('rename'), so that is recognized by the pair of
+ *   events inotify delivers together (the temp name, then the manifest name) and the manifest's
+ *   inode being the one the temp file had (and born when it was: an inode number freed by a
+ *   deleted temp file and reused at once for a file written in place does not count);
  * - a deleted file is acted on at once (its event), not at the next relist;
  * - a broken file keeps its last good pod and reports a SourceError (logged once per content);
  * - two files declaring one pod: the first in sorted file name order wins; the other gets an error
@@ -58,7 +64,12 @@ interface Pending {
   observedAt: number;
   /** Bytes of a read that did not decode, re-read once more before they count as broken. */
   suspect?: Buffer;
+  /** Renamed into place from a temp file: no quiet period. */
+  complete?: boolean;
 }
+
+/** How many temp files' inodes are remembered (a writer's temp names are random: bounded, oldest dropped). */
+const TEMP_INODES = 64;
 
 const errorText = (err: unknown): string => (err instanceof KubestrapError ? err.oneLine() : messageOf(err));
 
@@ -86,6 +97,10 @@ export class FileSource implements PodSource {
   /** While a relist reads many files, emits are collected into one (else a relist is O(n²)). */
   private batching = false;
   private dirtySince: number | undefined;
+  /** Inode and birth time of each ignored file (a writer's temp file) as last seen, to recognize its rename into place. */
+  private readonly tempInodes = new Map<string, { ino: number; born: number }>();
+  /** Names of the 'rename' events of the current batch of watch events (one inotify read; cleared after it). */
+  private batchRenames: string[] = [];
 
   constructor(private readonly options: FileSourceOptions) {
     this.quietMs = options.quietMs ?? 50;
@@ -121,9 +136,16 @@ export class FileSource implements PodSource {
   private ensureWatch(): void {
     if (this.watcher || this.stopped) return;
     try {
-      const w = watch(this.dir, { persistent: false }, (_event, filename) => {
-        if (filename === null) void this.relist(Date.now(), false);
-        else this.onEvent(filename.toString(), Date.now());
+      const w = watch(this.dir, { persistent: false }, (event, filename) => {
+        if (filename === null) return void this.relist(Date.now(), false);
+        const name = filename.toString();
+        let movedFrom: string | undefined;
+        if (event === 'rename') {
+          // inotify's IN_MOVED_FROM and IN_MOVED_TO of one rename come in one read, in that order
+          movedFrom = this.batchRenames.at(-1);
+          if (this.batchRenames.push(name) === 1) setImmediate(() => (this.batchRenames = []));
+        }
+        this.onEvent(name, Date.now(), movedFrom);
       });
       w.on('error', (err) => {
         // The directory went away or inotify failed: drop the watcher; the next relist makes a new one.
@@ -153,24 +175,35 @@ export class FileSource implements PodSource {
     return false;
   }
 
-  private onEvent(name: string, observedAt: number): void {
+  /** `movedFrom`: the name of the 'rename' event just before this one in the same batch, if any. */
+  private onEvent(name: string, observedAt: number, movedFrom?: string): void {
     if (this.stopped) return;
-    // lstat right away: a delete is acted on now, anything else waits for the file to go quiet.
+    // lstat right away: a delete is acted on now, anything else waits for the file to go quiet,
+    // unless it is a temp file's inode renamed into place.
     lstat(path.join(this.dir, name)).then(
       (st) => {
-        if (this.wanted(name, st.isDirectory())) this.schedule(name, observedAt, this.quietMs);
+        if (this.wanted(name, st.isDirectory())) {
+          const temp = movedFrom !== undefined && movedFrom !== name ? this.tempInodes.get(movedFrom) : undefined;
+          const renamed = st.isFile() && temp?.ino === st.ino && temp.born === st.birthtimeMs;
+          if (renamed) this.tempInodes.delete(movedFrom!);
+          this.schedule(name, observedAt, renamed ? 0 : this.quietMs, undefined, renamed);
+        } else if (st.isFile()) {
+          this.tempInodes.delete(name);
+          this.tempInodes.set(name, { ino: st.ino, born: st.birthtimeMs });
+          if (this.tempInodes.size > TEMP_INODES) this.tempInodes.delete(this.tempInodes.keys().next().value!);
+        }
       },
       () => this.remove(name, observedAt),
     );
   }
 
-  private schedule(name: string, observedAt: number, delayMs: number, suspect?: Buffer): void {
+  private schedule(name: string, observedAt: number, delayMs: number, suspect?: Buffer, complete = false): void {
     if (this.stopped) return;
     const prev = this.pending.get(name);
     if (prev) clearTimeout(prev.timer);
     const first = prev ? Math.min(prev.observedAt, observedAt) : observedAt;
     const timer = setTimeout(() => void this.settle(name), delayMs);
-    this.pending.set(name, { timer, observedAt: first, suspect: suspect ?? prev?.suspect });
+    this.pending.set(name, { timer, observedAt: first, suspect: suspect ?? prev?.suspect, complete });
   }
 
   private remove(name: string, observedAt: number): void {
@@ -197,7 +230,7 @@ export class FileSource implements PodSource {
         const age = Date.now() - st.mtimeMs;
         if (!st.isFile()) {
           content = Buffer.from(`\0${await notRegular(file, st)}`);
-        } else if (age < this.quietMs) {
+        } else if (age < this.quietMs && !p.complete) {
           this.schedule(name, observedAt, this.quietMs - age + 1);
           return;
         } else {

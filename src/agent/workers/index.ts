@@ -59,6 +59,8 @@ export class PodWorkers {
   private readonly workers = new Map<string, PodWorker>();
   /** Stops in progress per pod name: a new version of the pod starts only after they settle. */
   private readonly stopping = new Map<string, Promise<void>>();
+  /** Workers of removed or replaced pods until their containers are stopped (what /pods still lists). */
+  private readonly retiring = new Map<string, PodWorker>();
   /**
    * Per pod name: the old version still running while its successor (in `workers`) waits for its
    * images. Not in states(): the mirror pod and /pods show the version the manifest asks for.
@@ -187,9 +189,13 @@ export class PodWorkers {
   private stopWorker(key: string, worker: PodWorker): void {
     const { pod } = worker;
     this.logger.info('stopping pod', { pod: pod.name, namespace: pod.namespace, uid: pod.uid });
+    this.retiring.set(pod.uid, worker);
     this.trackStop(
       key,
-      worker.stop().then(() => this.retire(worker)),
+      worker.stop().then(() => {
+        if (this.retiring.get(pod.uid) === worker) this.retiring.delete(pod.uid);
+        this.retire(worker);
+      }),
     );
   }
 
@@ -336,6 +342,11 @@ export class PodWorkers {
 
   states(): PodState[] {
     return [...this.workers.values()].map((w) => w.state());
+  }
+
+  /** Pods whose containers are being stopped (not in states(): no mirror pod is kept for them). */
+  stoppingStates(): PodState[] {
+    return [...this.retiring.values()].filter((w) => !this.workers.has(w.pod.uid)).map((w) => w.state());
   }
 
   /** Restarts the running containers of pod `uid` (see PodWorker.restart); undefined when no such pod. */

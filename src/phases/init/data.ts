@@ -6,11 +6,10 @@
 import type { ResolvedConfig, RuntimeKind } from '../../config/types.js';
 import type { Host } from '../../host/host.js';
 import type { KubeClient } from '../../kube/client.js';
-import { ensureClusterAdmins } from '../../kube/cluster-admins.js';
 import { generateCertificateKey } from '../../kube/copycerts.js';
 import type { Printer } from '../../output.js';
 import { PkiSession } from '../../pki/session.js';
-import type { AdminClientData, CertificateKeyData, PkiData, RuntimeData, RuntimeDecision } from '../data.js';
+import { adminClientMemo, type AdminClientData, type CertificateKeyData, type PkiData, type RuntimeData, type RuntimeDecision } from '../data.js';
 import { decideRuntime } from '../runtime-choice.js';
 
 export interface InitInput<P extends Printer = Printer> {
@@ -34,7 +33,7 @@ export class InitData<P extends Printer = Printer> implements PkiData, AdminClie
   /** `--runtime` as given. */
   readonly forcedRuntime: RuntimeKind | undefined;
   private pkiSession?: PkiSession;
-  private admin?: Promise<KubeClient>;
+  private readonly admin = adminClientMemo(this);
   private key?: string;
   private runtimeDecision?: Promise<RuntimeDecision>;
 
@@ -52,19 +51,7 @@ export class InitData<P extends Printer = Printer> implements PkiData, AdminClie
   }
 
   adminClient(): Promise<KubeClient> {
-    if (!this.admin) {
-      const pending = ensureClusterAdmins({
-        host: this.host,
-        kubernetesDir: this.config.paths.kubernetesDir,
-        timeoutMs: this.config.timeoutsMs.kubernetesAPICall,
-      });
-      this.admin = pending;
-      // a failure is reported to whoever awaits it; the next phase that asks tries again
-      pending.catch(() => {
-        if (this.admin === pending) this.admin = undefined;
-      });
-    }
-    return this.admin;
+    return this.admin.get();
   }
 
   certificateKey(): string {

@@ -20,11 +20,10 @@ import type { Connect } from '../../etcd/members.js';
 import { readEtcdTls } from '../../etcd/tls.js';
 import { HostError, messageOf } from '../../errors.js';
 import { kubeClientFromString, type KubeClient } from '../../kube/client.js';
-import { ensureClusterAdmins } from '../../kube/cluster-admins.js';
 import { etcdEndpointsFromPods } from '../../kube/etcd-endpoints.js';
 import { PkiSession } from '../../pki/session.js';
 import { sharedCertsPlace, type SharedCertsPlace } from '../copycerts.js';
-import type { AdminClientData, PkiData, RuntimeData, RuntimeDecision } from '../data.js';
+import { adminClientMemo, type AdminClientData, type PkiData, type RuntimeData, type RuntimeDecision } from '../data.js';
 import { decideRuntime } from '../runtime-choice.js';
 import { apiServerVersion, kubeSystemConfigMapText, kubeSystemConfigMapYaml } from '../../kube/join-cluster.js';
 import { discoverFromFile, discoverWithToken, type DiscoveredCluster } from '../../kube/join-discovery.js';
@@ -197,7 +196,7 @@ export interface ClusterEtcd {
 
 export class ControlPlaneJoinData implements PkiData, AdminClientData, RuntimeData {
   private pkiSession?: PkiSession;
-  private admin?: Promise<KubeClient>;
+  private readonly admin = adminClientMemo(this);
   private runtimeDecision?: Promise<RuntimeDecision>;
 
   constructor(
@@ -230,18 +229,7 @@ export class ControlPlaneJoinData implements PkiData, AdminClientData, RuntimeDa
 
   /** admin.conf of this node (the kubeconfig phase wrote it); kubeadm:cluster-admins is bound since init. */
   adminClient(): Promise<KubeClient> {
-    if (!this.admin) {
-      const pending = ensureClusterAdmins({
-        host: this.host,
-        kubernetesDir: this.config.paths.kubernetesDir,
-        timeoutMs: this.config.timeoutsMs.kubernetesAPICall,
-      });
-      this.admin = pending;
-      pending.catch(() => {
-        if (this.admin === pending) this.admin = undefined;
-      });
-    }
-    return this.admin;
+    return this.admin.get();
   }
 
   runtime(): Promise<RuntimeDecision> {
@@ -261,7 +249,8 @@ export class ControlPlaneJoinData implements PkiData, AdminClientData, RuntimeDa
     const timeoutMs = this.config.timeoutsMs.etcdAPICall;
     const endpoints = await etcdEndpointsFromPods(await this.adminClient(), this.config.timeoutsMs.kubernetesAPICall);
     const tls = await this.etcdTls();
-    const connect: Connect = (endpoint) => etcdClient(endpoint, tls, { timeoutMs: Math.min(timeoutMs, 5000) });
+    // short: a member that has not caught up accepts connections but answers nothing until ready
+    const connect: Connect = (endpoint) => etcdClient(endpoint, tls, { timeoutMs: Math.min(timeoutMs, 2000) });
     const problems: string[] = [];
     for (const endpoint of endpoints) {
       const client = etcdClient(endpoint, tls, { timeoutMs: Math.min(timeoutMs, 10_000) });

@@ -6,10 +6,10 @@
  * component's current and target version per node, and what an upgrade cannot do by itself.
  * Rendered in the layout of kubeadm's cmd/kubeadm/app/cmd/upgrade/plan.go.
  */
-import { DEFAULT_RELEASE, KUBERNETES_RELEASES, releaseOf, type KubernetesRelease } from '../../config/versions.js';
+import { DEFAULT_RELEASE, KUBERNETES_RELEASES, minorOf, releaseOf, type KubernetesRelease } from '../../config/versions.js';
 import { HostError } from '../../errors.js';
 import { tabwrite } from '../../util/go-format.js';
-import { PLAN_COMPONENTS, type ClusterState } from './data.js';
+import { PLAN_COMPONENTS, type ClusterState, type NodeVersion } from './data.js';
 
 export { PLAN_COMPONENTS, type ClusterState, type NodeVersion, type PlanComponent } from './data.js';
 
@@ -227,4 +227,68 @@ upgrade to is denoted in the "PREFERRED VERSION" column.
     ),
   ]);
   return out + SEPARATOR;
+}
+
+// ---------------------------------------------------------------------------------------------
+/**
+ * kubeadm's EnforceVersionPolicies (cmd/kubeadm/app/phases/upgrade/policy.go) with kubeadm's words:
+ * what `upgrade apply` refuses outright (mandatory) and what `--force` lets through (skippable).
+ * kubestrap's own version table takes the place of kubeadm's version: the target must be one of
+ * its rows (offline: there is no other way to know the images and their etcd), and the kubelet
+ * skew is the version-skew policy's (three minors since v1.28).
+ */
+/** kubeadm's MaximumAllowedMinorVersionUpgradeSkew / DowngradeSkew. */
+export const MAX_MINOR_UPGRADE_SKEW = 1;
+export const MAX_MINOR_DOWNGRADE_SKEW = 1;
+
+export interface SkewErrors {
+  mandatory: string[];
+  skippable: string[];
+}
+
+export interface SkewInput {
+  target: string;
+  /** The highest kube-apiserver version (upgrade plan's cluster version). */
+  clusterVersion: string;
+  kubelets: readonly NodeVersion[];
+}
+
+export function versionPolicies({ target, clusterVersion, kubelets }: SkewInput): SkewErrors {
+  const out: SkewErrors = { mandatory: [], skippable: [] };
+  const row = releaseOf(target);
+  if (!row || row.version !== target) {
+    const rows = KUBERNETES_RELEASES.map((r) => r.version).join(', ');
+    out.mandatory.push(
+      `Specified version to upgrade to "${target}" is not a version this kubestrap knows: it upgrades offline, to the rows of its version table (${rows})`,
+    );
+    return out;
+  }
+  const [newMinor, clusterMinor] = [minorOf(target), minorOf(clusterVersion)];
+  const oldest = KUBERNETES_RELEASES.reduce((a, b) => (a.minor < b.minor ? a : b));
+  if (compareVersions(target, oldest.version) < 0) {
+    out.mandatory.push(
+      `Specified version to upgrade to "${target}" is equal to or lower than the minimum supported version "${oldest.version}". Please specify a higher version to upgrade to`,
+    );
+  }
+  if (newMinor > clusterMinor + MAX_MINOR_UPGRADE_SKEW) {
+    out.mandatory.push(`Specified version to upgrade to "${target}" is too high; kubeadm can upgrade only ${MAX_MINOR_UPGRADE_SKEW} minor version at a time`);
+  }
+  if (newMinor < clusterMinor - MAX_MINOR_DOWNGRADE_SKEW) {
+    out.mandatory.push(
+      `Specified version to downgrade to "${target}" is too low; kubeadm can downgrade only ${MAX_MINOR_DOWNGRADE_SKEW} minor version at a time`,
+    );
+  }
+  if (newMinor > DEFAULT_RELEASE.minor) {
+    out.mandatory.push(
+      `Specified version to upgrade to "${target}" is at least one minor release higher than the kubeadm minor release (${newMinor} > ${DEFAULT_RELEASE.minor}). Such an upgrade is not supported`,
+    );
+  }
+  if (compareVersions(target, clusterVersion) < 0) {
+    out.skippable.push(`Specified version to upgrade to "${target}" is lower than the cluster version "${clusterVersion}". Downgrades are not supported yet`);
+  }
+  const tooOld = [
+    ...new Set(kubelets.filter((k) => /^v?\d+\.\d+/.test(k.version) && newMinor > minorOf(k.version) + KUBELET_MAX_MINOR_SKEW).map((k) => k.version)),
+  ];
+  if (tooOld.length > 0) out.skippable.push(`There are kubelets in this cluster that are too old that have these versions [${tooOld.join(' ')}]`);
+  return out;
 }
