@@ -65,6 +65,8 @@ export const POD_LOGS_DIR = '/var/log/pods';
 /** kubestrap's own state on the host (agent config, flags, checkpoints, image store). */
 export const KUBESTRAP_STATE_DIR = '/var/lib/kubestrap';
 export const AGENT_STATE_DIR = `${KUBESTRAP_STATE_DIR}/agent`;
+/** The API servers the node-local balancer last found in the EndpointSlice: its upstreams after a restart, before the slice answers. */
+export const API_SERVERS_FILE = `${KUBESTRAP_STATE_DIR}/api-servers.json`;
 /** Where image binaries of the process runtime live. */
 export const IMAGES_DIR = `${KUBESTRAP_STATE_DIR}/images`;
 

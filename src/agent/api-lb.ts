@@ -4,6 +4,7 @@
  * bootstrap writes it, through the balancer). Run inside the agent on an agent node
  * (`--api-lb-seed`) and by `kubestrap lb` beside a kubelet.
  */
+import path from 'node:path';
 import type { Host } from '../host/host.js';
 import { watchApiServerSlices, type SliceWatch } from '../kube/api-endpoints.js';
 import { kubeClient, type KubeClient } from '../kube/client.js';
@@ -22,6 +23,11 @@ export interface NodeLocalBalancerOptions {
   kubeconfig?: string;
   /** Already loaded (kubestrap lb without --wait-for-kubeconfig). */
   client?: KubeClient;
+  /**
+   * Host path where the servers found in the slice are kept (API_SERVERS_FILE): read at start, so a
+   * balancer restarted while its seed is down still reaches the others (and through them the slice).
+   */
+  stateFile?: string;
   log: (line: string) => void;
 }
 
@@ -32,6 +38,11 @@ export interface NodeLocalBalancer {
 
 export async function startNodeLocalBalancer(o: NodeLocalBalancerOptions): Promise<NodeLocalBalancer> {
   const lb = new ApiBalancer({ listen: o.listen, seeds: o.seeds, check: o.check, log: o.log });
+  const saved = o.stateFile ? await readSaved(o.host, o.stateFile) : [];
+  if (saved.length) {
+    o.log(`[lb] ${saved.length} API server(s) from ${o.host.path(o.stateFile!)}: ${saved.map(upstreamKey).join(', ')}`);
+    lb.setDiscovered(saved);
+  }
   await lb.start();
   o.log(`[lb] listening on ${o.listen.host}:${lb.port()}: ${lb.status().length} upstream(s), ${lb.status().filter((s) => s.healthy).length} healthy`);
   let stopped = false;
@@ -46,9 +57,12 @@ export async function startNodeLocalBalancer(o: NodeLocalBalancerOptions): Promi
       (slices) => {
         const found = upstreamsOfSlices(slices);
         const now = found.map(upstreamKey).sort().join(', ');
-        if (now !== listed) o.log(`[lb] the kubernetes EndpointSlice lists ${found.length} API server(s): ${now || 'none'}`);
+        const changed = now !== listed;
+        if (changed) o.log(`[lb] the kubernetes EndpointSlice lists ${found.length} API server(s): ${now || 'none'}`);
         listed = now;
         lb.setDiscovered(found);
+        // an empty list (every server restarting at once) is not worth keeping over the last good one
+        if (o.stateFile && found.length && changed) void save(o.host, o.stateFile, found, o.log);
       },
       o.log,
     );
@@ -76,4 +90,22 @@ export async function startNodeLocalBalancer(o: NodeLocalBalancerOptions): Promi
       await lb.stop();
     },
   };
+}
+
+async function readSaved(host: Host, file: string): Promise<Upstream[]> {
+  try {
+    const doc = JSON.parse((await host.readOptional(file))?.toString('utf8') ?? '[]') as unknown;
+    return Array.isArray(doc) ? doc.filter((u): u is Upstream => typeof (u as Upstream)?.host === 'string' && Number.isInteger((u as Upstream)?.port)) : [];
+  } catch {
+    return []; // a torn or foreign file: the seeds and the slice will do
+  }
+}
+
+async function save(host: Host, file: string, upstreams: readonly Upstream[], log: (line: string) => void): Promise<void> {
+  try {
+    await host.mkdir(path.posix.dirname(file), 0o755);
+    await host.writeFile(file, `${JSON.stringify(upstreams.map((u) => ({ host: u.host, port: u.port })))}\n`, 0o644);
+  } catch (err) {
+    log(`[lb] cannot keep the API server list in ${host.path(file)}: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }

@@ -3,7 +3,7 @@
  * → the component manager, run until SIGTERM. The command module only registers the flags.
  */
 import { readFile } from 'node:fs/promises';
-import { NODE_LOCAL_LB } from '../constants.js';
+import { API_SERVERS_FILE, NODE_LOCAL_LB } from '../constants.js';
 import { Agent, runUntilSignal } from './agent.js';
 import { createMirrorSync, nodeIP } from './api-sync.js';
 import { DEFAULT_CERT_DIR, DEFAULT_CLIENT_CA_FILE, resolveAgentConfig, type AgentConfig, type AgentFlags } from './config.js';
@@ -57,6 +57,7 @@ async function startApiBalancer(config: AgentConfig, logger: Logger): Promise<vo
     seeds: config.apiLbSeeds,
     check: readyzCheck(await config.host.readText(config.clientCAFile ?? DEFAULT_CLIENT_CA_FILE)),
     kubeconfig: config.kubeconfig,
+    stateFile: API_SERVERS_FILE,
     log: (line) => logger.info(line),
   });
 }

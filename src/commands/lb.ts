@@ -19,6 +19,7 @@ interface LbFlags {
   healthCheck: string;
   caFile?: string;
   waitForKubeconfig?: boolean;
+  stateFile?: string;
   rootfs?: string;
 }
 
@@ -51,7 +52,7 @@ async function runLb(flags: LbFlags): Promise<void> {
       });
     check = readyzCheck(flags.caFile ? ca : Buffer.from(ca, 'base64'));
   }
-  const balancer = await startNodeLocalBalancer({ host, listen, seeds, check, client, kubeconfig: flags.kubeconfig, log });
+  const balancer = await startNodeLocalBalancer({ host, listen, seeds, check, client, kubeconfig: flags.kubeconfig, stateFile: flags.stateFile, log });
   await new Promise<void>((resolve) => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve());
   });
@@ -75,6 +76,10 @@ export function registerLb(program: Command): void {
       'balance over the seeds until the kubeconfig exists (the kubelet writes it after its TLS bootstrap), then follow the slice',
     )
     .option('--health-check <kind>', 'tcp (connect) or readyz (GET /readyz, verified with the CA of --ca-file or the kubeconfig)', 'tcp')
+    .option(
+      '--state-file <file>',
+      'keep the servers found in the slice here, and start from them after a restart (join uses /var/lib/kubestrap/api-servers.json)',
+    )
     .option('--ca-file <file>', "the cluster CA for the readyz check (default: the kubeconfig's)")
     .option('--rootfs <dir>', 'host paths (the kubeconfig and the files it names) are under this directory')
     .action(async (flags: LbFlags) => runLb(flags));

@@ -7,7 +7,7 @@
  * runs the balancer itself (no second service).
  */
 import { kubestrapBin } from '../agent/index.js';
-import { KUBELET_KUBECONFIG } from '../constants.js';
+import { API_SERVERS_FILE, KUBELET_KUBECONFIG } from '../constants.js';
 import type { Host } from '../host/host.js';
 import type { NodeService } from './node-service.js';
 
@@ -27,6 +27,7 @@ export function apiLbArgs(seeds: readonly string[], caCertPath: string, host: Ho
     '--wait-for-kubeconfig',
     `--ca-file=${caCertPath}`,
     '--health-check=readyz',
+    `--state-file=${API_SERVERS_FILE}`,
     ...(host.rootfs !== '/' ? [`--rootfs=${host.rootfs}`] : []),
   ];
 }

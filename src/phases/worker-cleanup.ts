@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { parse } from 'yaml';
-import { KUBELET_DIR, KUBELET_PATHS } from '../constants.js';
+import { API_SERVERS_FILE, KUBELET_DIR, KUBELET_PATHS } from '../constants.js';
 import { messageOf } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { readMountPoints } from '../host/mountinfo.js';
@@ -28,6 +28,7 @@ export const KUBELET_WRITTEN: readonly string[] = [
   API_LB_SERVICE.childPid,
   API_LB_SERVICE.log,
   API_LB_SERVICE.unit,
+  API_SERVERS_FILE,
 ];
 
 /** The CRI endpoint the joined kubelet used (kubeadm's instance-config.yaml), if join ran here. */

@@ -4,14 +4,19 @@
  * host:port, the services' arguments, and the certificate check join makes before writing anything.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import tls from 'node:tls';
 import { describe, it } from 'node:test';
 import { resolveDocumentsSync } from '../../src/config/resolve.js';
 import { resolveJoinConfig } from '../../src/config/join.js';
-import { NODE_LOCAL_LB } from '../../src/constants.js';
+import { startNodeLocalBalancer } from '../../src/agent/index.js';
+import { API_SERVERS_FILE, NODE_LOCAL_LB } from '../../src/constants.js';
 import { ConfigError } from '../../src/errors.js';
 import { Host } from '../../src/host/host.js';
-import { parseUpstream } from '../../src/lb/balancer.js';
+import { parseUpstream, tcpCheck } from '../../src/lb/balancer.js';
 import { certificateNames } from '../../src/lb/server-name.js';
 import { agentJoinArgs } from '../../src/phases/agent-node.js';
 import { API_LB_SERVICE, apiLbService } from '../../src/phases/api-lb-service.js';
@@ -58,6 +63,7 @@ describe('join --node-local-lb', () => {
       '--wait-for-kubeconfig',
       '--ca-file=/etc/kubernetes/pki/ca.crt',
       '--health-check=readyz',
+      '--state-file=/var/lib/kubestrap/api-servers.json',
       '--rootfs=/tmp/node1',
     ]);
     assert.match(svc.unitFiles[API_LB_SERVICE.unit]!, /Before=kubelet\.service/);
@@ -125,6 +131,59 @@ describe('the API server certificate check of join --node-local-lb', () => {
       assert.equal(got.ok, false);
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe('the node-local balancer after a restart', () => {
+  it('starts from the API servers it kept, beside its seed', async () => {
+    const rootfs = await mkdtemp(path.join(os.tmpdir(), 'ks-lb-state-'));
+    const live = net.createServer((s) => s.end());
+    await new Promise<void>((r) => live.listen(0, '127.0.0.1', r));
+    const port = (live.address() as net.AddressInfo).port;
+    const host = new Host(rootfs);
+    await host.writeFile(API_SERVERS_FILE, JSON.stringify([{ host: '127.0.0.1', port }, { bogus: true }]));
+    const lines: string[] = [];
+    const b = await startNodeLocalBalancer({
+      host,
+      listen: { host: '127.0.0.1', port: 0 },
+      seeds: [{ host: '127.0.0.1', port: 1 }],
+      check: tcpCheck,
+      stateFile: API_SERVERS_FILE,
+      log: (l) => lines.push(l),
+    });
+    try {
+      assert.deepEqual(
+        b.lb.status().map((s) => [s.address, s.healthy]),
+        [
+          ['127.0.0.1:1', false],
+          [`127.0.0.1:${port}`, true],
+        ],
+      );
+      assert.match(lines.join('\n'), /1 API server\(s\) from .*api-servers\.json/);
+    } finally {
+      await b.stop();
+      await new Promise<void>((r) => live.close(() => r()));
+      await rm(rootfs, { recursive: true, force: true });
+    }
+  });
+  it('ignores a torn file', async () => {
+    const rootfs = await mkdtemp(path.join(os.tmpdir(), 'ks-lb-state-'));
+    const host = new Host(rootfs);
+    await host.writeFile(API_SERVERS_FILE, '[{"host": "10.0');
+    const b = await startNodeLocalBalancer({
+      host,
+      listen: { host: '127.0.0.1', port: 0 },
+      seeds: [],
+      check: tcpCheck,
+      stateFile: API_SERVERS_FILE,
+      log: () => undefined,
+    });
+    try {
+      assert.deepEqual(b.lb.status(), []);
+    } finally {
+      await b.stop();
+      await rm(rootfs, { recursive: true, force: true });
     }
   });
 });
