@@ -144,7 +144,7 @@ export interface AgentConfig {
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
   /** --api-lb-seed: run the node-local API balancer with these seeds (empty: not at all). */
-  apiLbSeeds: { host: string; port: number }[];
+  apiLbSeeds?: { host: string; port: number }[];
 }
 
 export interface Taint {

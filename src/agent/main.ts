@@ -49,7 +49,7 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
 
 /** With --api-lb-seed: the node-local API balancer on 127.0.0.1:7443, /readyz checked with the cluster CA, for as long as the agent runs. */
 async function startApiBalancer(config: AgentConfig, logger: Logger): Promise<void> {
-  if (config.apiLbSeeds.length === 0) return;
+  if (!config.apiLbSeeds?.length) return;
   const [{ startNodeLocalBalancer }, { readyzCheck }] = await Promise.all([import('./api-lb.js'), import('../lb/balancer.js')]);
   await startNodeLocalBalancer({
     host: config.host,
