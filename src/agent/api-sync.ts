@@ -3,12 +3,12 @@
  * report about itself: the Kubernetes version it belongs to, the runtime's version, the node IP and
  * its endpoint port.
  */
-import { readFile } from 'node:fs/promises';
 import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { DEFAULT_KUBERNETES_VERSION } from '../config/versions.js';
 import { messageOf } from '../errors.js';
+import { readPackageFile } from '../util/package-files.js';
 import type { ApiSync } from './agent.js';
 import type { MirrorSync } from './mirror/index.js';
 import type { AgentConfig } from './config.js';
@@ -22,7 +22,7 @@ import { defaultNodeIP } from '../net/node-ip.js';
 /** The version in package.json (what `kubestrap-process://<version>` reports). */
 export async function kubestrapVersion(): Promise<string> {
   try {
-    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readPackageFile('package.json').toString('utf8')) as { version?: string };
     return pkg.version ?? '0.0.0';
   } catch {
     return '0.0.0';

@@ -8,9 +8,9 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { HostError, messageOf } from '../errors.js';
 import type { Host } from '../host/host.js';
+import { isSelfCommandLine, selfCommand } from '../util/package-files.js';
 import { readStat } from './runtime/process/proc.js';
 
 export const AGENT_PATHS = {
@@ -25,9 +25,14 @@ export const AGENT_PATHS = {
 
 export const AGENT_UNIT_NAME = 'kubestrap-agent.service';
 
-/** The CLI entry the daemon runs: this package's bin/kubestrap.js (works from dist/ and src/). */
-export function kubestrapBin(): string {
-  return fileURLToPath(new URL('../../bin/kubestrap.js', import.meta.url));
+/**
+ * The command line that runs `kubestrap <args>`: `node [nodeFlags] bin/kubestrap.js`, or the single
+ * executable, whose command line is all the application's: Node flags cannot go there (the SEA
+ * runs without them, so its agent has no --lite-mode).
+ */
+export function kubestrapCommand(args: readonly string[], nodeFlags: readonly string[] = []): { command: string; args: string[] } {
+  const self = selfCommand(nodeFlags);
+  return { command: self.command, args: [...self.args, ...args] };
 }
 
 /**
@@ -60,6 +65,7 @@ export function argValue(args: readonly string[], name: string): string | undefi
 
 /** The unit reads the arguments from the flags file (EnvironmentFile), so a re-run of init only rewrites that. */
 export function renderSystemdUnit(_args: readonly string[]): string {
+  const agent = kubestrapCommand(['agent'], AGENT_NODE_FLAGS);
   return [
     '[Unit]',
     'Description=kubestrap static-pod agent: runs the control-plane static pods',
@@ -69,7 +75,7 @@ export function renderSystemdUnit(_args: readonly string[]): string {
     '',
     '[Service]',
     `EnvironmentFile=-${AGENT_PATHS.flags}`,
-    `ExecStart=${[process.execPath, ...AGENT_NODE_FLAGS, kubestrapBin()].join(' ')} agent $KUBESTRAP_AGENT_ARGS`,
+    `ExecStart=${[agent.command, ...agent.args].join(' ')} $KUBESTRAP_AGENT_ARGS`,
     'Restart=always',
     'RestartSec=2',
     // the agent leaves pods running when it stops; systemd must not kill them with it
@@ -89,7 +95,7 @@ export async function runningAgentPid(host: Host): Promise<number | undefined> {
   try {
     const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
     // a recycled pid belongs to something else: only our `kubestrap agent` counts
-    return cmdline.includes('agent') && cmdline.some((a) => a.endsWith('kubestrap.js')) ? pid : undefined;
+    return cmdline.includes('agent') && isSelfCommandLine(cmdline) ? pid : undefined;
   } catch {
     return undefined;
   }
@@ -108,7 +114,8 @@ export async function startDetachedKubestrap(
   for (const f of [files.log, files.pid]) await host.mkdir(path.posix.dirname(f), 0o755);
   const logFd = openSync(host.path(files.log), 'a', 0o640);
   try {
-    const child = spawn(process.execPath, [...nodeFlags, kubestrapBin(), ...args], {
+    const self = kubestrapCommand(args, nodeFlags);
+    const child = spawn(self.command, self.args, {
       detached: true,
       stdio: ['ignore', logFd, logFd],
       env: { ...process.env, NODE_OPTIONS: '' },

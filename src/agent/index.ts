@@ -12,7 +12,7 @@ import type { RuntimeName } from './runtime/types.js';
 
 export * from './annotations.js';
 export { AgentClient, findPod, tailContainerLog, type SourceErrorList, type WaitOptions } from './client.js';
-export { kubestrapBin } from './daemon.js';
+export { kubestrapCommand } from './daemon.js';
 export { AGENT_FLAGS, DEFAULT_READ_ONLY_PORT, DEFAULT_TLS_CERT_FILE, DEFAULT_TLS_KEY_FILE, KUBELET_CONFIG_API_VERSION, type AgentFlags } from './config.js';
 export { EXPIRY_WARNING_MS, expiriesFromMetrics } from './cert-expiry.js';
 export { filesUsed, type RestartReport } from './restart.js';

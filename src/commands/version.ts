@@ -3,11 +3,11 @@
  * apimachinery's version.Info; the default line is Go's %#v of it). There is no Go toolchain:
  * goVersion carries the Node.js version and compiler says node.
  */
-import { readFileSync } from 'node:fs';
 import { arch, platform } from 'node:process';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { ConfigError } from '../errors.js';
+import { readPackageFile } from '../util/package-files.js';
 
 /** apimachinery version.Info, in its field order. */
 export interface VersionInfo {
@@ -24,15 +24,13 @@ export interface VersionInfo {
 
 const GO_ARCH: Readonly<Record<string, string>> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
 
-/** The package version (package.json next to dist/ and src/). */
+/** The package version (package.json in the package, or embedded in the single executable). */
 function packageVersion(): string {
-  for (const rel of ['../../package.json', '../package.json']) {
-    try {
-      const v = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (v.name === 'kubestrap' && v.version) return v.version;
-    } catch {
-      // try the next location (src/commands vs dist/bundle)
-    }
+  try {
+    const v = JSON.parse(readPackageFile('package.json').toString('utf8')) as { name?: string; version?: string };
+    if (v.name === 'kubestrap' && v.version) return v.version;
+  } catch {
+    // a broken install: report 0.0.0 rather than fail `version`
   }
   return '0.0.0';
 }

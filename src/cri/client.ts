@@ -4,10 +4,10 @@
  * return promises; GetContainerEvents returns the server stream.
  */
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { existsSync } from 'node:fs';
+import type * as protoLoader from '@grpc/proto-loader';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../util/package-files.js';
+import { loadPackageProto } from '../util/proto.js';
 import type { ContainerEventResponse, ImageRpcs, Input, RuntimeRpcs } from './types.js';
 
 export type * from './types.js';
@@ -22,18 +22,17 @@ export const LOADER_OPTIONS: protoLoader.Options = {
   oneofs: true,
 };
 
-/** api.proto beside this module (src/ under tsx), or in src/ when running the compiled dist/. */
+/** Where api.proto ships, relative to the package root (an asset of the same name in the single executable). */
+export const CRI_PROTO = 'src/cri/api.proto';
+
+/** api.proto in the package tree (the drift tests read it). */
 export function protoPath(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.join(here, 'api.proto'), path.resolve(here, '../../src/cri/api.proto')];
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`CRI api.proto not found (looked in ${candidates.join(', ')})`);
-  return found;
+  return path.join(packageRoot(), CRI_PROTO);
 }
 
 let definition: protoLoader.PackageDefinition | undefined;
 function packageDefinition(): protoLoader.PackageDefinition {
-  definition ??= protoLoader.loadSync(protoPath(), LOADER_OPTIONS);
+  definition ??= loadPackageProto(CRI_PROTO, LOADER_OPTIONS);
   return definition;
 }
 

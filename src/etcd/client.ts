@@ -7,12 +7,12 @@
  * (etcdctl's spelling) with `hexId`.
  */
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { existsSync } from 'node:fs';
+import type * as protoLoader from '@grpc/proto-loader';
 import { isIP } from 'node:net';
 import { checkServerIdentity } from 'node:tls';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../util/package-files.js';
+import { loadPackageProto } from '../util/proto.js';
 import { KubestrapError, type ErrorPlace } from '../errors.js';
 
 /** Decoding options; the interfaces below describe what they produce, so change both together. */
@@ -75,18 +75,17 @@ export interface EtcdClient {
   close(): void;
 }
 
-/** rpc.proto beside this module (src/ under tsx), or in src/ when running the compiled dist/. */
+/** Where rpc.proto ships, relative to the package root (an asset of the same name in the single executable). */
+export const ETCD_PROTO = 'src/etcd/rpc.proto';
+
+/** rpc.proto in the package tree (the drift tests read it). */
 export function etcdProtoPath(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.join(here, 'rpc.proto'), path.resolve(here, '../../src/etcd/rpc.proto')];
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`etcd rpc.proto not found (looked in ${candidates.join(', ')})`);
-  return found;
+  return path.join(packageRoot(), ETCD_PROTO);
 }
 
 let definition: protoLoader.PackageDefinition | undefined;
 function method(service: 'Cluster' | 'Maintenance', name: string): protoLoader.MethodDefinition<object, object> {
-  definition ??= protoLoader.loadSync(etcdProtoPath(), ETCD_LOADER_OPTIONS);
+  definition ??= loadPackageProto(ETCD_PROTO, ETCD_LOADER_OPTIONS);
   const def = definition[`etcdserverpb.${service}`] as protoLoader.ServiceDefinition | undefined;
   const m = def?.[name];
   if (!m) throw new Error(`etcdserverpb.${service}.${name} missing from rpc.proto`);

@@ -6,13 +6,15 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import YAML from 'yaml';
 import { ManifestError, messageOf } from '../errors.js';
+import { packageDirFiles, packageFileLabel, packageRoot, readPackageFile } from '../util/package-files.js';
 
-/** From src/manifests (tsx) and dist/manifests (built) alike, the package root is two levels up. */
-export const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
+/** The shipped templates, relative to the package root (SEA assets of the same names in dist/kubestrap). */
+const SHIPPED_TEMPLATES = 'templates';
+/** The shipped templates in the package tree (tests copy them to break one). */
+export const DEFAULT_TEMPLATES_DIR = path.join(packageRoot(), SHIPPED_TEMPLATES);
 
 const SUFFIX = '.yaml.hbs';
 const COMPILE_OPTIONS: CompileOptions = { noEscape: true, strict: true };
@@ -66,22 +68,44 @@ export interface TemplateSet {
 
 const cache = new Map<string, Promise<TemplateSet>>();
 
-/** Loads (once per directory) and syntax-checks every template, so a broken one is found up front. */
-export function loadTemplates(dir: string = DEFAULT_TEMPLATES_DIR): Promise<TemplateSet> {
-  const key = path.resolve(dir);
-  let set = cache.get(key);
+/** Where templates are read from: a directory given by the caller, or the shipped ones (package-files). */
+interface TemplateSource {
+  /** The directory as shown in messages and TemplateSet.dir. */
+  dir: string;
+  names(): Promise<string[]>;
+  read(name: string): Promise<string>;
+}
+
+function dirSource(dir: string): TemplateSource {
+  return { dir, names: () => readdir(dir), read: (name) => readFile(path.join(dir, name), 'utf8') };
+}
+
+const SHIPPED: TemplateSource = {
+  dir: packageFileLabel(SHIPPED_TEMPLATES),
+  names: () => Promise.resolve(packageDirFiles(SHIPPED_TEMPLATES)),
+  read: (name) => Promise.resolve(readPackageFile(`${SHIPPED_TEMPLATES}/${name}`).toString('utf8')),
+};
+
+/**
+ * Loads (once per directory) and syntax-checks every template, so a broken one is found up front.
+ * Without `dir`: the templates kubestrap ships (from the package, or embedded in the single executable).
+ */
+export function loadTemplates(dir?: string): Promise<TemplateSet> {
+  const source = dir === undefined ? SHIPPED : dirSource(path.resolve(dir));
+  let set = cache.get(source.dir);
   if (!set) {
-    set = compileDir(key);
-    cache.set(key, set);
-    set.catch(() => cache.delete(key));
+    set = compileDir(source);
+    cache.set(source.dir, set);
+    set.catch(() => cache.delete(source.dir));
   }
   return set;
 }
 
-async function compileDir(dir: string): Promise<TemplateSet> {
+async function compileDir(source: TemplateSource): Promise<TemplateSet> {
+  const { dir } = source;
   let names: string[];
   try {
-    names = (await readdir(dir)).filter((f) => f.endsWith(SUFFIX));
+    names = (await source.names()).filter((f) => f.endsWith(SUFFIX));
   } catch (err) {
     throw new ManifestError(`cannot read the templates: ${messageOf(err)}`, { cause: err, file: dir, hint: TEMPLATE_HINT });
   }
@@ -90,7 +114,7 @@ async function compileDir(dir: string): Promise<TemplateSet> {
   const templates = new Map<string, HandlebarsTemplateDelegate>();
   for (const name of names) {
     const file = path.join(dir, name);
-    const text = await readFile(file, 'utf8');
+    const text = await source.read(name);
     try {
       env.parse(text); // compile() is lazy; parse now so a syntax error names this file
     } catch (err) {

@@ -6,7 +6,7 @@
  * kubelet-wait-bootstrap waits for as it does for the kubelet. Paths are host paths: the agent
  * maps them under --rootfs itself.
  */
-import { AGENT_NODE_FLAGS, AGENT_PATHS, AGENT_UNIT_NAME, kubestrapBin, renderFlagsEnv, renderSystemdUnit } from '../agent/index.js';
+import { AGENT_NODE_FLAGS, AGENT_PATHS, AGENT_UNIT_NAME, kubestrapCommand, renderFlagsEnv, renderSystemdUnit } from '../agent/index.js';
 import type { ResolvedJoin } from '../config/join.js';
 import { KUBELET_KUBECONFIG, KUBELET_PATHS, MANIFESTS_DIR } from '../constants.js';
 import type { Host } from '../host/host.js';
@@ -34,8 +34,7 @@ export function agentJoinService(cfg: ResolvedJoin, host: Host, apiLbSeeds: read
     unitName: AGENT_UNIT_NAME,
     unitFiles: { [AGENT_PATHS.unit]: renderSystemdUnit(args) },
     files: { [AGENT_PATHS.flags]: renderFlagsEnv(args) },
-    command: process.execPath,
-    args: [...AGENT_NODE_FLAGS, kubestrapBin(), 'agent', ...args],
+    ...kubestrapCommand(['agent', ...args], AGENT_NODE_FLAGS),
     pidFile: AGENT_PATHS.pid,
     childPidFile: AGENT_CHILD_PID,
     logFile: AGENT_PATHS.log,

@@ -57,6 +57,12 @@ export interface TestbedOptions {
    * /etc/kubernetes, and the host's own dirs stay untouched.
    */
   privateMounts?: boolean | readonly string[];
+  /**
+   * More bind mounts in every private mount namespace, mount point → host source (e.g. the
+   * repository at /vagrant, as the Vagrant lab's VMs see it). Mount points the host lacks are
+   * created empty and removed by the teardown, as for NODE_PRIVATE_DIRS.
+   */
+  binds?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -346,8 +352,16 @@ function makeHostDirs(dirs: readonly string[]): string[] {
  * NODE_PRIVATE_DIRS bound to the node's rootfs dirs. The mount points the host lacks are created
  * empty and removed by the teardown. Returns the namespace's path for `nsenter --mount=`.
  */
-async function privateMountNamespace(name: string, netns: string, rootfs: string, nodeDir: string, procs: Proc[], r: RunResources): Promise<string> {
-  const created = makeHostDirs(NODE_PRIVATE_DIRS);
+async function privateMountNamespace(
+  name: string,
+  netns: string,
+  rootfs: string,
+  nodeDir: string,
+  procs: Proc[],
+  r: RunResources,
+  binds: Readonly<Record<string, string>> = {},
+): Promise<string> {
+  const created = makeHostDirs([...NODE_PRIVATE_DIRS, ...Object.keys(binds)]);
   r.cleanups.push(() => {
     for (const dir of [...created].reverse()) {
       try {
@@ -378,6 +392,7 @@ async function privateMountNamespace(name: string, netns: string, rootfs: string
     mkdirSync(source, { recursive: true });
     sh('nsenter', [`--mount=${ns}`, '--', 'mount', '--bind', source, dir]);
   }
+  for (const [target, source] of Object.entries(binds)) sh('nsenter', [`--mount=${ns}`, '--', 'mount', '--bind', source, target]);
   return ns;
 }
 
@@ -443,7 +458,7 @@ export async function startTestbed(options: TestbedOptions): Promise<Testbed> {
       const rootfs = path.join(nodeDir, 'rootfs');
       await mkdir(rootfs, { recursive: true });
       const wantsMounts = options.privateMounts === true || (Array.isArray(options.privateMounts) && options.privateMounts.includes(name));
-      const mountArgs = wantsMounts ? [`--mount=${await privateMountNamespace(name, netns, rootfs, nodeDir, procs, resources)}`] : [];
+      const mountArgs = wantsMounts ? [`--mount=${await privateMountNamespace(name, netns, rootfs, nodeDir, procs, resources, options.binds)}`] : [];
       const launcher = ['nsenter', `--net=/run/netns/${netns}`, ...mountArgs, '--'] as const;
       const cgroupName = netns;
       const node: TestbedNode & { containerd: PrivateContainerd | undefined } = {
