@@ -6,7 +6,7 @@
  * written kubelet.conf follows the `kubernetes` EndpointSlice with it. On an agent node the agent
  * runs the balancer itself (no second service).
  */
-import { kubestrapBin } from '../agent/index.js';
+import { kubestrapCommand } from '../agent/index.js';
 import { API_SERVERS_FILE, KUBELET_KUBECONFIG } from '../constants.js';
 import type { Host } from '../host/host.js';
 import type { NodeService } from './node-service.js';
@@ -33,6 +33,7 @@ export function apiLbArgs(seeds: readonly string[], caCertPath: string, host: Ho
 }
 
 function unit(args: readonly string[]): string {
+  const self = kubestrapCommand(['lb', ...args]);
   return [
     '[Unit]',
     'Description=kubestrap node-local API load balancer (127.0.0.1:7443)',
@@ -41,7 +42,7 @@ function unit(args: readonly string[]): string {
     'Before=kubelet.service',
     '',
     '[Service]',
-    `ExecStart=${[process.execPath, kubestrapBin(), 'lb', ...args].join(' ')}`,
+    `ExecStart=${[self.command, ...self.args].join(' ')}`,
     'Restart=always',
     'RestartSec=2',
     '',
@@ -57,8 +58,7 @@ export function apiLbService(seeds: readonly string[], caCertPath: string, host:
     label: 'node-local API balancer',
     unitName: API_LB_SERVICE.unitName,
     unitFiles: { [API_LB_SERVICE.unit]: unit(args) },
-    command: process.execPath,
-    args: [kubestrapBin(), 'lb', ...args],
+    ...kubestrapCommand(['lb', ...args]),
     pidFile: API_LB_SERVICE.pid,
     childPidFile: API_LB_SERVICE.childPid,
     logFile: API_LB_SERVICE.log,
