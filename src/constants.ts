@@ -26,6 +26,19 @@ export const PORTS = {
 
 export const AGENT_READ_ONLY_PORT = PORTS.agentReadOnly;
 
+/**
+ * What a node behind the node-local balancer dials, and the names the API server certificates then
+ * need (`init --node-local-lb` adds them to apiServer.certSANs): the kubelet's TLS bootstrap writes
+ * kubelet.conf with the bootstrap kubeconfig's server and CA only (no tls-server-name), so the
+ * certificate itself must name 127.0.0.1.
+ */
+export const NODE_LOCAL_LB = {
+  host: '127.0.0.1',
+  port: PORTS.apiLoadBalancer,
+  server: `https://127.0.0.1:${PORTS.apiLoadBalancer}`,
+  certSANs: ['127.0.0.1', 'localhost'],
+} as const;
+
 /** The group admin.conf's client certificate carries and the ClusterRoleBinding that authorizes it (kubeadm ≥ 1.29). */
 export const CLUSTER_ADMINS_GROUP = 'kubeadm:cluster-admins';
 
@@ -52,6 +65,8 @@ export const POD_LOGS_DIR = '/var/log/pods';
 /** kubestrap's own state on the host (agent config, flags, checkpoints, image store). */
 export const KUBESTRAP_STATE_DIR = '/var/lib/kubestrap';
 export const AGENT_STATE_DIR = `${KUBESTRAP_STATE_DIR}/agent`;
+/** The API servers the node-local balancer last found in the EndpointSlice: its upstreams after a restart, before the slice answers. */
+export const API_SERVERS_FILE = `${KUBESTRAP_STATE_DIR}/api-servers.json`;
 /** Where image binaries of the process runtime live. */
 export const IMAGES_DIR = `${KUBESTRAP_STATE_DIR}/images`;
 

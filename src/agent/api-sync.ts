@@ -82,7 +82,9 @@ async function kubeconfigServer(config: AgentConfig): Promise<URL | undefined> {
  */
 export async function nodeIP(config: AgentConfig): Promise<string> {
   if (config.nodeIP) return config.nodeIP;
-  const hostname = (await kubeconfigServer(config))?.hostname.replace(/^\[|\]$/g, '') ?? '';
+  // behind the node-local balancer the kubeconfig names 127.0.0.1: the address toward a real API server is the node's
+  const seed = config.apiLbSeeds?.[0]?.host;
+  const hostname = seed ?? (await kubeconfigServer(config))?.hostname.replace(/^\[|\]$/g, '') ?? '';
   if (isIP(hostname) !== 0 && hostname !== '0.0.0.0' && hostname !== '::') {
     if (localAddresses().has(hostname)) return hostname;
     return (await sourceAddressTo(hostname)) ?? defaultNodeIP();

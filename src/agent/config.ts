@@ -14,6 +14,7 @@ import { AGENT_STATE_DIR, DEFAULT_CRI_SOCKET, MANIFESTS_DIR } from '../config/de
 import { parseDuration } from '../config/duration.js';
 import { ConfigError, messageOf } from '../errors.js';
 import { Host } from '../host/host.js';
+import { parseUpstream } from '../lb/balancer.js';
 import type { RuntimeName } from './runtime/types.js';
 
 /** commander's view of the flags (camelCase of the flag names). */
@@ -39,6 +40,8 @@ export interface AgentFlags {
   tlsPrivateKeyFile?: string;
   stopPodsOnExit?: boolean;
   stateDir?: string;
+  /** The node-local API balancer's seeds (host:port, repeatable): the agent runs it on 127.0.0.1:7443. */
+  apiLbSeed?: string[];
 }
 
 export interface FlagSpec {
@@ -88,6 +91,11 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
   { flags: '--tls-private-key-file <file>', help: 'key of --tls-cert-file' },
   { flags: '--stop-pods-on-exit', help: 'stop every pod when the agent exits (default: leave them running, like the kubelet)' },
   { flags: '--state-dir <dir>', help: `checkpoint directory (host path, default ${AGENT_STATE_DIR})` },
+  {
+    flags: '--api-lb-seed <host:port>',
+    help: `run the node-local API balancer on 127.0.0.1:${PORTS.apiLoadBalancer} with this API server (or controlPlaneEndpoint) as seed, following the kubernetes EndpointSlice with --kubeconfig; repeatable`,
+    repeatable: true,
+  },
 ];
 
 export const DEFAULT_READ_ONLY_PORT = AGENT_READ_ONLY_PORT;
@@ -135,6 +143,8 @@ export interface AgentConfig {
   clientCAFile?: string;
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
+  /** --api-lb-seed: run the node-local API balancer with these seeds (empty: not at all). */
+  apiLbSeeds?: { host: string; port: number }[];
 }
 
 export interface Taint {
@@ -358,6 +368,7 @@ export async function resolveAgentConfig(flags: AgentFlags, readFile: (p: string
     stateDir,
     kubeletPort: flags.port !== undefined ? parsePortFlag(flags.port, '--port') : DEFAULT_KUBELET_PORT,
     clientCAFile: flags.clientCaFile ?? DEFAULT_CLIENT_CA_FILE,
+    apiLbSeeds: (flags.apiLbSeed ?? []).map((s) => parseUpstream(s, '--api-lb-seed')),
     tlsCertFile: flags.tlsCertFile ?? DEFAULT_TLS_CERT_FILE,
     tlsPrivateKeyFile: flags.tlsPrivateKeyFile ?? (flags.tlsCertFile ? flags.tlsCertFile.replace(/\.crt$/, '.key') : DEFAULT_TLS_KEY_FILE),
   };

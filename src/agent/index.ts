@@ -34,6 +34,7 @@ export {
   tailFile,
 } from './daemon.js';
 export { findContainerLog, type LogQuery } from './logs/find.js';
+export { startNodeLocalBalancer, type NodeLocalBalancer } from './api-lb.js';
 export { readMessages } from './logs/cri-log.js';
 export type { RuntimeName } from './runtime/types.js';
 

@@ -3,9 +3,10 @@
  * → the component manager, run until SIGTERM. The command module only registers the flags.
  */
 import { readFile } from 'node:fs/promises';
+import { API_SERVERS_FILE, NODE_LOCAL_LB } from '../constants.js';
 import { Agent, runUntilSignal } from './agent.js';
 import { createMirrorSync, nodeIP } from './api-sync.js';
-import { DEFAULT_CERT_DIR, resolveAgentConfig, type AgentConfig, type AgentFlags } from './config.js';
+import { DEFAULT_CERT_DIR, DEFAULT_CLIENT_CA_FILE, resolveAgentConfig, type AgentConfig, type AgentFlags } from './config.js';
 import type { Logger } from './log.js';
 import type { NodeCredentials } from './tls/index.js';
 import { createLogger } from './log.js';
@@ -20,6 +21,8 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
   const runtime = await createRuntime({ runtime: config.runtime, host: config.host, nodeName: config.nodeName, endpoint: config.containerRuntimeEndpoint });
   const workers = new PodWorkers({ runtime, host: config.host, nodeName: config.nodeName, nodeIP: ip, stateDir: config.stateDir, logger });
   const kubeconfig = config.kubeconfig;
+  // before the TLS bootstrap: it goes through the balancer when the bootstrap kubeconfig names 127.0.0.1
+  await startApiBalancer(config, logger);
   const credentials = await nodeCredentials(config, logger);
   const apiSync =
     kubeconfig === undefined
@@ -42,6 +45,21 @@ export async function runAgent(flags: AgentFlags): Promise<void> {
   await runUntilSignal(agent, logger);
   // Pods (when left running) are not our children to wait for; nothing else should keep us alive.
   process.exit(0);
+}
+
+/** With --api-lb-seed: the node-local API balancer on 127.0.0.1:7443, /readyz checked with the cluster CA, for as long as the agent runs. */
+async function startApiBalancer(config: AgentConfig, logger: Logger): Promise<void> {
+  if (!config.apiLbSeeds?.length) return;
+  const [{ startNodeLocalBalancer }, { readyzCheck }] = await Promise.all([import('./api-lb.js'), import('../lb/balancer.js')]);
+  await startNodeLocalBalancer({
+    host: config.host,
+    listen: { host: NODE_LOCAL_LB.host, port: NODE_LOCAL_LB.port },
+    seeds: config.apiLbSeeds,
+    check: readyzCheck(await config.host.readText(config.clientCAFile ?? DEFAULT_CLIENT_CA_FILE)),
+    kubeconfig: config.kubeconfig,
+    stateFile: API_SERVERS_FILE,
+    log: (line) => logger.info(line),
+  });
 }
 
 /** With --bootstrap-kubeconfig: the TLS bootstrap (checked now, run in the background) and rotation. */

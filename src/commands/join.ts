@@ -16,7 +16,7 @@ export const joinRunner = new Runner<JoinData>(JOIN_PHASES);
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), ...value.split(',').filter(Boolean)];
 
-/** kubeadm join's flags (cmd/join.go), plus kubestrap's --rootfs, --agent and --kubelet-path. */
+/** kubeadm join's flags (cmd/join.go), plus kubestrap's --rootfs, --agent, --kubelet-path and --node-local-lb. */
 export function addJoinFlags(cmd: Command): Command {
   return cmd
     .option(
@@ -41,6 +41,10 @@ export function addJoinFlags(cmd: Command): Command {
     .option('--rootfs <dir>', 'put every host path (/etc/kubernetes, /var/lib/kubelet, pid and log files) under this directory')
     .option('--agent', 'run the kubestrap agent instead of the kubelet (a node for static pods only)')
     .option('--kubelet-path <file>', 'the kubelet binary (default: $KUBESTRAP_KUBELET, else kubelet on PATH)')
+    .option(
+      '--node-local-lb',
+      'reach the API through a balancer on 127.0.0.1:7443 over every API server (the kubernetes EndpointSlice; the cluster needs init --node-local-lb)',
+    )
     .option('--control-plane', 'create a new control plane instance on this node')
     .option(
       '--certificate-key <key>',

@@ -8,31 +8,24 @@ import type { Command } from 'commander';
 import { PORTS } from '../constants.js';
 import { ConfigError } from '../errors.js';
 import { Host } from '../host/host.js';
-import { watchApiServerSlices } from '../kube/api-endpoints.js';
+import { startNodeLocalBalancer } from '../agent/index.js';
 import { kubeClient } from '../kube/client.js';
-import { ApiBalancer, readyzCheck, tcpCheck, upstreamsOfSlices, type ApiEndpointSlice, type HealthCheck, type Upstream } from '../lb/balancer.js';
-import { splitHostPort } from '../net/address.js';
+import { parseUpstream, readyzCheck, tcpCheck, type HealthCheck } from '../lb/balancer.js';
 
 interface LbFlags {
   listen: string;
   seed: string[];
   kubeconfig?: string;
   healthCheck: string;
+  caFile?: string;
+  waitForKubeconfig?: boolean;
+  stateFile?: string;
   rootfs?: string;
 }
 
-function endpoint(text: string, field: string): Upstream {
-  const { host, port } = splitHostPort(text);
-  const n = Number(port);
-  if (!host || !Number.isInteger(n) || n < 0 || n > 65535) {
-    throw new ConfigError(`${JSON.stringify(text)} is not host:port`, { field, hint: 'e.g. 10.0.0.11:6443' });
-  }
-  return { host, port: n };
-}
-
 async function runLb(flags: LbFlags): Promise<void> {
-  const listen = endpoint(flags.listen, '--listen');
-  const seeds = flags.seed.map((s) => endpoint(s, '--seed'));
+  const listen = parseUpstream(flags.listen, '--listen');
+  const seeds = flags.seed.map((s) => parseUpstream(s, '--seed'));
   if (seeds.length === 0 && !flags.kubeconfig) {
     throw new ConfigError('no API server to balance over', {
       field: '--seed',
@@ -42,26 +35,28 @@ async function runLb(flags: LbFlags): Promise<void> {
   if (flags.healthCheck !== 'tcp' && flags.healthCheck !== 'readyz') {
     throw new ConfigError(`unknown health check ${JSON.stringify(flags.healthCheck)}`, { field: '--health-check', hint: 'tcp or readyz' });
   }
+  if (flags.waitForKubeconfig && !flags.kubeconfig) {
+    throw new ConfigError('--wait-for-kubeconfig needs --kubeconfig', { field: '--wait-for-kubeconfig', hint: 'name the kubeconfig to wait for' });
+  }
   const log = (line: string): void => void process.stdout.write(`${line}\n`);
-  const client = flags.kubeconfig ? await kubeClient(flags.kubeconfig, new Host(flags.rootfs ?? '/')) : undefined;
+  const host = new Host(flags.rootfs ?? '/');
+  // waiting: the kubelet writes kubelet.conf only after its TLS bootstrap, which goes through us
+  const client = flags.kubeconfig && !flags.waitForKubeconfig ? await kubeClient(flags.kubeconfig, host) : undefined;
   let check: HealthCheck = tcpCheck;
   if (flags.healthCheck === 'readyz') {
-    const ca = client?.kc.getCurrentCluster()?.caData;
+    const ca = flags.caFile ? await host.readText(flags.caFile) : client?.kc.getCurrentCluster()?.caData;
     if (!ca)
-      throw new ConfigError('--health-check readyz needs the cluster CA', { field: '--kubeconfig', hint: 'give a kubeconfig with certificate-authority-data' });
-    check = readyzCheck(Buffer.from(ca, 'base64'));
+      throw new ConfigError('--health-check readyz needs the cluster CA', {
+        field: '--ca-file',
+        hint: 'give --ca-file, or a --kubeconfig with certificate-authority-data',
+      });
+    check = readyzCheck(flags.caFile ? ca : Buffer.from(ca, 'base64'));
   }
-  const lb = new ApiBalancer({ listen, seeds, check, log });
-  await lb.start();
-  log(`[lb] listening on ${flags.listen}: ${lb.status().length} upstream(s), ${lb.status().filter((s) => s.healthy).length} healthy`);
-  const watch = client
-    ? watchApiServerSlices<ApiEndpointSlice & { metadata?: { name?: string } }>(client, (slices) => lb.setDiscovered(upstreamsOfSlices(slices)), log)
-    : undefined;
+  const balancer = await startNodeLocalBalancer({ host, listen, seeds, check, client, kubeconfig: flags.kubeconfig, stateFile: flags.stateFile, log });
   await new Promise<void>((resolve) => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve());
   });
-  watch?.stop();
-  await lb.stop();
+  await balancer.stop();
 }
 
 export function registerLb(program: Command): void {
@@ -76,7 +71,16 @@ export function registerLb(program: Command): void {
       [] as string[],
     )
     .option('--kubeconfig <file>', "follow the kubernetes EndpointSlice with this kubeconfig's credentials (the kubelet's kubelet.conf)")
-    .option('--health-check <kind>', 'tcp (connect) or readyz (GET /readyz, verified with the kubeconfig CA)', 'tcp')
+    .option(
+      '--wait-for-kubeconfig',
+      'balance over the seeds until the kubeconfig exists (the kubelet writes it after its TLS bootstrap), then follow the slice',
+    )
+    .option('--health-check <kind>', 'tcp (connect) or readyz (GET /readyz, verified with the CA of --ca-file or the kubeconfig)', 'tcp')
+    .option(
+      '--state-file <file>',
+      'keep the servers found in the slice here, and start from them after a restart (join uses /var/lib/kubestrap/api-servers.json)',
+    )
+    .option('--ca-file <file>', "the cluster CA for the readyz check (default: the kubeconfig's)")
     .option('--rootfs <dir>', 'host paths (the kubeconfig and the files it names) are under this directory')
     .action(async (flags: LbFlags) => runLb(flags));
 }

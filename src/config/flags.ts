@@ -25,6 +25,8 @@ export interface InitFlags {
   certificateKey?: string;
   token?: string;
   tokenTtl?: string;
+  /** kubestrap's own (not kubeadm's): the API server certificates also name 127.0.0.1 and localhost, for nodes behind the node-local balancer. */
+  nodeLocalLb?: boolean;
 }
 
 export interface FlagSpec {
@@ -66,4 +68,9 @@ export const INIT_FLAGS: readonly FlagSpec[] = [
   { flags: '--certificate-key <key>', help: 'key (64 hex characters) that encrypts the kubeadm-certs Secret', field: 'certificateKey' },
   { flags: '--token <token>', help: 'bootstrap token ([a-z0-9]{6}.[a-z0-9]{16})', field: 'bootstrapTokens[0].token' },
   { flags: '--token-ttl <duration>', help: 'bootstrap token lifetime (default 24h0m0s)', field: 'bootstrapTokens[0].ttl' },
+  {
+    flags: '--node-local-lb',
+    help: 'kubestrap only: add 127.0.0.1 and localhost to apiServer.certSANs, so nodes that join with --node-local-lb reach the API through 127.0.0.1',
+    field: 'apiServer.certSANs',
+  },
 ];

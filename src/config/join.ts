@@ -35,6 +35,8 @@ export interface JoinFlags {
   agent?: boolean;
   /** The kubelet binary (default: $KUBESTRAP_KUBELET, else `kubelet` on PATH). */
   kubeletPath?: string;
+  /** kubestrap's own: reach the API through the node-local balancer on 127.0.0.1:7443 (not a JoinConfiguration field). */
+  nodeLocalLb?: boolean;
   /** Join as a control-plane instance (kubeadm's --control-plane). */
   controlPlane?: boolean;
   /** Decrypts kube-system/kubeadm-certs (kubeadm's --certificate-key). */
@@ -59,6 +61,8 @@ export interface ResolvedJoin {
   nodeKubelet?: { doc: ComponentConfigDoc; file: string };
   agent: boolean;
   kubeletPath?: string;
+  /** The kubelet (or agent) dials https://127.0.0.1:7443, a balancer over every API server (--node-local-lb). */
+  nodeLocalLb: boolean;
   /** `--runtime` for a control-plane node's agent; chosen from the host when absent. */
   runtime?: RuntimeKind;
 }
@@ -89,6 +93,7 @@ const MIXABLE_WITH_CONFIG: ReadonlySet<keyof JoinFlags> = new Set<keyof JoinFlag
   'rootfs',
   'agent',
   'kubeletPath',
+  'nodeLocalLb',
   'runtime',
 ]);
 
@@ -241,6 +246,7 @@ export function resolveJoinConfig(
     nodeKubelet: loaded?.kubelet ? { doc: loaded.kubelet, file: loaded.file } : undefined,
     agent: flags.agent === true,
     kubeletPath: flags.kubeletPath,
+    nodeLocalLb: flags.nodeLocalLb === true,
     runtime: flags.runtime,
   };
 }

@@ -3,6 +3,7 @@
  * validate → derive. The result is the one ResolvedConfig every phase reads; nothing is written
  * before this has succeeded.
  */
+import { NODE_LOCAL_LB } from '../constants.js';
 import { ConfigError, type ErrorPlace } from '../errors.js';
 import {
   AGENT_STATE_DIR,
@@ -49,6 +50,8 @@ const MIXABLE_WITH_CONFIG: ReadonlySet<keyof InitFlags> = new Set<keyof InitFlag
   'certificateKey',
   'rootfs',
   'runtime',
+  // kubestrap's own: it adds to certSANs, whatever the file says
+  'nodeLocalLb',
 ]);
 
 type FlagSetter = (docs: Documents, value: string, flag: string) => void;
@@ -185,6 +188,8 @@ export function resolveDocumentsSync(flags: InitFlags, options: ResolveOptions =
     if (setter) setter(docs, value === true ? 'true' : String(value), FLAG_INFO.get(key)!.name);
   }
   if (flags.dryRun === true) docs.init.dryRun = true;
+  // after the setters: --apiserver-cert-extra-sans replaces the list, this adds to it
+  if (flags.nodeLocalLb === true) docs.cluster.apiServer.certSANs = [...new Set([...docs.cluster.apiServer.certSANs, ...NODE_LOCAL_LB.certSANs])];
   normalize(docs, warn);
   fillHostDefaults(docs);
   validateConfig(docs.init, docs.cluster, placer(flags, loaded?.file));

@@ -13,7 +13,8 @@
  */
 import https from 'node:https';
 import net from 'node:net';
-import { joinHostPort } from '../net/address.js';
+import { ConfigError } from '../errors.js';
+import { joinHostPort, splitHostPort } from '../net/address.js';
 
 export interface Upstream {
   host: string;
@@ -101,6 +102,16 @@ export function upstreamsOfSlices(slices: readonly ApiEndpointSlice[]): Upstream
     }
   }
   return out;
+}
+
+/** A `host:port` flag value (`--seed`, `--api-lb-seed`, `--listen`); one line naming the flag when it is not. */
+export function parseUpstream(text: string, field: string): Upstream {
+  const { host, port } = splitHostPort(text);
+  const n = Number(port);
+  if (!host || port === '' || !Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new ConfigError(`${JSON.stringify(text)} is not host:port`, { field, hint: 'e.g. 10.0.0.11:6443' });
+  }
+  return { host, port: n };
 }
 
 export const upstreamKey = (u: Upstream): string => joinHostPort(u.host, u.port);

@@ -13,7 +13,7 @@ import type { Host } from '../host/host.js';
 import { AGENT_CHILD_PID, type NodeService } from './node-service.js';
 
 /** The agent's arguments for a joined node. */
-export function agentJoinArgs(cfg: ResolvedJoin, host: Host): string[] {
+export function agentJoinArgs(cfg: ResolvedJoin, host: Host, apiLbSeeds: readonly string[] = []): string[] {
   return [
     `--bootstrap-kubeconfig=${KUBELET_PATHS.bootstrapKubeconfig}`,
     `--kubeconfig=${KUBELET_KUBECONFIG}`,
@@ -22,12 +22,13 @@ export function agentJoinArgs(cfg: ResolvedJoin, host: Host): string[] {
     `--pod-manifest-path=${MANIFESTS_DIR}`,
     `--client-ca-file=${cfg.join.caCertPath}`,
     ...cfg.join.nodeRegistration.kubeletExtraArgs.filter((a) => a.name === 'node-ip').map((a) => `--node-ip=${a.value}`),
+    ...apiLbSeeds.map((s) => `--api-lb-seed=${s}`),
     ...(host.rootfs !== '/' ? [`--rootfs=${host.rootfs}`] : []),
   ];
 }
 
-export function agentJoinService(cfg: ResolvedJoin, host: Host): NodeService {
-  const args = agentJoinArgs(cfg, host);
+export function agentJoinService(cfg: ResolvedJoin, host: Host, apiLbSeeds: readonly string[] = []): NodeService {
+  const args = agentJoinArgs(cfg, host, apiLbSeeds);
   return {
     label: 'kubestrap agent',
     unitName: AGENT_UNIT_NAME,

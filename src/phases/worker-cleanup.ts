@@ -6,11 +6,12 @@
  */
 import path from 'node:path';
 import { parse } from 'yaml';
-import { KUBELET_DIR, KUBELET_PATHS } from '../constants.js';
+import { API_SERVERS_FILE, KUBELET_DIR, KUBELET_PATHS } from '../constants.js';
 import { messageOf } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { readMountPoints } from '../host/mountinfo.js';
 import type { Printer } from '../output.js';
+import { API_LB_SERVICE } from './api-lb-service.js';
 import { KUBELET_INSTANCE_CONFIG } from './kubelet-files.js';
 import { AGENT_CHILD_PID, KUBELET_SERVICE, stopSupervised, type Systemctl } from './node-service.js';
 
@@ -23,6 +24,11 @@ export const KUBELET_WRITTEN: readonly string[] = [
   path.posix.dirname(KUBELET_SERVICE.dropIn),
   KUBELET_SERVICE.unit,
   AGENT_CHILD_PID,
+  API_LB_SERVICE.pid,
+  API_LB_SERVICE.childPid,
+  API_LB_SERVICE.log,
+  API_LB_SERVICE.unit,
+  API_SERVERS_FILE,
 ];
 
 /** The CRI endpoint the joined kubelet used (kubeadm's instance-config.yaml), if join ran here. */
@@ -45,6 +51,13 @@ export async function stopKubelet(host: Host, out: Printer, systemctl: Systemctl
     await systemctl(['disable', '--now', KUBELET_SERVICE.unitName]).catch((err: unknown) => out.warn('reset', `systemctl: ${messageOf(err)}`));
   }
   if (await stopSupervised(host, { pidFile: KUBELET_SERVICE.pid, childPidFile: KUBELET_SERVICE.childPid })) out.line('reset', 'Stopped the supervised kubelet');
+  // after the kubelet: it talks to the API through the balancer to its end
+  if (host.rootfs === '/' && (await host.exists(API_LB_SERVICE.unit))) {
+    out.line('reset', `Stopping the ${API_LB_SERVICE.unitName} systemd unit`);
+    await systemctl(['disable', '--now', API_LB_SERVICE.unitName]).catch((err: unknown) => out.warn('reset', `systemctl: ${messageOf(err)}`));
+  }
+  if (await stopSupervised(host, { pidFile: API_LB_SERVICE.pid, childPidFile: API_LB_SERVICE.childPid }))
+    out.line('reset', 'Stopped the node-local API balancer');
 }
 
 /** kubeadm's removeContainers: every pod sandbox on the runtime (stop, then remove). */

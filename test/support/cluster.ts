@@ -145,6 +145,8 @@ export interface ClusterOptions extends Omit<TestbedOptions, 'nodes'>, InitContr
   controlPlane?: string;
   /** The other nodes (workers), e.g. ['w1', 'w2']. */
   workers?: readonly string[];
+  /** Runs once the bed is up, before init (e.g. the load balancer that --control-plane-endpoint names). */
+  beforeInit?: (bed: Testbed) => Promise<void>;
 }
 
 export interface Cluster {
@@ -164,6 +166,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const cpNode = bed.node(cpName);
   let cp: ControlPlane;
   try {
+    await options.beforeInit?.(bed);
     cp = await initControlPlane(cpNode, options);
   } catch (err) {
     await bed.stop();

@@ -69,6 +69,8 @@ export interface Components {
   crictl: ToolInfo | null;
   /** Debian's containernetworking-plugins: `path` is the plugin dir (bridge, host-local, loopback, ...). */
   cniPlugins: ToolInfo;
+  /** Debian's haproxy, the HA tests' external API load balancer (absent in a manifest written before it). */
+  haproxy?: ToolInfo;
   /** Hash of test/support/pause sources, to rebuild pause when they change. */
   pauseSourceHash: string;
   /** The CoreDNS module built for the row's corednsVersion (COREDNS_BUILDS) and the hash of its go.mod/go.sum. */

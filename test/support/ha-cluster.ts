@@ -104,6 +104,10 @@ export interface HaClusterOptions {
   runtime?: ControlPlaneRuntime;
   /** More init flags. */
   initExtraArgs?: readonly string[];
+  /** More bed nodes, neither initialized nor joined (e.g. `lb`, a load balancer's own namespace). */
+  extraNodes?: readonly string[];
+  /** More worker join flags (e.g. --node-local-lb; kubestrap's join only). */
+  workerJoinArgs?: readonly string[];
 }
 
 export interface HaCluster {
@@ -160,7 +164,7 @@ export async function startHaCluster(options: HaClusterOptions = {}): Promise<Ha
   const workerNames = options.workers ?? ['w1'];
   const runtime = options.runtime ?? 'process';
   const bed = await startTestbed({
-    nodes: [...cpNames, ...workerNames],
+    nodes: [...cpNames, ...workerNames, ...(options.extraNodes ?? [])],
     containerd: workerNames.length > 0 || runtime === 'cri',
     containerdNodes: runtime === 'cri' ? undefined : workerNames,
     privateMounts: workerNames,
@@ -228,7 +232,7 @@ export async function startHaCluster(options: HaClusterOptions = {}): Promise<Ha
         if (runtime === 'process') await stageImageBinaries(node.rootfs);
         return timed(`join ${node.name}`, () => kubestrapTimed(node, controlPlaneJoinArgs(node, cpJoin, runtime, o), o.timeoutMs ?? 300_000));
       },
-      joinWorker: async (node) => timed(`join ${node.name}`, async () => joinNode(await defaultJoiner(), node, cpJoin)),
+      joinWorker: async (node) => timed(`join ${node.name}`, async () => joinNode(await defaultJoiner(), node, cpJoin, { extraArgs: options.workerJoinArgs })),
       kubectl: (args) => kubectl(cp1.adminConf, args),
       kubectlJson: <T>(args: readonly string[]) => kubectlJson<T>(cp1.adminConf, args),
       kubestrap: run,

@@ -23,6 +23,8 @@ export interface NodeJoinOptions {
   timeoutMs?: number;
   /** Every output line as it comes. */
   onLine?: (line: string) => void;
+  /** More `kubestrap join` flags (e.g. --node-local-lb); kubestrap only. */
+  extraArgs?: readonly string[];
 }
 
 /**
@@ -61,6 +63,7 @@ async function kubestrapJoin(node: TestbedNode, join: JoinCommand, options: Node
     node.rootfs,
     '--kubelet-path',
     kubeletPath,
+    ...(options.extraArgs ?? []),
   ];
   return runWithLines(argv, {
     timeoutMs: options.timeoutMs ?? 300_000,

@@ -7,7 +7,7 @@
  *             a static pause program and coredns (the wrapper module coredns/vX.Y.Z that
  *             COREDNS_BUILDS names for the row's CoreDNS),
  *   runtime   containerd + runc from Debian (installed when missing; crictl when packaged), Debian's
- *             CNI plugins (containernetworking-plugins, for the test bed's pod networks), and
+ *             CNI plugins (containernetworking-plugins, for the test bed's pod networks), HAProxy (the HA tests' load balancer), and
  *             containerd 2.x (containerd, its runc shim, ctr) from the wrapper Go module
  *             containerd/vX.Y.Z into ~/.cache/kubestrap-test/containerd-vX.Y.Z/ with its own
  *             containerd.json (one build for every Kubernetes version),
@@ -339,6 +339,13 @@ async function ensureDebianPackage(pkg: string, file: string): Promise<string> {
 /** Debian's CNI plugins (bridge, host-local, loopback, ...) for the test bed's pod networks. */
 const CNI_BIN_DIR = '/usr/lib/cni';
 
+/** Debian's HAProxy: the test bed's load-balancer "VM" in front of several API servers (test/support/haproxy.ts). */
+const HAPROXY_BIN = '/usr/sbin/haproxy';
+
+async function ensureHaproxy(): Promise<ToolInfo> {
+  return { path: HAPROXY_BIN, version: await ensureDebianPackage('haproxy', HAPROXY_BIN) };
+}
+
 async function ensureCniPlugins(): Promise<ToolInfo> {
   // the plugins print their version only when asked through the CNI protocol: dpkg says it
   return { path: CNI_BIN_DIR, version: await ensureDebianPackage('containernetworking-plugins', path.join(CNI_BIN_DIR, 'bridge')) };
@@ -466,6 +473,8 @@ export async function prepare(release: KubernetesRelease = suiteRelease()): Prom
     log(`runtime: ${runtime.containerd.version} | ${runtime.runc.version}`);
     const cniPlugins = await ensureCniPlugins();
     log(`CNI plugins: ${cniPlugins.version} in ${cniPlugins.path}`);
+    const haproxy = await ensureHaproxy();
+    log(`load balancer: ${haproxy.version} (${haproxy.path})`);
     const kubeProxyFiles = await kubeProxyExtras();
     const containerd2 = await prepareContainerd2();
     log(`runtime: ${containerd2.binaries.containerd.version} in ${containerd2.binDir} (runc: the one above)`);
@@ -505,6 +514,7 @@ export async function prepare(release: KubernetesRelease = suiteRelease()): Prom
       images,
       ...runtime,
       cniPlugins,
+      haproxy,
       pauseSourceHash,
       coredns: coredns.info,
       kubeProxyHostFilesHash: kubeProxyFiles.hash,

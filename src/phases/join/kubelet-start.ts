@@ -11,7 +11,10 @@ import { HostError, messageOf } from '../../errors.js';
 import { nodeIsReady } from '../../kube/join-cluster.js';
 import { startNodeService, type NodeService } from '../node-service.js';
 import type { Phase } from '../runner.js';
-import { KUBELET_KUBECONFIG, KUBELET_PATHS, MANIFESTS_DIR } from '../../constants.js';
+import { KUBELET_KUBECONFIG, KUBELET_PATHS, MANIFESTS_DIR, NODE_LOCAL_LB } from '../../constants.js';
+import type { DiscoveredCluster } from '../../kube/join-discovery.js';
+import { certificateNames } from '../../lb/server-name.js';
+import { apiLbService } from '../api-lb-service.js';
 import { prepareKubeletCsr } from '../../agent/index.js';
 import { agentJoinService } from '../agent-node.js';
 import type { JoinData } from './data.js';
@@ -27,6 +30,8 @@ import {
 
 interface Planned {
   files: [path: string, text: string, mode: number][];
+  /** Started first: the node-local balancer beside a kubelet. */
+  before: NodeService[];
   service: NodeService;
   /** Whether the kubelet bootstraps with LoadClientCert (rotateCertificates off), the path that reuses our request. */
   reusesCsr: boolean;
@@ -46,9 +51,13 @@ function rotatesCertificates(kubeletYaml: string, flags: readonly string[]): boo
 async function plan(ctx: JoinData): Promise<Planned> {
   const { config, host } = ctx;
   const cluster = await ctx.discovery();
-  const files: Planned['files'] = [[KUBELET_PATHS.bootstrapKubeconfig, bootstrapKubeconfig(cluster, config.join.discovery.tlsBootstrapToken), 0o600]];
+  const seeds = config.nodeLocalLb ? [await nodeLocalLbSeed(cluster)] : [];
+  // behind the balancer the bootstrap (and so kubelet.conf, which the kubelet derives from it) names 127.0.0.1
+  const server = config.nodeLocalLb ? { ...cluster, server: NODE_LOCAL_LB.server } : cluster;
+  const files: Planned['files'] = [[KUBELET_PATHS.bootstrapKubeconfig, bootstrapKubeconfig(server, config.join.discovery.tlsBootstrapToken), 0o600]];
   if (!(await host.exists(config.join.caCertPath))) files.push([config.join.caCertPath, cluster.caPem, 0o644]);
-  if (config.agent) return { files, service: agentJoinService(config, host), reusesCsr: false };
+  if (config.agent) return { files, before: [], service: agentJoinService(config, host, seeds), reusesCsr: false };
+  const before = seeds.length ? [apiLbService(seeds, config.join.caCertPath, host)] : [];
   const kubelet = await ctx.kubeletBinary();
   if (!kubelet) throw new HostError('kubelet not found in system path', { hint: 'install the kubelet, or pass --kubelet-path (or $KUBESTRAP_KUBELET)' });
   const flags = kubeletFlags(config, host, ctx.hostname());
@@ -58,7 +67,25 @@ async function plan(ctx: JoinData): Promise<Planned> {
     [KUBELET_PATHS.config, kubeletYaml, 0o644],
     [KUBELET_PATHS.flagsEnv, kubeletFlagsEnv(flags), 0o644],
   );
-  return { files, service: kubeletService(kubelet, host, flags), reusesCsr: !rotatesCertificates(kubeletYaml, flags) };
+  return { files, before, service: kubeletService(kubelet, host, flags), reusesCsr: !rotatesCertificates(kubeletYaml, flags) };
+}
+
+/**
+ * The balancer's seed: the server cluster-info names (controlPlaneEndpoint, else the first control
+ * plane). Its certificate must name 127.0.0.1 (init --node-local-lb), checked before anything is
+ * written: the kubelet keeps no tls-server-name from its bootstrap kubeconfig.
+ */
+async function nodeLocalLbSeed(cluster: DiscoveredCluster): Promise<string> {
+  const url = new URL(cluster.server);
+  const seed = { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 443) };
+  const named = await certificateNames(seed, cluster.caPem, NODE_LOCAL_LB.host);
+  if (!named.ok) {
+    throw new HostError(`--node-local-lb: the API server at ${url.host} cannot be reached as ${NODE_LOCAL_LB.server}: ${named.reason}`, {
+      field: '--node-local-lb',
+      hint: `init the cluster with --node-local-lb (or add ${NODE_LOCAL_LB.certSANs.join(', ')} to apiServer.certSANs and renew the apiserver certificates)`,
+    });
+  }
+  return url.host;
 }
 
 async function run(ctx: JoinData): Promise<void> {
@@ -77,10 +104,14 @@ async function run(ctx: JoinData): Promise<void> {
     await host.writeFile(file, text, mode);
   }
   const ahead = p.reusesCsr && !ctx.dryRun ? await requestAhead(ctx) : undefined;
+  const systemd = await ctx.systemd();
+  for (const svc of p.before) {
+    await startNodeService(host, svc, { systemd, systemctl: ctx.systemctl, dryRun: ctx.dryRun, say: (m) => out.line('kubelet-start', m) });
+  }
   await Promise.all([
     ahead?.created ?? Promise.resolve(),
     startNodeService(host, p.service, {
-      systemd: await ctx.systemd(),
+      systemd,
       systemctl: ctx.systemctl,
       dryRun: ctx.dryRun,
       say: (m) => out.line('kubelet-start', m),
