@@ -40,13 +40,41 @@ export async function listMembers(client: EtcdClient): Promise<EtcdMember[]> {
   return client.memberList();
 }
 
+/** How long an "unhealthy cluster" answer is retried, and how often. */
+export interface UnhealthyRetryOptions {
+  timeoutMs?: number;
+  intervalMs?: number;
+}
+
+/**
+ * Runs `call`, retrying etcd's "unhealthy cluster" answer until `timeoutMs`. etcd gives it to a
+ * member add or remove until the leader has been connected to a quorum for 5 s (its
+ * HealthInterval): right after the previous member was added or promoted, which is exactly when the
+ * next control plane joins. kubeadm's etcdutil retries these calls too.
+ */
+async function whileUnhealthy<T>(call: () => Promise<T>, options: UnhealthyRetryOptions): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!isAnswer(err, ETCD_ERRORS.unhealthy) || Date.now() > deadline) throw err;
+    }
+    await sleep(options.intervalMs ?? 500);
+  }
+}
+
 /**
  * Adds `peerURL` as a learner. A member with that peer URL already there (a join retried after the
  * add) is returned as it is, as kubeadm does; the caller promotes it only if it is still a learner.
  */
-export async function addLearner(client: EtcdClient, peerURL: string): Promise<{ member: EtcdMember; members: EtcdMember[] }> {
+export async function addLearner(
+  client: EtcdClient,
+  peerURL: string,
+  options: UnhealthyRetryOptions = {},
+): Promise<{ member: EtcdMember; members: EtcdMember[] }> {
   try {
-    return await client.memberAdd([peerURL], true);
+    return await whileUnhealthy(() => client.memberAdd([peerURL], true), options);
   } catch (err) {
     if (isAnswer(err, ETCD_ERRORS.peerURLExists)) {
       const members = await client.memberList();
@@ -142,20 +170,15 @@ export async function promoteWhenCaughtUp(client: EtcdClient, connect: Connect, 
 }
 
 /**
- * Removes member `id`; one already gone counts as removed. Returns the members left. etcd refuses a
- * removal as "unhealthy cluster" until the leader has been connected to a quorum for 5 s (its
- * HealthInterval, e.g. right after a promote), so that answer is retried until `timeoutMs`.
+ * Removes member `id`; one already gone counts as removed. Returns the members left. "unhealthy
+ * cluster" (e.g. right after a promote) is retried until `timeoutMs`.
  */
-export async function removeMember(client: EtcdClient, id: string, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<EtcdMember[]> {
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  for (;;) {
-    try {
-      return await client.memberRemove(id);
-    } catch (err) {
-      if (isAnswer(err, ETCD_ERRORS.memberNotFound)) return client.memberList();
-      if (!isAnswer(err, ETCD_ERRORS.unhealthy) || Date.now() > deadline) throw err;
-    }
-    await sleep(options.intervalMs ?? 500);
+export async function removeMember(client: EtcdClient, id: string, options: UnhealthyRetryOptions = {}): Promise<EtcdMember[]> {
+  try {
+    return await whileUnhealthy(() => client.memberRemove(id), options);
+  } catch (err) {
+    if (isAnswer(err, ETCD_ERRORS.memberNotFound)) return client.memberList();
+    throw err;
   }
 }
 

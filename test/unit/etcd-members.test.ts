@@ -131,3 +131,17 @@ test('removal verdict: 3 → 2 is safe, 2 → 1 and a cluster with a voter down 
   assert.equal(removalVerdict([m('1', 'cp1')], new Set(['1']), '1').last, true);
   assert.equal(removalVerdict([m('1', 'cp1'), m('2', 'cp2', true)], new Set(), '2').safe, true);
 });
+
+test('add: "unhealthy cluster" right after the previous join is retried, then given up', async () => {
+  let calls = 0;
+  const { client } = fakeEtcd([leader], {
+    memberAdd: async () => {
+      if (++calls < 3) throw answer(ETCD_ERRORS.unhealthy, 14);
+      return { member: learner, members: [leader, learner] };
+    },
+  });
+  assert.deepEqual((await addLearner(client, learner.peerURLs[0]!, { intervalMs: 1 })).member, learner);
+  assert.equal(calls, 3);
+  const never = fakeEtcd([leader], { memberAdd: async () => Promise.reject(answer(ETCD_ERRORS.unhealthy, 14)) });
+  await assert.rejects(addLearner(never.client, learner.peerURLs[0]!, { timeoutMs: 20, intervalMs: 1 }), /unhealthy cluster/);
+});

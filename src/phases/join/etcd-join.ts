@@ -37,7 +37,7 @@ async function run(cp: ControlPlaneJoinData): Promise<void> {
   const { client, connect, endpoints } = await cp.clusterEtcd();
   try {
     out.line(PREFIX, `Adding ${config.nodeName} (${peerURL}) as a learner to the etcd cluster at ${endpoints.join(',')}`);
-    const { member, members } = await addLearner(client, peerURL);
+    const { member, members } = await addLearner(client, peerURL, { timeoutMs: config.timeoutsMs.etcdAPICall });
     const peers = initialCluster(members, member, config.nodeName);
     const manifest = (await renderManifests(config, host, ['etcd'], { etcdInitialCluster: peers })).get('etcd')!;
     out.line(PREFIX, `Creating static Pod manifest for "etcd" (--initial-cluster=${peers.map((p) => `${p.name}=${p.peerURL}`).join(',')})`);
