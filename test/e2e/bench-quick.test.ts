@@ -20,6 +20,7 @@ const BENCHES: readonly { script: string; last: string; root?: boolean }[] = [
   { script: 'init.ts', last: 'init-overhead-ratio', root: true },
   { script: 'agent.ts', last: 'agent-relist-ms-1000-manifests', root: true },
   { script: 'join.ts', last: 'join-ratio', root: true },
+  { script: 'upgrade.ts', last: 'upgrade-downtime-ratio', root: true },
 ];
 
 function run(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
