@@ -14,10 +14,10 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import type { V1ConfigMap, V1Pod, V1PodList } from '@kubernetes/client-node';
 import { DEFAULT_IMAGE_REPOSITORY, type KubernetesRelease } from '../../src/config/versions.js';
-import { CONTROL_PLANE, kubectl, kubectlJson, kubestrap, leftovers, type ControlPlaneComponent } from './init-e2e.js';
+import { CONTROL_PLANE, kubectlJson, kubestrap, leftovers, type ControlPlaneComponent } from './init-e2e.js';
 import type { RunningContainer } from './init-scenario.js';
 import { waitFor } from './proc.js';
-import { Unavailability, UPGRADE_FROM, UPGRADE_TO, upgradeInitArgs } from './upgrade-scenario.js';
+import { initAtUpgradeFrom, Unavailability, UPGRADE_FROM, UPGRADE_TO } from './upgrade-scenario.js';
 
 export interface ApplyInput {
   rootfs: string;
@@ -41,16 +41,11 @@ function imageOf(component: ControlPlaneComponent, release: KubernetesRelease): 
 export async function applyScenario(t: TestContext, input: ApplyInput): Promise<void> {
   const { rootfs, node } = input;
   const [from, to] = [UPGRADE_FROM, UPGRADE_TO];
-  const init = await kubestrap(upgradeInitArgs(rootfs, node, input.runtimeFlags));
-  assert.equal(init.code, 0, `init failed:\n${init.stderr}\n${init.stdout}`);
-  const admin = path.join(rootfs, 'etc/kubernetes/admin.conf');
-  const manifests = path.join(rootfs, 'etc/kubernetes/manifests');
+  const { admin, manifests, serverVersion } = await initAtUpgradeFrom(input);
   const mirrors = async (): Promise<Map<string, V1Pod>> => {
     const list = await kubectlJson<V1PodList>(admin, ['get', 'pods', '-n', 'kube-system']).catch(() => ({ items: [] as V1Pod[] }));
     return new Map(CONTROL_PLANE.map((c) => [c, list.items.find((p) => p.metadata?.name === `${c}-${node}`)!] as const).filter(([, p]) => p));
   };
-  const serverVersion = async (): Promise<string> =>
-    (JSON.parse(await kubectl(admin, ['version', '-o', 'json'])) as { serverVersion: { gitVersion: string } }).serverVersion.gitVersion;
   const allAt = async (release: KubernetesRelease): Promise<Map<string, V1Pod> | undefined> => {
     const m = await mirrors();
     const ok = CONTROL_PLANE.every((c) => {

@@ -100,18 +100,34 @@ async function editManifest(file: string, change: Record<string, string>): Promi
   return text;
 }
 
+/** A one-node cluster just initialised at UPGRADE_FROM: where its files are, and what it serves. */
+export interface UpgradeCluster {
+  admin: string;
+  manifests: string;
+  /** `kubectl version`'s server gitVersion. */
+  serverVersion: () => Promise<string>;
+}
+
+/** `kubestrap init` at UPGRADE_FROM on `rootfs`, asserted to succeed; the start of every upgrade scenario. */
+export async function initAtUpgradeFrom(input: Pick<UpgradeInput, 'rootfs' | 'node' | 'runtimeFlags'>): Promise<UpgradeCluster> {
+  const init = await kubestrap(upgradeInitArgs(input.rootfs, input.node, input.runtimeFlags));
+  assert.equal(init.code, 0, `init failed:\n${init.stderr}\n${init.stdout}`);
+  const admin = path.join(input.rootfs, 'etc/kubernetes/admin.conf');
+  return {
+    admin,
+    manifests: path.join(input.rootfs, 'etc/kubernetes/manifests'),
+    serverVersion: async () =>
+      (JSON.parse(await kubectl(admin, ['version', '-o', 'json'])) as { serverVersion: { gitVersion: string } }).serverVersion.gitVersion,
+  };
+}
+
 /** init at UPGRADE_FROM, the checks above, then reset (nothing left behind). */
 export async function editTagScenario(t: TestContext, input: UpgradeInput): Promise<void> {
   const { rootfs, node } = input;
   const [from, to] = [UPGRADE_FROM, UPGRADE_TO];
-  const init = await kubestrap(upgradeInitArgs(rootfs, node, input.runtimeFlags));
-  assert.equal(init.code, 0, `init failed:\n${init.stderr}\n${init.stdout}`);
-  const admin = path.join(rootfs, 'etc/kubernetes/admin.conf');
-  const manifests = path.join(rootfs, 'etc/kubernetes/manifests');
+  const { admin, manifests, serverVersion } = await initAtUpgradeFrom(input);
   const mirror = (component: ControlPlaneComponent): Promise<V1Pod | undefined> =>
     kubectlJson<V1Pod>(admin, ['get', 'pod', '-n', 'kube-system', `${component}-${node}`]).catch(() => undefined);
-  const serverVersion = async (): Promise<string> =>
-    (JSON.parse(await kubectl(admin, ['version', '-o', 'json'])) as { serverVersion: { gitVersion: string } }).serverVersion.gitVersion;
 
   // --- the cluster of the previous minor: four mirror pods Running and Ready
   await waitFor(
