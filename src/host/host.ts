@@ -58,6 +58,14 @@ export class Host {
     return this.rootfs === '/' ? hostPath : path.join(this.rootfs, hostPath);
   }
 
+  /**
+   * `path()` for a path that may already be a real one: files written by a process run with
+   * rootfs-mapped flags (the kubelet) name paths under the rootfs, which must not be prefixed twice.
+   */
+  pathOnce(hostPath: string): string {
+    return this.rootfs !== '/' && hostPath.startsWith(`${this.rootfs}/`) ? hostPath : this.path(hostPath);
+  }
+
   /** Checks that the rootfs can be used: it must be a directory (it is created when missing). */
   async checkRootfs(): Promise<void> {
     if (this.rootfs === '/') return;

@@ -56,12 +56,8 @@ export async function kubeClientFromString(text: string, file = '<kubeconfig>', 
     throw new HostError(`kubeconfig ${file} is not valid: ${messageOf(err)}`, { cause: err, file });
   }
   if (host) {
-    // a kubelet run with --rootfs-mapped flags writes paths already under the rootfs (as kubeconfig/load.ts reads them)
-    const map = (p: string | undefined): string | undefined => {
-      if (!p) return p;
-      const abs = path.posix.resolve(path.posix.dirname(file), p);
-      return host.rootfs !== '/' && abs.startsWith(`${host.rootfs}/`) ? abs : host.path(abs);
-    };
+    // a kubelet run with rootfs-mapped flags writes paths already under the rootfs
+    const map = (p: string | undefined): string | undefined => (p ? host.pathOnce(path.posix.resolve(path.posix.dirname(file), p)) : p);
     kc.loadFromOptions({
       clusters: kc.clusters.map((c) => ({ ...c, caFile: map(c.caFile) })),
       users: kc.users.map((u) => ({ ...u, certFile: map(u.certFile), keyFile: map(u.keyFile) })),

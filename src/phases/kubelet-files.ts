@@ -53,7 +53,7 @@ function mapPaths(doc: ComponentConfigDoc, host: Host): ComponentConfigDoc {
     }
     const last = field[field.length - 1]!;
     const value = parent[last];
-    if (typeof value === 'string' && value.startsWith('/') && !value.startsWith(`${host.rootfs}/`)) parent[last] = host.path(value);
+    if (typeof value === 'string' && value.startsWith('/')) parent[last] = host.pathOnce(value);
   }
   return out;
 }
