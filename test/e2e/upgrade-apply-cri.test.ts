@@ -21,12 +21,10 @@ import { applyScenario } from '../support/upgrade-apply-scenario.js';
 import { UPGRADE_FROM, UPGRADE_TO, upgradeSkipReason } from '../support/upgrade-scenario.js';
 
 const NODE = 'upgrade-apply-cri';
-/** Not yet run green on the shared machine (written at the end of issue 14's session): opt in until it has been. */
-const OPT_IN = process.env.KUBESTRAP_UPGRADE_CRI === '1' ? false : 'not yet proven green: set KUBESTRAP_UPGRADE_CRI=1 to run the cri variant of upgrade apply';
 
 test(
   `upgrade apply ${UPGRADE_FROM.version} → ${UPGRADE_TO.version} on the cri runtime, with a rollback`,
-  { skip: OPT_IN || upgradeSkipReason(), timeout: 30 * 60_000 },
+  { skip: upgradeSkipReason(), timeout: 30 * 60_000 },
   async (t) => {
     t.diagnostic(await buildCli());
     await waitPortsFree([...INIT_PORTS], 120_000);
