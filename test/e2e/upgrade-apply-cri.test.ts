@@ -47,7 +47,7 @@ test(
       container: (name) => runningContainer(ctrd, NODE, name),
       provideBrokenTarget: async () => {
         for (const name of DEFAULT_IMAGES) if (name !== 'kube-apiserver') await ctrd.importImage(target.images[name].tarball);
-        const program = await readFile((await httpImage()).tarball.replace(/\.oci\.tar$/, ''));
+        const program = await readFile((await httpImage()).binary);
         const tarball = path.join(scratch, 'broken-kube-apiserver.oci.tar');
         await writeImage(
           {

@@ -25,6 +25,8 @@ export const HTTP_PORT = 8080;
 export interface HttpImage {
   ref: string;
   tarball: string;
+  /** The program itself on this machine (a client for a node's namespace: `<binary> get <url>`). */
+  binary: string;
 }
 
 let built: Promise<HttpImage> | undefined;
@@ -39,7 +41,7 @@ export function httpImage(): Promise<HttpImage> {
     const binary = path.join(dir, `ks-http-${tag}`);
     const tarball = path.join(dir, `ks-http-${tag}.oci.tar`);
     const ref = `kubestrap.test/ks-http:${tag}`;
-    if (existsSync(tarball)) return { ref, tarball };
+    if (existsSync(tarball) && existsSync(binary)) return { ref, tarball, binary };
     await mkdir(dir, { recursive: true });
     await exec('go', ['build', '-C', SOURCE_DIR, '-trimpath', '-ldflags=-s -w', '-o', `${binary}.tmp`, '.'], {
       env: { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' },
@@ -54,7 +56,7 @@ export function httpImage(): Promise<HttpImage> {
       `${tarball}.tmp`,
     );
     await rename(`${tarball}.tmp`, tarball);
-    return { ref, tarball };
+    return { ref, tarball, binary };
   })();
   return built;
 }

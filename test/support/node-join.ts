@@ -25,6 +25,8 @@ export interface NodeJoinOptions {
   onLine?: (line: string) => void;
   /** More `kubestrap join` flags (e.g. --node-local-lb); kubestrap only. */
   extraArgs?: readonly string[];
+  /** The kubelet binary (default: the suite version's), e.g. an older minor's within skew; kubestrap only. */
+  kubeletPath?: string;
 }
 
 /**
@@ -51,7 +53,7 @@ async function kubestrapJoin(node: TestbedNode, join: JoinCommand, options: Node
   };
   const kubelet = { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', ...kubeletMachineSettings(node) };
   await writeFile(config, `${stringify(joinConfiguration)}---\n${stringify(kubelet)}`);
-  const kubeletPath = components().binaries.kubelet.path;
+  const kubeletPath = options.kubeletPath ?? components().binaries.kubelet.path;
   const argv = [
     ...node.launcher,
     process.execPath,

@@ -8,7 +8,8 @@
  * its mirror pod a new config.hash, and `kubectl version` reports the target. The API's unavailable
  * time is measured by polling /readyz every 50 ms; the Node reports the new version; `upgrade plan`
  * then names the kubeadm-config the edits left behind; reset leaves nothing. The runtime-specific
- * parts are parameters.
+ * parts are parameters. With a `worker` (upgrade-worker.ts), init advertises an address a test bed
+ * node reaches, the node joins before the edits, and its pod must run on untouched throughout.
  */
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -24,6 +25,7 @@ import { componentsOf, UPGRADE_PATH } from './components.js';
 import { APISERVER, CONTROL_PLANE, kubectl, kubectlJson, kubestrap, leftovers, type ControlPlaneComponent } from './init-e2e.js';
 import type { RunningContainer } from './init-scenario.js';
 import { waitFor } from './proc.js';
+import type { UpgradeWorker } from './upgrade-worker.js';
 
 export interface UpgradeInput {
   rootfs: string;
@@ -40,6 +42,8 @@ export interface UpgradeInput {
   missingTagEdit?: { imagePullPolicy: 'Never' };
   /** Makes the target version's images present (process: binaries in the image store; cri: images imported). */
   provideTarget(): Promise<void>;
+  /** A worker to join before the edits, whose pod must keep running throughout (startUpgradeWorker()). */
+  worker?: UpgradeWorker;
 }
 
 const HASH = 'kubernetes.io/config.hash';
@@ -104,18 +108,23 @@ async function editManifest(file: string, change: Record<string, string>): Promi
 export interface UpgradeCluster {
   admin: string;
   manifests: string;
+  /** init's output (the join commands). */
+  initStdout: string;
   /** `kubectl version`'s server gitVersion. */
   serverVersion: () => Promise<string>;
 }
 
 /** `kubestrap init` at UPGRADE_FROM on `rootfs`, asserted to succeed; the start of every upgrade scenario. */
-export async function initAtUpgradeFrom(input: Pick<UpgradeInput, 'rootfs' | 'node' | 'runtimeFlags'>): Promise<UpgradeCluster> {
-  const init = await kubestrap(upgradeInitArgs(input.rootfs, input.node, input.runtimeFlags));
+export async function initAtUpgradeFrom(
+  input: Pick<UpgradeInput, 'rootfs' | 'node' | 'runtimeFlags'> & { advertiseAddress?: string },
+): Promise<UpgradeCluster> {
+  const init = await kubestrap(upgradeInitArgs(input.rootfs, input.node, input.runtimeFlags, input.advertiseAddress));
   assert.equal(init.code, 0, `init failed:\n${init.stderr}\n${init.stdout}`);
   const admin = path.join(input.rootfs, 'etc/kubernetes/admin.conf');
   return {
     admin,
     manifests: path.join(input.rootfs, 'etc/kubernetes/manifests'),
+    initStdout: init.stdout,
     serverVersion: async () =>
       (JSON.parse(await kubectl(admin, ['version', '-o', 'json'])) as { serverVersion: { gitVersion: string } }).serverVersion.gitVersion,
   };
@@ -123,9 +132,9 @@ export async function initAtUpgradeFrom(input: Pick<UpgradeInput, 'rootfs' | 'no
 
 /** init at UPGRADE_FROM, the checks above, then reset (nothing left behind). */
 export async function editTagScenario(t: TestContext, input: UpgradeInput): Promise<void> {
-  const { rootfs, node } = input;
+  const { rootfs, node, worker } = input;
   const [from, to] = [UPGRADE_FROM, UPGRADE_TO];
-  const { admin, manifests, serverVersion } = await initAtUpgradeFrom(input);
+  const { admin, manifests, serverVersion, initStdout } = await initAtUpgradeFrom({ ...input, advertiseAddress: worker?.advertiseAddress });
   const mirror = (component: ControlPlaneComponent): Promise<V1Pod | undefined> =>
     kubectlJson<V1Pod>(admin, ['get', 'pod', '-n', 'kube-system', `${component}-${node}`]).catch(() => undefined);
 
@@ -144,6 +153,9 @@ export async function editTagScenario(t: TestContext, input: UpgradeInput): Prom
     500,
   );
   assert.equal(await serverVersion(), from.version);
+
+  // --- a worker joined, its pod Ready and answering from here on
+  if (worker) t.diagnostic(await worker.join(admin, initStdout));
 
   // --- `upgrade plan` offers the newest row, with the etcd change
   const plan = await kubestrap(['upgrade', 'plan', '--rootfs', rootfs], 60_000);
@@ -270,6 +282,7 @@ export async function editTagScenario(t: TestContext, input: UpgradeInput): Prom
     assert.equal(p?.status?.phase, 'Running', `${c} Running`);
   }
   assert.equal(await serverVersion(), to.version);
+  if (worker) t.diagnostic(await worker.verify(admin));
   const after = await kubestrap(['upgrade', 'plan', '--rootfs', rootfs], 60_000);
   assert.equal(after.code, 0, `upgrade plan failed:\n${after.stderr}\n${after.stdout}`);
   t.diagnostic(`kubestrap upgrade plan after the edits:\n${after.stdout.trim()}`);
@@ -283,6 +296,7 @@ export async function editTagScenario(t: TestContext, input: UpgradeInput): Prom
   const reset = await kubestrap(['reset', '--force', '--rootfs', rootfs]);
   assert.equal(reset.code, 0, reset.stderr);
   assert.deepEqual(await leftovers(rootfs), []);
+  if (worker) assert.deepEqual(await worker.stop(), [], 'the worker bed leaves nothing');
 }
 
 export const [UPGRADE_FROM, UPGRADE_TO] = UPGRADE_PATH;
@@ -305,15 +319,15 @@ export function upgradeSkipReason(): string | false {
   return false;
 }
 
-/** `kubestrap init` arguments for the cluster to upgrade: the old version, advertised on the node's own address. */
-export function upgradeInitArgs(rootfs: string, node: string, runtime: readonly string[]): string[] {
+/** `kubestrap init` arguments for the cluster to upgrade: the old version, advertised on the node's own address (or `advertise`). */
+export function upgradeInitArgs(rootfs: string, node: string, runtime: readonly string[], advertise = defaultNodeIP()): string[] {
   return [
     'init',
     '--rootfs',
     rootfs,
     ...runtime,
     '--apiserver-advertise-address',
-    defaultNodeIP(),
+    advertise,
     '--node-name',
     node,
     '--kubernetes-version',
