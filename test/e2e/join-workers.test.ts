@@ -19,7 +19,7 @@ import { stringify } from 'yaml';
 import { clusterSkipReason, startCluster, type ControlPlane } from '../support/cluster.js';
 import { components, type ImageName } from '../support/components.js';
 import { enablePodNetwork } from '../support/cni.js';
-import { HTTP_BINARY, HTTP_PORT, importHttpImage } from '../support/http-image.js';
+import { HTTP_BINARY, HTTP_PORT, httpContainer, importHttpImage } from '../support/http-image.js';
 import { defaultJoiner, joinNode } from '../support/node-join.js';
 import { waitFor } from '../support/proc.js';
 import { testbedLeftovers } from '../support/testbed.js';
@@ -53,16 +53,7 @@ function webObjects(image: string): string {
               requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: labels }, topologyKey: 'kubernetes.io/hostname' }],
             },
           },
-          containers: [
-            {
-              name: 'web',
-              image,
-              imagePullPolicy: 'Never',
-              args: ['serve', `:${HTTP_PORT}`],
-              ports: [{ containerPort: HTTP_PORT }],
-              readinessProbe: { httpGet: { path: '/', port: HTTP_PORT }, periodSeconds: 1 },
-            },
-          ],
+          containers: [httpContainer(image)],
         },
       },
     },

@@ -11,6 +11,7 @@ import { mkdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { V1Container } from '@kubernetes/client-node';
 import { writeImage } from '../../src/images/oci.js';
 import { cacheRoot } from './components.js';
 import type { PrivateContainerd } from './containerd.js';
@@ -59,6 +60,18 @@ export function httpImage(): Promise<HttpImage> {
     return { ref, tarball, binary };
   })();
   return built;
+}
+
+/** A pod's container serving the image on HTTP_PORT, Ready once it answers (the image must be imported: never pulled). */
+export function httpContainer(image: string, name = 'web'): V1Container {
+  return {
+    name,
+    image,
+    imagePullPolicy: 'Never',
+    args: ['serve', `:${HTTP_PORT}`],
+    ports: [{ containerPort: HTTP_PORT }],
+    readinessProbe: { httpGet: { path: '/', port: HTTP_PORT }, periodSeconds: 1 },
+  };
 }
 
 /** Imports the image into a node's containerd; returns its reference. */

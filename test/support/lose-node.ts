@@ -27,6 +27,7 @@ import { controlPlaneNodeNames, startHaCluster, type HaCluster } from './ha-clus
 import { startHaproxy, type ApiLoadBalancer } from './haproxy.js';
 import { waitFor, type Proc } from './proc.js';
 import type { TestbedNode } from './testbed.js';
+import { deployment } from './workloads.js';
 
 const run = promisify(execFile);
 
@@ -106,23 +107,12 @@ function longestOutage(polls: readonly Poll[]): number {
 }
 
 function webDeployment(): string {
-  const labels = { app: 'web' };
-  return stringify({
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'web', namespace: 'default' },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels },
-        spec: {
-          terminationGracePeriodSeconds: 0,
-          containers: [{ name: 'pause', image: `registry.k8s.io/pause:${components().pauseVersion}`, imagePullPolicy: 'Never' }],
-        },
-      },
-    },
-  });
+  return stringify(
+    deployment('web', 1, {
+      terminationGracePeriodSeconds: 0,
+      containers: [{ name: 'pause', image: `registry.k8s.io/pause:${components().pauseVersion}`, imagePullPolicy: 'Never' }],
+    }),
+  );
 }
 
 const ready = (n: V1Node): boolean => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;

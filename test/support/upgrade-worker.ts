@@ -8,7 +8,11 @@
  * The control plane stays on the host: init advertises the bed bridge's host address (`bridgeIp`),
  * the one address that both the host and the node's namespace reach (and a non-loopback one, which
  * a v1.37 kube-apiserver needs), so no route, forwarding or NAT is added anywhere. The bed must
- * therefore outlive the control plane: reset first, then `stop()`.
+ * therefore outlive the control plane: reset first, then `stop()`. The host has no route to the
+ * bed's pod addresses, so no pod on w1 may talk to the control plane (its replies would take the
+ * host's default route): the workload only answers, and the addons' images (CoreDNS would talk to
+ * the API from a pod address) are not imported, so those pods wait on w1 (their pulls end at once:
+ * the node has no default route).
  *
  * From the moment the pod is Ready, w1's namespace asks it for its name every second (the host has
  * no route to pod addresses); `verify()` then wants the same pod (UID), the same container, no
@@ -22,10 +26,11 @@ import { stringify } from 'yaml';
 import { parseJoinCommand } from './cluster.js';
 import { enablePodNetwork } from './cni.js';
 import { componentsOf, UPGRADE_PATH } from './components.js';
-import { HTTP_PORT, httpImage, importHttpImage } from './http-image.js';
+import { HTTP_PORT, httpContainer, httpImage, importHttpImage } from './http-image.js';
 import { kubectl, kubectlJson } from './init-e2e.js';
 import { joinNode } from './node-join.js';
 import { waitFor } from './proc.js';
+import { deployment } from './workloads.js';
 import { startTestbed, testbedLeftovers, type Testbed, type TestbedNode } from './testbed.js';
 
 const WORKER = 'w1';
@@ -53,33 +58,8 @@ export interface UpgradeWorker {
   stop(): Promise<string[]>;
 }
 
-function deployment(image: string): string {
-  const labels = { app: APP };
-  return stringify({
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: APP, namespace: 'default' },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels },
-        spec: {
-          nodeSelector: { 'kubernetes.io/hostname': WORKER },
-          containers: [
-            {
-              name: 'web',
-              image,
-              imagePullPolicy: 'Never',
-              args: ['serve', `:${HTTP_PORT}`],
-              ports: [{ containerPort: HTTP_PORT }],
-              readinessProbe: { httpGet: { path: '/', port: HTTP_PORT }, periodSeconds: 1 },
-            },
-          ],
-        },
-      },
-    },
-  });
+function workload(image: string): string {
+  return stringify(deployment(APP, 1, { nodeSelector: { 'kubernetes.io/hostname': WORKER }, containers: [httpContainer(image)] }));
 }
 
 async function appPods(admin: string): Promise<V1Pod[]> {
@@ -130,6 +110,7 @@ class PodProbe {
 /** Starts the worker's bed (w1: containerd with the pause and ks-http images, private mounts, pod network). */
 export async function startUpgradeWorker(): Promise<UpgradeWorker> {
   const from = componentsOf(UPGRADE_PATH[0].version);
+  const t0 = performance.now();
   const bed: Testbed = await startTestbed({ nodes: [WORKER], containerd: true, images: ['pause'], privateMounts: true });
   const node = bed.node(WORKER);
   let image: string;
@@ -145,6 +126,7 @@ export async function startUpgradeWorker(): Promise<UpgradeWorker> {
   let probe: PodProbe | undefined;
   let pod: PodIdentity | undefined;
   let stopped: Promise<string[]> | undefined;
+  const bedMs = performance.now() - t0;
 
   return {
     advertiseAddress: bed.bridgeIp,
@@ -167,7 +149,7 @@ export async function startUpgradeWorker(): Promise<UpgradeWorker> {
 
       t0 = performance.now();
       const manifest = path.join(bed.dir, `${APP}.yaml`);
-      await writeFile(manifest, deployment(image));
+      await writeFile(manifest, workload(image));
       await kubectl(admin, ['apply', '-f', manifest]);
       await kubectl(admin, ['rollout', 'status', `deployment/${APP}`, '--timeout=120s']);
       const [p] = await appPods(admin);
@@ -176,7 +158,7 @@ export async function startUpgradeWorker(): Promise<UpgradeWorker> {
       assert.equal(p.spec?.nodeName, WORKER);
       pod = { name: p.metadata.name!, uid: p.metadata.uid, containerId: status.containerID, ip: p.status.podIP };
       probe = new PodProbe(node, client, pod);
-      return `${WORKER} joined (kubelet ${from.kubernetesVersion}) and Ready after ${Math.round(joinMs)} ms; pod ${pod.name} (uid ${pod.uid}, ${pod.containerId}, ${pod.ip}) Ready ${Math.round(performance.now() - t0)} ms later, probed every ${PROBE_INTERVAL_MS} ms from ${WORKER}`;
+      return `${WORKER}'s bed up in ${Math.round(bedMs)} ms; joined (kubelet ${from.kubernetesVersion}) and Ready after ${Math.round(joinMs)} ms; pod ${pod.name} (uid ${pod.uid}, ${pod.containerId}, ${pod.ip}) Ready ${Math.round(performance.now() - t0)} ms later, probed every ${PROBE_INTERVAL_MS} ms from ${WORKER}`;
     },
     async verify(admin) {
       assert.ok(probe && pod, 'join() ran');
