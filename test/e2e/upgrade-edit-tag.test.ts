@@ -4,9 +4,7 @@
  * rootfs' image store only after a tag that is not present yet has been tried, then etcd and the
  * three Kubernetes components edited to the newest row's tags, the API's unavailable time printed.
  * A worker (a test bed node with the previous minor's kubelet, test/support/upgrade-worker.ts) is
- * joined first: its pod must keep running, untouched and answering, throughout the edits. Only this
- * runtime's test has it: the worker's kubelet, containerd and pod are the same whichever runtime
- * the agent runs the control plane with, and the outage it rides out is as long.
+ * joined first: its pod must keep running, untouched and answering, throughout the edits.
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
