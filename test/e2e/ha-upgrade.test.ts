@@ -267,6 +267,8 @@ test(
 
 /** HAProxy's health-check transitions, so the lead sees when each server left and rejoined the pool. */
 function reportLbLog(t: TestContext, log: string): void {
-  const lines = log.split('\n').filter((l) => /is (DOWN|UP)/.test(l));
+  // HAProxy logs each transition twice (a [WARNING] copy on stderr); the bed's start (no server up yet) is left out
+  const all = log.split('\n').filter((l) => /^Server apiservers\/\S+ is (DOWN|UP)/.test(l));
+  const lines = all.slice(all.findIndex((l) => /3 active/.test(l)) + 1);
   t.diagnostic(`haproxy: ${lines.length} health transitions\n${lines.map((l) => l.slice(0, 160)).join('\n')}`);
 }
