@@ -54,7 +54,7 @@ export class Unavailability {
 
   /** `probe`: instead of GET `url` answering 200 (e.g. an authenticated request). */
   constructor(
-    private readonly url = `${APISERVER}/readyz`,
+    url = `${APISERVER}/readyz`,
     private readonly intervalMs = 50,
     private readonly probe: () => Promise<boolean> = () => probeOnce(url, 1000),
   ) {
