@@ -27,9 +27,10 @@
  * for `npm test`); BENCH_INIT_SIDES=kubeadm,cri limits the sides; BENCH_INIT_VERBOSE=1 prints every
  * output line of the init commands with its time.
  */
-import { mkdir } from 'node:fs/promises';
+import { cp, mkdir, readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import path from 'node:path';
+import { AGENT_PATHS } from '../src/agent/daemon.js';
 import { Host } from '../src/host/host.js';
 import { kubeClient, type KubeClient } from '../src/kube/client.js';
 import { generateKeyPair } from '../src/pki/keys.js';
@@ -41,11 +42,14 @@ import { buildCli, CONTROL_PLANE, kubestrap, REPO } from '../test/support/init-e
 import { runWithLines, type Proc } from '../test/support/proc.js';
 import { hostCommand } from '../test/support/static-pods.js';
 import { startTestbed, type TestbedNode } from '../test/support/testbed.js';
+import { cpuByCommand, cpuSince, type CommandCpu } from './lib/procfs.js';
 import { kubeadmInit, kubeadmReset } from './lib/vs-kubeadm.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const TRIALS = Number(process.env.BENCH_INIT_TRIALS ?? (QUICK ? 1 : 3));
 const VERBOSE = process.env.BENCH_INIT_VERBOSE === '1';
+/** A directory to copy the control plane's logs into (kubestrap's pod logs, the direct start's output), one dir per trial. */
+const KEEP_LOGS = process.env.BENCH_INIT_KEEP_LOGS;
 const SIDES = ['kubeadm', 'cri', 'process', 'direct'] as const;
 type Side = (typeof SIDES)[number];
 const CHOSEN: readonly Side[] = process.env.BENCH_INIT_SIDES ? (process.env.BENCH_INIT_SIDES.split(',') as Side[]) : SIDES;
@@ -82,11 +86,16 @@ interface Trial {
   exitS?: number;
   marks: Record<string, number>;
   notes: string[];
+  /** CPU per command in the node from the start to /readyz. */
+  cpu?: Map<string, CommandCpu>;
 }
 
 /** Polls /readyz and then the mirror pods from the host, until both are seen or `deadline`. */
 class Watch {
   readyAt: number | undefined;
+  /** CPU per command in the node from the watch's start to /readyz first ok. */
+  cpuAtReady: Map<string, CommandCpu> | undefined;
+  private readonly cpuAtStart: Promise<Map<string, CommandCpu> | undefined>;
   mirrorsAt: number | undefined;
   private stopped = false;
   readonly done: Promise<void>;
@@ -96,6 +105,7 @@ class Watch {
     private readonly mirrors: boolean,
     deadline: number,
   ) {
+    this.cpuAtStart = cpuByCommand(node.netns).catch(() => undefined);
     this.done = this.run(deadline);
   }
 
@@ -108,6 +118,10 @@ class Watch {
     while (this.readyAt === undefined && !this.stopped && performance.now() < deadline) {
       if (await probeOnce(url, 1000)) this.readyAt = performance.now();
       else await sleep(POLL_MS);
+    }
+    if (this.readyAt !== undefined) {
+      const now = await cpuByCommand(this.node.netns).catch(() => undefined);
+      if (now) this.cpuAtReady = cpuSince(now, await this.cpuAtStart);
     }
     if (!this.mirrors) return;
     let client: KubeClient | undefined;
@@ -145,7 +159,14 @@ async function finish(watch: Watch, t0: number, exitAt: number, output: string, 
   watch.stop();
   await watch.done;
   if (watch.readyAt === undefined || watch.mirrorsAt === undefined) throw new Error(`${side}: /readyz or the mirror pods never came`);
-  return { readyzS: (watch.readyAt - t0) / 1000, mirrorsS: (watch.mirrorsAt - t0) / 1000, exitS: (exitAt - t0) / 1000, marks: {}, notes: [] };
+  return {
+    readyzS: (watch.readyAt - t0) / 1000,
+    mirrorsS: (watch.mirrorsAt - t0) / 1000,
+    exitS: (exitAt - t0) / 1000,
+    marks: {},
+    notes: [],
+    cpu: watch.cpuAtReady,
+  };
 }
 
 async function kubeadmSide(node: TestbedNode): Promise<Trial> {
@@ -167,6 +188,7 @@ async function kubestrapSide(node: TestbedNode, runtime: 'cri' | 'process'): Pro
   if (runtime === 'process') await stageImageBinaries(node.rootfs);
   const marks: Record<string, number> = {};
   const t0 = performance.now();
+  const epoch0 = Date.now();
   const watch = new Watch(node, true, t0 + TIMEOUT_MS);
   const r = await runWithLines([...node.launcher, process.execPath, path.join(REPO, 'bin/kubestrap.js'), ...initArgs(node, runtime)], {
     timeoutMs: TIMEOUT_MS,
@@ -175,10 +197,21 @@ async function kubestrapSide(node: TestbedNode, runtime: 'cri' | 'process'): Pro
   const exitAt = performance.now();
   try {
     const trial = await finish(watch, t0, exitAt, r.output, r.code, runtime);
+    if (VERBOSE) await printAgentLog(node, runtime, epoch0);
+    if (KEEP_LOGS) await cp(path.join(node.rootfs, 'var/log/pods'), path.join(KEEP_LOGS, `${runtime}-${Date.now()}`), { recursive: true });
     return { ...trial, marks };
   } finally {
     const notes = await resetControlPlane(node);
     if (notes.length > 0) console.log(`#   kubestrap reset: ${notes.join('; ')}`);
+  }
+}
+
+/** The agent's log (logfmt, ISO times) with each line's time since the init command's start. */
+async function printAgentLog(node: TestbedNode, side: Side, epoch0: number): Promise<void> {
+  const text = await readFile(path.join(node.rootfs, AGENT_PATHS.log), 'utf8').catch(() => '');
+  for (const line of text.split('\n')) {
+    const at = Date.parse(line.slice(0, 24));
+    if (!Number.isNaN(at)) console.log(`#   ${((at - epoch0) / 1000).toFixed(3)} ${side} agent: ${line.slice(25, 185)}`);
   }
 }
 
@@ -205,10 +238,11 @@ async function directSide(node: TestbedNode): Promise<Trial> {
     procs.push(...(await Promise.all(commands.map((c) => node.spawn(path.basename(c.binary), c.binary, c.args)))));
     await watch.done;
     if (watch.readyAt === undefined) throw new Error('direct: /readyz never answered ok');
-    return { readyzS: (watch.readyAt - t0) / 1000, marks: {}, notes: [] };
+    return { readyzS: (watch.readyAt - t0) / 1000, marks: {}, notes: [], cpu: watch.cpuAtReady };
   } finally {
     watch.stop();
     for (const p of procs.reverse()) await p.stop(10_000);
+    if (KEEP_LOGS) for (const p of procs) await cp(p.logFile, path.join(KEEP_LOGS, `direct-${Date.now()}`, path.basename(p.logFile)));
   }
 }
 
@@ -239,6 +273,13 @@ async function apiserverKeysSeconds(): Promise<number> {
   return median(runs);
 }
 
+/** `total 5.1: kube-apiserver 3.2 (waited 0.4), etcd 0.6 (...), ...`, largest first, under 0.05 s left out. */
+function cpuLine(cpu: Map<string, CommandCpu>): string {
+  const total = [...cpu.values()].reduce((a, b) => a + b.cpuS, 0);
+  const parts = [...cpu].filter(([, c]) => c.cpuS >= 0.05).sort((a, b) => b[1].cpuS - a[1].cpuS);
+  return `total ${total.toFixed(2)}: ${parts.map(([n, c]) => `${n} ${c.cpuS.toFixed(2)} (waited ${c.waitS.toFixed(2)})`).join(', ')}`;
+}
+
 const fmt = (x: number): string => (Number.isNaN(x) ? 'n/a' : x.toFixed(2));
 
 async function main(): Promise<void> {
@@ -266,6 +307,7 @@ async function main(): Promise<void> {
           (t.mirrorsS !== undefined ? `, mirrors Running ${t.mirrorsS.toFixed(2)} s, exit ${t.exitS!.toFixed(2)} s` : '') +
           ` (load ${before}${marks ? `; at s: ${marks}` : ''})`,
       );
+      if (t.cpu) console.log(`#   ${side} CPU s to readyz (and run-queue wait): ${cpuLine(t.cpu)}`);
     }
   }
   const med = (side: Side, f: (t: Trial) => number | undefined): number => median((results.get(side) ?? []).map(f).filter((x): x is number => x !== undefined));
