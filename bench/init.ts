@@ -23,9 +23,17 @@
  * once) the eight keys kube-apiserver reads at start-up, and `keygen-floor-ratio` = (direct +
  * that) / direct — what no init making a fresh PKI can beat on this machine.
  *
+ * Per trial it also prints the CPU seconds and run-queue wait of every command in the node from
+ * the start to /readyz (bench/lib/procfs.ts cpuByCommand): on a shared 2-core machine the time to
+ * /readyz follows the CPU the control plane gets, so this is the profile that shows where it went.
+ * `init-keygen-cpu-s` is the CPU of the 16 RSA keys init makes; `direct-vs-kubeadm-ratio` the
+ * floor of init-readyz-ratio.
+ *
  * BENCH_INIT_TRIALS (default 3) sets the number of rounds; BENCH_QUICK=1 is one round (a smoke run
  * for `npm test`); BENCH_INIT_SIDES=kubeadm,cri limits the sides; BENCH_INIT_VERBOSE=1 prints every
- * output line of the init commands with its time.
+ * output line of the init commands, and the agent's log, with its time; BENCH_INIT_KEEP_LOGS=<dir>
+ * copies the control plane's logs there; BENCH_INIT_BASE=<checkout, built> adds the sides
+ * `cri-base` and `process-base` (kubestrap from that checkout) for an A/B in the same rounds.
  */
 import { cp, mkdir, readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -51,7 +59,9 @@ const VERBOSE = process.env.BENCH_INIT_VERBOSE === '1';
 /** A directory to copy the control plane's logs into (kubestrap's pod logs, the direct start's output), one dir per trial. */
 const KEEP_LOGS = process.env.BENCH_INIT_KEEP_LOGS;
 const SIDES = ['kubeadm', 'cri', 'process', 'direct'] as const;
-type Side = (typeof SIDES)[number];
+/** `cri-base` / `process-base`: kubestrap from the checkout in BENCH_INIT_BASE (an A/B of a change, in the same rounds). */
+type Side = (typeof SIDES)[number] | 'cri-base' | 'process-base';
+const BASE = process.env.BENCH_INIT_BASE;
 const CHOSEN: readonly Side[] = process.env.BENCH_INIT_SIDES ? (process.env.BENCH_INIT_SIDES.split(',') as Side[]) : SIDES;
 const NODE = 'benchcp';
 const POLL_MS = 50;
@@ -184,21 +194,24 @@ async function kubeadmSide(node: TestbedNode): Promise<Trial> {
   }
 }
 
-async function kubestrapSide(node: TestbedNode, runtime: 'cri' | 'process'): Promise<Trial> {
+async function kubestrapSide(node: TestbedNode, side: 'cri' | 'process' | 'cri-base' | 'process-base'): Promise<Trial> {
+  const runtime = side.startsWith('cri') ? 'cri' : 'process';
+  const repo = side.endsWith('-base') ? BASE : REPO;
+  if (repo === undefined) throw new Error(`side ${side} needs BENCH_INIT_BASE (a checkout of the baseline, built)`);
   if (runtime === 'process') await stageImageBinaries(node.rootfs);
   const marks: Record<string, number> = {};
   const t0 = performance.now();
   const epoch0 = Date.now();
   const watch = new Watch(node, true, t0 + TIMEOUT_MS);
-  const r = await runWithLines([...node.launcher, process.execPath, path.join(REPO, 'bin/kubestrap.js'), ...initArgs(node, runtime)], {
+  const r = await runWithLines([...node.launcher, process.execPath, path.join(repo, 'bin/kubestrap.js'), ...initArgs(node, runtime)], {
     timeoutMs: TIMEOUT_MS,
-    onLine: marker(runtime, t0, marks),
+    onLine: marker(side, t0, marks),
   });
   const exitAt = performance.now();
   try {
-    const trial = await finish(watch, t0, exitAt, r.output, r.code, runtime);
-    if (VERBOSE) await printAgentLog(node, runtime, epoch0);
-    if (KEEP_LOGS) await cp(path.join(node.rootfs, 'var/log/pods'), path.join(KEEP_LOGS, `${runtime}-${Date.now()}`), { recursive: true });
+    const trial = await finish(watch, t0, exitAt, r.output, r.code, side);
+    if (VERBOSE) await printAgentLog(node, side, epoch0);
+    if (KEEP_LOGS) await cp(path.join(node.rootfs, 'var/log/pods'), path.join(KEEP_LOGS, `${side}-${Date.now()}`), { recursive: true });
     return { ...trial, marks };
   } finally {
     const notes = await resetControlPlane(node);
@@ -262,15 +275,23 @@ async function trial(side: Side): Promise<Trial> {
 /** ca, apiserver, apiserver-kubelet-client, front-proxy-ca, front-proxy-client, etcd/ca, apiserver-etcd-client, sa. */
 const APISERVER_KEYS = 8;
 
-/** Median of 3: the eight keys generated at once, as the certs phase starts them. */
-async function apiserverKeysSeconds(): Promise<number> {
-  const runs: number[] = [];
+/** The RSA keys `kubestrap init` makes: 11 of the certs phase (sa included) and 5 kubeconfig clients. */
+const INIT_KEYS = 16;
+
+/** Medians of 3: the eight apiserver keys generated at once (wall s), and the CPU seconds of all 16 init makes. */
+async function keygenSeconds(): Promise<{ apiserverS: number; allCpuS: number }> {
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < (QUICK ? 1 : 3); i++) {
     const t0 = performance.now();
     await Promise.all(Array.from({ length: APISERVER_KEYS }, () => generateKeyPair('RSA-2048')));
-    runs.push((performance.now() - t0) / 1000);
+    wall.push((performance.now() - t0) / 1000);
+    const c0 = process.cpuUsage();
+    await Promise.all(Array.from({ length: INIT_KEYS }, () => generateKeyPair('RSA-2048')));
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1e6);
   }
-  return median(runs);
+  return { apiserverS: median(wall), allCpuS: median(cpu) };
 }
 
 /** `total 5.1: kube-apiserver 3.2 (waited 0.4), etcd 0.6 (...), ...`, largest first, under 0.05 s left out. */
@@ -289,7 +310,8 @@ async function main(): Promise<void> {
   console.log(
     `# rounds: ${TRIALS}${QUICK ? ' (quick mode: the figures mean nothing)' : ''}; sides ${CHOSEN.join(', ')}; kubeadm and kubelet ${components().binaries.kubeadm.version}; node ${process.version}; RSA-2048 keys; load average ${load()}`,
   );
-  const keysS = await apiserverKeysSeconds();
+  const keys = await keygenSeconds();
+  const keysS = keys.apiserverS;
   const results = new Map<Side, Trial[]>(CHOSEN.map((s) => [s, []]));
   for (let i = 0; i < TRIALS; i++) {
     // rotate the order so a warm page cache or a load spike does not favour one side
@@ -323,8 +345,16 @@ async function main(): Promise<void> {
     return Number.isNaN(ms) ? 'n/a' : ms.toFixed(0);
   };
   console.log(`mirrors-running-after-readyz-ms: ${after('cri')} / ${after('process')} (cri / process; kubeadm ${after('kubeadm')})`);
+  if (CHOSEN.some((s) => s.endsWith('-base'))) {
+    console.log(`base-init-readyz-s: ${fmt(readyz('cri-base'))} / ${fmt(readyz('process-base'))} (cri / process, ${BASE})`);
+    console.log(`base-init-mirrors-s: ${fmt(mirrors('cri-base'))} / ${fmt(mirrors('process-base'))}`);
+    console.log(`base-mirrors-running-after-readyz-ms: ${after('cri-base')} / ${after('process-base')}`);
+  }
   console.log(`apiserver-keys-s: ${keysS.toFixed(2)}`);
   console.log(`keygen-floor-ratio: ${fmt((readyz('direct') + keysS) / readyz('direct'))}`);
+  // on 2 cores the 16 keys' CPU is what init cannot hide behind anything (the control plane needs most of them first)
+  console.log(`init-keygen-cpu-s: ${keys.allCpuS.toFixed(2)} (${INIT_KEYS} RSA-2048 keys, this process)`);
+  console.log(`direct-vs-kubeadm-ratio: ${fmt(readyz('direct') / readyz('kubeadm'))} (the physical limit ÷ kubeadm; init-readyz-ratio cannot be lower)`);
   console.log(`load-average-end: ${load()}`);
   console.log(`init-readyz-ratio: ${fmt(readyz('cri') / readyz('kubeadm'))} / ${fmt(readyz('process') / readyz('kubeadm'))} (cri / process ÷ kubeadm)`);
   console.log(`init-mirrors-ratio: ${fmt(mirrors('cri') / mirrors('kubeadm'))} / ${fmt(mirrors('process') / mirrors('kubeadm'))} (cri / process ÷ kubeadm)`);
