@@ -129,6 +129,8 @@ export interface ApiSyncInput {
   credentials?: Pick<NodeCredentials, 'ready' | 'onRotated' | 'stop'>;
 }
 
+type MirrorModule = typeof import('./mirror/index.js');
+
 /** The kubeconfig server's /readyz. */
 async function readyzURL(config: AgentConfig): Promise<URL | undefined> {
   const server = await kubeconfigServer(config);
@@ -139,7 +141,7 @@ async function readyzURL(config: AgentConfig): Promise<URL | undefined> {
  * The API side, started lazily. MirrorSync's module (with @kubernetes/client-node, ≈ 0.2 s of CPU to
  * load) is loaded once the kubeconfig's API server answers at all — it then runs its post-start
  * hooks, which leave the CPU mostly idle for about a second — and MirrorSync starts once the server
- * says it is ready (it is built at the first answer, asking nothing until then). Registering the node and creating the mirror pods while kube-apiserver is still
+ * says it is ready. Registering the node and creating the mirror pods while kube-apiserver is still
  * starting (requests failing and retried, a TLS handshake each) slowed that start-up by ≈ 0.5 s on
  * two cores (bench:init); after readiness the mirrors still appear within ≈ 0.5 s of it.
  * Readiness is read without credentials: 200 means ready; 401 means anonymous requests are off, so
@@ -151,7 +153,6 @@ class LazyMirrorSync implements ApiSync {
   private readonly abort = new AbortController();
   private inner: MirrorSync | undefined;
   private starting: Promise<void> | undefined;
-  private building: Promise<void> | undefined;
   private unsubscribe?: () => void;
 
   constructor(private readonly input: ApiSyncInput) {}
@@ -182,6 +183,7 @@ class LazyMirrorSync implements ApiSync {
   }
 
   private async run(): Promise<void> {
+    const { config, logger } = this.input;
     const signal = this.abort.signal;
     const credentials = this.input.credentials;
     if (credentials) {
@@ -190,22 +192,12 @@ class LazyMirrorSync implements ApiSync {
       this.unsubscribe = credentials.onRotated(() => this.inner?.credentialsChanged());
     }
     // Loaded only with --kubeconfig: @kubernetes/client-node alone is ≈ 60 MB of the agent's RSS.
-    // Built when the server first answers: the module, the runtime's version, the client and the
-    // Node's facts are ready then, and at readiness only the API requests are left (bench:init).
-    let ready!: () => void;
-    const apiReady = new Promise<void>((resolve) => (ready = resolve));
-    const build = (): Promise<void> => (this.building ??= this.build(apiReady));
-    await this.waitReady(signal, () => void build().catch(() => undefined));
+    let loading: Promise<MirrorModule> | undefined;
+    const load = (): Promise<MirrorModule> => (loading ??= import('./mirror/index.js'));
+    await this.waitReady(signal, () => void load().catch(() => undefined));
     signal.throwIfAborted();
-    ready();
-    await build();
-  }
-
-  /** Builds and starts MirrorSync; it asks the API server nothing before `apiReady`. */
-  private async build(apiReady: Promise<void>): Promise<void> {
-    const { config, logger } = this.input;
-    const signal = this.abort.signal;
-    const [{ MirrorSync }, runtimeVersion] = await Promise.all([import('./mirror/index.js'), containerRuntimeVersion(config, logger)]);
+    const { MirrorSync } = await load();
+    const runtimeVersion = await containerRuntimeVersion(config, logger);
     signal.throwIfAborted();
     this.inner = new MirrorSync({
       kubeconfig: config.kubeconfig,
@@ -221,7 +213,6 @@ class LazyMirrorSync implements ApiSync {
       // where the API server finds the kubelet API (logs); the read-only port when that is off
       kubeletPort: config.kubeletPort || config.readOnlyPort,
       registerTaints: config.registerTaints,
-      apiReady,
     });
     this.inner.start();
   }
@@ -231,7 +222,6 @@ class LazyMirrorSync implements ApiSync {
     this.unsubscribe?.();
     await this.input.credentials?.stop();
     await this.starting;
-    await this.building?.catch(() => undefined);
     await this.inner?.stop();
   }
 }

@@ -32,11 +32,6 @@ export interface NodeRegistrationOptions {
   registerTaints?: V1Taint[];
   /** How often the API is polled until it answers. */
   connectPollMs: number;
-  /**
-   * Resolves when the API server may be asked: connect() builds the client and the Node's facts
-   * first, so that after it only the requests are left.
-   */
-  apiReady?: Promise<void>;
   /** Node status heartbeat (besides the Lease). */
   statusReportMs: number;
 }
@@ -55,22 +50,6 @@ export interface RegistrationHealth {
   /** The API server answered at least once since start. */
   connected: boolean;
   lastLeaseRenew?: Date;
-}
-
-/** `p`, or nothing once `signal` aborts (the caller checks which). */
-function untilAborted(p: Promise<void>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const done = (): void => {
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    signal.addEventListener('abort', done);
-    p.then(done, (err: unknown) => {
-      signal.removeEventListener('abort', done);
-      reject(err as Error);
-    });
-  });
 }
 
 export class NodeRegistration {
@@ -112,8 +91,6 @@ export class NodeRegistration {
           kubeletVersion: this.kubeletVersion(),
           containerRuntimeVersion: this.opts.containerRuntimeVersion,
         });
-        if (this.opts.apiReady) await untilAborted(this.opts.apiReady, this.signal);
-        if (!this.running || this.signal.aborted) return;
         await this.client.core.readNode({ name: this.opts.nodeName }).catch((err: unknown) => {
           if (!isNotFound(err)) throw err;
         });

@@ -46,8 +46,6 @@ export interface MirrorSyncOptions {
   resyncMs?: number;
   /** How often the API is polled until it answers. Default 250 ms. */
   connectPollMs?: number;
-  /** Resolves when the API server may be asked (NodeRegistrationOptions.apiReady). */
-  apiReady?: Promise<void>;
   /** Node status heartbeat (besides the Lease). Default 60 s. */
   statusReportMs?: number;
 }
@@ -156,7 +154,8 @@ export class MirrorSync {
     const reconciler = (this.reconciler = new MirrorReconciler(client, this.opts, this.log, { fail: (what, err) => this.fail(what, err) }, this.state));
     await registration.ensureNode();
     if (!this.running) return;
-    let first = true;
+    registration.scheduleLease(0);
+    this.startWatch();
     while (this.running) {
       let failed = false;
       if (this.dirty) {
@@ -170,13 +169,6 @@ export class MirrorSync {
           this.fail('mirror pod sync failed', err);
           if (isNotFound(err) || isForbidden(err)) await registration.ensureNode().catch((e: unknown) => this.fail('node registration failed', e));
         }
-      }
-      if (first) {
-        // The Lease and the pod watch wait for the first sync: started together with it, their
-        // requests came first on a just-ready API server and delayed the mirror pods (bench:init).
-        first = false;
-        registration.scheduleLease(0);
-        this.startWatch();
       }
       // A failed sync is retried at the connect pace: right after start-up the API server answers
       // before its post-start hooks made the system PriorityClasses, so the first mirror creations
