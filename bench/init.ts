@@ -23,13 +23,22 @@
  * once) the eight keys kube-apiserver reads at start-up, and `keygen-floor-ratio` = (direct +
  * that) / direct — what no init making a fresh PKI can beat on this machine.
  *
+ * Per trial it also prints the CPU seconds and run-queue wait of every command in the node from
+ * the start to /readyz (bench/lib/procfs.ts cpuByCommand): on a shared 2-core machine the time to
+ * /readyz follows the CPU the control plane gets, so this is the profile that shows where it went.
+ * `init-keygen-cpu-s` is the CPU of the 16 RSA keys init makes; `direct-vs-kubeadm-ratio` the
+ * floor of init-readyz-ratio.
+ *
  * BENCH_INIT_TRIALS (default 3) sets the number of rounds; BENCH_QUICK=1 is one round (a smoke run
  * for `npm test`); BENCH_INIT_SIDES=kubeadm,cri limits the sides; BENCH_INIT_VERBOSE=1 prints every
- * output line of the init commands with its time.
+ * output line of the init commands, and the agent's log, with its time; BENCH_INIT_KEEP_LOGS=<dir>
+ * copies the control plane's logs there; BENCH_INIT_BASE=<checkout, built> adds the sides
+ * `cri-base` and `process-base` (kubestrap from that checkout) for an A/B in the same rounds.
  */
-import { mkdir } from 'node:fs/promises';
+import { cp, mkdir, readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import path from 'node:path';
+import { AGENT_PATHS } from '../src/agent/daemon.js';
 import { Host } from '../src/host/host.js';
 import { kubeClient, type KubeClient } from '../src/kube/client.js';
 import { generateKeyPair } from '../src/pki/keys.js';
@@ -41,13 +50,18 @@ import { buildCli, CONTROL_PLANE, kubestrap, REPO } from '../test/support/init-e
 import { runWithLines, type Proc } from '../test/support/proc.js';
 import { hostCommand } from '../test/support/static-pods.js';
 import { startTestbed, type TestbedNode } from '../test/support/testbed.js';
+import { cpuByCommand, cpuSince, type CommandCpu } from './lib/procfs.js';
 import { kubeadmInit, kubeadmReset } from './lib/vs-kubeadm.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const TRIALS = Number(process.env.BENCH_INIT_TRIALS ?? (QUICK ? 1 : 3));
 const VERBOSE = process.env.BENCH_INIT_VERBOSE === '1';
+/** A directory to copy the control plane's logs into (kubestrap's pod logs, the direct start's output), one dir per trial. */
+const KEEP_LOGS = process.env.BENCH_INIT_KEEP_LOGS;
 const SIDES = ['kubeadm', 'cri', 'process', 'direct'] as const;
-type Side = (typeof SIDES)[number];
+/** `cri-base` / `process-base`: kubestrap from the checkout in BENCH_INIT_BASE (an A/B of a change, in the same rounds). */
+type Side = (typeof SIDES)[number] | 'cri-base' | 'process-base';
+const BASE = process.env.BENCH_INIT_BASE;
 const CHOSEN: readonly Side[] = process.env.BENCH_INIT_SIDES ? (process.env.BENCH_INIT_SIDES.split(',') as Side[]) : SIDES;
 const NODE = 'benchcp';
 const POLL_MS = 50;
@@ -82,11 +96,16 @@ interface Trial {
   exitS?: number;
   marks: Record<string, number>;
   notes: string[];
+  /** CPU per command in the node from the start to /readyz. */
+  cpu?: Map<string, CommandCpu>;
 }
 
 /** Polls /readyz and then the mirror pods from the host, until both are seen or `deadline`. */
 class Watch {
   readyAt: number | undefined;
+  /** CPU per command in the node from the watch's start to /readyz first ok. */
+  cpuAtReady: Map<string, CommandCpu> | undefined;
+  private readonly cpuAtStart: Promise<Map<string, CommandCpu> | undefined>;
   mirrorsAt: number | undefined;
   private stopped = false;
   readonly done: Promise<void>;
@@ -96,6 +115,7 @@ class Watch {
     private readonly mirrors: boolean,
     deadline: number,
   ) {
+    this.cpuAtStart = cpuByCommand(node.netns).catch(() => undefined);
     this.done = this.run(deadline);
   }
 
@@ -108,6 +128,10 @@ class Watch {
     while (this.readyAt === undefined && !this.stopped && performance.now() < deadline) {
       if (await probeOnce(url, 1000)) this.readyAt = performance.now();
       else await sleep(POLL_MS);
+    }
+    if (this.readyAt !== undefined) {
+      const now = await cpuByCommand(this.node.netns).catch(() => undefined);
+      if (now) this.cpuAtReady = cpuSince(now, await this.cpuAtStart);
     }
     if (!this.mirrors) return;
     let client: KubeClient | undefined;
@@ -145,7 +169,14 @@ async function finish(watch: Watch, t0: number, exitAt: number, output: string, 
   watch.stop();
   await watch.done;
   if (watch.readyAt === undefined || watch.mirrorsAt === undefined) throw new Error(`${side}: /readyz or the mirror pods never came`);
-  return { readyzS: (watch.readyAt - t0) / 1000, mirrorsS: (watch.mirrorsAt - t0) / 1000, exitS: (exitAt - t0) / 1000, marks: {}, notes: [] };
+  return {
+    readyzS: (watch.readyAt - t0) / 1000,
+    mirrorsS: (watch.mirrorsAt - t0) / 1000,
+    exitS: (exitAt - t0) / 1000,
+    marks: {},
+    notes: [],
+    cpu: watch.cpuAtReady,
+  };
 }
 
 async function kubeadmSide(node: TestbedNode): Promise<Trial> {
@@ -163,22 +194,37 @@ async function kubeadmSide(node: TestbedNode): Promise<Trial> {
   }
 }
 
-async function kubestrapSide(node: TestbedNode, runtime: 'cri' | 'process'): Promise<Trial> {
+async function kubestrapSide(node: TestbedNode, side: 'cri' | 'process' | 'cri-base' | 'process-base'): Promise<Trial> {
+  const runtime = side.startsWith('cri') ? 'cri' : 'process';
+  const repo = side.endsWith('-base') ? BASE : REPO;
+  if (repo === undefined) throw new Error(`side ${side} needs BENCH_INIT_BASE (a checkout of the baseline, built)`);
   if (runtime === 'process') await stageImageBinaries(node.rootfs);
   const marks: Record<string, number> = {};
   const t0 = performance.now();
+  const epoch0 = Date.now();
   const watch = new Watch(node, true, t0 + TIMEOUT_MS);
-  const r = await runWithLines([...node.launcher, process.execPath, path.join(REPO, 'bin/kubestrap.js'), ...initArgs(node, runtime)], {
+  const r = await runWithLines([...node.launcher, process.execPath, path.join(repo, 'bin/kubestrap.js'), ...initArgs(node, runtime)], {
     timeoutMs: TIMEOUT_MS,
-    onLine: marker(runtime, t0, marks),
+    onLine: marker(side, t0, marks),
   });
   const exitAt = performance.now();
   try {
-    const trial = await finish(watch, t0, exitAt, r.output, r.code, runtime);
+    const trial = await finish(watch, t0, exitAt, r.output, r.code, side);
+    if (VERBOSE) await printAgentLog(node, side, epoch0);
+    if (KEEP_LOGS) await cp(path.join(node.rootfs, 'var/log/pods'), path.join(KEEP_LOGS, `${side}-${Date.now()}`), { recursive: true });
     return { ...trial, marks };
   } finally {
     const notes = await resetControlPlane(node);
     if (notes.length > 0) console.log(`#   kubestrap reset: ${notes.join('; ')}`);
+  }
+}
+
+/** The agent's log (logfmt, ISO times) with each line's time since the init command's start. */
+async function printAgentLog(node: TestbedNode, side: Side, epoch0: number): Promise<void> {
+  const text = await readFile(path.join(node.rootfs, AGENT_PATHS.log), 'utf8').catch(() => '');
+  for (const line of text.split('\n')) {
+    const at = Date.parse(line.slice(0, 24));
+    if (!Number.isNaN(at)) console.log(`#   ${((at - epoch0) / 1000).toFixed(3)} ${side} agent: ${line.slice(25, 185)}`);
   }
 }
 
@@ -205,10 +251,11 @@ async function directSide(node: TestbedNode): Promise<Trial> {
     procs.push(...(await Promise.all(commands.map((c) => node.spawn(path.basename(c.binary), c.binary, c.args)))));
     await watch.done;
     if (watch.readyAt === undefined) throw new Error('direct: /readyz never answered ok');
-    return { readyzS: (watch.readyAt - t0) / 1000, marks: {}, notes: [] };
+    return { readyzS: (watch.readyAt - t0) / 1000, marks: {}, notes: [], cpu: watch.cpuAtReady };
   } finally {
     watch.stop();
     for (const p of procs.reverse()) await p.stop(10_000);
+    if (KEEP_LOGS) for (const p of procs) await cp(p.logFile, path.join(KEEP_LOGS, `direct-${Date.now()}`, path.basename(p.logFile)));
   }
 }
 
@@ -228,15 +275,30 @@ async function trial(side: Side): Promise<Trial> {
 /** ca, apiserver, apiserver-kubelet-client, front-proxy-ca, front-proxy-client, etcd/ca, apiserver-etcd-client, sa. */
 const APISERVER_KEYS = 8;
 
-/** Median of 3: the eight keys generated at once, as the certs phase starts them. */
-async function apiserverKeysSeconds(): Promise<number> {
-  const runs: number[] = [];
+/** The RSA keys `kubestrap init` makes: 11 of the certs phase (sa included) and 5 kubeconfig clients. */
+const INIT_KEYS = 16;
+
+/** Medians of 3: the eight apiserver keys generated at once (wall s), and the CPU seconds of all 16 init makes. */
+async function keygenSeconds(): Promise<{ apiserverS: number; allCpuS: number }> {
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < (QUICK ? 1 : 3); i++) {
     const t0 = performance.now();
     await Promise.all(Array.from({ length: APISERVER_KEYS }, () => generateKeyPair('RSA-2048')));
-    runs.push((performance.now() - t0) / 1000);
+    wall.push((performance.now() - t0) / 1000);
+    const c0 = process.cpuUsage();
+    await Promise.all(Array.from({ length: INIT_KEYS }, () => generateKeyPair('RSA-2048')));
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1e6);
   }
-  return median(runs);
+  return { apiserverS: median(wall), allCpuS: median(cpu) };
+}
+
+/** `total 5.1: kube-apiserver 3.2 (waited 0.4), etcd 0.6 (...), ...`, largest first, under 0.05 s left out. */
+function cpuLine(cpu: Map<string, CommandCpu>): string {
+  const total = [...cpu.values()].reduce((a, b) => a + b.cpuS, 0);
+  const parts = [...cpu].filter(([, c]) => c.cpuS >= 0.05).sort((a, b) => b[1].cpuS - a[1].cpuS);
+  return `total ${total.toFixed(2)}: ${parts.map(([n, c]) => `${n} ${c.cpuS.toFixed(2)} (waited ${c.waitS.toFixed(2)})`).join(', ')}`;
 }
 
 const fmt = (x: number): string => (Number.isNaN(x) ? 'n/a' : x.toFixed(2));
@@ -248,7 +310,8 @@ async function main(): Promise<void> {
   console.log(
     `# rounds: ${TRIALS}${QUICK ? ' (quick mode: the figures mean nothing)' : ''}; sides ${CHOSEN.join(', ')}; kubeadm and kubelet ${components().binaries.kubeadm.version}; node ${process.version}; RSA-2048 keys; load average ${load()}`,
   );
-  const keysS = await apiserverKeysSeconds();
+  const keys = await keygenSeconds();
+  const keysS = keys.apiserverS;
   const results = new Map<Side, Trial[]>(CHOSEN.map((s) => [s, []]));
   for (let i = 0; i < TRIALS; i++) {
     // rotate the order so a warm page cache or a load spike does not favour one side
@@ -266,6 +329,7 @@ async function main(): Promise<void> {
           (t.mirrorsS !== undefined ? `, mirrors Running ${t.mirrorsS.toFixed(2)} s, exit ${t.exitS!.toFixed(2)} s` : '') +
           ` (load ${before}${marks ? `; at s: ${marks}` : ''})`,
       );
+      if (t.cpu) console.log(`#   ${side} CPU s to readyz (and run-queue wait): ${cpuLine(t.cpu)}`);
     }
   }
   const med = (side: Side, f: (t: Trial) => number | undefined): number => median((results.get(side) ?? []).map(f).filter((x): x is number => x !== undefined));
@@ -281,8 +345,16 @@ async function main(): Promise<void> {
     return Number.isNaN(ms) ? 'n/a' : ms.toFixed(0);
   };
   console.log(`mirrors-running-after-readyz-ms: ${after('cri')} / ${after('process')} (cri / process; kubeadm ${after('kubeadm')})`);
+  if (CHOSEN.some((s) => s.endsWith('-base'))) {
+    console.log(`base-init-readyz-s: ${fmt(readyz('cri-base'))} / ${fmt(readyz('process-base'))} (cri / process, ${BASE})`);
+    console.log(`base-init-mirrors-s: ${fmt(mirrors('cri-base'))} / ${fmt(mirrors('process-base'))}`);
+    console.log(`base-mirrors-running-after-readyz-ms: ${after('cri-base')} / ${after('process-base')}`);
+  }
   console.log(`apiserver-keys-s: ${keysS.toFixed(2)}`);
   console.log(`keygen-floor-ratio: ${fmt((readyz('direct') + keysS) / readyz('direct'))}`);
+  // on 2 cores the 16 keys' CPU is what init cannot hide behind anything (the control plane needs most of them first)
+  console.log(`init-keygen-cpu-s: ${keys.allCpuS.toFixed(2)} (${INIT_KEYS} RSA-2048 keys, this process)`);
+  console.log(`direct-vs-kubeadm-ratio: ${fmt(readyz('direct') / readyz('kubeadm'))} (the physical limit ÷ kubeadm; init-readyz-ratio cannot be lower)`);
   console.log(`load-average-end: ${load()}`);
   console.log(`init-readyz-ratio: ${fmt(readyz('cri') / readyz('kubeadm'))} / ${fmt(readyz('process') / readyz('kubeadm'))} (cri / process ÷ kubeadm)`);
   console.log(`init-mirrors-ratio: ${fmt(mirrors('cri') / mirrors('kubeadm'))} / ${fmt(mirrors('process') / mirrors('kubeadm'))} (cri / process ÷ kubeadm)`);
