@@ -83,6 +83,11 @@ export const KUBELET_PATHS = {
   flagsEnv: `${KUBELET_DIR}/kubeadm-flags.env`,
   /** The kubelet's --cert-dir: its client certificate after the TLS bootstrap, its serving cert. */
   pkiDir: `${KUBELET_DIR}/pki`,
+  /**
+   * The node's own KubeletConfiguration document of join's --config, kept so `upgrade node` lays it
+   * over the cluster's kubelet-config again (with kubeadm a node gives it through --patches each time).
+   */
+  nodeConfig: `${KUBELET_DIR}/kubestrap-node-config.yaml`,
   bootstrapKubeconfig: `${KUBERNETES_DIR}/${KUBECONFIG_FILES.bootstrapKubelet}`,
 } as const;
 

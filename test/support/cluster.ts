@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import type { V1Node } from '@kubernetes/client-node';
 import path from 'node:path';
-import { componentsReady, suiteVersionFlags } from './components.js';
+import { components, componentsOf, componentsReady, suiteRelease } from './components.js';
 import { stageImageBinaries } from './image-binaries.js';
 import { buildCli, forceCleanup, httpsGet, kubectl, kubectlJson, kubestrap, type CliResult } from './init-e2e.js';
 import { waitFor } from './proc.js';
@@ -70,17 +70,19 @@ export interface InitControlPlaneOptions {
   runtime?: ControlPlaneRuntime;
   /** More init flags (after the generated ones). */
   extraArgs?: readonly string[];
+  /** The Kubernetes version to init at (a prepared row, e.g. an upgrade's start; default: the suite's). */
+  version?: string;
 }
 
-/** The node's address, name, the bed's pod network and the suite's version: init's flags kubeadm takes too. */
-export function nodeInitFlags(node: TestbedNode): string[] {
-  return ['--apiserver-advertise-address', node.ip, '--node-name', node.name, '--pod-network-cidr', POD_NETWORK, ...suiteVersionFlags()];
+/** The node's address, name, the bed's pod network and the version (the suite's): init's flags kubeadm takes too. */
+export function nodeInitFlags(node: TestbedNode, version = suiteRelease().version): string[] {
+  return ['--apiserver-advertise-address', node.ip, '--node-name', node.name, '--pod-network-cidr', POD_NETWORK, '--kubernetes-version', version];
 }
 
 /** init's flags for `node` (before `extraArgs`). */
-export function initArgs(node: TestbedNode, runtime: ControlPlaneRuntime): string[] {
+export function initArgs(node: TestbedNode, runtime: ControlPlaneRuntime, version?: string): string[] {
   const runtimeArgs = runtime === 'cri' ? ['--runtime', 'cri', '--cri-socket', criEndpoint(node)] : ['--runtime', 'process'];
-  return ['init', '--rootfs', node.rootfs, ...runtimeArgs, ...nodeInitFlags(node)];
+  return ['init', '--rootfs', node.rootfs, ...runtimeArgs, ...nodeInitFlags(node, version)];
 }
 
 function criEndpoint(node: TestbedNode): string {
@@ -100,9 +102,9 @@ export function resetControlPlane(node: TestbedNode): Promise<string[]> {
 export async function initControlPlane(node: TestbedNode, options: InitControlPlaneOptions = {}): Promise<ControlPlane> {
   await buildCli();
   const runtime = options.runtime ?? 'process';
-  if (runtime === 'process') await stageImageBinaries(node.rootfs);
+  if (runtime === 'process') await stageImageBinaries(node.rootfs, options.version ? componentsOf(options.version) : components());
   const run = (args: readonly string[], timeoutMs?: number): Promise<CliResult> => kubestrap(args, timeoutMs, node.launcher);
-  const init = await run([...initArgs(node, runtime), ...(options.extraArgs ?? [])]);
+  const init = await run([...initArgs(node, runtime, options.version), ...(options.extraArgs ?? [])]);
   if (init.code !== 0) {
     const notes = await resetControlPlane(node);
     const agentLog = await readFile(path.join(node.rootfs, 'var/log/kubestrap-agent.log'), 'utf8').catch(() => '');

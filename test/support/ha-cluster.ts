@@ -6,6 +6,11 @@
  * parameter: cp1's bed address by default, or whatever `endpoint(bed)` returns — an HAProxy in its
  * own namespace or the node-local balancer (issue 13b) — after `beforeInit(bed)` has started it.
  *
+ * With `version` (an upgrade's start, e.g. UPGRADE_FROM) every node runs that version: its binaries
+ * staged on the control planes, init at it, and each worker's kubelet started through a link of its
+ * own (`kubeletLink(node)`, what a package puts at /usr/bin/kubelet), which a test re-points to
+ * another version's kubelet, as an operator upgrades the binary.
+ *
  * `etcdctl()` runs the harness' etcdctl in a control-plane node's network namespace with that
  * node's etcd healthcheck-client certificate; `members()` is its `member list` as JSON. `stop()`
  * resets every node (etcd membership left alone: the bed goes away) and stops the bed.
@@ -16,7 +21,8 @@ import { promisify } from 'node:util';
 import type { V1Node } from '@kubernetes/client-node';
 import { initControlPlane, parseJoinCommand, resetControlPlane, type ControlPlane, type ControlPlaneRuntime, type JoinCommand } from './cluster.js';
 import { enablePodNetwork } from './cni.js';
-import { components } from './components.js';
+import { mkdir, rename, rm, symlink } from 'node:fs/promises';
+import { components, componentsOf } from './components.js';
 import { stageImageBinaries } from './image-binaries.js';
 import { kubectl, kubectlJson, kubestrap, REPO, type CliResult } from './init-e2e.js';
 import { defaultJoiner, joinNode } from './node-join.js';
@@ -108,6 +114,8 @@ export interface HaClusterOptions {
   extraNodes?: readonly string[];
   /** More worker join flags (e.g. --node-local-lb; kubestrap's join only). */
   workerJoinArgs?: readonly string[];
+  /** The Kubernetes version of every node (a prepared row; default: the suite's); kubestrap's join only. */
+  version?: string;
 }
 
 export interface HaCluster {
@@ -122,6 +130,8 @@ export interface HaCluster {
   readonly timings: Record<string, number>;
   joinControlPlane(node: TestbedNode, options?: JoinControlPlaneOptions): Promise<TimedCliResult>;
   joinWorker(node: TestbedNode): Promise<LinesResult>;
+  /** The path a worker's kubelet runs from (a link to the prepared kubelet of `version`). */
+  kubeletLink(node: TestbedNode): string;
   kubectl(args: readonly string[]): Promise<string>;
   kubectlJson<T>(args: readonly string[]): Promise<T>;
   kubestrap(node: TestbedNode, args: readonly string[], timeoutMs?: number): Promise<CliResult>;
@@ -163,6 +173,7 @@ export async function startHaCluster(options: HaClusterOptions = {}): Promise<Ha
   const cpNames = options.controlPlanes ?? ['cp1', 'cp2', 'cp3'];
   const workerNames = options.workers ?? ['w1'];
   const runtime = options.runtime ?? 'process';
+  const comps = options.version ? componentsOf(options.version) : components();
   const bed = await startTestbed({
     nodes: [...cpNames, ...workerNames, ...(options.extraNodes ?? [])],
     containerd: workerNames.length > 0 || runtime === 'cri',
@@ -201,7 +212,11 @@ export async function startHaCluster(options: HaClusterOptions = {}): Promise<Ha
     const cp1Node = controlPlanes[0]!;
     const endpoint = options.endpoint ? await options.endpoint(bed) : `${cp1Node.ip}:6443`;
     const cp1 = await timed(`init ${cp1Node.name}`, () =>
-      initControlPlane(cp1Node, { runtime, extraArgs: ['--upload-certs', '--control-plane-endpoint', endpoint, ...(options.initExtraArgs ?? [])] }),
+      initControlPlane(cp1Node, {
+        runtime,
+        version: comps.kubernetesVersion,
+        extraArgs: ['--upload-certs', '--control-plane-endpoint', endpoint, ...(options.initExtraArgs ?? [])],
+      }),
     );
     const cpJoin = parseControlPlaneJoinCommand(cp1.initStdout);
     const run = (node: TestbedNode, args: readonly string[], timeoutMs?: number): Promise<CliResult> => kubestrap(args, timeoutMs, node.launcher);
@@ -209,7 +224,7 @@ export async function startHaCluster(options: HaClusterOptions = {}): Promise<Ha
     const etcdctl = async (args: readonly string[], via: TestbedNode = cp1Node): Promise<string> => {
       const argv = [
         ...via.launcher,
-        components().binaries.etcdctl.path,
+        comps.binaries.etcdctl.path,
         `--endpoints=https://${via.ip}:2379`,
         `--cacert=${certDir(via)}/ca.crt`,
         `--cert=${certDir(via)}/healthcheck-client.crt`,
@@ -229,10 +244,17 @@ export async function startHaCluster(options: HaClusterOptions = {}): Promise<Ha
       timings,
       joinControlPlane: async (node, o = {}) => {
         // again: a reset (of a failed join) removes the staged binaries with /var/lib/kubestrap
-        if (runtime === 'process') await stageImageBinaries(node.rootfs);
+        if (runtime === 'process') await stageImageBinaries(node.rootfs, comps);
         return timed(`join ${node.name}`, () => kubestrapTimed(node, controlPlaneJoinArgs(node, cpJoin, runtime, o), o.timeoutMs ?? 300_000));
       },
-      joinWorker: async (node) => timed(`join ${node.name}`, async () => joinNode(await defaultJoiner(), node, cpJoin, { extraArgs: options.workerJoinArgs })),
+      joinWorker: async (node) =>
+        timed(`join ${node.name}`, async () => {
+          if (!options.version) return joinNode(await defaultJoiner(), node, cpJoin, { extraArgs: options.workerJoinArgs });
+          await mkdir(path.dirname(kubeletLink(node)), { recursive: true });
+          await pointLink(kubeletLink(node), comps.binaries.kubelet.path);
+          return joinNode('kubestrap', node, cpJoin, { extraArgs: options.workerJoinArgs, kubeletPath: kubeletLink(node) });
+        }),
+      kubeletLink,
       kubectl: (args) => kubectl(cp1.adminConf, args),
       kubectlJson: <T>(args: readonly string[]) => kubectlJson<T>(cp1.adminConf, args),
       kubestrap: run,
@@ -261,6 +283,17 @@ export async function startHaCluster(options: HaClusterOptions = {}): Promise<Ha
     await stop();
     throw err;
   }
+}
+
+/** Where a worker's kubelet runs from when the cluster has a `version`. */
+const kubeletLink = (node: TestbedNode): string => path.join(node.dir, 'bin/kubelet');
+
+/** Points `link` at `target` atomically (a new link renamed over the old: a running binary keeps its file). */
+export async function pointLink(link: string, target: string): Promise<void> {
+  const tmp = `${link}.new`;
+  await rm(tmp, { force: true });
+  await symlink(target, tmp);
+  await rename(tmp, link);
 }
 
 /** The nodes that have the control-plane role label. */

@@ -25,6 +25,8 @@ export interface NodeJoinOptions {
   onLine?: (line: string) => void;
   /** More `kubestrap join` flags (e.g. --node-local-lb); kubestrap only. */
   extraArgs?: readonly string[];
+  /** The kubelet binary (default: the suite version's); kubestrap only. */
+  kubeletPath?: string;
 }
 
 /**
@@ -51,7 +53,7 @@ async function kubestrapJoin(node: TestbedNode, join: JoinCommand, options: Node
   };
   const kubelet = { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', ...kubeletMachineSettings(node) };
   await writeFile(config, `${stringify(joinConfiguration)}---\n${stringify(kubelet)}`);
-  const kubeletPath = components().binaries.kubelet.path;
+  const kubeletPath = options.kubeletPath ?? components().binaries.kubelet.path;
   const argv = [
     ...node.launcher,
     process.execPath,
@@ -73,6 +75,7 @@ async function kubestrapJoin(node: TestbedNode, join: JoinCommand, options: Node
 
 /** Joins `node` with `joiner`; never rejects on the join's failure (the code is in the result). */
 export function joinNode(joiner: Joiner, node: TestbedNode, join: JoinCommand, options: NodeJoinOptions = {}): Promise<LinesResult> {
+  if (joiner === 'kubeadm' && options.kubeletPath) throw new Error("kubeletPath: the kubeadm joiner runs the suite version's kubelet only");
   return joiner === 'kubeadm' ? kubeadmJoin(node, join, options) : kubestrapJoin(node, join, options);
 }
 

@@ -52,9 +52,11 @@ export class Unavailability {
   readonly outages: number[] = [];
   polls = 0;
 
+  /** `probe`: instead of GET `url` answering 200 (e.g. an authenticated request). */
   constructor(
-    private readonly url = `${APISERVER}/readyz`,
+    url = `${APISERVER}/readyz`,
     private readonly intervalMs = 50,
+    private readonly probe: () => Promise<boolean> = () => probeOnce(url, 1000),
   ) {
     this.loop = this.run();
   }
@@ -62,7 +64,7 @@ export class Unavailability {
   private async run(): Promise<void> {
     while (this.running) {
       const at = performance.now();
-      const ok = await probeOnce(this.url, 1000);
+      const ok = await this.probe();
       this.polls++;
       if (!ok) this.downSince ??= at;
       else if (this.downSince !== undefined) {

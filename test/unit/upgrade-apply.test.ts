@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +18,7 @@ import { backupStamp, manifestDiff, StaticPodPathManager } from '../../src/phase
 import { manifestsEqual, plannedChanges } from '../../src/phases/upgrade/control-plane.js';
 import { readNodeLocal, upgradeConfig } from '../../src/phases/upgrade/node-config.js';
 import { versionPolicies } from '../../src/phases/upgrade/plan.js';
+import { testConfig } from '../support/config-fixture.js';
 
 const [r35, r36, r37] = KUBERNETES_RELEASES as [
   (typeof KUBERNETES_RELEASES)[number],
@@ -123,6 +125,13 @@ describe('upgrade apply: this node at the target', () => {
       ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'],
     );
   });
+
+  it('renders a worker (no kube-apiserver here) with the default route address, as kubeadm dynamic defaults', () => {
+    const loaded = parseConfig(clusterConfigurationYAML(testConfig({ kubernetesVersion: r36.version, nodeName: 'cp1' })), 'kube-system/kubeadm-config');
+    const config = upgradeConfig(loaded, { nodeName: 'w1', criSocket: 'unix:///run/w1.sock' }, r37.version);
+    assert.equal(config.nodeName, 'w1');
+    assert.ok(isIP(config.init.localAPIEndpoint.advertiseAddress), config.init.localAPIEndpoint.advertiseAddress);
+  });
 });
 
 describe('upgrade apply: what a failure says', () => {
@@ -202,6 +211,11 @@ describe('upgrade node on a worker with a kubelet', () => {
     const host = new Host(tmpRoot());
     await host.writeFile('/var/lib/kubelet/config.yaml', 'kind: KubeletConfiguration\nold: true\n');
     await host.writeFile('/var/lib/kubelet/instance-config.yaml', 'containerRuntimeEndpoint: "unix:///run/w1.sock"\n');
+    // join's own KubeletConfiguration document (kept by join): laid over the cluster's again
+    await host.writeFile(
+      '/var/lib/kubelet/kubestrap-node-config.yaml',
+      'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfailCgroupV1: false\n',
+    );
     const out = memoryPrinter();
     const data = new UpgradeData({
       config: testConfig({ kubernetesVersion: r37.version, nodeName: 'w1' }),
@@ -221,10 +235,12 @@ describe('upgrade node on a worker with a kubelet', () => {
     const written = await readFile(host.path('/var/lib/kubelet/config.yaml'), 'utf8');
     assert.match(written, /cgroupDriver: systemd/);
     assert.match(written, /containerRuntimeEndpoint: unix:\/\/\/run\/w1\.sock/);
+    assert.match(written, /failCgroupV1: false/, "the node's own document stays");
     const backups = await readdir(host.path('/etc/kubernetes/tmp'));
     assert.equal(backups.length, 1);
     assert.match(backups[0]!, /^kubestrap-kubelet-config-/);
     assert.ok(out.lines.some((l) => l.includes('Skipping phase. Not a control plane node.')));
+    assert.ok(out.lines.some((l) => l.includes('Skipping the addon phase. Not a control plane node.')));
     assert.ok(out.lines.some((l) => /The kubelet binary is yours, as with kubeadm: install the kubelet of v1\.37\.\d+/.test(l)));
   });
 });

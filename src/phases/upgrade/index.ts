@@ -1,7 +1,9 @@
 /**
  * The phases of `kubestrap upgrade apply` and `kubestrap upgrade node`, in kubeadm's order
  * (cmd/kubeadm/app/cmd/upgrade/apply.go, node.go): preflight → control-plane → upload-config →
- * kubelet-config → bootstrap-token → addon (apply); preflight → control-plane → kubelet-config (node).
+ * kubelet-config → bootstrap-token → addon (apply); preflight → control-plane → kubelet-config → addon
+ * (node: on a control plane only, so the last control plane upgraded in an HA cluster is the one
+ * that upgrades CoreDNS and kube-proxy, as kubeadm's `upgrade node` does).
  * upload-config, bootstrap-token and addon are init's phases, reused through AdminClientData.
  */
 import { parse, stringify } from 'yaml';
@@ -12,6 +14,7 @@ import { kubeletConfigYaml, KUBELET_INSTANCE_CONFIG } from '../kubelet-files.js'
 import type { Phase } from '../runner.js';
 import { KUBELET_PATHS } from '../../constants.js';
 import { HostError, PreflightError, messageOf } from '../../errors.js';
+import type { ComponentConfigDoc } from '../../config/componentconfig/strict.js';
 import { parseImage } from '../../images/binary.js';
 import { withRetry } from '../../kube/retry.js';
 import { probeSucceeds } from '../../net/http-probe.js';
@@ -104,7 +107,8 @@ const controlPlane: Phase<UpgradeData> = {
 
 /**
  * kubeadm's kubelet-config phase: a node with a kubelet gets the cluster's kubelet-config ConfigMap
- * as its config.yaml (its CRI endpoint from instance-config.yaml), the old one backed up; the
+ * as its config.yaml (the node's own document of join's --config over it, its CRI endpoint from
+ * instance-config.yaml), the old one backed up; the
  * kubelet binary and its restart are the operator's, as with kubeadm. A node running the kubestrap
  * agent has no kubelet configuration to write.
  */
@@ -132,7 +136,10 @@ const kubeletConfig: Phase<UpgradeData> = {
       throw new HostError(`kube-system/${KUBELET_CONFIG_CM} has no "kubelet" key`, { hint: 'run `kubestrap upgrade apply` on a control-plane node first' });
     const instance = parse((await host.readOptional(KUBELET_INSTANCE_CONFIG))?.toString('utf8') ?? '') as { containerRuntimeEndpoint?: string } | null;
     const criSocket = instance?.containerRuntimeEndpoint ?? String(doc.containerRuntimeEndpoint ?? ctx.config.init.nodeRegistration.criSocket);
-    const next = kubeletConfigYaml(doc, { criSocket }, host);
+    // the node's own document of join's --config goes over the cluster's again, as at join
+    const nodeText = (await host.readOptional(KUBELET_PATHS.nodeConfig))?.toString('utf8');
+    const nodeKubelet = nodeText === undefined ? undefined : { doc: (parse(nodeText) ?? {}) as ComponentConfigDoc, file: host.path(KUBELET_PATHS.nodeConfig) };
+    const next = kubeletConfigYaml(doc, { criSocket, ...(nodeKubelet ? { nodeKubelet } : {}) }, host);
     if (next === current.toString('utf8')) {
       out.line('upgrade/kubelet-config', `The kubelet configuration "${host.path(KUBELET_PATHS.config)}" is already the cluster's`);
     } else if (ctx.dryRun) {
@@ -186,4 +193,11 @@ const addons: Phase<UpgradeData> = {
 };
 
 export const APPLY_PHASES: readonly Phase<UpgradeData>[] = [applyPreflight, controlPlane, uploadConfigPhase, kubeletConfig, bootstrapTokenPhase, addons];
-export const NODE_PHASES: readonly Phase<UpgradeData>[] = [nodePreflight, controlPlane, kubeletConfig];
+/** kubeadm's addon phase of `upgrade node`: "Not a control plane node." on a worker, else apply's gate. */
+const nodeAddons: Phase<UpgradeData> = {
+  ...addons,
+  when: (ctx) => ctx.controlPlane,
+  skipped: (ctx) => ctx.out.line('upgrade/addon', 'Skipping the addon phase. Not a control plane node.'),
+};
+
+export const NODE_PHASES: readonly Phase<UpgradeData>[] = [nodePreflight, controlPlane, kubeletConfig, nodeAddons];

@@ -14,7 +14,7 @@ import { deriveConfig, documentsFrom } from '../../config/resolve.js';
 import { validateConfig } from '../../config/validate.js';
 import { resolveKubernetesVersion } from '../../config/versions.js';
 import type { ComponentConfigs, ResolvedConfig } from '../../config/types.js';
-import { splitHostPort } from '../../config/net.js';
+import { defaultRouteIPv4, splitHostPort } from '../../config/net.js';
 import type { Host } from '../../host/host.js';
 import type { KubeClient } from '../../kube/client.js';
 import { COMPONENT_CONFIG_HASH_ANNOTATION } from '../../kube/configmap.js';
@@ -61,7 +61,9 @@ export function upgradeConfig(loaded: LoadedConfig, local: NodeLocal, target: st
   cluster.kubernetesVersion = resolveKubernetesVersion(target);
   init.nodeRegistration.name = local.nodeName;
   if (local.criSocket) init.nodeRegistration.criSocket = local.criSocket;
-  if (local.advertiseAddress) init.localAPIEndpoint.advertiseAddress = local.advertiseAddress;
+  // a worker has no kube-apiserver to read it from: kubeadm's dynamic defaults (SetAPIEndpointDynamicDefaults)
+  // take the default route's address, which nothing on a worker uses
+  init.localAPIEndpoint.advertiseAddress = local.advertiseAddress ?? defaultRouteIPv4();
   if (local.bindPort) init.localAPIEndpoint.bindPort = local.bindPort;
   if (local.imagePullPolicy) init.nodeRegistration.imagePullPolicy = local.imagePullPolicy as typeof init.nodeRegistration.imagePullPolicy;
   init.bootstrapTokens = [];
