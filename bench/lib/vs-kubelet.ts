@@ -183,12 +183,23 @@ async function idle(cri: CriClient, side: Running, o: VsKubeletOptions): Promise
   return result;
 }
 
-/** Every sandbox (and so container) on the node's containerd, removed. */
+/**
+ * Every sandbox (and so container) on the node's containerd, removed. Right after the kubelet's stop
+ * a shim may still be going away ("ttrpc: closed"): such a sandbox is tried again.
+ */
 async function wipe(cri: CriClient): Promise<void> {
-  const { items } = await cri.runtime.listPodSandbox({});
-  for (const s of items) {
-    await cri.runtime.stopPodSandbox({ podSandboxId: s.id });
-    await cri.runtime.removePodSandbox({ podSandboxId: s.id });
+  for (let attempt = 1; ; attempt++) {
+    const { items } = await cri.runtime.listPodSandbox({});
+    if (items.length === 0) return;
+    try {
+      for (const s of items) {
+        await cri.runtime.stopPodSandbox({ podSandboxId: s.id });
+        await cri.runtime.removePodSandbox({ podSandboxId: s.id });
+      }
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await sleep(500);
+    }
   }
 }
 
