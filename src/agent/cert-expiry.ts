@@ -8,7 +8,8 @@
 import { X509Certificate } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
+// js-yaml (the manifests' parser), not `yaml`: an idle standalone agent then loads one YAML library
+import { CORE_SCHEMA, load } from 'js-yaml';
 import type { Host } from '../host/host.js';
 
 export const PKI_DIR = '/etc/kubernetes/pki';
@@ -35,7 +36,7 @@ function listDir(real: string, suffix: string): string[] {
 
 /** The client certificate PEM embedded in a kubeconfig's first user (kubeadm writes one). */
 function kubeconfigCert(text: string): string | undefined {
-  const doc = parse(text) as { users?: { user?: Record<string, unknown> }[] } | null;
+  const doc = load(text, { schema: CORE_SCHEMA }) as { users?: { user?: Record<string, unknown> }[] } | null;
   const data = doc?.users?.[0]?.user?.['client-certificate-data'];
   return typeof data === 'string' ? Buffer.from(data, 'base64').toString('utf8') : undefined;
 }

@@ -7,7 +7,6 @@
 import { access } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
-import { parseDocument } from 'yaml';
 import { AGENT_READ_ONLY_PORT, PORTS } from '../constants.js';
 import { KUBELET_CONFIGURATION_API_VERSION } from '../config/componentconfig/kubelet.js';
 import { AGENT_STATE_DIR, DEFAULT_CRI_SOCKET, MANIFESTS_DIR } from '../config/defaults.js';
@@ -227,8 +226,12 @@ const FILE_FIELDS: Readonly<Record<keyof KubeletConfigFile, FieldReader>> = {
 /** The agent reads the kubelet's config API (one home: the kubelet component config). */
 export const KUBELET_CONFIG_API_VERSION = KUBELET_CONFIGURATION_API_VERSION;
 
-/** Parses a KubeletConfiguration-style document; `file` names it in errors. */
-export function parseKubeletConfig(text: string, file: string): KubeletConfigFile {
+/**
+ * Parses a KubeletConfiguration-style document; `file` names it in errors. `yaml` (its error
+ * positions) is loaded only for a --config file: most agents have none, and it is 3 MiB of RSS.
+ */
+export async function parseKubeletConfig(text: string, file: string): Promise<KubeletConfigFile> {
+  const { parseDocument } = await import('yaml');
   const doc = parseDocument(text);
   if (doc.errors.length > 0) throw new ConfigError(`is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`, { file });
   const raw: unknown = doc.toJS();
@@ -292,7 +295,7 @@ export async function resolveAgentConfig(flags: AgentFlags, readFile: (p: string
     } catch (err) {
       throw new ConfigError(`cannot read: ${messageOf(err)}`, { cause: err, file: flags.config, hint: 'pass an existing file to --config' });
     }
-    file = parseKubeletConfig(text, flags.config);
+    file = await parseKubeletConfig(text, flags.config);
   }
   const host = new Host(flags.rootfs ?? '/');
 

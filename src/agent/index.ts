@@ -6,7 +6,9 @@
  */
 import type { Host } from '../host/host.js';
 import type { LoadedKubeconfig } from '../kubeconfig/load.js';
+import type { NodeLocalBalancer, NodeLocalBalancerOptions } from './api-lb.js';
 import type { AgentFlags } from './config.js';
+import type { ServingCert, ServingCertInput } from './kubelet-server/serving-cert.js';
 import { argValue, readAgentArgs } from './daemon.js';
 import type { RuntimeName } from './runtime/types.js';
 
@@ -16,7 +18,6 @@ export { kubestrapCommand } from './daemon.js';
 export { AGENT_FLAGS, DEFAULT_READ_ONLY_PORT, DEFAULT_TLS_CERT_FILE, DEFAULT_TLS_KEY_FILE, KUBELET_CONFIG_API_VERSION, type AgentFlags } from './config.js';
 export { EXPIRY_WARNING_MS, expiriesFromMetrics } from './cert-expiry.js';
 export { filesUsed, type RestartReport } from './restart.js';
-export { ensureServingCert } from './kubelet-server/serving-cert.js';
 export { newerAttemptExists, streamLog, type LogOptions } from './kubelet-server/logs.js';
 export { agentJson, agentRequest, type AgentAnswer, type AgentEndpoint } from './local-client.js';
 export {
@@ -34,9 +35,22 @@ export {
   tailFile,
 } from './daemon.js';
 export { findContainerLog, type LogQuery } from './logs/find.js';
-export { startNodeLocalBalancer, type NodeLocalBalancer } from './api-lb.js';
+export type { NodeLocalBalancer } from './api-lb.js';
 export { readMessages } from './logs/cri-log.js';
 export type { RuntimeName } from './runtime/types.js';
+
+// The two below load their modules when called, not with this entry: `kubestrap agent` imports it,
+// and a standalone agent needs neither (they bring `yaml`, the kubeconfig and certificate code).
+
+/** The agent's serving certificate (src/agent/kubelet-server/serving-cert.ts). */
+export async function ensureServingCert(input: ServingCertInput): Promise<ServingCert> {
+  return (await import('./kubelet-server/serving-cert.js')).ensureServingCert(input);
+}
+
+/** The node-local API balancer (src/agent/api-lb.ts). */
+export async function startNodeLocalBalancer(o: NodeLocalBalancerOptions): Promise<NodeLocalBalancer> {
+  return (await import('./api-lb.js')).startNodeLocalBalancer(o);
+}
 
 /** Runs `kubestrap agent` until SIGTERM (src/agent/main.ts). */
 export async function runAgent(flags: AgentFlags): Promise<void> {

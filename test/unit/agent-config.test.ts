@@ -95,8 +95,8 @@ describe('agent config', () => {
     assert.equal((await configError(resolve({ readOnlyPort: '99999' }))).field, '--read-only-port');
     assert.equal((await configError(resolve({ podManifestPath: 'relative' }))).field, '--pod-manifest-path');
     assert.throws(() => parseHeaderFlags(['novalue']), ConfigError);
-    assert.throws(
-      () => parseKubeletConfig('apiVersion: v1\nkind: KubeletConfiguration\n', 'f'),
+    await assert.rejects(
+      parseKubeletConfig('apiVersion: v1\nkind: KubeletConfiguration\n', 'f'),
       (e: unknown) => e instanceof ConfigError && e.oneLine() === 'f: apiVersion: is "v1" (use kubelet.config.k8s.io/v1beta1)',
     );
   });

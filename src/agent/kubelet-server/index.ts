@@ -4,13 +4,10 @@
  * every authenticated client), then the HTTPS listener on all addresses.
  */
 import { HostError } from '../../errors.js';
-import { loadKubeconfig } from '../../kubeconfig/load.js';
 import { DEFAULT_CLIENT_CA_FILE, DEFAULT_TLS_CERT_FILE, DEFAULT_TLS_KEY_FILE, type AgentConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { AgentView } from '../server.js';
-import { alwaysAllow, SubjectAccessReviewer } from './auth.js';
-import { KubeletServer } from './server.js';
-import { ensureServingCert } from './serving-cert.js';
+import type { SubjectAccessReviewer } from './auth.js';
 
 export interface RunningKubeletApi {
   port: number;
@@ -36,6 +33,14 @@ export async function startKubeletApi(
     log.warn('no client CA: the kubelet API stays off', { clientCAFile: host.path(caFile) });
     return undefined;
   }
+  // loaded only now: most standalone agents have no client CA, and these bring node:https, the
+  // certificate code and `yaml` (the kubeconfig) into an idle agent's memory
+  const [{ loadKubeconfig }, { alwaysAllow, SubjectAccessReviewer }, { KubeletServer }, { ensureServingCert }] = await Promise.all([
+    import('../../kubeconfig/load.js'),
+    import('./auth.js'),
+    import('./server.js'),
+    import('./serving-cert.js'),
+  ]);
   const certFile = config.tlsCertFile ?? DEFAULT_TLS_CERT_FILE;
   const serving = await ensureServingCert({
     host,
