@@ -231,7 +231,7 @@ export const KUBELET_CONFIG_API_VERSION = KUBELET_CONFIGURATION_API_VERSION;
  * positions) is loaded only for a --config file: most agents have none, and it is 3 MiB of RSS.
  */
 export async function parseKubeletConfig(text: string, file: string): Promise<KubeletConfigFile> {
-  const { parseDocument } = await import('yaml');
+  const { parseDocument } = await import('../util/yaml-lazy.js');
   const doc = parseDocument(text);
   if (doc.errors.length > 0) throw new ConfigError(`is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`, { file });
   const raw: unknown = doc.toJS();

@@ -28,7 +28,7 @@ async function runPs(flags: PsFlags): Promise<void> {
   const agent = new AgentClient({ host: new Host(flags.rootfs ?? '/'), port });
   const [list, errors, metrics] = await Promise.all([agent.pods(), agent.errors(), agent.metricsText()]);
   if (output === 'json') process.stdout.write(`${JSON.stringify(list, null, 4)}\n`);
-  else if (output === 'yaml') process.stdout.write((await import('yaml')).stringify(list));
+  else if (output === 'yaml') process.stdout.write((await import('../util/yaml-lazy.js')).stringify(list));
   else
     process.stdout.write(
       psTable(list, errors) +
