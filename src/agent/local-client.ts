@@ -5,6 +5,7 @@
 import { AGENT_SOCKET } from '../config/defaults.js';
 import { HostError, messageOf } from '../errors.js';
 import type { Host } from '../host/host.js';
+import { nodeHttp } from '../util/node-http.js';
 
 export interface AgentEndpoint {
   host: Host;
@@ -22,8 +23,8 @@ function where(ep: AgentEndpoint): string {
 }
 
 export async function agentRequest(ep: AgentEndpoint, method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 10_000): Promise<AgentAnswer> {
-  // imported here: an ES import of node:http costs init commands ≈ 20 ms of start-up (see wait-control-plane)
-  const http = await import('node:http');
+  // loaded here: node:http costs init commands ≈ 20 ms of start-up (src/util/node-http.ts)
+  const http = nodeHttp();
   const target = ep.port !== undefined ? { host: '127.0.0.1', port: ep.port } : { socketPath: ep.host.path(AGENT_SOCKET) };
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {

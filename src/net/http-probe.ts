@@ -5,12 +5,13 @@
  * kube-apiserver starts beside it.
  */
 import https from 'node:https';
+import { nodeHttp } from '../util/node-http.js';
 
 /** The HTTP status, or undefined when nothing answered within timeoutMs. */
 export async function probeStatus(url: URL, timeoutMs = 1000): Promise<number | undefined> {
-  // node:http on first use: an ES import of it evaluates its lazy WebSocket/undici getters, ≈ 20 ms
-  // of the start-up of every command whose chunks include this module (node --cpu-prof).
-  const { get } = url.protocol === 'https:' ? https : await import('node:http');
+  // node:http on first use (src/util/node-http.ts): ≈ 20 ms of the start-up of every command whose
+  // chunks include this module, if imported (node --cpu-prof)
+  const { get } = url.protocol === 'https:' ? https : nodeHttp();
   return new Promise((resolve) => {
     const req = get(url, { timeout: timeoutMs, rejectUnauthorized: false, agent: false }, (res) => {
       res.resume();
