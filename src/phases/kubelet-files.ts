@@ -5,7 +5,7 @@
  * bootstrap kubeconfig, and the kubelet service: kubeadm's packaging (kubelet.service + the
  * 10-kubeadm.conf drop-in) or the supervised command with the same arguments.
  */
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { nodeLocalKubeletConfiguration, overlayKubeletConfiguration } from '../config/componentconfig/kubelet.js';
 import type { ComponentConfigDoc } from '../config/componentconfig/strict.js';
 import type { ResolvedJoin } from '../config/join.js';
@@ -67,6 +67,23 @@ export function kubeletConfigYaml(
   const merged = cfg.nodeKubelet ? overlayKubeletConfiguration(clusterDoc, cfg.nodeKubelet.doc, cfg.nodeKubelet.file) : clusterDoc;
   // kubeadm's Mutate (node-local, never uploaded), then the node's CRI endpoint (instance-config.yaml)
   return stringify(mapPaths({ ...nodeLocalKubeletConfiguration(merged), containerRuntimeEndpoint: cfg.criSocket }, host), { sortMapEntries: true });
+}
+
+type NodeKubelet = NonNullable<ResolvedJoin['nodeKubelet']>;
+
+/**
+ * The node's own KubeletConfiguration (join --config), kept beside config.yaml so that `upgrade
+ * node` can lay it over the cluster's document again; kubeadm users need --patches for that.
+ */
+export function nodeKubeletFile(nodeKubelet: NodeKubelet): [path: string, text: string, mode: number] {
+  return [KUBELET_PATHS.nodeConfig, stringify(nodeKubelet.doc), 0o644];
+}
+
+/** What nodeKubeletFile kept, or undefined when join had no KubeletConfiguration. */
+export async function readNodeKubelet(host: Host): Promise<NodeKubelet | undefined> {
+  const text = (await host.readOptional(KUBELET_PATHS.nodeConfig))?.toString('utf8');
+  if (text === undefined) return undefined;
+  return { doc: (parse(text) ?? {}) as ComponentConfigDoc, file: host.path(KUBELET_PATHS.nodeConfig) };
 }
 
 export function instanceConfigYaml(cfg: ResolvedJoin): string {

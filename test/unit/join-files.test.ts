@@ -17,6 +17,8 @@ import {
   kubeletFlagsEnv,
   kubeletService,
   kubeletUnit,
+  nodeKubeletFile,
+  readNodeKubelet,
 } from '../../src/phases/kubelet-files.js';
 import { KUBELET_SERVICE, startNodeService } from '../../src/phases/node-service.js';
 import { resetNotes } from '../../src/phases/worker-cleanup.js';
@@ -88,6 +90,20 @@ describe('config.yaml: the kubelet-config ConfigMap, the node document over it',
     assert.equal((doc.authentication as { x509: { clientCAFile: string } }).x509.clientCAFile, '/srv/w1/etc/kubernetes/pki/ca.crt');
     assert.equal(doc.podLogsDir, '/srv/w1/var/log/pods');
     assert.equal(doc.volumePluginDir, '/srv/w1/usr/libexec/kubernetes/kubelet-plugins/volume/exec');
+  });
+  it("the node's document join keeps is what upgrade node reads back, under the rootfs", async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'ks-node-kubelet-'));
+    try {
+      const host = new Host(root);
+      assert.equal(await readNodeKubelet(host), undefined, 'join had no KubeletConfiguration');
+      const doc = { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', failCgroupV1: false, cgroupRoot: '/w1' };
+      const [file, text, mode] = nodeKubeletFile({ file: 'join.yaml', doc });
+      assert.equal(mode, 0o644);
+      await host.writeFile(file, text, mode);
+      assert.deepEqual(await readNodeKubelet(host), { doc, file: path.join(root, 'var/lib/kubelet/kubestrap-node-config.yaml') });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
   it('a node document of another kind is refused naming its file', () => {
     const c = cfg({ nodeKubelet: { file: 'join.yaml', doc: { apiVersion: 'kubelet.config.k8s.io/v1', kind: 'KubeletConfiguration' } } });

@@ -6,7 +6,7 @@
  * first certificate request for it when it will reuse it (requestAhead; not with rotateCertificates). Everything is computed
  * before the first write, so a failure leaves nothing behind.
  */
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { HostError, messageOf } from '../../errors.js';
 import { nodeIsReady } from '../../kube/join-cluster.js';
 import { startNodeService, type NodeService } from '../node-service.js';
@@ -26,6 +26,7 @@ import {
   kubeletFlags,
   kubeletFlagsEnv,
   kubeletService,
+  nodeKubeletFile,
 } from '../kubelet-files.js';
 
 interface Planned {
@@ -67,7 +68,7 @@ async function plan(ctx: JoinData): Promise<Planned> {
     [KUBELET_PATHS.config, kubeletYaml, 0o644],
     [KUBELET_PATHS.flagsEnv, kubeletFlagsEnv(flags), 0o644],
   );
-  if (config.nodeKubelet) files.push([KUBELET_PATHS.nodeConfig, stringify(config.nodeKubelet.doc), 0o644]);
+  if (config.nodeKubelet) files.push(nodeKubeletFile(config.nodeKubelet));
   return { files, before, service: kubeletService(kubelet, host, flags), reusesCsr: !rotatesCertificates(kubeletYaml, flags) };
 }
 

@@ -10,11 +10,10 @@ import { parse, stringify } from 'yaml';
 import { addonPhase } from '../init/addon.js';
 import { bootstrapTokenPhase } from '../init/bootstrap-token.js';
 import { KUBELET_CONFIG_CM, uploadConfigPhase } from '../init/upload-config.js';
-import { kubeletConfigYaml, KUBELET_INSTANCE_CONFIG } from '../kubelet-files.js';
+import { kubeletConfigYaml, KUBELET_INSTANCE_CONFIG, readNodeKubelet } from '../kubelet-files.js';
 import type { Phase } from '../runner.js';
 import { KUBELET_PATHS } from '../../constants.js';
 import { HostError, PreflightError, messageOf } from '../../errors.js';
-import type { ComponentConfigDoc } from '../../config/componentconfig/strict.js';
 import { parseImage } from '../../images/binary.js';
 import { withRetry } from '../../kube/retry.js';
 import { probeSucceeds } from '../../net/http-probe.js';
@@ -137,8 +136,7 @@ const kubeletConfig: Phase<UpgradeData> = {
     const instance = parse((await host.readOptional(KUBELET_INSTANCE_CONFIG))?.toString('utf8') ?? '') as { containerRuntimeEndpoint?: string } | null;
     const criSocket = instance?.containerRuntimeEndpoint ?? String(doc.containerRuntimeEndpoint ?? ctx.config.init.nodeRegistration.criSocket);
     // the node's own document of join's --config goes over the cluster's again, as at join
-    const nodeText = (await host.readOptional(KUBELET_PATHS.nodeConfig))?.toString('utf8');
-    const nodeKubelet = nodeText === undefined ? undefined : { doc: (parse(nodeText) ?? {}) as ComponentConfigDoc, file: host.path(KUBELET_PATHS.nodeConfig) };
+    const nodeKubelet = await readNodeKubelet(host);
     const next = kubeletConfigYaml(doc, { criSocket, ...(nodeKubelet ? { nodeKubelet } : {}) }, host);
     if (next === current.toString('utf8')) {
       out.line('upgrade/kubelet-config', `The kubelet configuration "${host.path(KUBELET_PATHS.config)}" is already the cluster's`);
