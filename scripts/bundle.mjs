@@ -54,8 +54,8 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // protobufjs (ours and proto-loader's) requires files by computed names; only the CRI and etcd clients load them
-  external: ['@grpc/grpc-js', '@grpc/proto-loader', 'protobufjs'],
+  // protobufjs requires files by computed names; only the CRI and etcd clients load them
+  external: ['@grpc/grpc-js', 'protobufjs'],
   // CommonJS dependencies call require() for Node built-ins, which ES module output does not have
   banner: { js: "import { createRequire as __kubestrapRequire } from 'node:module'; const require = __kubestrapRequire(import.meta.url);" },
   plugins: [builtinsByRequire],

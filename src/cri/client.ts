@@ -1,19 +1,18 @@
 /**
  * A typed CRI client over a unix socket: the runtime.v1 RuntimeService and ImageService subset in
- * api.proto, loaded at run time with @grpc/proto-loader (no generated code to keep in sync). Calls
+ * api.proto, parsed at run time (src/util/proto.ts; no generated code to keep in sync). Calls
  * return promises; GetContainerEvents returns the server stream.
  */
 import * as grpc from '@grpc/grpc-js';
-import type * as protoLoader from '@grpc/proto-loader';
 import path from 'node:path';
 import { packageRoot } from '../util/package-files.js';
-import { loadPackageProto } from '../util/proto.js';
+import { grpcMethod, loadPackageProto, type GrpcService, type GrpcServices, type ProtoOptions } from '../util/proto.js';
 import type { ContainerEventResponse, ImageRpcs, Input, RuntimeRpcs } from './types.js';
 
 export type * from './types.js';
 
 /** Decoding options; types.ts describes the shapes they produce, so change both together. */
-export const LOADER_OPTIONS: protoLoader.Options = {
+export const LOADER_OPTIONS: ProtoOptions = {
   keepCase: false,
   longs: Number,
   enums: String,
@@ -30,17 +29,16 @@ export function protoPath(): string {
   return path.join(packageRoot(), CRI_PROTO);
 }
 
-let definition: protoLoader.PackageDefinition | undefined;
-function packageDefinition(): protoLoader.PackageDefinition {
+let definition: GrpcServices | undefined;
+function services(): GrpcServices {
   definition ??= loadPackageProto(CRI_PROTO, LOADER_OPTIONS);
   return definition;
 }
 
-function methodsOf(service: string): protoLoader.ServiceDefinition {
-  const def = packageDefinition()[`runtime.v1.${service}`];
-  // Message and enum definitions carry `format`; services are plain method tables.
-  if (!def || 'format' in def) throw new Error(`runtime.v1.${service} missing from api.proto`);
-  return def as protoLoader.ServiceDefinition;
+function methodsOf(service: string): GrpcService {
+  const def = services().get(`runtime.v1.${service}`);
+  if (!def) throw new Error(`runtime.v1.${service} missing from api.proto`);
+  return def;
 }
 
 export interface CallOptions {
@@ -110,8 +108,7 @@ export function criClient(endpoint: string, options: CriClientOptions = {}): Cri
     'grpc.max_receive_message_length': 16 * 1024 * 1024,
   });
   const timeoutMs = options.timeoutMs ?? 120_000;
-  const events = methodsOf('RuntimeService').GetContainerEvents;
-  if (!events) throw new Error('runtime.v1.RuntimeService.GetContainerEvents missing from api.proto');
+  const events = grpcMethod(services(), 'runtime.v1.RuntimeService', 'GetContainerEvents', 'api.proto');
   const runtime = {
     ...unaryApi<RuntimeRpcs>(client, 'RuntimeService', timeoutMs),
     getContainerEvents: () =>

@@ -1,5 +1,5 @@
 /**
- * TypeScript shapes of the CRI messages in api.proto, as @grpc/proto-loader decodes them with the
+ * TypeScript shapes of the CRI messages in api.proto, as src/util/proto.ts decodes them with the
  * options in client.ts: camelCase field names, enums as their names, int64/uint64 as JS numbers
  * (nanosecond timestamps keep sub-microsecond precision, ample for an agent), scalars and
  * repeated/map fields always present, unset sub-messages null. Requests take `Input<T>`: every

@@ -1,22 +1,21 @@
 /**
  * A small etcd v3 client over gRPC with mutual TLS: the Cluster and Maintenance calls of rpc.proto
- * (our subset of etcd's), loaded at run time with @grpc/proto-loader as src/cri loads api.proto.
- * Why not the `etcd3` package: it has the calls, but it ships its own proto-loader 0.7 and loads its
+ * (our subset of etcd's), parsed at run time (src/util/proto.ts) as src/cri parses api.proto.
+ * Why not the `etcd3` package: it has the calls, but it ships @grpc/proto-loader 0.7 and loads its
  * proto through `__dirname`, which the esbuild ES-module bundle does not have; five calls do not
  * justify that. Member IDs are uint64: they stay decimal strings here (`longs: String`), shown as hex
  * (etcdctl's spelling) with `hexId`.
  */
 import * as grpc from '@grpc/grpc-js';
-import type * as protoLoader from '@grpc/proto-loader';
 import { isIP } from 'node:net';
 import { checkServerIdentity } from 'node:tls';
 import path from 'node:path';
 import { packageRoot } from '../util/package-files.js';
-import { loadPackageProto } from '../util/proto.js';
+import { grpcMethod, loadPackageProto, type GrpcMethod, type GrpcServices, type ProtoOptions } from '../util/proto.js';
 import { KubestrapError, type ErrorPlace } from '../errors.js';
 
 /** Decoding options; the interfaces below describe what they produce, so change both together. */
-export const ETCD_LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
+export const ETCD_LOADER_OPTIONS: ProtoOptions = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 
 export interface EtcdMember {
   /** uint64 member ID, decimal. */
@@ -83,13 +82,10 @@ export function etcdProtoPath(): string {
   return path.join(packageRoot(), ETCD_PROTO);
 }
 
-let definition: protoLoader.PackageDefinition | undefined;
-function method(service: 'Cluster' | 'Maintenance', name: string): protoLoader.MethodDefinition<object, object> {
+let definition: GrpcServices | undefined;
+function method(service: 'Cluster' | 'Maintenance', name: string): GrpcMethod {
   definition ??= loadPackageProto(ETCD_PROTO, ETCD_LOADER_OPTIONS);
-  const def = definition[`etcdserverpb.${service}`] as protoLoader.ServiceDefinition | undefined;
-  const m = def?.[name];
-  if (!m) throw new Error(`etcdserverpb.${service}.${name} missing from rpc.proto`);
-  return m as protoLoader.MethodDefinition<object, object>;
+  return grpcMethod(definition, `etcdserverpb.${service}`, name, 'rpc.proto');
 }
 
 /** `https://10.0.0.1:2379` → `10.0.0.1:2379` (gRPC's target; the scheme only says TLS). */

@@ -11,8 +11,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
-import * as protoLoader from '@grpc/proto-loader';
-import { criClient, LOADER_OPTIONS, normaliseEndpoint, protoPath } from '../../src/cri/client.js';
+import { loadPackageProto } from '../../src/util/proto.js';
+import { CRI_PROTO, criClient, LOADER_OPTIONS, normaliseEndpoint, protoPath } from '../../src/cri/client.js';
 import { DEFAULT_RELEASE } from '../../src/config/versions.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -159,8 +159,8 @@ test('client: one promise method per unary rpc, decoded as types.ts describes', 
   assert.equal(normaliseEndpoint('/run/containerd/containerd.sock'), 'unix:///run/containerd/containerd.sock');
   assert.throws(() => normaliseEndpoint('relative.sock'), /absolute/);
 
-  // round trip through the loader's serializers: camelCase, enum names, int64 as number, defaults
-  const def = protoLoader.loadSync(protoPath(), LOADER_OPTIONS)['runtime.v1.RuntimeService'] as protoLoader.ServiceDefinition;
+  // round trip through our decoder: camelCase, enum names, int64 as number, defaults
+  const def = loadPackageProto(CRI_PROTO, LOADER_OPTIONS).get('runtime.v1.RuntimeService')!;
   const method = def.ContainerStatus!;
   const wire = upstream.lookupType('runtime.v1.ContainerStatusResponse');
   const bytes = wire

@@ -11,8 +11,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
-import * as protoLoader from '@grpc/proto-loader';
-import { ETCD_LOADER_OPTIONS, etcdProtoPath, grpcTarget, hexId } from '../../src/etcd/client.js';
+import { loadPackageProto } from '../../src/util/proto.js';
+import { ETCD_LOADER_OPTIONS, ETCD_PROTO, etcdProtoPath, grpcTarget, hexId } from '../../src/etcd/client.js';
 import { DEFAULT_RELEASE } from '../../src/config/versions.js';
 import { etcdVersionOfTag } from '../../src/config/images.js';
 
@@ -100,7 +100,7 @@ test('the drift check notices a changed field number', () => {
 });
 
 test('uint64 member IDs decode as decimal strings, shown as hex', () => {
-  const def = protoLoader.loadSync(etcdProtoPath(), ETCD_LOADER_OPTIONS)['etcdserverpb.Cluster'] as protoLoader.ServiceDefinition;
+  const def = loadPackageProto(ETCD_PROTO, ETCD_LOADER_OPTIONS).get('etcdserverpb.Cluster')!;
   const wire = upstream.lookupType('etcdserverpb.MemberListResponse');
   wire.resolveAll();
   const bytes = wire.encode(wire.fromObject({ members: [{ ID: '10276657743932975437', name: 'cp1', peerURLs: ['https://10.0.0.1:2380'] }] })).finish();

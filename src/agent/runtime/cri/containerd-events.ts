@@ -5,10 +5,11 @@
  * the CRI), so the envelope's payload is never decoded. Any other CRI runtime answers UNIMPLEMENTED.
  */
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import type { INamespace } from 'protobufjs';
+import { grpcMethod, servicesFromJSON, type GrpcMethod } from '../../../util/proto.js';
 
 /** Wire-compatible subset of containerd's events.proto (Any and Timestamp as plain messages). */
-const DESCRIPTOR: Parameters<typeof protoLoader.fromJSON>[0] = {
+const DESCRIPTOR: INamespace = {
   nested: {
     containerd: {
       nested: {
@@ -50,13 +51,16 @@ export interface Envelope {
   topic: string;
 }
 
-let definition: protoLoader.PackageDefinition | undefined;
+let subscribe: GrpcMethod | undefined;
 
 /** Subscribes to task exits in containerd's CRI namespace; cancel() the stream when done. */
 export function subscribeTaskExits(endpoint: string, namespace = 'k8s.io'): { stream: grpc.ClientReadableStream<Envelope>; close(): void } {
-  definition ??= protoLoader.fromJSON(DESCRIPTOR, { keepCase: false, longs: Number, defaults: true });
-  const method = definition['containerd.services.events.v1.Events'] as protoLoader.ServiceDefinition;
-  const subscribe = method.Subscribe!;
+  subscribe ??= grpcMethod(
+    servicesFromJSON(DESCRIPTOR, { longs: Number, defaults: true }),
+    'containerd.services.events.v1.Events',
+    'Subscribe',
+    'the events descriptor',
+  );
   const client = new grpc.Client(endpoint, grpc.credentials.createInsecure());
   const stream = client.makeServerStreamRequest(
     subscribe.path,
