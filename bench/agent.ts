@@ -13,7 +13,9 @@
  * - kubelet (issue 15): the same static-pod lifecycle (create, kill, edit, delete) and idle CPU / RSS
  *   with 20 and 100 pods, against the real kubelet in standalone mode and then a real `kubestrap
  *   agent --runtime cri`, on one test bed node's containerd, observed through its CRI
- *   (bench/lib/vs-kubelet.ts); prints `static-<measure>-ratio: <ours / kubelet>`.
+ *   (bench/lib/vs-kubelet.ts); prints `static-<measure>-ratio: <ours / kubelet>`, and for create the
+ *   floor: the same pod run directly through the CRI (`static-create-ms-cri-floor`,
+ *   `static-create-floor-ratio: <floor / kubelet>`).
  *
  * References measured in the same run, interleaved with the trials (the machine is noisy):
  * spawning the same process with child_process; creating sandbox + container (or just the container)
@@ -46,9 +48,8 @@ import { AGENT_NODE_FLAGS } from '../src/agent/daemon.js';
 import { resolveAgentConfig } from '../src/agent/config.js';
 import { createLogger, type Logger } from '../src/agent/log.js';
 import type { PodState } from '../src/agent/pod-types.js';
-import { containerConfig, podLogDirectory, sandboxConfig } from '../src/agent/runtime/cri/config.js';
 import { createRuntime } from '../src/agent/runtime/create.js';
-import type { Runtime, RuntimePod } from '../src/agent/runtime/types.js';
+import type { Runtime } from '../src/agent/runtime/types.js';
 import { FileSource } from '../src/agent/sources/file.js';
 import { PodWorkers } from '../src/agent/workers/index.js';
 import type { CriClient } from '../src/cri/client.js';
@@ -57,11 +58,12 @@ import { componentsReady, components } from '../test/support/components.js';
 import { startContainerd, type Containerd } from '../test/support/containerd.js';
 import { startProcess, type Proc } from '../test/support/proc.js';
 import { builtCli } from './lib/cli.js';
+import { directPod, removeSandbox, runDirect } from './lib/cri-direct.js';
 import { fmt, resultLine, summarize, type Summary } from './lib/stats.js';
 import { criPod, processPod } from './lib/manifests.js';
 import { cpuTicks, rssKiB } from './lib/procfs.js';
 import { killPodProcesses } from './lib/sweep.js';
-import { benchVsKubelet, LIFECYCLE, type Side, type SideResult } from './lib/vs-kubelet.js';
+import { benchVsKubelet, LIFECYCLE, type VsKubeletResult } from './lib/vs-kubelet.js';
 
 /** BENCH_QUICK=1: one trial, small sizes, short windows; proves the bench runs (npm test), measures nothing. */
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -285,45 +287,26 @@ async function criPid(cri: CriClient, id: string): Promise<number> {
 
 /** Sandbox + container created and started directly with the CRI client; returns [sandbox ms, restart ms]. */
 async function criReference(cri: CriClient, host: Host, image: string, imageRef: string, i: number): Promise<[number, number]> {
-  const name = `ref${i}-bench-ref`;
-  const uid = `bench-ref-${process.pid}-${i}`;
-  const pod: RuntimePod = {
-    uid,
-    name,
-    namespace: 'kube-system',
-    pod: {
-      metadata: { name, namespace: 'kube-system', uid },
-      spec: { hostNetwork: true, terminationGracePeriodSeconds: 2, containers: [{ name: 'pause', image, imagePullPolicy: 'IfNotPresent' }] },
-    },
-  };
-  const logDirectory = host.path(podLogDirectory(pod));
-  await mkdir(path.join(logDirectory, 'pause'), { recursive: true });
-  const sbConfig = sandboxConfig(pod, { nodeName: 'bench-ref', attempt: 0, logDirectory, cgroupParent: '' });
-  const cConfig = (attempt: number) =>
-    containerConfig(pod, pod.pod.spec!.containers[0]!, {
-      nodeName: 'bench-ref',
-      attempt,
-      imageRef,
-      logPath: `pause/${attempt}.log`,
-      mounts: [],
-      fieldValues: { nodeIP: '127.0.0.1' },
-      nodeMemoryBytes: os.totalmem(),
-    });
+  const p = await directPod({
+    host,
+    manifest: criPod(`ref${i}`, image),
+    origin: `${MANIFESTS}/ref${i}.yaml`,
+    nodeName: 'bench-ref',
+    imageRef,
+    nodeIP: '127.0.0.1',
+  });
   const t0 = performance.now();
-  const { podSandboxId } = await cri.runtime.runPodSandbox({ config: sbConfig, runtimeHandler: '' });
+  const { sandboxId, containerId: c0 } = await runDirect(cri, p);
   try {
-    const { containerId: c0 } = await cri.runtime.createContainer({ podSandboxId, config: cConfig(0), sandboxConfig: sbConfig });
-    await cri.runtime.startContainer({ containerId: c0 });
     const react = performance.now() - t0;
     await cri.runtime.stopContainer({ containerId: c0, timeout: 0 });
     const t1 = performance.now();
-    const { containerId: c1 } = await cri.runtime.createContainer({ podSandboxId, config: cConfig(1), sandboxConfig: sbConfig });
+    const { containerId: c1 } = await cri.runtime.createContainer({ podSandboxId: sandboxId, config: p.container(1), sandboxConfig: p.sandbox });
     await cri.runtime.startContainer({ containerId: c1 });
     const restart = performance.now() - t1;
     return [react, restart];
   } finally {
-    await cri.runtime.stopPodSandbox({ podSandboxId });
-    await cri.runtime.removePodSandbox({ podSandboxId });
+    await removeSandbox(cri, sandboxId);
   }
 }
 
@@ -531,13 +514,22 @@ async function timed(what: string, fn: () => Promise<void>): Promise<void> {
 }
 
 /** `static-<measure>-ms-<side>` lines and `static-<measure>-ratio: <ours / kubelet>` (medians). */
-function vsKubeletLines(vs: Record<Side, SideResult>): string[] {
+function vsKubeletLines({ sides: vs, createFloor }: VsKubeletResult): string[] {
   const lines: string[] = [];
   const triple = (measure: string, unit: string, ours: Summary, kubelet: Summary): void => {
     lines.push(resultLine(`static-${measure}-${unit}-ours`, ours), resultLine(`static-${measure}-${unit}-kubelet`, kubelet));
     lines.push(`static-${measure}-ratio: ${fmt(ours.median / kubelet.median)}`);
   };
-  for (const m of LIFECYCLE) triple(m, 'ms', summarize(vs.ours.lifecycle[m]), summarize(vs.kubelet.lifecycle[m]));
+  for (const m of LIFECYCLE) {
+    triple(m, 'ms', summarize(vs.ours.lifecycle[m]), summarize(vs.kubelet.lifecycle[m]));
+    if (m !== 'create') continue;
+    // the direct CRI path on the same containerd: how far below the kubelet any agent can get
+    const floor = summarize(createFloor);
+    lines.push(
+      resultLine('static-create-ms-cri-floor', floor),
+      `static-create-floor-ratio: ${fmt(floor.median / summarize(vs.kubelet.lifecycle.create).median)}`,
+    );
+  }
   for (const [n, ours] of vs.ours.idle) {
     const kubelet = vs.kubelet.idle.get(n)!;
     const one = (x: number): Summary => summarize([x]);
@@ -562,7 +554,7 @@ async function main(): Promise<number> {
     info(SKIP_CRI ? 'cri series skipped (BENCH_AGENT_SKIP_CRI=1)' : 'cri series skipped: run `npm run prepare:components` first');
   const runKubelet = SERIES.has('kubelet') && !SKIP_CRI && componentsReady();
   if (SERIES.has('kubelet') && !runKubelet) info('kubelet series skipped (needs the cri runtime and `npm run prepare:components`)');
-  let vs: Record<Side, SideResult> | undefined;
+  let vs: VsKubeletResult | undefined;
   try {
     const bin = SERIES.has('rss') || runKubelet ? (process.env.BENCH_AGENT_BIN ?? (await builtCli(repo, info))) : '';
     if (SERIES.has('process')) await timed('process runtime: react / restart / stop', () => benchProcess(series));

@@ -15,6 +15,11 @@
  * manifest written in place (writeFile, as kubeadm's os.WriteFile) → RUNNING (create-inplace). Then N idle
  * pods: utime+stime and VmRSS of the kubelet / agent process itself over an idle window.
  * Between the sides every sandbox is removed through the CRI, so each starts on an empty containerd.
+ *
+ * The floor of create, in its own block between the sides while neither runs: the same pod (resolved
+ * from the same manifest, the agent's sandbox and container configs) created directly through the
+ * CRI client — RunPodSandbox, CreateContainer, StartContainer, one after the other, as both sides
+ * must — timed from just before RunPodSandbox until the same observer sees it RUNNING.
  */
 import { mkdir, open, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -23,9 +28,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AGENT_NODE_FLAGS } from '../../src/agent/daemon.js';
 import type { CriClient } from '../../src/cri/client.js';
 import { components } from '../../test/support/components.js';
+import { Host } from '../../src/host/host.js';
 import { startKubelet } from '../../test/support/kubelet.js';
 import type { Proc } from '../../test/support/proc.js';
 import { startTestbed, type TestbedNode } from '../../test/support/testbed.js';
+import { directPod, removeSandbox, runDirect } from './cri-direct.js';
 import { criPod } from './manifests.js';
 import { cpuTicks, rssKiB } from './procfs.js';
 
@@ -57,6 +64,12 @@ export interface SideResult {
   lifecycle: Record<Lifecycle, number[]>;
   /** By pod count. */
   idle: Map<number, IdleFigures>;
+}
+
+export interface VsKubeletResult {
+  sides: Record<Side, SideResult>;
+  /** Create through the CRI client directly (ms), the physical floor of `create`. */
+  createFloor: number[];
 }
 
 export interface VsKubeletOptions {
@@ -184,6 +197,33 @@ async function idle(cri: CriClient, side: Running, o: VsKubeletOptions): Promise
 }
 
 /**
+ * One create of the floor: pod `name` run directly through the CRI; the observer polls from just
+ * before RunPodSandbox, as it polls from the rename in trial(). Its sandbox is removed after.
+ */
+async function floorTrial(cri: CriClient, node: TestbedNode, name: string, imageRef: string): Promise<number> {
+  const host = new Host(path.join(node.dir, 'floor-rootfs'));
+  const p = await directPod({ host, manifest: pod(name, 0), origin: path.join(MANIFESTS, `${name}.yaml`), nodeName: NODE, imageRef, nodeIP: node.ip });
+  const t = performance.now();
+  const seen = until(`${p.pod.name} running (direct CRI)`, t, async () => (await runningIds(cri, p.pod.name)).length === 1);
+  seen.catch(() => undefined); // a failed run rejects first; the poll's own failure must not go unhandled
+  const run = runDirect(cri, p);
+  const [ms, { sandboxId }] = await Promise.all([seen, run]);
+  await removeSandbox(cri, sandboxId);
+  return ms;
+}
+
+/** `n` floor creates after a warm-up; nothing else runs on the containerd meanwhile. */
+async function floorBlock(cri: CriClient, node: TestbedNode, block: number, n: number, out: number[], o: VsKubeletOptions): Promise<void> {
+  const { image } = await cri.image.imageStatus({ image: { image: components().images.pause.ref } });
+  if (!image) throw new Error("the pause image is missing from the node's containerd");
+  await floorTrial(cri, node, `f-warm${block}`, image.id);
+  const t = performance.now();
+  for (let i = 0; i < n; i++) out.push(await floorTrial(cri, node, `f-lc${block}x${i}`, image.id));
+  o.log(`cri floor: ${n} creates in ${((performance.now() - t) / 1000).toFixed(1)} s, block ${block + 1}, load ${loadavg()}`);
+  await wipe(cri);
+}
+
+/**
  * Every sandbox (and so container) on the node's containerd, removed. Right after the kubelet's stop
  * a shim may still be going away ("ttrpc: closed"): such a sandbox is tried again.
  */
@@ -217,7 +257,7 @@ async function startSide(side: Side, node: TestbedNode, o: VsKubeletOptions, bed
   return { proc, manifests: path.join(rootfs, MANIFESTS) };
 }
 
-export async function benchVsKubelet(o: VsKubeletOptions): Promise<Record<Side, SideResult>> {
+export async function benchVsKubelet(o: VsKubeletOptions): Promise<VsKubeletResult> {
   const bed = await startTestbed({ nodes: ['n1'], containerd: true, images: ['pause'] });
   try {
     const node = bed.node('n1');
@@ -228,8 +268,13 @@ export async function benchVsKubelet(o: VsKubeletOptions): Promise<Record<Side, 
     // The machine's load changes within minutes (other work shares it): the trials run in blocks,
     // A B B A, so both sides see the same load on average; the idle figures come from each side's last block.
     const blocks = Math.min(LIFECYCLE_BLOCKS, o.trials);
+    const createFloor: number[] = [];
     for (let b = 0; b < blocks; b++) {
-      for (const side of b % 2 === 0 ? SIDES : [...SIDES].reverse()) {
+      const n = Math.floor(o.trials / blocks) + (b < o.trials % blocks ? 1 : 0);
+      const order = b % 2 === 0 ? SIDES : [...SIDES].reverse();
+      for (const side of order) {
+        // the floor between the sides of each block: A floor B | B floor A
+        if (side !== order[0]) await floorBlock(cri, node, b, n, createFloor, o);
         const t = performance.now();
         const running = await startSide(side, node, o, bed);
         // warm-up, which also waits for the side to be ready: its first pod may take the start-up
@@ -237,14 +282,13 @@ export async function benchVsKubelet(o: VsKubeletOptions): Promise<Record<Side, 
         o.log(
           `${side}: started and warmed up in ${((performance.now() - t) / 1000).toFixed(1)} s (pid ${running.proc.pid}, ${(await readFile(`/proc/${running.proc.pid}/comm`, 'utf8')).trim()}), block ${b + 1}/${blocks}, load ${loadavg()}`,
         );
-        const n = Math.floor(o.trials / blocks) + (b < o.trials % blocks ? 1 : 0);
         for (let i = 0; i < n; i++) await trial(cri, running.manifests, `${side[0]}-lc${b}x${i}`, lifecycles[side]);
         if (b === blocks - 1) results[side] = { lifecycle: lifecycles[side], idle: await idle(cri, running, o) };
         await running.proc.stop(30_000);
         await wipe(cri);
       }
     }
-    return results;
+    return { sides: results, createFloor };
   } finally {
     await bed.stop();
   }

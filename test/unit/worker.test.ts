@@ -581,4 +581,83 @@ describe('PodWorkers', () => {
       ['stop api/api#0', 'stop etcd/etcd#0'],
     );
   });
+
+  it('checks every image while the sandbox is created, and asks once per container', async () => {
+    const { rt, clock, workers } = await setup();
+    let release!: () => void;
+    const sandboxGate = new Promise<void>((r) => (release = r));
+    const checks: string[] = [];
+    const sandbox = rt.runPodSandbox.bind(rt);
+    rt.runPodSandbox = async (pod) => {
+      rt.log.push('sandbox begun');
+      await sandboxGate;
+      return sandbox(pod);
+    };
+    rt.ensureImage = async (c) => {
+      checks.push(c.name);
+      rt.log.push(`image ${c.name}`);
+    };
+    workers.apply({ type: 'add', pod: staticPod('u1', { containers: [app('a'), app('b')] }) });
+    await clock.advance(0);
+    assert.deepEqual(rt.log, ['image a', 'image b', 'sandbox begun'], 'both image checks run while the sandbox is pending');
+    release();
+    await clock.advance(0);
+    assert.deepEqual(rt.log.slice(3), ['sandbox u1', 'start u1/a#0', 'start u1/b#0']);
+    assert.deepEqual(checks, ['a', 'b'], 'the first start takes the check begun with the sandbox');
+    rt.latest('a').exit(1);
+    await clock.advance(0);
+    assert.deepEqual(checks, ['a', 'b', 'a'], 'a restart asks again');
+    await workers.stopAll();
+  });
+
+  for (const reason of ['ErrImageNeverPull', 'ErrImagePull']) {
+    it(`an image error (${reason}) begun with the sandbox waits with the same reason and message, retried with backoff`, async () => {
+      const { rt, clock, workers } = await setup();
+      const err = new ContainerStartError(reason, 'Container image "example/app:1" is not present', { field: 'spec.containers[app].image', hint: 'import it' });
+      let calls = 0;
+      rt.ensureImage = async () => {
+        calls++;
+        if (calls === 1) throw err;
+      };
+      workers.apply({ type: 'add', pod: staticPod('u1', { containers: [app()] }) });
+      await clock.advance(0);
+      const st = workers.states()[0]!;
+      assert.deepEqual(st.status.containerStatuses![0]!.state?.waiting, { reason, message: err.message });
+      assert.equal(st.status.phase, 'Pending');
+      assert.deepEqual(st.errors, [`container app: ${err.message}`]);
+      assert.deepEqual(rt.log, ['sandbox u1'], 'the sandbox exists, no container started');
+      assert.equal(calls, 1);
+      await clock.advance(10_000);
+      assert.equal(calls, 2);
+      assert.equal(workers.states()[0]!.status.phase, 'Running');
+      assert.deepEqual(workers.states()[0]!.errors, []);
+      await workers.stopAll();
+    });
+  }
+
+  it('a sandbox failure leaves no unhandled rejection from the image check begun with it', async () => {
+    const { rt, clock, workers } = await setup();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      rt.runPodSandbox = async () => {
+        throw new Error('RunPodSandbox: shim gone');
+      };
+      rt.ensureImage = async () => {
+        throw new ContainerStartError('ErrImagePull', 'cannot pull image example/app:1: not found', { field: 'spec.containers[app].image' });
+      };
+      workers.apply({ type: 'add', pod: staticPod('u1', { containers: [app()] }) });
+      await clock.advance(0);
+      await new Promise((r) => setTimeout(r, 10));
+      const st = workers.states()[0]!;
+      assert.deepEqual(st.errors, ['sandbox: RunPodSandbox: shim gone']);
+      assert.equal(st.status.containerStatuses![0]!.state?.waiting?.reason, 'ContainerCreating', 'the image error is not shown before a start');
+      await workers.stopAll();
+      await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 });

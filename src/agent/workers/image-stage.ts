@@ -47,3 +47,21 @@ export async function stageImages(recs: readonly Rec[], runtime: Runtime, retry:
     rec.view = waiting;
   }
 }
+
+/**
+ * The image check of every container that will start, begun now so it overlaps the sandbox's
+ * creation: the CRI does not order ImageStatus/PullImage after RunPodSandbox (the kubelet merely
+ * does them one after the other). Each container's first start awaits its entry instead of asking
+ * again, so an image error is the same ContainerStartError, surfaced at the same step. Every
+ * promise is marked handled here: a sandbox failure or an abort may leave one never awaited.
+ */
+export function prefetchImages(recs: readonly Rec[], runtime: Runtime): Map<Rec, Promise<void>> {
+  const checks = new Map<Rec, Promise<void>>();
+  for (const rec of recs) {
+    if (rec.completed || rec.ref) continue;
+    const check = runtime.ensureImage(rec.spec, containerField(rec));
+    check.catch(() => undefined);
+    checks.set(rec, check);
+  }
+  return checks;
+}

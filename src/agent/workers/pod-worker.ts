@@ -13,7 +13,7 @@ import type { ContainerRef, ContainerRunState, Runtime, RuntimePod, SandboxRef }
 import type { CheckpointStore, PodCheckpoint } from '../state/checkpoint.js';
 import { CrashBackoff, type BackoffPolicy } from './backoff.js';
 import { containerViews, newRecord, probeErrors, restartCountsFromLogs, termination, type Rec } from './container-record.js';
-import { containerField, stageImages, waitingReason, type Replacing } from './image-stage.js';
+import { containerField, prefetchImages, stageImages, waitingReason, type Replacing } from './image-stage.js';
 import { removeContainers } from './pod-stop.js';
 import { CheckpointWriter } from './pod-checkpoint.js';
 import { waitStartAfter } from './start-gate.js';
@@ -59,6 +59,8 @@ export class PodWorker {
   startFailures = 0;
   private finalMessage?: string;
   private readonly checkpoint: CheckpointWriter;
+  /** Image checks begun with the sandbox's creation, each taken by its container's first start. */
+  private prefetched = new Map<Rec, Promise<void>>();
 
   constructor(
     readonly pod: StaticPod,
@@ -117,6 +119,8 @@ export class PodWorker {
     }
     if (!this.adopted) await waitStartAfter(this.pod, this.recs, this.deps, this.signal);
     if (!this.adopted) restartCountsFromLogs(this.deps.host, this.pod, this.recs);
+    // a fresh pod checks its images while the sandbox is created (an adopted one has its sandbox)
+    if (!this.adopted) this.prefetched = prefetchImages(this.recs, this.deps.runtime);
     this.sandbox = await this.retry('sandbox', async () => (this.adopted ? { id: this.adopted.sandboxId } : this.deps.runtime.runPodSandbox(this.runtimePod)));
     this.saveCheckpoint();
     const inits = this.recs.filter((r) => r.init);
@@ -250,7 +254,10 @@ export class PodWorker {
     const ref = await this.retry(
       `container ${c.name}`,
       async () => {
-        await this.deps.runtime.ensureImage(c, containerField(rec));
+        // the first attempt takes the check begun with the sandbox; a retry asks again
+        const prefetched = this.prefetched.get(rec);
+        this.prefetched.delete(rec);
+        await (prefetched ?? this.deps.runtime.ensureImage(c, containerField(rec)));
         this.check();
         return this.deps.runtime.startContainer(this.runtimePod, this.sandbox!, {
           container: c,
