@@ -34,8 +34,9 @@ const builtinsByRequire = {
   setup(b) {
     b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
       if (!isBuiltin(args.path)) return undefined;
-      // an `await import('node:http')` stays Node's own: the stand-in is CommonJS, and esbuild gives
-      // a dynamically imported CommonJS chunk a default export only (http.request would be undefined)
+      // an `await import('node:x')` stays Node's own: the stand-in is CommonJS, and esbuild gives a
+      // dynamically imported CommonJS chunk a default export only (http.request would be undefined).
+      // src/ loads built-ins lazily with require() instead (src/util/node-http.ts): the ES facade costs RSS
       if (args.kind === 'dynamic-import') return { path: args.path, external: true };
       // the require() in the stand-in below is the real one
       return args.namespace === 'builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'builtin' };

@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import path from 'node:path';
 import { packageRoot } from '../util/package-files.js';
-import { grpcMethod, loadPackageProto, type GrpcService, type GrpcServices, type ProtoOptions } from '../util/proto.js';
+import { grpcMethod, grpcService, loadPackageProto, type GrpcService, type GrpcServices, type ProtoOptions } from '../util/proto.js';
 import type { ContainerEventResponse, ImageRpcs, Input, RuntimeRpcs } from './types.js';
 
 export type * from './types.js';
@@ -36,9 +36,7 @@ function services(): GrpcServices {
 }
 
 function methodsOf(service: string): GrpcService {
-  const def = services().get(`runtime.v1.${service}`);
-  if (!def) throw new Error(`runtime.v1.${service} missing from api.proto`);
-  return def;
+  return grpcService(services(), `runtime.v1.${service}`, 'api.proto');
 }
 
 export interface CallOptions {

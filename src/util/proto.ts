@@ -6,8 +6,9 @@
  *
  * That is what @grpc/proto-loader's PackageDefinition holds, built the same way, without it:
  * proto-loader also loads protobufjs's descriptor extension and builds a descriptor per message,
- * which the calls never use. In a `--lite-mode` process that is 2.2 MiB of RSS and ≈ 30 ms of CPU
- * at every start of an agent or a CLI command that talks to containerd or etcd (docs/benchmarks.md).
+ * which the calls never use. In a `--lite-mode` process that is 2.2 MiB of RSS, and the CRI proto's
+ * load takes 48–54 instead of 19–26 ms, at every start of an agent or a CLI command that talks to
+ * containerd or etcd (docs/benchmarks.md).
  * test/unit/package-files.test.ts checks these tables and codecs against proto-loader's own.
  *
  * The .proto text comes through package-files (the package tree, or the single executable's
@@ -78,9 +79,16 @@ export function servicesFromJSON(json: protobuf.INamespace, options: ProtoOption
   return servicesOf(protobuf.Root.fromJSON(json), options);
 }
 
+/** One service, or an error naming what the descriptor lacks. */
+export function grpcService(services: GrpcServices, service: string, source: string): GrpcService {
+  const s = services.get(service);
+  if (!s) throw new Error(`${service} missing from ${source}`);
+  return s;
+}
+
 /** One method of a service, or an error naming what the descriptor lacks. */
 export function grpcMethod(services: GrpcServices, service: string, name: string, source: string): GrpcMethod {
-  const m = services.get(service)?.[name];
+  const m = grpcService(services, service, source)[name];
   if (!m) throw new Error(`${service}.${name} missing from ${source}`);
   return m;
 }
